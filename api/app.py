@@ -1,0 +1,166 @@
+"""The FastAPI application: routers, problem+json errors, limits, logs and metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import commands, event_log
+from api.auth import AuthError, KeyRing
+from api.problems import http_problem, problem, validation_problem
+from ledger.service import LedgerService
+from ledger.writer import Overloaded, StoreUnavailable
+
+log = logging.getLogger("ledger.api")
+
+MAX_BODY = 256 * 1024  # one deal, party or patent
+MAX_BATCH_BODY = 16 * 1024 * 1024  # a batch of up to 1,000 deals
+
+
+def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = False) -> FastAPI:
+    app = FastAPI(
+        title="Patent deal ledger",
+        version="0.1.0",
+        description="Post patent deals as immutable events; refusals name the rule (INV-n).",
+        docs_url=None if production else "/docs",
+        redoc_url=None,
+    )
+    app.state.service = service
+    app.state.writer = service.writer
+    app.state.store = service.store
+    app.state.keyring = keyring
+    app.include_router(commands.router)
+    app.include_router(event_log.router)
+    _add_operations(app, service)
+    _add_error_handlers(app)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(AccessLog, metrics=service.metrics)
+    return app
+
+
+def _add_operations(app: FastAPI, service: LedgerService) -> None:
+    @app.get("/healthz")
+    def healthz() -> Response:
+        try:
+            head = service.store.head()
+        except Exception as error:  # the database is away
+            return problem(503, "unhealthy", "Store unavailable", str(error),
+                           headers={"Retry-After": "2"})
+        return Response(json.dumps({"status": "ok", "position": head,
+                                    "writer_position": service.writer.position}),
+                        media_type="application/json")
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(service.metrics.render(),
+                                 media_type="text/plain; version=0.0.4")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_problem)
+    app.add_exception_handler(HTTPException, http_problem)
+
+    @app.exception_handler(AuthError)
+    async def auth_problem(request: Request, exc: AuthError) -> Response:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        title = "Unauthorized" if exc.status == 401 else "Forbidden"
+        return problem(exc.status, title.lower(), title, exc.detail, headers=headers)
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(request: Request, exc: Overloaded) -> Response:
+        return problem(503, "overloaded", "Writer overloaded", str(exc),
+                       headers={"Retry-After": "1"})
+
+    @app.exception_handler(StoreUnavailable)
+    async def unavailable(request: Request, exc: StoreUnavailable) -> Response:
+        return problem(503, "store-unavailable", "Store unavailable", str(exc),
+                       headers={"Retry-After": "2"})
+
+
+class BodyLimit:
+    """413 for a body over its route's bound, counted as it streams (Content-Length may lie)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = MAX_BATCH_BODY if scope["path"].endswith("/batch") else MAX_BODY
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(limit)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _BodyTooLarge:
+            await _too_large(limit)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> Response:
+    return problem(413, "body-too-large", "Request body too large",
+                   f"the body exceeds {limit} bytes for this endpoint", limit=limit)
+
+
+class AccessLog:
+    """One structured log line and the request metrics per HTTP request."""
+
+    def __init__(self, app: ASGIApp, metrics: Any) -> None:
+        self.app = app
+        self.metrics = metrics
+        metrics.counter("http_requests_total", "HTTP requests by route and status")
+        metrics.histogram("http_request_seconds", "HTTP request latency",
+                          (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            self.metrics.inc("http_requests_total", route=path, status=str(status))
+            self.metrics.observe("http_request_seconds", elapsed, route=path)
+            if log.isEnabledFor(logging.INFO):
+                log.info(json.dumps({"event": "request", "method": scope["method"],
+                                     "path": scope["path"], "status": status,
+                                     "ms": round(elapsed * 1000, 2)}))
+
+
+Handler = Callable[[Request], Awaitable[Response]]

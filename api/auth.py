@@ -1,0 +1,115 @@
+"""API keys and roles: `Authorization: Bearer <key>`, one role per key, keys kept only hashed.
+
+Keys are random 256-bit tokens, so a plain SHA-256 is a sound way to keep them: nothing to
+brute-force. Every event records the key id (role and first hex digits of the hash) that
+posted it. No key: 401; a key whose role may not call the endpoint: 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Request
+
+ROLES = ("platform", "auditor", "regulator", "admin")
+DEV_KEYS_FILE = "api-keys.json"
+
+
+class AuthError(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    role: str
+    key_id: str
+
+    @property
+    def label(self) -> str:
+        """What events record as `posted_by`."""
+        return f"{self.role}:{self.key_id}"
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class KeyRing:
+    def __init__(self, hashed: dict[str, str]) -> None:
+        """`hashed` maps SHA-256 hex digests of keys to roles."""
+        for role in hashed.values():
+            if role not in ROLES:
+                raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        self._hashed = dict(hashed)
+
+    @classmethod
+    def from_setting(cls, setting: str) -> KeyRing:
+        """Parse LEDGER_API_KEYS: `role:key,role:key`."""
+        hashed: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in setting.split(","))):
+            role, sep, key = item.partition(":")
+            if not sep or not key:
+                raise ValueError("LEDGER_API_KEYS must read role:key,role:key")
+            if len(key) < 16:
+                raise ValueError(f"the {role} key is shorter than 16 characters")
+            hashed[_digest(key)] = role
+        if not hashed:
+            raise ValueError("LEDGER_API_KEYS holds no key")
+        return cls(hashed)
+
+    @classmethod
+    def development(cls, data_dir: Path, announce: Callable[[str], None]) -> KeyRing:
+        """One key per role, made on first start; only their hashes are kept on disk."""
+        path = data_dir / DEV_KEYS_FILE
+        if path.exists():
+            hashed = json.loads(path.read_text())
+            announce(f"development API keys: hashes in {path}; the keys were printed when "
+                     "they were made (delete that file to make new ones)")
+            return cls(hashed)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        keys = {role: f"dev-{role}-{secrets.token_urlsafe(24)}" for role in ROLES}
+        hashed = {_digest(key): role for role, key in keys.items()}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(hashed, out)
+        announce("development API keys (shown once; only their hashes are kept):")
+        for role, key in keys.items():
+            announce(f"  {role:9} {key}")
+        return cls(hashed)
+
+    def identify(self, authorization: str | None) -> ApiKey:
+        if not authorization:
+            raise AuthError(401, "send Authorization: Bearer <key>")
+        scheme, _, key = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise AuthError(401, "send Authorization: Bearer <key>")
+        digest = _digest(key.strip())
+        for known, role in self._hashed.items():
+            if hmac.compare_digest(known, digest):
+                return ApiKey(role, known[:12])
+        raise AuthError(401, "unknown API key")
+
+
+def require(*roles: str) -> Callable[[Request], ApiKey]:
+    """A FastAPI dependency: the caller's key, if its role is one of `roles` (admin always)."""
+    allowed = frozenset((*roles, "admin"))
+
+    def dependency(request: Request) -> ApiKey:
+        keyring: KeyRing = request.app.state.keyring
+        key = keyring.identify(request.headers.get("authorization"))
+        if key.role not in allowed:
+            raise AuthError(403, f"role {key.role} may not call this; it needs "
+                            f"{' or '.join(sorted(allowed))}")
+        return key
+
+    return dependency

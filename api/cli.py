@@ -1,0 +1,111 @@
+"""`patent-ledger`: serve, migrate (rebuild, import and demo come with later issues).
+
+With no LEDGER_DATABASE_URL the ledger runs on an embedded PostgreSQL cluster kept in
+LEDGER_DATA_DIR, started from the local binaries, so a fresh machine needs no configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from ledger.embedded_postgres import EmbeddedPostgres, PostgresBinariesMissing
+from ledger.settings import Settings
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per log line: easy to grep, easy to ship."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        line: dict[str, object] = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+                                   "level": record.levelname.lower(), "logger": record.name}
+        if message.startswith("{"):
+            try:
+                line.update(json.loads(message))
+            except ValueError:
+                line["msg"] = message
+        else:
+            line["msg"] = message
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def database_url(settings: Settings) -> str:
+    """The configured database, or the embedded cluster started (or re-attached) for it."""
+    if settings.database_url:
+        return settings.database_url
+    cluster = EmbeddedPostgres(settings.data_dir, log=logging.getLogger("ledger.postgres").info)
+    cluster.start()
+    return cluster.create_database("ledger")
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from api.auth import KeyRing
+    from ledger.service import LedgerService
+
+    if settings.api_keys:
+        keyring = KeyRing.from_setting(settings.api_keys)
+    elif settings.production:
+        print("LEDGER_ENV=production needs LEDGER_API_KEYS (role:key,role:key); "
+              "generated development keys are refused", file=sys.stderr)
+        return 2
+    else:
+        keyring = KeyRing.development(settings.data_dir, lambda line: print(line, flush=True))
+    service = LedgerService(database_url(settings)).start()
+    app = create_app(service, keyring, production=settings.production)
+    print(f"patent-ledger serving on http://{settings.host}:{settings.port} "
+          f"(docs at /docs, position {service.writer.position})", flush=True)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                    access_log=False, timeout_graceful_shutdown=10)
+    finally:
+        service.stop()
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger.migrations import migrate
+    from ledger.store import open_store
+
+    url = database_url(settings)
+    open_store(url).close()  # eventsourcing creates its event table first
+    applied = migrate(url)
+    print(f"migrations applied: {', '.join(applied) if applied else 'none (up to date)'}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="patent-ledger", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the API on the configured or embedded database")
+    sub.add_parser("migrate", help="create or update the database tables")
+    args = parser.parse_args(argv)
+    configure_logging()
+    try:
+        settings = Settings.from_environment()
+        handler = {"serve": cmd_serve, "migrate": cmd_migrate}[args.command]
+        return handler(settings, args)
+    except PostgresBinariesMissing as error:
+        print(f"patent-ledger: {error}", file=sys.stderr)
+        return 3
+    except ValueError as error:
+        print(f"patent-ledger: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

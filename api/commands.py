@@ -1,0 +1,140 @@
+"""REST commands: platforms post parties, patents, statuses and deals; regulators their decisions.
+
+Each handler checks the shape (pydantic, 422), hands a decision to the writer and waits for it
+without holding a thread: the writer thread judges and commits, the event loop serves others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from starlette.responses import Response
+
+from api.auth import ApiKey, require
+from api.problems import PROBLEM, answer, json_response, problem_body, stored_body
+from ledger import commands as c
+from ledger import decisions as d
+from ledger.identifiers import IdentifierError, parse_patent_number
+from ledger.writer import Decide, Result, Writer
+
+router = APIRouter(prefix="/v1")
+
+Platform = Annotated[ApiKey, Depends(require("platform"))]
+Regulator = Annotated[ApiKey, Depends(require("regulator"))]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no or unknown key"},
+    403: {"description": "the key's role may not call this"},
+    409: {"description": "refused by a rule (INV-n) or an idempotency conflict"},
+    413: {"description": "request body too large"},
+    422: {"description": "invalid shape or unknown reference"},
+    503: {"description": "the writer is overloaded or the store unavailable; retry"},
+}
+
+
+async def _post(request: Request, decide: Decide, key: ApiKey) -> Result:
+    writer: Writer = request.app.state.writer
+    results = await asyncio.wrap_future(writer.post(decide, key.label))
+    return results[0]
+
+
+@router.post("/parties", status_code=201, responses=_ERRORS)
+async def register_party(request: Request, body: c.PartyCommand, key: Platform) -> Response:
+    result = await _post(request, partial(d.decide_party, cmd=body), key)
+    return answer(result, "id")
+
+
+@router.post("/patents", status_code=201, responses=_ERRORS)
+async def register_patent(request: Request, body: c.PatentCommand, key: Platform) -> Response:
+    result = await _post(request, partial(d.decide_patent, cmd=body), key)
+    return answer(result, "number")
+
+
+@router.post("/patents/{number}/status", status_code=201, responses=_ERRORS)
+async def change_status(
+    request: Request, number: Annotated[str, Path(max_length=40)], body: c.StatusCommand,
+    key: Platform,
+) -> Response:
+    try:
+        normalised = parse_patent_number(number).value
+    except IdentifierError as error:
+        return json_response(
+            {"type": "about:blank", "title": "Invalid patent number", "status": 422,
+             "detail": str(error), "errors": [{"path": ["path", "number"],
+                                               "message": str(error)}]},
+            422, media_type=PROBLEM,
+        )
+    result = await _post(request, partial(d.decide_status, number=normalised, cmd=body), key)
+    if isinstance(result.outcome, d.Accepted):
+        return json_response({"number": normalised, "status": body.status.value,
+                              "position": result.positions[0]}, 201)
+    return answer(result, "number")
+
+
+@router.post("/deals", status_code=201, responses=_ERRORS)
+async def post_deal(request: Request, body: c.DealCommand, key: Platform) -> Response:
+    result = await _post(request, partial(d.decide_deal, cmd=body), key)
+    return answer(result, "deal_id")
+
+
+@router.post("/deals/batch", responses=_ERRORS)
+async def post_batch(request: Request, body: c.DealBatch, key: Platform) -> Response:
+    """Up to MAX_BATCH deals; `atomic` stores all or none, otherwise each on its own."""
+    writer: Writer = request.app.state.writer
+    decisions = [partial(d.decide_deal, cmd=deal) for deal in body.deals]
+    results = await asyncio.wrap_future(writer.post_many(decisions, key.label,
+                                                          atomic=body.atomic))
+    rows: list[dict[str, Any]] = []
+    failed: int | None = None
+    for index, (deal, result) in enumerate(zip(body.deals, results, strict=True)):
+        if isinstance(result.outcome, d.Accepted | d.Replayed):
+            status, row = stored_body(result, "deal_id")
+        else:
+            status, row = problem_body(result)
+            row["deal_id"] = deal.deal_id
+            if failed is None and not isinstance(result.outcome, d.Skipped):
+                failed = status
+        rows.append({"index": index, "status": status, **row})
+    stored = sum(1 for r in rows if r["status"] in (200, 201))
+    summary = {"atomic": body.atomic, "stored": stored, "failed": len(rows) - stored,
+               "results": rows}
+    if body.atomic and failed is not None:
+        return json_response(summary, failed)
+    return json_response(summary, 200)
+
+
+# --- Regulators' decisions ----------------------------------------------------------------
+
+
+@router.post("/subsidies", status_code=201, responses=_ERRORS)
+async def award_subsidy(request: Request, body: c.SubsidyCommand, key: Regulator) -> Response:
+    result = await _post(request, partial(d.decide_subsidy, cmd=body), key)
+    return answer(result, "subsidy_id")
+
+
+@router.post("/listings", status_code=201, responses=_ERRORS)
+async def list_party(request: Request, body: c.ListingCommand, key: Regulator) -> Response:
+    result = await _post(request, partial(d.decide_listing, cmd=body), key)
+    return answer(result, "listing_id")
+
+
+@router.post("/listings/{listing_id}/end", status_code=201, responses=_ERRORS)
+async def end_listing(
+    request: Request, listing_id: Annotated[str, Path(max_length=100)], key: Regulator,
+    body: c.ListingEndCommand | None = None,
+) -> Response:
+    decide = partial(d.decide_listing_end, listing_id=listing_id,
+                     cmd=body or c.ListingEndCommand())
+    return answer(await _post(request, decide, key), "listing_id")
+
+
+@router.post("/anomalies/{anomaly_id}/finding", status_code=201, responses=_ERRORS)
+async def record_finding(
+    request: Request, anomaly_id: Annotated[str, Path(max_length=100)], body: c.FindingCommand,
+    key: Regulator,
+) -> Response:
+    decide = partial(d.decide_finding, anomaly_id=anomaly_id, cmd=body)
+    return answer(await _post(request, decide, key), "anomaly_id")

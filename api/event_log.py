@@ -1,0 +1,85 @@
+"""`GET /v1/events`: the ordered log for downstream consumers, one JSON object per event."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from api.auth import ApiKey, require
+from api.problems import json_response
+from ledger import events as ev
+from ledger.store import LedgerStore
+from ledger.values import Money
+
+router = APIRouter(prefix="/v1")
+
+MAX_PAGE = 1_000
+_ENVELOPE = {"originator_id", "originator_version", "timestamp", "effective_on", "posted_by",
+             "deal_id", "signed_on", "patents", "fingerprint"}
+_PARTY_FIELDS = ("party_id", "party", "from_parties", "licensors", "licensee", "owners",
+                 "pledgors", "pledgee", "company", "to_parties")
+
+
+def plain(value: Any) -> Any:
+    """Event values as JSON: money as {amount, currency}, decimals as strings, ISO dates."""
+    if isinstance(value, Money):
+        return value.as_json()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def parties_of(event: ev.LedgerEvent) -> list[str]:
+    found: list[str] = []
+    for name in _PARTY_FIELDS:
+        value = getattr(event, name, None)
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, list | dict):
+            found.extend(value)
+    return sorted(set(found))
+
+
+def event_json(position: int, event: ev.LedgerEvent) -> dict[str, Any]:
+    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}  # type: ignore[arg-type]
+    payload = {k: plain(v) for k, v in fields.items() if k not in _ENVELOPE}
+    patents = list(getattr(event, "patents", None) or [])
+    if not patents and hasattr(event, "number"):
+        patents = [event.number]  # type: ignore[attr-defined]
+    return {
+        "position": position,
+        "kind": event.TOPIC,
+        "deal_id": getattr(event, "deal_id", None),
+        "effective_on": event.effective_on.isoformat(),
+        "recorded_at": event.timestamp.isoformat(),
+        "posted_by": event.posted_by,
+        "patents": patents,
+        "parties": parties_of(event),
+        "payload": payload,
+    }
+
+
+@router.get("/events")
+def read_events(
+    request: Request,
+    key: Annotated[ApiKey, Depends(require("platform", "auditor", "regulator"))],
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> Response:
+    store: LedgerStore = request.app.state.store
+    page = store.read(after, limit)
+    items = [event_json(position, event) for position, event in page]
+    next_after = page[-1][0] if page else after
+    return json_response({"events": items, "next_after": next_after,
+                          "has_more": len(page) == limit})

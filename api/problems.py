@@ -1,0 +1,99 @@
+"""RFC 9457 problem details, and how each outcome of the ledger becomes an HTTP answer.
+
+A rule refusal is 409 with `rule` and `facts`; a shape or reference error is 422 with `errors`
+listing field paths; an idempotency key reused with another body is 409 without a rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from ledger.decisions import Accepted, Conflict, Invalid, Replayed, Skipped
+from ledger.rules import Refusal
+from ledger.writer import Result
+
+PROBLEM = "application/problem+json"
+_BASE = "https://patent-ledger.example/problems/"
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
+                  media_type: str = "application/json") -> Response:
+    return Response(orjson.dumps(body), status_code=status, headers=headers,
+                    media_type=media_type)
+
+
+def problem(status: int, kind: str, title: str, detail: str,
+            headers: dict[str, str] | None = None, **members: Any) -> Response:
+    body = {"type": _BASE + kind, "title": title, "status": status, "detail": detail, **members}
+    return json_response(body, status, headers, PROBLEM)
+
+
+def problem_body(result: Result) -> tuple[int, dict[str, Any]]:
+    """Status and body of a posting that stored nothing new."""
+    outcome = result.outcome
+    if isinstance(outcome, Refusal):
+        return 409, {"type": _BASE + "rule-refusal", "title": f"Refused by {outcome.rule}",
+                     "status": 409, "detail": outcome.detail, "rule": outcome.rule,
+                     "facts": outcome.facts}
+    if isinstance(outcome, Invalid):
+        return 422, {"type": _BASE + "invalid-reference", "title": "Unknown reference",
+                     "status": 422, "detail": "; ".join(e["message"] for e in outcome.errors),
+                     "errors": outcome.errors}
+    if isinstance(outcome, Conflict):
+        return 409, {"type": _BASE + "idempotency-conflict", "title": "Idempotency key reused",
+                     "status": 409, "detail": outcome.detail, "facts": outcome.facts}
+    if isinstance(outcome, Skipped):
+        return 424, {"type": _BASE + "batch-not-applied", "title": "Not applied",
+                     "status": 424, "detail": f"the atomic batch failed at deal "
+                     f"{outcome.failed_at}; nothing of it was stored",
+                     "failed_at": outcome.failed_at}
+    raise AssertionError(f"not a problem: {outcome!r}")
+
+
+def stored_body(result: Result, id_name: str) -> tuple[int, dict[str, Any]]:
+    """Status and body for a stored posting: 201 the first time, 200 on a replay."""
+    assert isinstance(result.outcome, Accepted | Replayed) and result.posted is not None
+    posted = result.posted
+    key_value = posted.key.partition(":")[2]
+    flags = list(result.outcome.flags) if isinstance(result.outcome, Accepted) else []
+    body: dict[str, Any] = {
+        id_name: key_value,
+        "position": posted.position,
+        "events": [{"position": posted.position, "type": posted.topic}],
+    }
+    if posted.patents:
+        body["patents"] = list(posted.patents)
+    if flags or posted.flags:
+        body["flags"] = sorted(set(flags) | set(posted.flags))
+    return (201 if result.created else 200), body
+
+
+def answer(result: Result, id_name: str) -> Response:
+    if isinstance(result.outcome, Accepted | Replayed):
+        status, body = stored_body(result, id_name)
+        return json_response(body, status)
+    status, body = problem_body(result)
+    return json_response(body, status, media_type=PROBLEM)
+
+
+async def validation_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"path": list(err.get("loc", ())), "message": err.get("msg", ""),
+         "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+    detail = "; ".join(f"{'.'.join(map(str, e['path']))}: {e['message']}" for e in errors[:5])
+    return problem(422, "invalid-request", "Invalid request", detail, errors=errors)
+
+
+async def http_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail),
+                   headers=getattr(exc, "headers", None))

@@ -1,0 +1,398 @@
+"""What platforms and regulators may post, checked for shape before the ledger sees it.
+
+These pydantic models are the request bodies of the REST API (architecture.md s3). They check
+everything that needs no register: identifiers and their check characters, money, shares that
+sum to 1, dates in order, and the limits below. A failure is a 422 listing field paths; the
+rules that need the register (`ledger/rules.py`) come after, in the writer.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from ledger.identifiers import parse_party_id, parse_patent_number
+from ledger.values import (
+    ISO_4217,
+    MAX_AMOUNT,
+    Consideration,
+    CreditList,
+    DisposalMode,
+    FeeMode,
+    FindingDecision,
+    LicenceKind,
+    Money,
+    PartyKind,
+    PartySize,
+    PatentStatus,
+)
+
+MAX_PATENTS_PER_DEAL = 100
+MAX_PARTIES_PER_SIDE = 50
+MAX_TEXT = 2_000
+
+
+def _party(raw: str) -> str:
+    return parse_party_id(raw)
+
+
+def _patent(raw: str) -> str:
+    return parse_patent_number(raw).value
+
+
+PartyId = Annotated[str, StringConstraints(min_length=1, max_length=220), AfterValidator(_party)]
+PatentNo = Annotated[str, StringConstraints(min_length=1, max_length=40), AfterValidator(_patent)]
+DealId = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
+Share = Annotated[Decimal, Field(gt=0, le=1, max_digits=12, decimal_places=10)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MoneyIn(Strict):
+    amount: Decimal = Field(ge=0, le=MAX_AMOUNT, max_digits=24, decimal_places=6)
+    currency: str = Field(default="CNY", min_length=3, max_length=3)
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, code: str) -> str:
+        if code not in ISO_4217:
+            raise ValueError(f"{code!r} is not an ISO 4217 currency code")
+        return code
+
+    def value(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+class Holding(Strict):
+    party: PartyId
+    share: Share
+
+
+def _shares(holdings: list[Holding]) -> dict[str, Decimal]:
+    """Owners and shares that sum to exactly 1, each party once."""
+    seen: dict[str, Decimal] = {}
+    for holding in holdings:
+        if holding.party in seen:
+            raise ValueError(f"party {holding.party} is named twice")
+        seen[holding.party] = holding.share
+    total = sum(seen.values(), Decimal(0))
+    if total != 1:
+        raise ValueError(f"shares sum to {total}, not 1")
+    return seen
+
+
+def _distinct(values: list[str], what: str) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError(f"{what} lists the same value twice")
+    return values
+
+
+# --- Registry ---------------------------------------------------------------------------
+
+
+class PartyCommand(Strict):
+    id: PartyId
+    name: Text
+    kind: PartyKind
+    size: PartySize | None = None
+    state_owned: bool | None = None
+    region: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{2,12}$")] | None = None
+    founded_on: date | None = None
+    related_to: list[PartyId] = Field(default_factory=list, max_length=MAX_PARTIES_PER_SIDE)
+
+
+class PatentCommand(Strict):
+    number: PatentNo
+    title: Text
+    filed_on: date
+    granted_on: date
+    owners: list[Holding] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
+    kind: Literal["invention", "utility_model", "design"] | None = None
+
+    @field_validator("owners")
+    @classmethod
+    def _owner_shares(cls, owners: list[Holding]) -> list[Holding]:
+        _shares(owners)
+        return owners
+
+    @model_validator(mode="after")
+    def _dates_and_kind(self) -> PatentCommand:
+        if self.granted_on < self.filed_on:
+            raise ValueError("granted_on is before filed_on")
+        inferred = parse_patent_number(self.number).kind
+        if inferred is not None and self.kind is not None and self.kind != inferred.value:
+            raise ValueError(f"kind {self.kind!r} contradicts number {self.number} ({inferred})")
+        if inferred is None and self.kind is None:
+            raise ValueError("kind is required for a foreign patent number")
+        return self
+
+    def patent_kind(self) -> str:
+        inferred = parse_patent_number(self.number).kind
+        return inferred.value if inferred is not None else str(self.kind)
+
+
+class StatusCommand(Strict):
+    status: PatentStatus
+    effective_on: date
+    reason: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+
+
+# --- Deals ------------------------------------------------------------------------------
+
+
+class DealBase(Strict):
+    deal_id: DealId
+    effective_on: date
+    signed_on: date | None = None
+    patents: list[PatentNo] = Field(default_factory=list, max_length=MAX_PATENTS_PER_DEAL)
+    corrects: DealId | None = None
+
+    @field_validator("patents")
+    @classmethod
+    def _patents_once(cls, patents: list[str]) -> list[str]:
+        return _distinct(patents, "patents")
+
+    @model_validator(mode="after")
+    def _signed_before_effect(self) -> DealBase:
+        if self.signed_on is not None and self.signed_on > self.effective_on:
+            raise ValueError("signed_on is after effective_on")
+        return self
+
+    def needs_patents(self) -> bool:
+        """Deals that act on a pledge or licence may name their patents through it."""
+        return True
+
+
+class TransferDeal(DealBase):
+    kind: Literal["transfer"]
+    from_parties: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
+    to_parties: list[Holding] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
+    price: MoneyIn | None = None
+    consideration: Consideration
+    pledgee_consent: bool = False
+
+    @field_validator("to_parties")
+    @classmethod
+    def _to_shares(cls, holdings: list[Holding]) -> list[Holding]:
+        _shares(holdings)
+        return holdings
+
+    @field_validator("from_parties")
+    @classmethod
+    def _from_once(cls, parties: list[str]) -> list[str]:
+        return _distinct(parties, "from_parties")
+
+
+class EquityContributionDeal(DealBase):
+    kind: Literal["equity_contribution"]
+    from_parties: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
+    company: PartyId
+    valuation: MoneyIn | None = None  # INV-15 refuses a contribution without one
+    equity_share: Share | None = None
+    pledgee_consent: bool = False
+
+
+class Fee(Strict):
+    mode: FeeMode
+    amount: MoneyIn | None = None
+    rate: Decimal | None = Field(default=None, ge=0, le=1, max_digits=12, decimal_places=8)
+
+    @model_validator(mode="after")
+    def _mode_fits(self) -> Fee:
+        if self.mode == FeeMode.FREE and (self.amount is not None and self.amount.amount > 0):
+            raise ValueError("a free licence has no fee amount")
+        if self.mode == FeeMode.ROYALTY and self.rate is None and self.amount is None:
+            raise ValueError("a royalty needs a rate or an amount")
+        return self
+
+
+class LicenceDeal(DealBase):
+    kind: Literal["licence"]
+    licensors: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
+    licensee: PartyId
+    licence_kind: LicenceKind
+    territory: Annotated[str, StringConstraints(pattern=r"^(\*|[A-Z]{2}(-[A-Z0-9]{1,6})?)$")]
+    field: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    starts_on: date
+    ends_on: date
+    fee: Fee
+    sublicensable: bool = False
+    parent_licence: DealId | None = None
+    filed_on: date | None = None
+    pledgee_consent: bool = False
+
+    @model_validator(mode="after")
+    def _term_in_order(self) -> LicenceDeal:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        if self.licensee in self.licensors:
+            raise ValueError("the licensee is also a licensor")
+        return self
+
+    def needs_patents(self) -> bool:
+        return self.parent_licence is None
+
+
+class LicenceTerminationDeal(DealBase):
+    kind: Literal["licence_termination"]
+    licence: DealId
+
+    def needs_patents(self) -> bool:
+        return False
+
+
+class OpenLicenceDeclarationDeal(DealBase):
+    kind: Literal["open_licence_declaration"]
+    owners: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
+    fee: Fee
+    starts_on: date
+    ends_on: date
+    pledgee_consent: bool = False
+
+    @model_validator(mode="after")
+    def _term_in_order(self) -> OpenLicenceDeclarationDeal:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class OpenLicenceWithdrawalDeal(DealBase):
+    kind: Literal["open_licence_withdrawal"]
+    owners: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
+
+
+class OpenLicenceTakeUpDeal(DealBase):
+    kind: Literal["open_licence_take_up"]
+    licensee: PartyId
+
+
+class PledgeDeal(DealBase):
+    kind: Literal["pledge"]
+    pledgors: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
+    pledgee: PartyId
+    secured_amount: MoneyIn
+    due_on: date
+
+    @model_validator(mode="after")
+    def _due_after_effect(self) -> PledgeDeal:
+        if self.due_on < self.effective_on:
+            raise ValueError("due_on is before effective_on")
+        return self
+
+
+class PledgeReleaseDeal(DealBase):
+    kind: Literal["pledge_release"]
+    pledge: DealId
+
+    def needs_patents(self) -> bool:
+        return False
+
+
+class DefaultDeal(DealBase):
+    kind: Literal["default"]
+    pledge: DealId
+    outstanding: MoneyIn
+
+    def needs_patents(self) -> bool:
+        return False
+
+
+class DisposalDeal(DealBase):
+    kind: Literal["disposal"]
+    pledge: DealId
+    mode: DisposalMode
+    proceeds: MoneyIn
+    to_parties: list[Holding] = Field(default_factory=list, max_length=MAX_PARTIES_PER_SIDE)
+    valuation: MoneyIn | None = None
+
+    @field_validator("to_parties")
+    @classmethod
+    def _to_shares(cls, holdings: list[Holding]) -> list[Holding]:
+        if holdings:
+            _shares(holdings)
+        return holdings
+
+    @model_validator(mode="after")
+    def _title_needs_owner(self) -> DisposalDeal:
+        moves_title = self.mode not in (DisposalMode.REVERSE_LICENCE,)
+        if moves_title and not self.to_parties:
+            raise ValueError(f"a disposal by {self.mode.value} moves title: name to_parties")
+        return self
+
+    def needs_patents(self) -> bool:
+        return False
+
+
+DealCommand = Annotated[
+    TransferDeal
+    | EquityContributionDeal
+    | LicenceDeal
+    | LicenceTerminationDeal
+    | OpenLicenceDeclarationDeal
+    | OpenLicenceWithdrawalDeal
+    | OpenLicenceTakeUpDeal
+    | PledgeDeal
+    | PledgeReleaseDeal
+    | DefaultDeal
+    | DisposalDeal,
+    Field(discriminator="kind"),
+]
+
+MAX_BATCH = 1_000
+
+
+class DealBatch(Strict):
+    deals: list[DealCommand] = Field(min_length=1, max_length=MAX_BATCH)
+    atomic: bool = False
+
+
+# --- Regulators -------------------------------------------------------------------------
+
+
+class SubsidyCommand(Strict):
+    subsidy_id: DealId
+    party: PartyId
+    programme: Text
+    amount: MoneyIn
+    awarded_on: date
+    deals: list[DealId] = Field(default_factory=list, max_length=MAX_BATCH)
+
+
+class ListingCommand(Strict):
+    listing_id: DealId
+    party: PartyId
+    list: CreditList
+    grounds: Text
+    starts_on: date
+    ends_on: date | None = None
+
+    @model_validator(mode="after")
+    def _term_in_order(self) -> ListingCommand:
+        if self.ends_on is not None and self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class ListingEndCommand(Strict):
+    ended_on: date | None = None
+
+
+class FindingCommand(Strict):
+    decision: FindingDecision
+    note: Annotated[str, StringConstraints(max_length=MAX_TEXT)] = ""

@@ -1,0 +1,267 @@
+"""The ledger's events: immutable facts, one class per row of domain.md section 4.
+
+Every class carries an explicit, stable `TOPIC`: eventsourcing stores that string with each
+event, so renaming or moving a class never breaks the stored log (architecture.md s2).
+Once an event has been stored its class may gain optional fields, never lose or rename one.
+
+Common envelope: `effective_on` (the legal date), `timestamp` (recorded_at, set by the ledger
+when it stores the event, never by a client) and `posted_by` (role and key id of the poster).
+Deal events also carry `deal_id`, `signed_on`, `patents`, the request `fingerprint` that makes
+posting idempotent, and `corrects`, the deal a correction compensates (INV-16).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import DomainEvent
+from eventsourcing.utils import register_topic
+
+from ledger.values import Money
+
+_NAMESPACE = uuid5(NAMESPACE_URL, "urn:patent-ledger")
+
+
+def stream_id(kind: str, key: str) -> UUID:
+    """The aggregate id of a party, patent, deal, subsidy, listing or finding."""
+    return uuid5(_NAMESPACE, f"{kind}:{key}")
+
+
+class LedgerEvent(DomainEvent):
+    """Base of every stored event."""
+
+    TOPIC: ClassVar[str] = ""
+    effective_on: date
+    posted_by: str
+
+    @property
+    def recorded_at(self) -> Any:
+        return self.timestamp
+
+    @property
+    def kind(self) -> str:
+        return self.TOPIC
+
+
+# --- Registry facts -----------------------------------------------------------------------
+
+
+class PartyRegistered(LedgerEvent):
+    TOPIC = "PartyRegistered"
+    party_id: str
+    name: str
+    party_kind: str
+    size: str | None
+    state_owned: bool | None
+    region: str | None
+    founded_on: date | None
+    related_to: list[str]
+    fingerprint: str
+
+
+class PatentRegistered(LedgerEvent):
+    TOPIC = "PatentRegistered"
+    number: str
+    title: str
+    patent_kind: str
+    filed_on: date
+    granted_on: date
+    expires_on: date
+    owners: dict[str, Decimal]
+    fingerprint: str
+
+
+class PatentStatusChanged(LedgerEvent):
+    TOPIC = "PatentStatusChanged"
+    number: str
+    status: str
+    reason: str | None
+
+
+# --- Deals --------------------------------------------------------------------------------
+
+
+class DealEvent(LedgerEvent):
+    """A deal posted by a platform; one event per deal, naming every patent it touches."""
+
+    deal_id: str
+    signed_on: date | None
+    patents: list[str]
+    fingerprint: str
+    corrects: str | None
+
+
+class OwnershipTransferred(DealEvent):
+    TOPIC = "OwnershipTransferred"
+    from_parties: list[str]
+    to_parties: dict[str, Decimal]
+    price: Money | None
+    consideration: str
+    pledgee_consent: bool
+
+
+class EquityContributed(DealEvent):
+    TOPIC = "EquityContributed"
+    from_parties: list[str]
+    company: str
+    valuation: Money | None
+    equity_share: Decimal | None
+    pledgee_consent: bool
+
+
+class LicenceGranted(DealEvent):
+    TOPIC = "LicenceGranted"
+    licensors: list[str]
+    licensee: str
+    licence_kind: str
+    territory: str
+    field: str
+    starts_on: date
+    ends_on: date
+    fee_mode: str
+    fee_amount: Money | None
+    fee_rate: Decimal | None
+    sublicensable: bool
+    parent_licence: str | None
+    filed_on: date
+    late: bool  # INV-13: filed more than 3 months after it took effect
+    pledgee_consent: bool
+
+
+class LicenceTerminated(DealEvent):
+    TOPIC = "LicenceTerminated"
+    licence: str
+
+
+class OpenLicenceDeclared(DealEvent):
+    TOPIC = "OpenLicenceDeclared"
+    owners: list[str]
+    fee_mode: str
+    fee_amount: Money | None
+    fee_rate: Decimal | None
+    starts_on: date
+    ends_on: date
+    pledgee_consent: bool
+
+
+class OpenLicenceWithdrawn(DealEvent):
+    TOPIC = "OpenLicenceWithdrawn"
+    owners: list[str]
+
+
+class OpenLicenceTaken(DealEvent):
+    TOPIC = "OpenLicenceTaken"
+    licensee: str
+
+
+class PledgeRegistered(DealEvent):
+    TOPIC = "PledgeRegistered"
+    pledgors: list[str]
+    pledgee: str
+    secured_amount: Money
+    due_on: date
+
+
+class PledgeReleased(DealEvent):
+    TOPIC = "PledgeReleased"
+    pledge: str
+
+
+class LoanDefaulted(DealEvent):
+    TOPIC = "LoanDefaulted"
+    pledge: str
+    outstanding: Money
+
+
+class PledgeDisposed(DealEvent):
+    """INV-11: proceeds go to the claim first; the surplus to the pledgor; a shortfall stays owed."""
+
+    TOPIC = "PledgeDisposed"
+    pledge: str
+    mode: str
+    proceeds: Money
+    to_parties: dict[str, Decimal]
+    valuation: Money | None
+    claim_paid: Money
+    surplus: Money
+    shortfall: Money
+
+
+# --- Regulators' decisions ----------------------------------------------------------------
+
+
+class SubsidyAwarded(LedgerEvent):
+    TOPIC = "SubsidyAwarded"
+    subsidy_id: str
+    party: str
+    programme: str
+    amount: Money
+    deals: list[str]
+    fingerprint: str
+
+
+class PartyListed(LedgerEvent):
+    TOPIC = "PartyListed"
+    listing_id: str
+    party: str
+    credit_list: str
+    grounds: str
+    starts_on: date
+    ends_on: date | None
+    fingerprint: str
+
+
+class PartyDelisted(LedgerEvent):
+    TOPIC = "PartyDelisted"
+    listing_id: str
+    party: str
+
+
+class AnomalyFinding(LedgerEvent):
+    anomaly_id: str
+    note: str
+    fingerprint: str
+
+
+class AnomalyConfirmed(AnomalyFinding):
+    TOPIC = "AnomalyConfirmed"
+
+
+class AnomalyDismissed(AnomalyFinding):
+    TOPIC = "AnomalyDismissed"
+
+
+DEAL_EVENTS: dict[str, type[DealEvent]] = {
+    "transfer": OwnershipTransferred,
+    "equity_contribution": EquityContributed,
+    "licence": LicenceGranted,
+    "licence_termination": LicenceTerminated,
+    "open_licence_declaration": OpenLicenceDeclared,
+    "open_licence_withdrawal": OpenLicenceWithdrawn,
+    "open_licence_take_up": OpenLicenceTaken,
+    "pledge": PledgeRegistered,
+    "pledge_release": PledgeReleased,
+    "default": LoanDefaulted,
+    "disposal": PledgeDisposed,
+}
+
+ALL_EVENTS: tuple[type[LedgerEvent], ...] = (
+    PartyRegistered,
+    PatentRegistered,
+    PatentStatusChanged,
+    *DEAL_EVENTS.values(),
+    SubsidyAwarded,
+    PartyListed,
+    PartyDelisted,
+    AnomalyConfirmed,
+    AnomalyDismissed,
+)
+
+EVENT_BY_TOPIC: dict[str, type[LedgerEvent]] = {cls.TOPIC: cls for cls in ALL_EVENTS}
+KIND_BY_TOPIC: dict[str, str] = {cls.TOPIC: kind for kind, cls in DEAL_EVENTS.items()}
+
+for _cls in ALL_EVENTS:
+    register_topic(_cls.TOPIC, _cls)

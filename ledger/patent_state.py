@@ -1,0 +1,265 @@
+"""The state of one patent on the register as of a date, and how each event changes it.
+
+The rules (`ledger/rules.py`) read this state; `apply` is the only code that changes it. A
+patent's state on any date is the fold of its events in effective-date order, which is what
+lets a backdated deal be judged against the register as it stood on its effective date.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from ledger import events as ev
+
+IN_FORCE = "in_force"
+DEAD_STATUSES = frozenset({"lapsed", "expired", "invalidated"})
+
+
+@dataclass(slots=True)
+class LicenceRecord:
+    deal_id: str
+    licensors: tuple[str, ...]
+    licensee: str
+    kind: str
+    territory: str
+    field: str
+    starts_on: date
+    ends_on: date
+    sublicensable: bool
+    parent: str | None
+    granted_by_owners: frozenset[str]  # INV-14: who owned the patent when it was granted
+    open_licence: bool = False
+    terminated_on: date | None = None
+
+    def last_day(self) -> date:
+        """The last day the licence is in force: its term, or the day before termination."""
+        if self.terminated_on is not None and self.terminated_on <= self.ends_on:
+            return date.fromordinal(self.terminated_on.toordinal() - 1)
+        return self.ends_on
+
+    def in_force_on(self, day: date) -> bool:
+        return self.starts_on <= day <= self.last_day()
+
+    def overlaps(self, territory: str, field_: str, starts_on: date, ends_on: date) -> bool:
+        """Same patent is given; overlap needs territory, field and term to meet."""
+        return (
+            _scope_meets(self.territory, territory)
+            and _scope_meets(self.field, field_)
+            and self.starts_on <= ends_on
+            and starts_on <= self.last_day()
+        )
+
+
+def _scope_meets(a: str, b: str) -> bool:
+    """`*` covers everything; otherwise two scopes meet when they are equal."""
+    return a == "*" or b == "*" or a == b
+
+
+@dataclass(slots=True)
+class PledgeRecord:
+    deal_id: str
+    pledgors: tuple[str, ...]
+    pledgee: str
+    secured_amount: ev.Money
+    due_on: date
+    registered_on: date
+    status: str = "active"  # active, defaulted, released, disposed
+    defaulted_on: date | None = None
+    outstanding: ev.Money | None = None
+    ended_on: date | None = None
+
+    @property
+    def encumbers(self) -> bool:
+        """INV-9/INV-10: a pledge binds the patent until it is released or disposed."""
+        return self.status in ("active", "defaulted")
+
+
+@dataclass(slots=True)
+class OpenLicenceRecord:
+    deal_id: str
+    starts_on: date
+    ends_on: date
+    withdrawn_on: date | None = None
+
+    def in_force_on(self, day: date) -> bool:
+        if self.withdrawn_on is not None and day >= self.withdrawn_on:
+            return False
+        return self.starts_on <= day <= self.ends_on
+
+
+@dataclass(slots=True)
+class PatentState:
+    number: str
+    kind: str
+    filed_on: date
+    granted_on: date
+    expires_on: date
+    owners: dict[str, Decimal]
+    status: str = IN_FORCE  # in_force, fee_grace, lapsed, expired, invalidated
+    preserved: bool = False
+    dispute_suspended: bool = False
+    licences: dict[str, LicenceRecord] = field(default_factory=dict)
+    pledges: dict[str, PledgeRecord] = field(default_factory=dict)
+    open_licence: OpenLicenceRecord | None = None
+
+    def copy(self) -> PatentState:
+        return copy.deepcopy(self)
+
+    def status_on(self, day: date) -> str:
+        """The status on `day`: the recorded one, or `expired` once the term has run out."""
+        if day > self.expires_on and self.status not in ("invalidated",):
+            return "expired"
+        return self.status
+
+    def active_pledge(self) -> PledgeRecord | None:
+        for pledge in self.pledges.values():
+            if pledge.encumbers:
+                return pledge
+        return None
+
+    def licences_in_force(self, day: date) -> list[LicenceRecord]:
+        return [lic for lic in self.licences.values() if lic.last_day() >= day]
+
+
+def start_state(event: ev.PatentRegistered) -> PatentState:
+    return PatentState(
+        number=event.number,
+        kind=event.patent_kind,
+        filed_on=event.filed_on,
+        granted_on=event.granted_on,
+        expires_on=event.expires_on,
+        owners=dict(event.owners),
+    )
+
+
+def apply(state: PatentState, event: ev.LedgerEvent) -> None:
+    """Change `state` by one event that the rules have already accepted."""
+    handler = _APPLY.get(type(event))
+    if handler is not None:
+        handler(state, event)
+
+
+def _status_changed(state: PatentState, event: ev.PatentStatusChanged) -> None:
+    status = event.status
+    if status == "preserved":
+        state.preserved = True
+    elif status == "preservation_lifted":
+        state.preserved = False
+    elif status == "dispute_suspended":
+        state.dispute_suspended = True
+    elif status == "dispute_lifted":
+        state.dispute_suspended = False
+    elif status == "restored":
+        state.status = IN_FORCE
+    else:
+        state.status = status
+    if status in DEAD_STATUSES:
+        # INV-12: the collateral is lost with the patent; the pledge view shows it.
+        for pledge in state.pledges.values():
+            if pledge.encumbers:
+                pledge.status = "collateral_lost"
+                pledge.ended_on = event.effective_on
+
+
+def _transferred(state: PatentState, event: ev.OwnershipTransferred) -> None:
+    state.owners = dict(event.to_parties)  # INV-14: licences stay as they are
+
+
+def _contributed(state: PatentState, event: ev.EquityContributed) -> None:
+    state.owners = {event.company: Decimal(1)}
+
+
+def _licence_granted(state: PatentState, event: ev.LicenceGranted) -> None:
+    state.licences[event.deal_id] = LicenceRecord(
+        deal_id=event.deal_id,
+        licensors=tuple(event.licensors),
+        licensee=event.licensee,
+        kind=event.licence_kind,
+        territory=event.territory,
+        field=event.field,
+        starts_on=event.starts_on,
+        ends_on=event.ends_on,
+        sublicensable=event.sublicensable,
+        parent=event.parent_licence,
+        granted_by_owners=frozenset(state.owners),
+    )
+
+
+def _licence_terminated(state: PatentState, event: ev.LicenceTerminated) -> None:
+    state.licences[event.licence].terminated_on = event.effective_on
+
+
+def _open_licence_declared(state: PatentState, event: ev.OpenLicenceDeclared) -> None:
+    state.open_licence = OpenLicenceRecord(event.deal_id, event.starts_on, event.ends_on)
+
+
+def _open_licence_withdrawn(state: PatentState, event: ev.OpenLicenceWithdrawn) -> None:
+    assert state.open_licence is not None, "rules check INV-7 before a withdrawal"
+    state.open_licence.withdrawn_on = event.effective_on
+
+
+def _open_licence_taken(state: PatentState, event: ev.OpenLicenceTaken) -> None:
+    declared = state.open_licence
+    assert declared is not None, "rules check INV-7 before a take-up"
+    state.licences[event.deal_id] = LicenceRecord(
+        deal_id=event.deal_id,
+        licensors=tuple(state.owners),
+        licensee=event.licensee,
+        kind="ordinary",  # Patent Law Art. 51: an open-licence take-up is an ordinary licence
+        territory="CN",
+        field="*",
+        starts_on=event.effective_on,
+        ends_on=declared.ends_on,
+        sublicensable=False,
+        parent=None,
+        granted_by_owners=frozenset(state.owners),
+        open_licence=True,
+    )
+
+
+def _pledged(state: PatentState, event: ev.PledgeRegistered) -> None:
+    state.pledges[event.deal_id] = PledgeRecord(
+        deal_id=event.deal_id,
+        pledgors=tuple(event.pledgors),
+        pledgee=event.pledgee,
+        secured_amount=event.secured_amount,
+        due_on=event.due_on,
+        registered_on=event.effective_on,
+    )
+
+
+def _released(state: PatentState, event: ev.PledgeReleased) -> None:
+    pledge = state.pledges[event.pledge]
+    pledge.status, pledge.ended_on = "released", event.effective_on
+
+
+def _defaulted(state: PatentState, event: ev.LoanDefaulted) -> None:
+    pledge = state.pledges[event.pledge]
+    pledge.status, pledge.defaulted_on = "defaulted", event.effective_on
+    pledge.outstanding = event.outstanding
+
+
+def _disposed(state: PatentState, event: ev.PledgeDisposed) -> None:
+    pledge = state.pledges[event.pledge]
+    pledge.status, pledge.ended_on = "disposed", event.effective_on
+    if event.to_parties:
+        state.owners = dict(event.to_parties)
+
+
+_APPLY = {
+    ev.PatentStatusChanged: _status_changed,
+    ev.OwnershipTransferred: _transferred,
+    ev.EquityContributed: _contributed,
+    ev.LicenceGranted: _licence_granted,
+    ev.LicenceTerminated: _licence_terminated,
+    ev.OpenLicenceDeclared: _open_licence_declared,
+    ev.OpenLicenceWithdrawn: _open_licence_withdrawn,
+    ev.OpenLicenceTaken: _open_licence_taken,
+    ev.PledgeRegistered: _pledged,
+    ev.PledgeReleased: _released,
+    ev.LoanDefaulted: _defaulted,
+    ev.PledgeDisposed: _disposed,
+}

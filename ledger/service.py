@@ -1,0 +1,35 @@
+"""The write side assembled: the event store, its migrations, the register and the writer.
+
+`api` and the command line build one `LedgerService` and call it; nothing else opens the
+store for writing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ledger.metrics import Metrics
+from ledger.migrations import migrate
+from ledger.store import LedgerStore, open_store
+from ledger.writer import Writer
+
+log = logging.getLogger("ledger.service")
+
+
+class LedgerService:
+    def __init__(self, database_url: str, metrics: Metrics | None = None) -> None:
+        self.database_url = database_url
+        self.metrics = metrics or Metrics()
+        self.store: LedgerStore = open_store(database_url)
+        applied = migrate(database_url)
+        if applied:
+            log.info("migrations applied: %s", ", ".join(applied))
+        self.writer = Writer(self.store, database_url, self.metrics)
+
+    def start(self) -> LedgerService:
+        self.writer.start()
+        return self
+
+    def stop(self) -> None:
+        self.writer.stop()
+        self.store.close()

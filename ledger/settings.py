@@ -1,0 +1,35 @@
+"""Settings from the environment (architecture.md s3), read once at start."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str | None  # None: the embedded cluster under data_dir
+    data_dir: Path
+    api_keys: str | None  # "role:key,role:key"; None in development: generated once
+    env: str  # "development" or "production"
+    host: str
+    port: int
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        env = os.environ.get("LEDGER_ENV", "development")
+        if env not in ("development", "production"):
+            raise ValueError(f"LEDGER_ENV must be development or production, not {env!r}")
+        return cls(
+            database_url=os.environ.get("LEDGER_DATABASE_URL") or None,
+            data_dir=Path(os.environ.get("LEDGER_DATA_DIR", ".ledger-data")).resolve(),
+            api_keys=os.environ.get("LEDGER_API_KEYS") or None,
+            env=env,
+            host=os.environ.get("LEDGER_HOST", "127.0.0.1"),
+            port=int(os.environ.get("LEDGER_PORT", "8000")),
+        )

@@ -1,0 +1,143 @@
+"""Value types shared by commands, events and rules: money, shares, enumerations, dates.
+
+Money is `Decimal`, never float (architecture.md s2). Currencies are checked against ISO 4217.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+# Active ISO 4217 alphabetic codes (list of 2024), plus XAU/XAG/XDR which contracts can name.
+ISO_4217 = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
+    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
+    GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR
+    KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK
+    MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR
+    SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS
+    UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG XAU XAG XDR
+    """.split()
+)
+
+MAX_AMOUNT = Decimal("1e15")  # a bound on any single amount: above the GDP of most countries
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"amount": str(self.amount), "currency": self.currency}
+
+
+class PartyKind(StrEnum):
+    ENTERPRISE = "enterprise"
+    UNIVERSITY = "university"
+    RESEARCH_INSTITUTE = "research_institute"
+    BANK = "bank"
+    AGENCY = "agency"
+    INDIVIDUAL = "individual"
+    GOVERNMENT = "government"
+    FOREIGN = "foreign"
+
+
+class PartySize(StrEnum):
+    MICRO = "micro"
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+
+class PatentStatus(StrEnum):
+    """Statuses a platform may post (gazette codes CF01, CX01, IW01, PP01/PD01 ...)."""
+
+    FEE_GRACE = "fee_grace"
+    LAPSED = "lapsed"
+    RESTORED = "restored"
+    EXPIRED = "expired"
+    INVALIDATED = "invalidated"
+    PRESERVED = "preserved"
+    PRESERVATION_LIFTED = "preservation_lifted"
+    DISPUTE_SUSPENDED = "dispute_suspended"
+    DISPUTE_LIFTED = "dispute_lifted"
+
+
+class Consideration(StrEnum):
+    CASH = "cash"
+    EQUITY = "equity"
+    DEBT = "debt"
+    GIFT = "gift"
+    MERGER = "merger"
+    COURT_ORDER = "court_order"
+
+
+class LicenceKind(StrEnum):
+    EXCLUSIVE = "exclusive"  # 独占
+    SOLE = "sole"  # 排他
+    ORDINARY = "ordinary"  # 普通
+
+
+class FeeMode(StrEnum):
+    LUMP_SUM = "lump_sum"
+    ROYALTY = "royalty"
+    FREE = "free"
+
+
+class DisposalMode(StrEnum):
+    AGREED_PRICE = "agreed_price"
+    AUCTION = "auction"
+    SALE = "sale"
+    TRANSFER = "transfer"
+    REVERSE_LICENCE = "reverse_licence"
+    DEBT_TO_EQUITY = "debt_to_equity"
+
+
+class CreditList(StrEnum):
+    DISHONEST = "dishonest"
+    SERIOUS_DISHONESTY = "serious_dishonesty"
+
+
+class FindingDecision(StrEnum):
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
+def add_years(day: date, years: int) -> date:
+    """The same calendar day `years` later; 29 February falls back to the 28th."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, candidate)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable: every month has 28 days")
+
+
+_DESIGN_TERM_CHANGE = date(2021, 6, 1)  # Patent Law 2020 amendment in force
+
+
+def term_years(kind: str, filed_on: date) -> int:
+    """Patent Law Art. 42: invention 20 years, utility model 10, design 15 (10 before 2021-06-01)."""
+    if kind == "invention":
+        return 20
+    if kind == "utility_model":
+        return 10
+    return 15 if filed_on >= _DESIGN_TERM_CHANGE else 10
+
+
+def expiry_date(kind: str, filed_on: date) -> date:
+    """The last day in force: the term counts from the filing date (INV-5)."""
+    return add_years(filed_on, term_years(kind, filed_on)) - timedelta(days=1)
