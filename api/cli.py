@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ledger.embedded_postgres import EmbeddedPostgres, PostgresBinariesMissing
+
 from ledger.settings import Settings
 
 

@@ -52,11 +52,11 @@ def parties_of(event: ev.LedgerEvent) -> list[str]:
 
 
 def event_json(position: int, event: ev.LedgerEvent) -> dict[str, Any]:
-    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}  # type: ignore[arg-type]
+    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
     payload = {k: plain(v) for k, v in fields.items() if k not in _ENVELOPE}
     patents = list(getattr(event, "patents", None) or [])
     if not patents and hasattr(event, "number"):
-        patents = [event.number]  # type: ignore[attr-defined]
+        patents = [event.number]
     return {
         "position": position,
         "kind": event.TOPIC,

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, dataclass_transform
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import DomainEvent
+from eventsourcing.domain import DomainEvent, MetaDomainEvent
 from eventsourcing.utils import register_topic
 
 from ledger.values import Money
@@ -30,8 +30,13 @@ def stream_id(kind: str, key: str) -> UUID:
     return uuid5(_NAMESPACE, f"{kind}:{key}")
 
 
-class LedgerEvent(DomainEvent):
-    """Base of every stored event."""
+@dataclass_transform(frozen_default=True)
+class _FrozenEvent(MetaDomainEvent):
+    """Tells type checkers what eventsourcing's metaclass does: make a frozen dataclass."""
+
+
+class LedgerEvent(DomainEvent, metaclass=_FrozenEvent):
+    """Base of every stored event (eventsourcing's metaclass makes each a frozen dataclass)."""
 
     TOPIC: ClassVar[str] = ""
     effective_on: date

@@ -41,7 +41,9 @@ def migrate(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
                 " name text PRIMARY KEY, checksum text NOT NULL,"
                 " applied_at timestamptz NOT NULL DEFAULT now())"
             )
-            done = dict(conn.execute("SELECT name, checksum FROM ledger_migrations").fetchall())
+            done: dict[str, str] = dict(
+                conn.execute("SELECT name, checksum FROM ledger_migrations").fetchall()
+            )
             for path in migration_files(directory):
                 sql = path.read_text()
                 checksum = hashlib.sha256(sql.encode()).hexdigest()
@@ -52,7 +54,7 @@ def migrate(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
                         )
                     continue
                 with conn.transaction():
-                    conn.execute(sql)  # type: ignore[arg-type]
+                    conn.execute(sql.encode())
                     conn.execute(
                         "INSERT INTO ledger_migrations (name, checksum) VALUES (%s, %s)",
                         (path.name, checksum),

@@ -8,9 +8,11 @@ lets a backdated deal be judged against the register as it stood on its effectiv
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from ledger import events as ev
 
@@ -249,7 +251,7 @@ def _disposed(state: PatentState, event: ev.PledgeDisposed) -> None:
         state.owners = dict(event.to_parties)
 
 
-_APPLY = {
+_APPLY: dict[type[ev.LedgerEvent], Callable[[PatentState, Any], None]] = {
     ev.PatentStatusChanged: _status_changed,
     ev.OwnershipTransferred: _transferred,
     ev.EquityContributed: _contributed,

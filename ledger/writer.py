@@ -191,9 +191,10 @@ class Writer:
             return
         positions: dict[int, int] = {}
         for recording in recordings:
-            event = recording.domain_event
-            register.confirm(event, recording.notification.id)  # type: ignore[arg-type]
-            positions[id(event)] = recording.notification.id
+            stored = recording.domain_event
+            assert isinstance(stored, ev.LedgerEvent)
+            register.confirm(stored, recording.notification.id)
+            positions[id(stored)] = recording.notification.id
         self._metrics.inc("ledger_events_stored_total", len(recordings))
         for posting, outcomes in zip(group, answers, strict=True):
             posting.future.set_result([self._result(register, o, positions) for o in outcomes])

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian machine: installs what is missing, then serves or tests.
+#   bash scripts/dev.sh serve   the API on the embedded PostgreSQL (data in .ledger-data/)
+#   bash scripts/dev.sh test    ruff, mypy and the whole pytest suite against real PostgreSQL
+#   bash scripts/dev.sh bench   the write-path benchmark (writes BENCHMARKS.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[dev] %s\n' "$*" >&2; }
+
+have_postgres() {
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null
+}
+
+ensure_postgres() {
+    have_postgres && return 0
+    [ -n "${LEDGER_DATABASE_URL:-}${TEST_DATABASE_URL:-}" ] && return 0
+    say "PostgreSQL binaries missing: installing Debian's postgresql package"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+}
+
+ensure_python() {
+    if ! command -v uv >/dev/null; then
+        say "installing uv"
+        python3 -m pip install -q --disable-pip-version-check uv
+    fi
+    if [ ! -x .venv/bin/python ]; then
+        say "creating .venv"
+        uv venv -q .venv -p "${PYTHON:-python3.11}"
+    fi
+    if [ ! -f .venv/.installed ] || [ requirements.lock -nt .venv/.installed ] \
+        || [ pyproject.toml -nt .venv/.installed ]; then
+        say "installing locked dependencies"
+        uv pip sync -q -p .venv/bin/python requirements.lock
+        uv pip install -q -p .venv/bin/python --no-deps -e .
+        touch .venv/.installed
+    fi
+}
+
+command=${1:-}
+shift || true
+case "$command" in
+    serve)
+        ensure_postgres
+        ensure_python
+        exec .venv/bin/patent-ledger serve "$@"
+        ;;
+    test)
+        ensure_postgres
+        ensure_python
+        say "ruff"
+        .venv/bin/ruff check .
+        say "mypy"
+        .venv/bin/mypy
+        say "pytest"
+        exec .venv/bin/python -m pytest -q "$@"
+        ;;
+    bench)
+        ensure_postgres
+        ensure_python
+        exec .venv/bin/python -m bench.write_path "$@"
+        ;;
+    lock)
+        ensure_python
+        uv pip compile -q pyproject.toml --extra dev -o requirements.lock
+        ;;
+    *)
+        echo "usage: bash scripts/dev.sh serve|test|bench|lock" >&2
+        exit 2
+        ;;
+esac

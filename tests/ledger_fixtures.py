@@ -1,0 +1,47 @@
+"""App-level fixtures: a running ledger service on a fresh database, and HTTP clients per role.
+
+Loaded by `pytest_plugins` in conftest.py; the database fixtures live there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import KeyRing
+from ledger.service import LedgerService
+
+KEYS = {
+    "platform": "test-platform-key-0123456789",
+    "auditor": "test-auditor-key-0123456789",
+    "regulator": "test-regulator-key-0123456789",
+    "admin": "test-admin-key-0123456789",
+}
+KEY_SETTING = ",".join(f"{role}:{key}" for role, key in KEYS.items())
+
+
+def auth(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {KEYS[role]}"}
+
+
+@pytest.fixture
+def service(database_url: str) -> Iterator[LedgerService]:
+    svc = LedgerService(database_url).start()
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture
+def app(service: LedgerService) -> Any:
+    return create_app(service, KeyRing.from_setting(KEY_SETTING))
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    """A client that posts as a platform unless a test passes other headers."""
+    with TestClient(app, headers=auth("platform")) as test_client:
+        yield test_client
