@@ -8,6 +8,7 @@ the rule) or `Conflict` (an idempotency key reused with another body: 409).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -224,9 +225,17 @@ def _resolve_patents(register: Register, cmd: Any, errors: _Errors) -> list[str]
     return patents
 
 
+@functools.cache
+def _party_fields(command_type: type) -> tuple[tuple[str, ...], bool]:
+    """Which fields of a command name parties (cached: asked once per deal)."""
+    fields = command_type.model_fields  # type: ignore[attr-defined]
+    return tuple(n for n in _PARTY_FIELDS if n in fields), "to_parties" in fields
+
+
 def _check_parties(register: Register, cmd: Any, errors: _Errors) -> None:
-    for name in _PARTY_FIELDS:
-        value = getattr(cmd, name, None)
+    names, has_holdings = _party_fields(type(cmd))
+    for name in names:
+        value = getattr(cmd, name)
         if value is None:
             continue
         values = value if isinstance(value, list) else [value]
@@ -234,10 +243,9 @@ def _check_parties(register: Register, cmd: Any, errors: _Errors) -> None:
             if party not in register.parties:
                 path: FieldPath = ["body", name, i] if isinstance(value, list) else ["body", name]
                 errors.add(path, f"unknown party {party}")
-    for name in ("to_parties",):
-        for i, holding in enumerate(getattr(cmd, name, None) or []):
-            if holding.party not in register.parties:
-                errors.add(["body", name, i, "party"], f"unknown party {holding.party}")
+    for i, holding in enumerate(cmd.to_parties if has_holdings else ()):
+        if holding.party not in register.parties:
+            errors.add(["body", "to_parties", i, "party"], f"unknown party {holding.party}")
 
 
 def _money(value: c.MoneyIn | None) -> Money | None:

@@ -170,11 +170,11 @@ def inv_5_within_term(state: PatentState, event: Any) -> Refusal | None:
 def inv_6_exclusivity(state: PatentState, event: ev.LicenceGranted) -> Refusal | None:
     """INV-6 one exclusive or sole licence per scope; exclusive excludes all (SPC Interp. 2009 Art. 25)."""
     for other in state.licences.values():
-        if other.deal_id == event.parent_licence or _is_ancestor(state, other, event):
+        if not _licences_conflict(other.kind, other.licensee, event.licence_kind, event.licensee):
             continue
         if not other.overlaps(event.territory, event.field, event.starts_on, event.ends_on):
             continue
-        if _licences_conflict(other.kind, other.licensee, event.licence_kind, event.licensee):
+        if other.deal_id != event.parent_licence and not _is_ancestor(state, other, event):
             survived = not other.granted_by_owners & set(state.owners)
             return Refusal(
                 "INV-14" if survived else "INV-6",

@@ -7,14 +7,19 @@ POSTGRES_ENABLE_DB_FUNCTIONS (it skips that lock; architecture.md s2).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+import orjson
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.persistence import JSONTranscoder, Recording, StoredEvent, Transcoding
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
 
 from ledger import events as ev
 from ledger.values import Money
@@ -46,10 +51,68 @@ class MoneyAsDict(Transcoding):
         return Money(Decimal(data["amount"]), data["currency"])
 
 
+class OrjsonTranscoder(JSONTranscoder):
+    """The library's stored JSON format, written by orjson (about five times faster).
+
+    Dates, datetimes and dataclasses (Money) are passed through to the registered
+    transcodings, so stored state stays byte-compatible with `JSONTranscoder`, which still
+    decodes it.
+    """
+
+    _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+    def encode(self, obj: Any) -> bytes:
+        return orjson.dumps(obj, default=self._encode_obj, option=self._OPTIONS)
+
+
+class ArrayInsertRecorder(PostgresApplicationRecorder):
+    """The library's locked insert, fed by four plain arrays instead of composite values.
+
+    Same transaction, same `LOCK TABLE ... EXCLUSIVE` and NOTIFY (inherited), same RETURNING
+    of notification ids in input order; psycopg dumps plain arrays several times faster than
+    arrays of composites, which mattered at thousands of events per save.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.insert_events_statement = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::uuid[], %b::int[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(schema=Identifier(self.datastore.schema),
+                 table=Identifier(self.events_table_name))
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any
+    ) -> None:
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(
+            self.insert_events_statement,
+            (
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
+            ),
+        )
+
+
 class LedgerStore(Application[Any]):
     """One application for patents, parties and deals: one deal is one save, all or nothing."""
 
     name = "ledger"
+
+    def construct_transcoder(self) -> OrjsonTranscoder:
+        transcoder = OrjsonTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[Any]]:
+        """Store ready-made events in one transaction (the writer has no aggregates to collect)."""
+        processing_event: ProcessingEvent[Any] = ProcessingEvent()
+        processing_event.events.extend(objs)
+        return self._record(processing_event)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -91,6 +154,7 @@ def store_environment(database_url: str, pool_size: int = 5) -> dict[str, str]:
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "CREATE_TABLE": "y",
+        "APPLICATION_RECORDER_TOPIC": "ledger.store:ArrayInsertRecorder",
     }
 
 
