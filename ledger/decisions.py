@@ -226,13 +226,13 @@ def _resolve_patents(register: Register, cmd: Any, errors: _Errors) -> list[str]
 
 
 @functools.cache
-def _party_fields(command_type: type) -> tuple[tuple[str, ...], bool]:
+def _party_fields(command_type: type[BaseModel]) -> tuple[tuple[str, ...], bool]:
     """Which fields of a command name parties (cached: asked once per deal)."""
-    fields = command_type.model_fields  # type: ignore[attr-defined]
+    fields = command_type.model_fields
     return tuple(n for n in _PARTY_FIELDS if n in fields), "to_parties" in fields
 
 
-def _check_parties(register: Register, cmd: Any, errors: _Errors) -> None:
+def _check_parties(register: Register, cmd: BaseModel, errors: _Errors) -> None:
     names, has_holdings = _party_fields(type(cmd))
     for name in names:
         value = getattr(cmd, name)
@@ -243,7 +243,8 @@ def _check_parties(register: Register, cmd: Any, errors: _Errors) -> None:
             if party not in register.parties:
                 path: FieldPath = ["body", name, i] if isinstance(value, list) else ["body", name]
                 errors.add(path, f"unknown party {party}")
-    for i, holding in enumerate(cmd.to_parties if has_holdings else ()):
+    holdings: list[c.Holding] = cmd.to_parties if has_holdings else []  # type: ignore[attr-defined]
+    for i, holding in enumerate(holdings):
         if holding.party not in register.parties:
             errors.add(["body", "to_parties", i, "party"], f"unknown party {holding.party}")
 
