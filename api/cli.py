@@ -13,7 +13,6 @@ import sys
 from collections.abc import Sequence
 
 from ledger.embedded_postgres import EmbeddedPostgres, PostgresBinariesMissing
-
 from ledger.settings import Settings
 
 
@@ -42,13 +41,13 @@ def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
-def database_url(settings: Settings) -> str:
+def database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
     """The configured database, or the embedded cluster started (or re-attached) for it."""
     if settings.database_url:
-        return settings.database_url
+        return settings.database_url, None
     cluster = EmbeddedPostgres(settings.data_dir, log=logging.getLogger("ledger.postgres").info)
     cluster.start()
-    return cluster.create_database("ledger")
+    return cluster.create_database("ledger"), cluster
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -59,22 +58,27 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.service import LedgerService
 
     if settings.api_keys:
-        keyring = KeyRing.from_setting(settings.api_keys)
+        keyring = KeyRing.from_setting(settings.api_keys)  # a bad setting fails before the DB
     elif settings.production:
         print("LEDGER_ENV=production needs LEDGER_API_KEYS (role:key,role:key); "
               "generated development keys are refused", file=sys.stderr)
         return 2
     else:
         keyring = KeyRing.development(settings.data_dir, lambda line: print(line, flush=True))
-    service = LedgerService(database_url(settings)).start()
-    app = create_app(service, keyring, production=settings.production)
-    print(f"patent-ledger serving on http://{settings.host}:{settings.port} "
-          f"(docs at /docs, position {service.writer.position})", flush=True)
+    url, cluster = database_url(settings)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                    access_log=False, timeout_graceful_shutdown=10)
+        service = LedgerService(url).start()
+        app = create_app(service, keyring, production=settings.production)
+        print(f"patent-ledger serving on http://{settings.host}:{settings.port} "
+              f"(docs at /docs, position {service.writer.position})", flush=True)
+        try:
+            uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                        access_log=False, timeout_graceful_shutdown=10)
+        finally:
+            service.stop()
     finally:
-        service.stop()
+        if cluster is not None:
+            cluster.stop()  # the data stays in LEDGER_DATA_DIR for the next start
     return 0
 
 
@@ -82,9 +86,13 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.migrations import migrate
     from ledger.store import open_store
 
-    url = database_url(settings)
-    open_store(url).close()  # eventsourcing creates its event table first
-    applied = migrate(url)
+    url, cluster = database_url(settings)
+    try:
+        open_store(url).close()  # eventsourcing creates its event table first
+        applied = migrate(url)
+    finally:
+        if cluster is not None:
+            cluster.stop()
     print(f"migrations applied: {', '.join(applied) if applied else 'none (up to date)'}")
     return 0
 
