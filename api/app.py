@@ -42,6 +42,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
     app.include_router(event_log.router)
     _add_operations(app, service)
     _add_error_handlers(app)
+    _document_raw_bodies(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog, metrics=service.metrics)
     return app
@@ -63,6 +64,22 @@ def _add_operations(app: FastAPI, service: LedgerService) -> None:
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(service.metrics.render(),
                                  media_type="text/plain; version=0.0.4")
+
+
+def _document_raw_bodies(app: FastAPI) -> None:
+    """Routes that validate their raw body themselves still publish its schema."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, definition in commands.BATCH_SCHEMA_DEFS.items():
+                components.setdefault(name, definition)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_error_handlers(app: FastAPI) -> None:

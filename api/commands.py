@@ -11,6 +11,8 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.responses import Response
 
 from api.auth import ApiKey, require
@@ -80,9 +82,27 @@ async def post_deal(request: Request, body: c.DealCommand, key: Platform) -> Res
     return answer(result, "deal_id")
 
 
-@router.post("/deals/batch", responses=_ERRORS)
-async def post_batch(request: Request, body: c.DealBatch, key: Platform) -> Response:
-    """Up to MAX_BATCH deals; `atomic` stores all or none, otherwise each on its own."""
+_BATCH_SCHEMA = c.DealBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+BATCH_SCHEMA_DEFS = _BATCH_SCHEMA.pop("$defs", {})
+
+
+@router.post(
+    "/deals/batch", responses=_ERRORS,
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": _BATCH_SCHEMA}}}},
+)
+async def post_batch(request: Request, key: Platform) -> Response:
+    """Up to MAX_BATCH deals; `atomic` stores all or none, otherwise each on its own.
+
+    The body is parsed and validated in one pass by pydantic-core from the raw bytes: for a
+    thousand deals that is markedly cheaper than `json.loads` followed by validation.
+    """
+    try:
+        body = c.DealBatch.model_validate_json(await request.body())
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+        ) from None
     writer: Writer = request.app.state.writer
     decisions = [partial(d.decide_deal, cmd=deal) for deal in body.deals]
     results = await asyncio.wrap_future(writer.post_many(decisions, key.label,

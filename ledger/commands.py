@@ -8,6 +8,7 @@ rules that need the register (`ledger/rules.py`) come after, in the writer.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -43,10 +44,13 @@ MAX_PARTIES_PER_SIDE = 50
 MAX_TEXT = 2_000
 
 
+@functools.lru_cache(maxsize=100_000)
 def _party(raw: str) -> str:
+    """Cached: the same parties and patents recur across deals, the check need not."""
     return parse_party_id(raw)
 
 
+@functools.lru_cache(maxsize=100_000)
 def _patent(raw: str) -> str:
     return parse_patent_number(raw).value
 

@@ -1,0 +1,88 @@
+"""A deterministic workload of lawful deals: parties, patents, transfers and licences.
+
+Seeded, so two runs post the same deals. The generator tracks each patent's owner, so every
+transfer names the full current owner set (INV-2) and every deal is accepted: the benchmark
+measures the write path, not refusals.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from ledger.identifiers import cn_check_character, uscc_check_character
+
+
+def party_id(n: int) -> str:
+    body = f"91330000{n:09d}"
+    return body + uscc_check_character(body)
+
+
+def patent_number(n: int) -> str:
+    digits = f"2016{1}{n:07d}"
+    return f"{digits}.{cn_check_character(digits)}"
+
+
+@dataclass
+class Workload:
+    parties: int = 200
+    patents: int = 2_000
+    seed: int = 7
+    owners: dict[str, str] = field(default_factory=dict)
+    _deal_serial: int = 0
+    _day: date = date(2019, 1, 1)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def party_bodies(self) -> list[dict[str, Any]]:
+        sizes = ["micro", "small", "medium", "large"]
+        return [{"id": party_id(n), "name": f"Enterprise {n}", "kind": "enterprise",
+                 "size": sizes[n % 4], "region": "CN-33"} for n in range(self.parties)]
+
+    def patent_bodies(self) -> list[dict[str, Any]]:
+        bodies = []
+        for n in range(self.patents):
+            owner = party_id(n % self.parties)
+            number = patent_number(n)
+            self.owners[number] = owner
+            bodies.append({"number": number, "title": f"Method {n}", "filed_on": "2016-03-01",
+                           "granted_on": "2018-06-01",
+                           "owners": [{"party": owner, "share": "1"}]})
+        return bodies
+
+    def deals(self, count: int, prefix: str = "d", lane: int = 0,
+              lanes: int = 1) -> Iterator[dict[str, Any]]:
+        """Transfers and ordinary licences in equal measure, each lawful when posted in order.
+
+        Concurrent clients each take their own `lane` (a disjoint share of the patents), so
+        a deal never overtakes the transfer it depends on.
+        """
+        numbers = list(self.owners)[lane::lanes]
+        for _ in range(count):
+            self._deal_serial += 1
+            if self._deal_serial % 50 == 0:
+                self._day += timedelta(days=1)
+            number = self._random.choice(numbers)
+            owner = self.owners[number]
+            other = party_id(self._random.randrange(self.parties))
+            if other == owner:
+                other = party_id((self._random.randrange(self.parties - 1) + 1) % self.parties)
+            deal_id = f"{prefix}-{lane}-{self._deal_serial}"
+            day = self._day.isoformat()
+            if self._deal_serial % 2:
+                self.owners[number] = other
+                yield {"deal_id": deal_id, "kind": "transfer", "effective_on": day,
+                       "patents": [number], "from_parties": [owner],
+                       "to_parties": [{"party": other, "share": "1"}],
+                       "price": {"amount": "250000.00", "currency": "CNY"},
+                       "consideration": "cash"}
+            else:
+                yield {"deal_id": deal_id, "kind": "licence", "effective_on": day,
+                       "patents": [number], "licensors": [owner], "licensee": other,
+                       "licence_kind": "ordinary", "territory": "CN", "field": "*",
+                       "starts_on": day, "ends_on": "2030-12-31",
+                       "fee": {"mode": "royalty", "rate": "0.03"}}
