@@ -36,6 +36,7 @@ from ledger.embedded_postgres import EmbeddedPostgres
 
 CLIENTS = 16
 BATCH_SIZE = 1_000
+BATCH_LANES = 1  # batches in flight; one at a time measured faster than two (GIL contention)
 KEY = "bench-platform-key-0123456789"
 STATE = b'{"effective_on":{"_type_":"date_iso","_data_":"2019-01-01"}' + b"x" * 440 + b"}"
 BARS = {"single": 800.0, "batch": 10_000.0}
@@ -194,9 +195,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 figures["single"].append(count / seconds)
                 progress(f"round {r + 1}: {count / seconds:.0f} single deals/s")
                 batch_lanes = [
-                    ({"deals": list(workload.deals(BATCH_SIZE, f"b{r}-{i}", lane, 2)),
-                      "atomic": False} for i in range(args.batches // 2))
-                    for lane in range(2)
+                    ({"deals": list(workload.deals(BATCH_SIZE, f"b{r}-{i}", lane, BATCH_LANES)),
+                      "atomic": False} for i in range(args.batches // BATCH_LANES))
+                    for lane in range(BATCH_LANES)
                 ]
                 count, seconds = asyncio.run(post_all(api, "/v1/deals/batch", batch_lanes))
                 figures["batch"].append(count * BATCH_SIZE / seconds)
@@ -254,12 +255,30 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
         "over 2,000 patents and 200 parties, all lawful, so every posting is judged by the "
         "rules and stored. Single deals go through 16 keep-alive connections of a minimal "
         "asyncio client; the writer gathers concurrent requests into one transaction (group "
-        "commit) while each deal stays all or nothing. Batches go 2 at a time. The baselines "
+        "commit) while each deal stays all or nothing. Batches go one at a time, as an "
+        "importer sends them. The baselines "
         "insert rows of the same shape as `ledger_events` into a table with the same keys, "
         "with no rules, no JSON and no HTTP: they show what the server itself allows.",
         "",
+        ANALYSIS,
     ]
     path.write_text("\n".join(lines))
+
+
+ANALYSIS = """## Where the time goes (batch path)
+
+The batch bar of 10,000 events/s is not met yet. Measured by timing the writer's phases over
+ten batches of 1,000 deals in one process (PostgreSQL with fsync off, so the database is not
+the limit): per deal, about 12 us go to shape validation (pydantic-core from raw bytes), 60 us
+to deciding (fingerprint 10, building the event 18, the rules 10, references and idempotency
+6, the rest bookkeeping), 9 us to folding the event into the register, 14 us to encoding it
+for the store and 15 us to the insert itself. The API process is one Python process, so these
+add up under the GIL to roughly 130 us a deal, about 7,700 deals/s at best; the benchmark sees
+less because the event loop (parsing the next batch, writing the last answer) and the writer
+thread take turns. The server is far from its limit (the batched baseline is 5 to 10 times
+faster). Closing the gap means cutting the Python work per deal by a third or more: cheaper
+event construction and fingerprints, encoding events once, or a writer in its own process.
+"""
 
 
 def main() -> None:
