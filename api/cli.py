@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -71,6 +72,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         app = create_app(service, keyring, production=settings.production)
         print(f"patent-ledger serving on http://{settings.host}:{settings.port} "
               f"(docs at /docs, position {service.writer.position})", flush=True)
+        # uvicorn re-raises SIGTERM once it has shut down; exit through the `finally`
+        # blocks so the writer and the embedded cluster stop cleanly.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
         try:
             uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                         access_log=False, timeout_graceful_shutdown=10)
@@ -80,6 +84,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         if cluster is not None:
             cluster.stop()  # the data stays in LEDGER_DATA_DIR for the next start
     return 0
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:

@@ -87,6 +87,8 @@ def test_serve_starts_on_the_embedded_database_and_keeps_data(data_dir: Path) ->
         assert httpx.get(first.url + "/docs").status_code == 200
     finally:
         first.stop()
+    assert first.process.returncode == 0, "SIGTERM is a clean shutdown"
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists(), "the cluster was stopped"
     key_file = (data_dir / "api-keys.json").read_text()
     assert match.group(1) not in key_file, "the key must be kept only hashed"
 
