@@ -22,8 +22,9 @@ class Connection:
         return self
 
     async def post(self, path: str, body: object) -> tuple[int, bytes]:
+        """POST `body` (JSON-encoded here unless it is bytes already); (status, answer)."""
         assert self._reader is not None and self._writer is not None
-        payload = orjson.dumps(body)
+        payload = body if isinstance(body, bytes) else orjson.dumps(body)
         head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n"
                 f"Authorization: Bearer {self.key}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(payload)}\r\n\r\n").encode()

@@ -24,7 +24,7 @@ class LedgerService:
         applied = migrate(database_url)
         if applied:
             log.info("migrations applied: %s", ", ".join(applied))
-        self.writer = Writer(self.store, database_url, self.metrics)
+        self.writer = Writer(self.store, self.metrics)
 
     def start(self) -> LedgerService:
         self.writer.start()

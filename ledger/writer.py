@@ -7,37 +7,37 @@ events in one transaction. Each posting stays all or nothing: a refused deal add
 an atomic batch whose deal is refused takes back the events of its other deals before the
 save. If the save fails, every event of the group is taken back and each caller hears 503.
 
-Other processes may write too (a second API, an importer): before each group the writer takes
-a PostgreSQL advisory lock and folds in whatever the log gained since it last looked, so its
-register is never stale when it judges.
+Other processes may write too (a second API, an importer). Each save is conditional on the
+log still ending where this writer's register ends, checked under the table lock; if another
+process stored first, nothing is stored, the writer folds in the new events and judges the
+group again (optimistic concurrency over the whole log, at no extra round trip).
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import psycopg
 
 from ledger import events as ev
 from ledger.decisions import Accepted, Outcome, Replayed, Skipped, Stamp
 from ledger.metrics import Metrics
 from ledger.register import Posted, Register, posting_key
 from ledger.rules import Refusal
-from ledger.store import LedgerStore
+from ledger.store import LedgerStore, StaleRegister
 
 log = logging.getLogger("ledger.writer")
 
 MAX_GROUP = 2_000  # deals per transaction
 MAX_QUEUE = 20_000  # postings waiting; beyond it callers get 503 with Retry-After
-_ADVISORY_KEY = 0x70617465  # "pate": one writer at a time across processes
+MAX_STALE_RETRIES = 50  # re-judgings of a group when other writers moved the log first
+STALE_BACKOFF_SECONDS = 0.001  # times the attempt, jittered: contending writers spread out
 
 Decide = Callable[[Register, Stamp], Outcome]
 
@@ -69,18 +69,18 @@ class _Posting:
 
 
 class Writer:
-    def __init__(self, store: LedgerStore, database_url: str, metrics: Metrics) -> None:
+    def __init__(self, store: LedgerStore, metrics: Metrics) -> None:
         self._store = store
-        self._database_url = database_url
         self._metrics = metrics
         self._queue: queue.Queue[_Posting] = queue.Queue(maxsize=MAX_QUEUE)
         self._register: Register | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._lock_conn: psycopg.Connection[Any] | None = None
         metrics.counter("ledger_postings_total", "Postings by outcome")
         metrics.counter("ledger_rule_refusals_total", "Refusals by rule code")
         metrics.counter("ledger_groups_total", "Group commits")
+        metrics.counter("ledger_stale_retries_total",
+                        "Groups judged again because another writer stored first")
         metrics.counter("ledger_events_stored_total", "Events stored")
         metrics.histogram("ledger_group_deals", "Postings per group commit",
                           (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000))
@@ -101,8 +101,6 @@ class Writer:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        if self._lock_conn is not None:
-            self._lock_conn.close()
 
     @property
     def position(self) -> int:
@@ -149,46 +147,50 @@ class Writer:
             except Exception as error:  # a bug must not kill the writer or strand callers
                 log.exception("writer failed on a group; reloading the register")
                 self._register = None
-                for posting in group:
-                    _fail(posting, error)
+                _fail_all(group, error)
 
     def _commit_group(self, group: list[_Posting]) -> None:
         started = time.perf_counter()
-        try:
-            self._lock_writers()
-            register = self._catch_up()
-        except Exception as error:  # the database is away: every caller hears 503
-            log.warning("writer cannot reach the store: %s", error)
-            self._drop_lock_conn()
-            self._register = None
-            for posting in group:
-                _fail(posting, StoreUnavailable(f"the event store is unavailable: {error}"))
-            return
-        try:
-            self._judge_and_save(register, group)
-        finally:
-            self._unlock_writers()
+        for attempt in range(MAX_STALE_RETRIES):
+            try:
+                register = self._current_register()
+            except Exception as error:  # the database is away: every caller hears 503
+                log.warning("writer cannot read the store: %s", error)
+                self._register = None
+                _fail_all(group, StoreUnavailable(f"the event store is unavailable: {error}"))
+                return
+            if self._judge_and_save(register, group):
+                break
+            self._metrics.inc("ledger_stale_retries_total")
+            time.sleep(random.uniform(0, STALE_BACKOFF_SECONDS * (attempt + 1)))
+        else:
+            _fail_all(group, StoreUnavailable("other writers kept the log moving; retry"))
         self._metrics.inc("ledger_groups_total")
         self._metrics.observe("ledger_group_deals", sum(len(p.decisions) for p in group))
         self._metrics.observe("ledger_group_seconds", time.perf_counter() - started)
 
-    def _judge_and_save(self, register: Register, group: list[_Posting]) -> None:
+    def _judge_and_save(self, register: Register, group: list[_Posting]) -> bool:
+        """Judge and store one group; False when another writer moved the log first."""
         stamp_time = datetime.now(UTC)
         pending: list[ev.LedgerEvent] = []
         answers: list[list[Outcome]] = []
         for posting in group:
             stamp = Stamp(posting.posted_by, stamp_time)
             answers.append(_judge_posting(register, posting, stamp, pending))
+        head = register.position
         try:
-            recordings = self._store.save(*pending) if pending else []
+            recordings = self._store.save(*pending, expected_position=head) if pending else []
+        except StaleRegister:
+            for event in reversed(pending):
+                register.retract(event)
+            return False  # fold in the other writers' events and judge the group again
         except Exception as error:
             log.warning("group of %d events did not commit: %s", len(pending), error)
             for event in reversed(pending):
                 register.retract(event)
             self._register = None  # reload from the log: the outcome may be unknown
-            for posting in group:
-                _fail(posting, StoreUnavailable(f"the event store did not commit: {error}"))
-            return
+            _fail_all(group, StoreUnavailable(f"the event store did not commit: {error}"))
+            return True
         positions: dict[int, int] = {}
         for recording in recordings:
             stored = recording.domain_event
@@ -198,6 +200,7 @@ class Writer:
         self._metrics.inc("ledger_events_stored_total", len(recordings))
         for posting, outcomes in zip(group, answers, strict=True):
             posting.future.set_result([self._result(register, o, positions) for o in outcomes])
+        return True
 
     def _result(self, register: Register, outcome: Outcome, positions: dict[int, int]) -> Result:
         if isinstance(outcome, Accepted):
@@ -222,7 +225,12 @@ class Writer:
         log.info("register loaded up to position %d", register.position)
         return register
 
-    def _catch_up(self) -> Register:
+    def _current_register(self) -> Register:
+        """The register, folded up to the log's head as far as this writer knows it.
+
+        Saves check the head under the table lock, so reading only what the log gained
+        since the last look is enough: a stale register is caught at the save, not here.
+        """
         if self._register is None:
             self._register = self._load()
             return self._register
@@ -230,24 +238,6 @@ class Writer:
         for position, event in self._store.read_all(after=register.position):
             register.apply(event, position)
         return register
-
-    def _lock_writers(self) -> None:
-        if self._lock_conn is None or self._lock_conn.closed:
-            self._lock_conn = psycopg.connect(self._database_url, autocommit=True,
-                                              connect_timeout=5)
-        self._lock_conn.execute("SELECT pg_advisory_lock(%s)", (_ADVISORY_KEY,))
-
-    def _unlock_writers(self) -> None:
-        try:
-            if self._lock_conn is not None:
-                self._lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_ADVISORY_KEY,))
-        except psycopg.Error:
-            self._drop_lock_conn()  # closing the session releases the lock
-
-    def _drop_lock_conn(self) -> None:
-        if self._lock_conn is not None:
-            self._lock_conn.close()
-        self._lock_conn = None
 
 
 def _judge_posting(
@@ -275,6 +265,7 @@ def _judge_posting(
     return outcomes
 
 
-def _fail(posting: _Posting, error: Exception) -> None:
-    if not posting.future.done():
-        posting.future.set_exception(error)
+def _fail_all(group: list[_Posting], error: Exception) -> None:
+    for posting in group:
+        if not posting.future.done():
+            posting.future.set_exception(error)

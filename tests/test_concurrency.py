@@ -112,3 +112,27 @@ def _assert_log_complete(service: LedgerService, base: int, statuses: list[int],
     positions = [p for p, _ in stored]
     followed = [p for p in seen if p > base]
     assert followed == positions, "the follower skipped or reordered an event"
+
+
+def test_a_save_against_a_stale_head_stores_nothing(client: TestClient,
+                                                     service: LedgerService) -> None:
+    """The optimistic check under the table lock: a writer that missed an event stores nothing."""
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from ledger import events as ev
+    from ledger.store import StaleRegister
+
+    party(client, uscc(1))
+    head = service.store.head()
+    event = ev.PartyListed(
+        originator_id=ev.stream_id("listing", "l-x"), originator_version=1,
+        timestamp=datetime.now(UTC), effective_on=datetime.now(UTC).date(), posted_by="test",
+        listing_id="l-x", party=uscc(1), credit_list="dishonest", grounds="test",
+        starts_on=datetime.now(UTC).date(), ends_on=None, fingerprint="f",
+    )
+    with pytest.raises(StaleRegister):
+        service.store.save(event, expected_position=head - 1)
+    assert service.store.head() == head
+    assert service.store.save(event, expected_position=head)[0].notification.id > head
