@@ -12,7 +12,7 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,11 +100,15 @@ class KeyRing:
         raise AuthError(401, "unknown API key")
 
 
-def require(*roles: str) -> Callable[[Request], ApiKey]:
-    """A FastAPI dependency: the caller's key, if its role is one of `roles` (admin always)."""
+def require(*roles: str) -> Callable[[Request], Awaitable[ApiKey]]:
+    """A FastAPI dependency: the caller's key, if its role is one of `roles` (admin always).
+
+    `async` although it does not wait: FastAPI runs a plain `def` dependency in its thread
+    pool, a thread hop per request that cost more than the check itself.
+    """
     allowed = frozenset((*roles, "admin"))
 
-    def dependency(request: Request) -> ApiKey:
+    async def dependency(request: Request) -> ApiKey:
         keyring: KeyRing = request.app.state.keyring
         key = keyring.identify(request.headers.get("authorization"))
         if key.role not in allowed:

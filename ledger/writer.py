@@ -226,10 +226,10 @@ class Writer:
         return register
 
     def _current_register(self) -> Register:
-        """The register, folded up to the log's head as far as this writer knows it.
+        """The register, folded up to the log's head as this writer last saw it.
 
-        Saves check the head under the table lock, so reading only what the log gained
-        since the last look is enough: a stale register is caught at the save, not here.
+        One cheap read per group keeps contending writers close to the head, so their
+        conditional saves rarely fail; the check under the table lock is what guarantees it.
         """
         if self._register is None:
             self._register = self._load()
