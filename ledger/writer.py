@@ -36,6 +36,7 @@ log = logging.getLogger("ledger.writer")
 
 MAX_GROUP = 2_000  # deals per transaction
 MAX_QUEUE = 20_000  # postings waiting; beyond it callers get 503 with Retry-After
+GROUP_LINGER_SECONDS = 0.002  # how long a group waits for more postings under load
 MAX_STALE_RETRIES = 50  # re-judgings of a group when other writers moved the log first
 STALE_BACKOFF_SECONDS = 0.001  # times the attempt, jittered: contending writers spread out
 
@@ -76,6 +77,7 @@ class Writer:
         self._register: Register | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._busy = False  # the last group held several postings: concurrent load
         metrics.counter("ledger_postings_total", "Postings by outcome")
         metrics.counter("ledger_rule_refusals_total", "Refusals by rule code")
         metrics.counter("ledger_groups_total", "Group commits")
@@ -135,13 +137,18 @@ class Writer:
                 continue
             group = [first]
             deals = len(first.decisions)
+            # Under concurrent load, wait a moment for the postings still being parsed: one
+            # commit (one fsync) then serves them all. Alone, a posting does not wait.
+            linger_until = time.monotonic() + (GROUP_LINGER_SECONDS if self._busy else 0)
             while deals < MAX_GROUP:
                 try:
-                    more = self._queue.get_nowait()
+                    wait = linger_until - time.monotonic()
+                    more = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 group.append(more)
                 deals += len(more.decisions)
+            self._busy = len(group) > 1
             try:
                 self._commit_group(group)
             except Exception as error:  # a bug must not kill the writer or strand callers
