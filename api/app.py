@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -179,5 +178,3 @@ class AccessLog:
                                      "path": scope["path"], "status": status,
                                      "ms": round(elapsed * 1000, 2)}))
 
-
-Handler = Callable[[Request], Awaitable[Response]]

@@ -178,10 +178,6 @@ class DealBase(Strict):
             raise ValueError("signed_on is after effective_on")
         return self
 
-    def needs_patents(self) -> bool:
-        """Deals that act on a pledge or licence may name their patents through it."""
-        return True
-
 
 class TransferDeal(DealBase):
     kind: Literal["transfer"]
@@ -249,16 +245,10 @@ class LicenceDeal(DealBase):
             raise ValueError("the licensee is also a licensor")
         return self
 
-    def needs_patents(self) -> bool:
-        return self.parent_licence is None
-
 
 class LicenceTerminationDeal(DealBase):
     kind: Literal["licence_termination"]
     licence: DealId
-
-    def needs_patents(self) -> bool:
-        return False
 
 
 class OpenLicenceDeclarationDeal(DealBase):
@@ -304,17 +294,11 @@ class PledgeReleaseDeal(DealBase):
     kind: Literal["pledge_release"]
     pledge: DealId
 
-    def needs_patents(self) -> bool:
-        return False
-
 
 class DefaultDeal(DealBase):
     kind: Literal["default"]
     pledge: DealId
     outstanding: MoneyIn
-
-    def needs_patents(self) -> bool:
-        return False
 
 
 class DisposalDeal(DealBase):
@@ -338,9 +322,6 @@ class DisposalDeal(DealBase):
         if moves_title and not self.to_parties:
             raise ValueError(f"a disposal by {self.mode.value} moves title: name to_parties")
         return self
-
-    def needs_patents(self) -> bool:
-        return False
 
 
 DealCommand = Annotated[

@@ -46,10 +46,6 @@ class LedgerEvent(DomainEvent, metaclass=_FrozenEvent):
     def recorded_at(self) -> Any:
         return self.timestamp
 
-    @property
-    def kind(self) -> str:
-        return self.TOPIC
-
 
 # --- Registry facts -----------------------------------------------------------------------
 
@@ -264,9 +260,6 @@ ALL_EVENTS: tuple[type[LedgerEvent], ...] = (
     AnomalyConfirmed,
     AnomalyDismissed,
 )
-
-EVENT_BY_TOPIC: dict[str, type[LedgerEvent]] = {cls.TOPIC: cls for cls in ALL_EVENTS}
-KIND_BY_TOPIC: dict[str, str] = {cls.TOPIC: kind for kind, cls in DEAL_EVENTS.items()}
 
 for _cls in ALL_EVENTS:
     register_topic(_cls.TOPIC, _cls)

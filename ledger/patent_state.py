@@ -7,7 +7,6 @@ lets a backdated deal be judged against the register as it stood on its effectiv
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -107,9 +106,6 @@ class PatentState:
     pledges: dict[str, PledgeRecord] = field(default_factory=dict)
     open_licence: OpenLicenceRecord | None = None
 
-    def copy(self) -> PatentState:
-        return copy.deepcopy(self)
-
     def status_on(self, day: date) -> str:
         """The status on `day`: the recorded one, or `expired` once the term has run out."""
         if day > self.expires_on and self.status not in ("invalidated",):
@@ -121,9 +117,6 @@ class PatentState:
             if pledge.encumbers:
                 return pledge
         return None
-
-    def licences_in_force(self, day: date) -> list[LicenceRecord]:
-        return [lic for lic in self.licences.values() if lic.last_day() >= day]
 
 
 def start_state(event: ev.PatentRegistered) -> PatentState:
