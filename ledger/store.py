@@ -1,21 +1,28 @@
 """The event store: eventsourcing's PostgreSQL application recorder, configured once here.
 
 Kept on the library's default locked write path: each save takes `LOCK TABLE ... EXCLUSIVE`,
-so notification ids commit in order and a follower never skips an event. Never set
+so notification ids commit in order and a follower never skips an event; the writer judges
+under that same lock (`append_judged`), so several writer processes share one log safely. Never set
 POSTGRES_ENABLE_DB_FUNCTIONS (it skips that lock; architecture.md s2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 import orjson
-from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.persistence import JSONTranscoder, Recording, StoredEvent, Transcoding
+from eventsourcing.application import Application
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    Notification,
+    Recording,
+    StoredEvent,
+    Transcoding,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -65,59 +72,67 @@ class OrjsonTranscoder(JSONTranscoder):
         return orjson.dumps(obj, default=self._encode_obj, option=self._OPTIONS)
 
 
-class StaleRegister(RuntimeError):
-    """The log gained events the writer had not folded in: nothing was stored; catch up, retry."""
-
-
 class ArrayInsertRecorder(PostgresApplicationRecorder):
-    """The library's locked insert, fed by plain arrays, and guarded by the log's head.
+    """The library's locked insert, fed by plain arrays, with a catch-up read under the lock.
 
-    Same transaction, same `LOCK TABLE ... EXCLUSIVE` and NOTIFY (inherited), same RETURNING
-    of notification ids in input order. Two changes: psycopg dumps plain arrays several times
-    faster than arrays of composites; and, given `expected_position`, the insert happens only
-    if the log's last position is still the one the writer judged against, checked under the
-    table lock. So a writer whose register is stale (another process wrote) stores nothing and
-    hears `StaleRegister`: optimistic concurrency over the whole log, with no extra round trip.
+    Same `LOCK TABLE ... EXCLUSIVE` and NOTIFY as the library, same RETURNING of notification
+    ids in input order; psycopg dumps plain arrays several times faster than arrays of
+    composites. `append_judged` reads what other processes stored since the caller's position
+    while it holds the lock, so the caller judges against the whole log and no other writer
+    can move it before the insert: pessimistic, and so free of the livelock that optimistic
+    retries suffered with eight writer processes on two cores.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         table = SQL("{schema}.{table}").format(schema=Identifier(self.datastore.schema),
                                                  table=Identifier(self.events_table_name))
-        columns = ("INSERT INTO {table} (originator_id, originator_version, topic, state) "
-                   "SELECT * FROM unnest(%b::uuid[], %b::int[], %b::text[], %b::bytea[]) ")
-        self.insert_events_statement = SQL(columns + "RETURNING notification_id").format(
-            table=table)
-        self.insert_if_head_statement = SQL(
-            columns + "WHERE (SELECT coalesce(max(notification_id), 0) FROM {table}) = %b "
+        self.insert_events_statement = SQL(
+            "INSERT INTO {table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::uuid[], %b::int[], %b::text[], %b::bytea[]) "
             "RETURNING notification_id").format(table=table)
+        self.select_after_statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {table} WHERE notification_id > %b ORDER BY notification_id").format(table=table)
 
     def _insert_stored_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
-        expected_position: int | None = None, **_: Any,
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any,
     ) -> None:
         self._lock_table(curs)
         self._notify_channel(curs)
-        arrays: tuple[Any, ...] = (
-            [e.originator_id for e in stored_events],
+        curs.execute(self.insert_events_statement, _as_arrays(stored_events))
+
+    def append_judged(
+        self, after: int, judge: Callable[[list[Notification]], Sequence[StoredEvent]]
+    ) -> list[Notification]:
+        """Lock, hand `judge` what was stored after `after`, insert what it returns; commit.
+
+        Not retried here: `judge` changes the caller's state, so the caller decides.
+        """
+        with self.datastore.get_connection() as conn, conn.transaction(), \
+                conn.cursor() as curs:
+            self._lock_table(curs)
+            curs.execute(self.select_after_statement, (after,))
+            missed = [Notification(id=row["notification_id"], originator_id=row["originator_id"],
+                                   originator_version=row["originator_version"],
+                                   topic=row["topic"], state=bytes(row["state"]))
+                      for row in curs.fetchall()]
+            stored = judge(missed)
+            if not stored:
+                return []
+            self._notify_channel(curs)
+            curs.execute(self.insert_events_statement, _as_arrays(stored))
+            ids = [row["notification_id"] for row in curs.fetchall()]
+        return [Notification(id=i, originator_id=e.originator_id,
+                             originator_version=e.originator_version, topic=e.topic,
+                             state=e.state) for i, e in zip(ids, stored, strict=True)]
+
+
+def _as_arrays(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
+    return ([e.originator_id for e in stored_events],
             [e.originator_version for e in stored_events],
             [e.topic for e in stored_events],
-            [e.state for e in stored_events],
-        )
-        if expected_position is None:
-            curs.execute(self.insert_events_statement, arrays)
-        else:
-            curs.execute(self.insert_if_head_statement, (*arrays, expected_position))
-
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if stored_events and not ids:
-            raise StaleRegister(
-                f"the log moved past position {kwargs.get('expected_position')}"
-            )
-        return ids
+            [e.state for e in stored_events])
 
 
 class LedgerStore(Application[Any]):
@@ -130,15 +145,27 @@ class LedgerStore(Application[Any]):
         self.register_transcodings(transcoder)
         return transcoder
 
-    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[Any]]:
-        """Store ready-made events in one transaction (the writer has no aggregates to collect).
+    def append_judged(
+        self, after: int,
+        judge: Callable[[list[tuple[int, ev.LedgerEvent]]], Sequence[ev.LedgerEvent]],
+    ) -> list[Recording[Any]]:
+        """Under the table lock: show `judge` the events stored after `after`, then store
+        the events it returns, in one transaction. Nothing can land in between."""
+        def judge_stored(missed: list[Notification]) -> list[StoredEvent]:
+            events = judge([(n.id, self._to_event(n)) for n in missed])
+            chosen.extend(events)
+            return [self.mapper.to_stored_event(e) for e in events]
 
-        `expected_position=N` stores them only if the log still ends at N (`StaleRegister`).
-        """
-        processing_event: ProcessingEvent[Any] = ProcessingEvent()
-        processing_event.events.extend(objs)
-        processing_event.saved_kwargs.update(kwargs)
-        return self._record(processing_event)
+        chosen: list[ev.LedgerEvent] = []
+        recorder = self.recorder
+        assert isinstance(recorder, ArrayInsertRecorder)
+        notifications = recorder.append_judged(after, judge_stored)
+        return [Recording(e, n) for e, n in zip(chosen, notifications, strict=True)]
+
+    def _to_event(self, notification: Notification) -> ev.LedgerEvent:
+        event = self.mapper.to_domain_event(notification)
+        assert isinstance(event, ev.LedgerEvent)
+        return event
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -148,7 +175,7 @@ class LedgerStore(Application[Any]):
     def read(self, after: int, limit: int) -> list[tuple[int, ev.LedgerEvent]]:
         """Events after position `after`, in log order (positions may have gaps)."""
         notifications = self.recorder.select_notifications(start=after + 1, limit=limit)
-        return [(n.id, self.mapper.to_domain_event(n)) for n in notifications]  # type: ignore[misc]
+        return [(n.id, self._to_event(n)) for n in notifications]
 
     def read_all(self, after: int = 0) -> Iterator[tuple[int, ev.LedgerEvent]]:
         while True:

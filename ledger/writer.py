@@ -7,17 +7,17 @@ events in one transaction. Each posting stays all or nothing: a refused deal add
 an atomic batch whose deal is refused takes back the events of its other deals before the
 save. If the save fails, every event of the group is taken back and each caller hears 503.
 
-Other processes may write too (a second API, an importer). Each save is conditional on the
-log still ending where this writer's register ends, checked under the table lock; if another
-process stored first, nothing is stored, the writer folds in the new events and judges the
-group again (optimistic concurrency over the whole log, at no extra round trip).
+Other processes may write too (a second API, an importer). The writer judges each group while
+it holds the event table's lock, after folding in whatever other processes stored since it last
+looked, so no one can store between its judgement and its insert. An earlier optimistic design
+(save only if the log had not moved, else judge again) livelocked with eight writer processes
+on two cores; the lock costs nothing when this writer is alone, and queues the others fairly.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,15 +30,13 @@ from ledger.decisions import Accepted, Outcome, Replayed, Skipped, Stamp
 from ledger.metrics import Metrics
 from ledger.register import Posted, Register, posting_key
 from ledger.rules import Refusal
-from ledger.store import LedgerStore, StaleRegister
+from ledger.store import LedgerStore
 
 log = logging.getLogger("ledger.writer")
 
 MAX_GROUP = 2_000  # deals per transaction
 MAX_QUEUE = 20_000  # postings waiting; beyond it callers get 503 with Retry-After
 GROUP_LINGER_SECONDS = 0.002  # how long a group waits for more postings under load
-MAX_STALE_RETRIES = 50  # re-judgings of a group when other writers moved the log first
-STALE_BACKOFF_SECONDS = 0.001  # times the attempt, jittered: contending writers spread out
 
 Decide = Callable[[Register, Stamp], Outcome]
 
@@ -81,8 +79,8 @@ class Writer:
         metrics.counter("ledger_postings_total", "Postings by outcome")
         metrics.counter("ledger_rule_refusals_total", "Refusals by rule code")
         metrics.counter("ledger_groups_total", "Group commits")
-        metrics.counter("ledger_stale_retries_total",
-                        "Groups judged again because another writer stored first")
+        metrics.counter("ledger_events_caught_up_total",
+                        "Events other processes stored, folded in under the table lock")
         metrics.counter("ledger_events_stored_total", "Events stored")
         metrics.histogram("ledger_group_deals", "Postings per group commit",
                           (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000))
@@ -158,46 +156,40 @@ class Writer:
 
     def _commit_group(self, group: list[_Posting]) -> None:
         started = time.perf_counter()
-        for attempt in range(MAX_STALE_RETRIES):
-            try:
-                register = self._current_register()
-            except Exception as error:  # the database is away: every caller hears 503
-                log.warning("writer cannot read the store: %s", error)
-                self._register = None
-                _fail_all(group, StoreUnavailable(f"the event store is unavailable: {error}"))
-                return
-            if self._judge_and_save(register, group):
-                break
-            self._metrics.inc("ledger_stale_retries_total")
-            time.sleep(random.uniform(0, STALE_BACKOFF_SECONDS * (attempt + 1)))
-        else:
-            _fail_all(group, StoreUnavailable("other writers kept the log moving; retry"))
+        try:
+            register = self._current_register()
+        except Exception as error:  # the database is away: every caller hears 503
+            log.warning("writer cannot read the store: %s", error)
+            self._register = None
+            _fail_all(group, StoreUnavailable(f"the event store is unavailable: {error}"))
+            return
+        self._judge_and_save(register, group)
         self._metrics.inc("ledger_groups_total")
         self._metrics.observe("ledger_group_deals", sum(len(p.decisions) for p in group))
         self._metrics.observe("ledger_group_seconds", time.perf_counter() - started)
 
-    def _judge_and_save(self, register: Register, group: list[_Posting]) -> bool:
-        """Judge and store one group; False when another writer moved the log first."""
-        stamp_time = datetime.now(UTC)
+    def _judge_and_save(self, register: Register, group: list[_Posting]) -> None:
+        """Judge and store one group in one transaction, under the event table's lock."""
         pending: list[ev.LedgerEvent] = []
         answers: list[list[Outcome]] = []
-        for posting in group:
-            stamp = Stamp(posting.posted_by, stamp_time)
-            answers.append(_judge_posting(register, posting, stamp, pending))
-        head = register.position
+
+        def judge(missed: list[tuple[int, ev.LedgerEvent]]) -> list[ev.LedgerEvent]:
+            for position, event in missed:  # stored by another process a moment ago
+                register.apply(event, position)
+            self._metrics.inc("ledger_events_caught_up_total", len(missed))
+            stamp_time = datetime.now(UTC)  # under the lock: recorded_at follows log order
+            for posting in group:
+                answers.append(_judge_posting(register, posting,
+                                              Stamp(posting.posted_by, stamp_time), pending))
+            return pending
+
         try:
-            recordings = self._store.save(*pending, expected_position=head) if pending else []
-        except StaleRegister:
-            for event in reversed(pending):
-                register.retract(event)
-            return False  # fold in the other writers' events and judge the group again
+            recordings = self._store.append_judged(register.position, judge)
         except Exception as error:
             log.warning("group of %d events did not commit: %s", len(pending), error)
-            for event in reversed(pending):
-                register.retract(event)
             self._register = None  # reload from the log: the outcome may be unknown
             _fail_all(group, StoreUnavailable(f"the event store did not commit: {error}"))
-            return True
+            return
         positions: dict[int, int] = {}
         for recording in recordings:
             stored = recording.domain_event
@@ -207,7 +199,6 @@ class Writer:
         self._metrics.inc("ledger_events_stored_total", len(recordings))
         for posting, outcomes in zip(group, answers, strict=True):
             posting.future.set_result([self._result(register, o, positions) for o in outcomes])
-        return True
 
     def _result(self, register: Register, outcome: Outcome, positions: dict[int, int]) -> Result:
         if isinstance(outcome, Accepted):
@@ -235,8 +226,8 @@ class Writer:
     def _current_register(self) -> Register:
         """The register, folded up to the log's head as this writer last saw it.
 
-        One cheap read per group keeps contending writers close to the head, so their
-        conditional saves rarely fail; the check under the table lock is what guarantees it.
+        Read before taking the table lock, so that the read under the lock (which is what
+        guarantees a complete register) finds little or nothing and the lock is held briefly.
         """
         if self._register is None:
             self._register = self._load()

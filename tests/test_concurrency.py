@@ -114,25 +114,39 @@ def _assert_log_complete(service: LedgerService, base: int, statuses: list[int],
     assert followed == positions, "the follower skipped or reordered an event"
 
 
-def test_a_save_against_a_stale_head_stores_nothing(client: TestClient,
-                                                     service: LedgerService) -> None:
-    """The optimistic check under the table lock: a writer that missed an event stores nothing."""
+def test_the_writer_judges_against_what_others_stored_under_the_lock(
+        client: TestClient, service: LedgerService) -> None:
+    """A writer whose register lags sees the missed events before judging; a judge that fails
+    stores nothing."""
     from datetime import UTC, datetime
 
     import pytest
 
     from ledger import events as ev
-    from ledger.store import StaleRegister
 
     party(client, uscc(1))
+    party(client, uscc(2))
     head = service.store.head()
+    today = datetime.now(UTC).date()
     event = ev.PartyListed(
         originator_id=ev.stream_id("listing", "l-x"), originator_version=1,
-        timestamp=datetime.now(UTC), effective_on=datetime.now(UTC).date(), posted_by="test",
+        timestamp=datetime.now(UTC), effective_on=today, posted_by="test",
         listing_id="l-x", party=uscc(1), credit_list="dishonest", grounds="test",
-        starts_on=datetime.now(UTC).date(), ends_on=None, fingerprint="f",
+        starts_on=today, ends_on=None, fingerprint="f",
     )
-    with pytest.raises(StaleRegister):
-        service.store.save(event, expected_position=head - 1)
-    assert service.store.head() == head
-    assert service.store.save(event, expected_position=head)[0].notification.id > head
+    shown: list[list[int]] = []
+
+    def judge(missed: list[tuple[int, ev.LedgerEvent]]) -> list[ev.LedgerEvent]:
+        shown.append([position for position, _ in missed])
+        return [event]
+
+    def failing_judge(missed: list[tuple[int, ev.LedgerEvent]]) -> list[ev.LedgerEvent]:
+        raise RuntimeError("judging failed")
+
+    with pytest.raises(RuntimeError):
+        service.store.append_judged(head - 1, failing_judge)
+    assert service.store.head() == head, "a failed judgement stored something"
+    recordings = service.store.append_judged(head - 1, judge)
+    assert shown == [[head]], "the event stored after the writer's position was not shown"
+    assert recordings[0].notification.id > head
+    assert [p for p, _ in service.store.read_all(after=head)] == [recordings[0].notification.id]
