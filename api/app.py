@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,9 +17,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import commands, event_log
 from api.auth import AuthError, KeyRing
+from api.gql.router import graphql_router
 from api.problems import http_problem, problem, validation_problem
 from ledger.service import LedgerService
 from ledger.writer import Overloaded, StoreUnavailable
+from projections.queries import ReadModels
 
 log = logging.getLogger("ledger.api")
 
@@ -26,7 +30,18 @@ MAX_BATCH_BODY = 16 * 1024 * 1024  # a batch of up to 1,000 deals
 
 
 def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = False) -> FastAPI:
+    reads = ReadModels(service.database_url, service.store.decode)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await reads.open()  # the read pool lives on the server's event loop
+        try:
+            yield
+        finally:
+            await reads.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Patent deal ledger",
         version="0.1.0",
         description="Post patent deals as immutable events; refusals name the rule (INV-n).",
@@ -39,6 +54,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
     app.state.keyring = keyring
     app.include_router(commands.router)
     app.include_router(event_log.router)
+    app.include_router(graphql_router(reads, production=production), prefix="/graphql")
     _add_operations(app, service)
     _add_error_handlers(app)
     _document_raw_bodies(app)

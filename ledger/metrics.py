@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -28,6 +28,7 @@ class Metrics:
         self._buckets: dict[str, tuple[float, ...]] = {}
         self._hist: dict[str, dict[Labels, list[float]]] = defaultdict(dict)
         self._gauges: dict[str, Callable[[], float]] = {}
+        self._gauge_sets: dict[str, Callable[[], Mapping[Labels, float]]] = {}
 
     def counter(self, name: str, help_: str) -> None:
         self._help[name] = ("counter", help_)
@@ -39,6 +40,11 @@ class Metrics:
     def gauge(self, name: str, help_: str, read: Callable[[], float]) -> None:
         self._help[name] = ("gauge", help_)
         self._gauges[name] = read
+
+    def gauge_set(self, name: str, help_: str, read: Callable[[], Mapping[Labels, float]]) -> None:
+        """A gauge with labelled series, all read by one call (e.g. each projection's lag)."""
+        self._help[name] = ("gauge", help_)
+        self._gauge_sets[name] = read
 
     def inc(self, name: str, amount: float = 1, **labels: str) -> None:
         key = tuple(sorted(labels.items()))
@@ -64,6 +70,9 @@ class Metrics:
                 lines += [f"# HELP {name} {help_}", f"# TYPE {name} {kind}"]
                 if kind == "counter":
                     for labels, value in sorted(self._values[name].items()):
+                        lines.append(f"{name}{_labels(labels)} {value:g}")
+                elif name in self._gauge_sets:
+                    for labels, value in sorted(self._gauge_sets[name]().items()):
                         lines.append(f"{name}{_labels(labels)} {value:g}")
                 elif kind == "gauge":
                     lines.append(f"{name} {self._gauges[name]():g}")

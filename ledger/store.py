@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlparse
+from uuid import UUID
 
 import orjson
 from eventsourcing.application import Application
@@ -32,6 +33,7 @@ from ledger import events as ev
 from ledger.values import Money
 
 EVENTS_TABLE = "ledger_events"
+EVENTS_CHANNEL = EVENTS_TABLE  # eventsourcing NOTIFYs on a channel named after the table
 LOCK_TIMEOUT_SECONDS = 5
 READ_PAGE = 5_000  # notifications per query when folding the log
 
@@ -162,7 +164,7 @@ class LedgerStore(Application[Any]):
         notifications = recorder.append_judged(after, judge_stored)
         return [Recording(e, n) for e, n in zip(chosen, notifications, strict=True)]
 
-    def _to_event(self, notification: Notification) -> ev.LedgerEvent:
+    def _to_event(self, notification: StoredEvent) -> ev.LedgerEvent:
         event = self.mapper.to_domain_event(notification)
         assert isinstance(event, ev.LedgerEvent)
         return event
@@ -172,18 +174,28 @@ class LedgerStore(Application[Any]):
         transcoder.register(DateAsISO())
         transcoder.register(MoneyAsDict())
 
-    def read(self, after: int, limit: int) -> list[tuple[int, ev.LedgerEvent]]:
-        """Events after position `after`, in log order (positions may have gaps)."""
-        notifications = self.recorder.select_notifications(start=after + 1, limit=limit)
+    def read(self, after: int, limit: int, until: int | None = None
+             ) -> list[tuple[int, ev.LedgerEvent]]:
+        """Events after position `after` (and at most `until`), in log order; ids may skip."""
+        notifications = self.recorder.select_notifications(start=after + 1, limit=limit,
+                                                           stop=until)
         return [(n.id, self._to_event(n)) for n in notifications]
 
-    def read_all(self, after: int = 0) -> Iterator[tuple[int, ev.LedgerEvent]]:
+    def read_all(self, after: int = 0, until: int | None = None
+                 ) -> Iterator[tuple[int, ev.LedgerEvent]]:
         while True:
-            page = self.read(after, READ_PAGE)
+            page = self.read(after, READ_PAGE, until)
             yield from page
             if len(page) < READ_PAGE:
                 return
             after = page[-1][0]
+
+    def decode(self, originator_id: UUID, originator_version: int, topic: str,
+               state: bytes) -> ev.LedgerEvent:
+        """An event from a stored row that other code read (the read side's own queries)."""
+        return self._to_event(StoredEvent(originator_id=originator_id,
+                                          originator_version=originator_version,
+                                          topic=topic, state=bytes(state)))
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -1,0 +1,12 @@
+"""The read side: projections that derive the register's current state from the event log."""
+
+from __future__ import annotations
+
+from projections.audit import AuditProjection
+from projections.register_model import RegisterProjection
+from projections.runner import Projection
+
+
+def all_projections() -> list[Projection]:
+    """A fresh instance of every projection, in the order they are run and rebuilt."""
+    return [RegisterProjection(), AuditProjection()]

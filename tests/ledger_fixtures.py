@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import KeyRing
 from ledger.service import LedgerService
+from projections.projectors import Projectors
 
 KEYS = {
     "platform": "test-platform-key-0123456789",
@@ -33,6 +34,26 @@ def service(database_url: str) -> Iterator[LedgerService]:
     svc = LedgerService(database_url).start()
     yield svc
     svc.stop()
+
+
+@pytest.fixture
+def projectors(service: LedgerService, database_url: str) -> Iterator[Projectors]:
+    """Every projection following the test's log, as `serve` runs them."""
+    running = Projectors(database_url, service.store, service.metrics).start()
+    yield running
+    running.stop()
+
+
+def wait_projected(projectors: Projectors, position: int, timeout: float = 20) -> None:
+    """Block until every projection has committed `position` (they follow asynchronously)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while any(r.position < position for r in projectors.runners):
+        if time.monotonic() > deadline:
+            stuck = {r.name: r.position for r in projectors.runners}
+            raise AssertionError(f"projections did not reach {position}: {stuck}")
+        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""The GraphQL audit API at /graphql (architecture.md s3): the read models, with evidence."""

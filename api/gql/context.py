@@ -1,0 +1,51 @@
+"""What every resolver of one request shares: the caller's role, the read models, DataLoaders.
+
+Loaders are made per request (their cache must not outlive it); each turns the lookups of a
+whole page into one query per kind of row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+
+from projections.patent_view import LicenceView, OpenLicenceView, OwnerView, PledgeView
+from projections.queries import EventRecord, PartyRow, PatentHead, ReadModels
+
+K = TypeVar("K")
+
+
+def _loader(fetch: Callable[[Sequence[K]], Awaitable[Mapping[K, Any]]], default: Any = None
+            ) -> DataLoader[K, Any]:
+    """One query for all the keys a page asked for; a missing key gets `default`."""
+
+    async def load(keys: list[K]) -> list[Any]:
+        found = await fetch(keys)
+        return [found.get(key, default() if callable(default) else default) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    def __init__(self, reads: ReadModels) -> None:
+        self.patent: DataLoader[str, PatentHead | None] = _loader(reads.patents)
+        self.owners: DataLoader[str, list[OwnerView]] = _loader(reads.owners, list)
+        self.licences: DataLoader[str, list[LicenceView]] = _loader(reads.licences, list)
+        self.open_licence: DataLoader[str, OpenLicenceView | None] = _loader(reads.open_licences)
+        self.pledges: DataLoader[str, list[PledgeView]] = _loader(reads.pledges, list)
+        self.party: DataLoader[str, PartyRow | None] = _loader(reads.parties)
+        self.holdings: DataLoader[str, list[tuple[str, Any]]] = _loader(reads.holdings, list)
+        self.event: DataLoader[int, EventRecord | None] = _loader(reads.events)
+
+
+class Context(BaseContext):
+    def __init__(self, reads: ReadModels, role: str | None) -> None:
+        super().__init__()
+        self.reads = reads
+        self.role = role
+        self.loaders = Loaders(reads)
+        self.today: date = datetime.now(UTC).date()

@@ -1,0 +1,46 @@
+"""Keyset pages: a cursor is the last key of the page before, opaque to clients, capped sizes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from graphql import GraphQLError
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 20
+
+
+def page_size(first: int | None) -> int:
+    size = DEFAULT_PAGE if first is None else first
+    if not 1 <= size <= MAX_PAGE:
+        raise GraphQLError(f"first must be between 1 and {MAX_PAGE}, not {size}",
+                           extensions={"code": "BAD_USER_INPUT", "limit": MAX_PAGE})
+    return size
+
+
+def encode_cursor(*key: object) -> str:
+    return base64.urlsafe_b64encode("\x1f".join(str(k) for k in key).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, parts: int) -> list[str] | None:
+    if cursor is None:
+        return None
+    try:
+        key = base64.urlsafe_b64decode(cursor.encode()).decode().split("\x1f")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        key = []
+    if len(key) != parts:
+        raise GraphQLError(f"not a cursor of this list: {cursor!r}",
+                           extensions={"code": "BAD_USER_INPUT"})
+    return key
+
+
+def position_cursor(cursor: str | None) -> int:
+    key = decode_cursor(cursor, 1)
+    if key is None:
+        return 0
+    if not key[0].isdigit():
+        raise GraphQLError(f"not a cursor of this list: {cursor!r}",
+                           extensions={"code": "BAD_USER_INPUT"})
+    return int(key[0])

@@ -1,0 +1,28 @@
+"""/graphql on the FastAPI app: the caller's key decides what it may read."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from strawberry.fastapi import GraphQLRouter
+
+from api.auth import AuthError, KeyRing
+from api.gql.context import Context
+from api.gql.schema import build_schema
+from projections.queries import ReadModels
+
+READ_ROLES = frozenset({"platform", "auditor", "regulator", "admin"})
+
+
+def graphql_router(reads: ReadModels, *, production: bool) -> GraphQLRouter:
+    async def context(request: Request) -> Context:
+        if request.method == "GET":  # the GraphiQL page itself; queries must be POSTed
+            return Context(reads, role=None)
+        keyring: KeyRing = request.app.state.keyring
+        key = keyring.identify(request.headers.get("authorization"))
+        if key.role not in READ_ROLES:
+            raise AuthError(403, f"role {key.role} may not read the ledger")
+        return Context(reads, role=key.role)
+
+    return GraphQLRouter(build_schema(production=production), context_getter=context,
+                         graphql_ide=None if production else "graphiql",
+                         allow_queries_via_get=False)

@@ -1,0 +1,138 @@
+"""The Query root and the schema, built once with its limits (architecture.md s2).
+
+The depth, alias and token limits are validation rules created here, once: a per-request
+factory would defeat graphql-core's validation cache. Production turns introspection off.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from api.gql.paging import decode_cursor, encode_cursor, page_size
+from api.gql.time_travel import patent_on
+from api.gql.types import (
+    Ctx,
+    Deal,
+    EventConnection,
+    EventFilterInput,
+    Ledger,
+    PageInfo,
+    Party,
+    Patent,
+    PatentConnection,
+    PatentEdge,
+    Pledge,
+    PledgeConnection,
+    PledgeEdge,
+    ProjectionStatus,
+    event_connection,
+    party_by_id,
+)
+from projections.queries import EventFilter
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2_000
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="A patent now, on an effective date (asOf), or as the "
+                                  "ledger knew it at a moment (asKnownAt).")
+    async def patent(self, info: Ctx, number: str, as_of: date | None = None,
+                     as_known_at: datetime | None = None) -> Patent | None:
+        if as_of is None and as_known_at is None:
+            return await Patent.current(info, number)
+        return await patent_on(info, number, as_of, as_known_at)
+
+    @strawberry.field(description="Patents in number order, optionally those a party owns.")
+    async def patents(self, info: Ctx, first: int | None = None, after: str | None = None,
+                      owner: str | None = None) -> PatentConnection:
+        size = page_size(first)
+        cursor = decode_cursor(after, 1)
+        numbers = await info.context.reads.patent_page(owner, cursor[0] if cursor else None,
+                                                       size + 1)
+        heads = await info.context.loaders.patent.load_many(numbers[:size])
+        edges = [PatentEdge(cursor=encode_cursor(h.number), node=Patent(head=h))
+                 for h in heads if h is not None]
+        return PatentConnection(edges=edges, page_info=PageInfo(
+            has_next_page=len(numbers) > size, end_cursor=edges[-1].cursor if edges else None))
+
+    @strawberry.field
+    async def party(self, info: Ctx, id: str, as_of: date | None = None) -> Party | None:
+        row = await info.context.loaders.party.load(id)
+        return None if row is None else await party_by_id(info, id, as_of)
+
+    @strawberry.field(description="The event log, filtered, in log order.")
+    async def events(self, info: Ctx, filter: EventFilterInput | None = None,
+                     first: int | None = None, after: str | None = None) -> EventConnection:
+        where = filter.to_filter() if filter is not None else EventFilter()
+        return await event_connection(info, where, first, after)
+
+    @strawberry.field
+    async def deal(self, info: Ctx, id: str) -> Deal | None:
+        records = await info.context.reads.event_page(EventFilter(deal_id=id), 0, 1)
+        return Deal(record=records[0]) if records else None
+
+    @strawberry.field(description="Pledges in registration order.")
+    async def pledges(self, info: Ctx, status: str | None = None, pledgee: str | None = None,
+                      first: int | None = None, after: str | None = None) -> PledgeConnection:
+        size = page_size(first)
+        cursor = decode_cursor(after, 2)
+        key = (int(cursor[0]), cursor[1]) if cursor and cursor[0].isdigit() else None
+        found = await info.context.reads.pledge_page(status, pledgee, key, size + 1)
+        edges = [PledgeEdge(cursor=encode_cursor(view.position, number),
+                            node=Pledge(view=view, number=number))
+                 for number, view in found[:size]]
+        return PledgeConnection(edges=edges, page_info=PageInfo(
+            has_next_page=len(found) > size, end_cursor=edges[-1].cursor if edges else None))
+
+    @strawberry.field(description="The log's head and how far each projection has followed.")
+    async def ledger(self, info: Ctx) -> Ledger:
+        head = await info.context.reads.head()
+        standings = await info.context.reads.standings()
+        return Ledger(position=head, projections=[
+            ProjectionStatus(name=s.name, position=s.position, lag=max(head - s.position, 0),
+                             generation=s.generation, updated_at=s.updated_at)
+            for s in standings])
+
+
+# The rule classes are made once, here: strawberry builds an extension per request, and a
+# limiter constructed per request would make new rule classes each time, so graphql-core's
+# validation cache (keyed by the rules) would never hit.
+_LIMIT_RULES = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+                *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules]
+_PRODUCTION_RULES = [*_LIMIT_RULES, *DisableIntrospection().validation_rules]
+
+
+class Limits(AddValidationRules):
+    def __init__(self) -> None:
+        super().__init__(_LIMIT_RULES)
+
+
+class ProductionLimits(AddValidationRules):
+    """The limits, and no introspection."""
+
+    def __init__(self) -> None:
+        super().__init__(_PRODUCTION_RULES)
+
+
+class TokenLimit(MaxTokensLimiter):
+    def __init__(self) -> None:
+        super().__init__(max_token_count=MAX_TOKENS)
+
+
+def build_schema(*, production: bool) -> strawberry.Schema:
+    limits = ProductionLimits if production else Limits
+    return strawberry.Schema(query=Query, extensions=[limits, TokenLimit],
+                             config=StrawberryConfig(auto_camel_case=True))

@@ -1,0 +1,597 @@
+"""GraphQL types over the read models. Every state answer can show its `evidence` events.
+
+A `Patent` is either the register now (rows of the read models, loaded lazily and batched) or
+the register at `asOf`/`asKnownAt` (folded from its events); both present the same views.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.gql.context import Context
+from api.gql.paging import encode_cursor, page_size, position_cursor
+from ledger.values import Money as MoneyValue
+from projections.patent_view import LicenceView, OpenLicenceView, PatentView, PledgeView
+from projections.queries import EventFilter, EventRecord, PartyRow, PatentHead
+
+Ctx = Info[Context, None]
+
+
+@strawberry.type
+class Money:
+    amount: str
+    currency: str
+
+    @staticmethod
+    def of(value: MoneyValue | None) -> Money | None:
+        return None if value is None else Money(amount=str(value.amount), currency=value.currency)
+
+
+@strawberry.type
+class Fee:
+    mode: str
+    amount: Money | None
+    rate: str | None
+
+    @staticmethod
+    def of(fee: dict[str, Any]) -> Fee:
+        amount = fee.get("amount")
+        return Fee(mode=fee["mode"], rate=fee.get("rate"),
+                   amount=None if amount is None else Money(amount=amount["amount"],
+                                                            currency=amount["currency"]))
+
+
+@strawberry.type(description="One stored event: the evidence behind every answer.")
+class Event:
+    position: int
+    deal_id: str | None
+    kind: str
+    effective_on: date
+    recorded_at: datetime
+    patents: list[str]
+    parties: list[str]
+    payload: JSON
+
+    @staticmethod
+    def of(record: EventRecord) -> Event:
+        return Event(position=record.position, deal_id=record.deal_id, kind=record.kind,
+                     effective_on=record.effective_on, recorded_at=record.recorded_at,
+                     patents=list(record.patents), parties=list(record.parties),
+                     payload=JSON(record.payload))
+
+
+@strawberry.type(description="An edge carries its event both as `node` and flattened.")
+class EventEdge:
+    cursor: str
+    node: Event
+
+    @strawberry.field
+    def position(self) -> int:
+        return self.node.position
+
+    @strawberry.field
+    def deal_id(self) -> str | None:
+        return self.node.deal_id
+
+    @strawberry.field
+    def kind(self) -> str:
+        return self.node.kind
+
+    @strawberry.field
+    def effective_on(self) -> date:
+        return self.node.effective_on
+
+    @strawberry.field
+    def recorded_at(self) -> datetime:
+        return self.node.recorded_at
+
+    @strawberry.field
+    def patents(self) -> list[str]:
+        return self.node.patents
+
+    @strawberry.field
+    def parties(self) -> list[str]:
+        return self.node.parties
+
+    @strawberry.field
+    def payload(self) -> JSON:
+        return self.node.payload
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class EventConnection:
+    edges: list[EventEdge]
+    page_info: PageInfo
+
+
+@strawberry.input
+class EventFilterInput:
+    patent: str | None = None
+    party: str | None = None
+    deal_id: str | None = None
+    kinds: list[str] | None = None
+    effective_from: date | None = None
+    effective_to: date | None = None
+    recorded_from: datetime | None = None
+    recorded_to: datetime | None = None
+
+    def to_filter(self) -> EventFilter:
+        return EventFilter(self.patent, self.party, self.deal_id, tuple(self.kinds or ()),
+                           self.effective_from, self.effective_to, self.recorded_from,
+                           self.recorded_to)
+
+
+async def event_connection(info: Ctx, where: EventFilter, first: int | None,
+                           after: str | None) -> EventConnection:
+    size = page_size(first)
+    records = await info.context.reads.event_page(where, position_cursor(after), size + 1)
+    edges = [EventEdge(cursor=encode_cursor(r.position), node=Event.of(r))
+             for r in records[:size]]
+    return EventConnection(edges=edges, page_info=PageInfo(
+        has_next_page=len(records) > size, end_cursor=edges[-1].cursor if edges else None))
+
+
+async def evidence(info: Ctx, positions: tuple[int, ...]) -> list[Event]:
+    records = await info.context.loaders.event.load_many(list(positions))
+    return [Event.of(r) for r in records if r is not None]
+
+
+@strawberry.type
+class Party:
+    row: strawberry.Private[PartyRow]
+    as_of: strawberry.Private[date | None] = None
+
+    @strawberry.field
+    def id(self) -> str:
+        return self.row.id
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def kind(self) -> str:
+        return self.row.kind
+
+    @strawberry.field
+    def size(self) -> str | None:
+        return self.row.size
+
+    @strawberry.field
+    def region(self) -> str | None:
+        return self.row.region
+
+    @strawberry.field
+    def state_owned(self) -> bool | None:
+        return self.row.state_owned
+
+    @strawberry.field
+    def founded_on(self) -> date | None:
+        return self.row.founded_on
+
+    @strawberry.field
+    def related_to(self) -> list[str]:
+        return list(self.row.related_to)
+
+    @strawberry.field(description="Patents the party owns (on `asOf` when the party was "
+                                  "asked for on a date), with its share.")
+    async def holdings(self, info: Ctx) -> list[Holding]:
+        if self.as_of is None:
+            held = await info.context.loaders.holdings.load(self.row.id)
+            return [Holding(number=n, share_=s) for n, s in held]
+        from api.gql.time_travel import holdings_on
+
+        return await holdings_on(info, self.row.id, self.as_of)
+
+    @strawberry.field
+    async def history(self, info: Ctx, first: int | None = None, after: str | None = None,
+                      kinds: list[str] | None = None) -> EventConnection:
+        where = EventFilter(party=self.row.id, kinds=tuple(kinds or ()),
+                            effective_to=self.as_of)
+        return await event_connection(info, where, first, after)
+
+
+async def party_by_id(info: Ctx, party_id: str, as_of: date | None = None) -> Party:
+    row = await info.context.loaders.party.load(party_id)
+    if row is None:  # every party a patent names was registered: the index lags, say so
+        row = PartyRow(party_id, "", "unknown", None, None, None, None, (), 0)
+    return Party(row=row, as_of=as_of)
+
+
+@strawberry.type
+class Holding:
+    number: strawberry.Private[str]
+    share_: strawberry.Private[Any]
+    view: strawberry.Private[PatentView | None] = None
+    as_of: strawberry.Private[date | None] = None
+
+    @strawberry.field
+    async def patent(self, info: Ctx) -> Patent | None:
+        if self.view is not None:
+            return Patent.from_view(self.view, self.as_of, None)
+        return await Patent.current(info, self.number)
+
+    @strawberry.field
+    def share(self) -> str:
+        return str(self.share_)
+
+
+@strawberry.type
+class Ownership:
+    party_id: strawberry.Private[str]
+    share_: strawberry.Private[Any]
+    positions: strawberry.Private[tuple[int, ...]]
+
+    @strawberry.field
+    async def party(self, info: Ctx) -> Party:
+        return await party_by_id(info, self.party_id)
+
+    @strawberry.field
+    def share(self) -> str:
+        return str(self.share_)
+
+    @strawberry.field(description="The event that made this the owner set.")
+    async def evidence(self, info: Ctx) -> list[Event]:
+        return await evidence(info, self.positions)
+
+
+@strawberry.type
+class Licence:
+    view: strawberry.Private[LicenceView]
+    day: strawberry.Private[date]
+
+    @strawberry.field
+    def deal_id(self) -> str:
+        return self.view.deal_id
+
+    @strawberry.field
+    async def licensee(self, info: Ctx) -> Party:
+        return await party_by_id(info, self.view.licensee)
+
+    @strawberry.field
+    async def licensors(self, info: Ctx) -> list[Party]:
+        return [await party_by_id(info, p) for p in self.view.licensors]
+
+    @strawberry.field
+    def licence_kind(self) -> str:
+        return self.view.licence_kind
+
+    @strawberry.field
+    def territory(self) -> str:
+        return self.view.territory
+
+    @strawberry.field
+    def field(self) -> str:
+        return self.view.field
+
+    @strawberry.field
+    def starts_on(self) -> date:
+        return self.view.starts_on
+
+    @strawberry.field
+    def ends_on(self) -> date:
+        return self.view.ends_on
+
+    @strawberry.field
+    def fee(self) -> Fee:
+        return Fee.of(self.view.fee)
+
+    @strawberry.field
+    def sublicensable(self) -> bool:
+        return self.view.sublicensable
+
+    @strawberry.field
+    def parent_licence(self) -> str | None:
+        return self.view.parent_licence
+
+    @strawberry.field(description="Taken up under an open licence (Patent Law Art. 50-51).")
+    def open_licence(self) -> bool:
+        return self.view.open_licence
+
+    @strawberry.field
+    def terminated_on(self) -> date | None:
+        return self.view.terminated_on
+
+    @strawberry.field(description="In force on the answer's date (asOf, else today).")
+    def in_force(self) -> bool:
+        last = self.view.ends_on
+        if self.view.terminated_on is not None and self.view.terminated_on <= last:
+            last = date.fromordinal(self.view.terminated_on.toordinal() - 1)
+        return self.view.starts_on <= self.day <= last
+
+    @strawberry.field
+    async def evidence(self, info: Ctx) -> list[Event]:
+        return await evidence(info, self.view.positions)
+
+
+@strawberry.type
+class OpenLicence:
+    view: strawberry.Private[OpenLicenceView]
+
+    @strawberry.field
+    def deal_id(self) -> str:
+        return self.view.deal_id
+
+    @strawberry.field
+    def fee(self) -> Fee:
+        return Fee.of(self.view.fee)
+
+    @strawberry.field
+    def starts_on(self) -> date:
+        return self.view.starts_on
+
+    @strawberry.field
+    def ends_on(self) -> date:
+        return self.view.ends_on
+
+    @strawberry.field
+    def withdrawn_on(self) -> date | None:
+        return self.view.withdrawn_on
+
+    @strawberry.field
+    async def evidence(self, info: Ctx) -> list[Event]:
+        return await evidence(info, self.view.positions)
+
+
+@strawberry.type
+class Pledge:
+    view: strawberry.Private[PledgeView]
+    number: strawberry.Private[str]
+
+    @strawberry.field
+    def deal_id(self) -> str:
+        return self.view.deal_id
+
+    @strawberry.field(description="active, defaulted, released, disposed or collateral_lost.")
+    def status(self) -> str:
+        return self.view.status
+
+    @strawberry.field
+    async def pledgee(self, info: Ctx) -> Party:
+        return await party_by_id(info, self.view.pledgee)
+
+    @strawberry.field
+    async def pledgors(self, info: Ctx) -> list[Party]:
+        return [await party_by_id(info, p) for p in self.view.pledgors]
+
+    @strawberry.field
+    def secured_amount(self) -> Money:
+        money = Money.of(self.view.secured_amount)
+        assert money is not None
+        return money
+
+    @strawberry.field
+    def due_on(self) -> date:
+        return self.view.due_on
+
+    @strawberry.field
+    def registered_on(self) -> date:
+        return self.view.registered_on
+
+    @strawberry.field
+    def defaulted_on(self) -> date | None:
+        return self.view.defaulted_on
+
+    @strawberry.field
+    def outstanding(self) -> Money | None:
+        return Money.of(self.view.outstanding)
+
+    @strawberry.field
+    def ended_on(self) -> date | None:
+        return self.view.ended_on
+
+    @strawberry.field
+    async def patent(self, info: Ctx) -> Patent | None:
+        return await Patent.current(info, self.number)
+
+    @strawberry.field
+    async def evidence(self, info: Ctx) -> list[Event]:
+        return await evidence(info, self.view.positions)
+
+
+@strawberry.type
+class PledgeEdge:
+    cursor: str
+    node: Pledge
+
+
+@strawberry.type
+class PledgeConnection:
+    edges: list[PledgeEdge]
+    page_info: PageInfo
+
+
+def current_pledge(pledges: list[PledgeView]) -> PledgeView | None:
+    """The pledge that binds the patent; if none does, the latest one (to show how it ended)."""
+    for pledge in pledges:
+        if pledge.status in ("active", "defaulted"):
+            return pledge
+    return max(pledges, key=lambda p: p.position, default=None)
+
+
+@strawberry.type
+class Patent:
+    head: strawberry.Private[PatentHead]
+    view: strawberry.Private[PatentView | None] = None  # set when answering asOf/asKnownAt
+    as_of: strawberry.Private[date | None] = None
+    as_known_at: strawberry.Private[datetime | None] = None
+
+    @staticmethod
+    async def current(info: Ctx, number: str) -> Patent | None:
+        head = await info.context.loaders.patent.load(number)
+        return None if head is None else Patent(head=head)
+
+    @staticmethod
+    def from_view(view: PatentView, as_of: date | None, as_known_at: datetime | None) -> Patent:
+        head = PatentHead(view.number, view.kind, view.title, view.status, view.preserved,
+                          view.dispute_suspended, view.filed_on, view.granted_on,
+                          view.expires_on, view.positions)
+        return Patent(head=head, view=view, as_of=as_of, as_known_at=as_known_at)
+
+    def _day(self, info: Ctx) -> date:
+        return self.as_of or info.context.today
+
+    @strawberry.field
+    def number(self) -> str:
+        return self.head.number
+
+    @strawberry.field
+    def kind(self) -> str:
+        return self.head.kind
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.head.title
+
+    @strawberry.field(description="On asOf (else today): expired once the term has run out.")
+    def status(self, info: Ctx) -> str:
+        return self.head.status_on(self._day(info))
+
+    @strawberry.field
+    def preserved(self) -> bool:
+        return self.head.preserved
+
+    @strawberry.field
+    def dispute_suspended(self) -> bool:
+        return self.head.dispute_suspended
+
+    @strawberry.field
+    def filed_on(self) -> date:
+        return self.head.filed_on
+
+    @strawberry.field
+    def granted_on(self) -> date:
+        return self.head.granted_on
+
+    @strawberry.field
+    def expires_on(self) -> date:
+        return self.head.expires_on
+
+    @strawberry.field
+    async def owners(self, info: Ctx) -> list[Ownership]:
+        owners = (self.view.owners if self.view is not None
+                  else await info.context.loaders.owners.load(self.head.number))
+        return [Ownership(party_id=o.party, share_=o.share, positions=o.positions)
+                for o in owners]
+
+    @strawberry.field(description="Every licence recorded, in force or not (see inForce).")
+    async def licences(self, info: Ctx) -> list[Licence]:
+        licences = (self.view.licences if self.view is not None
+                    else await info.context.loaders.licences.load(self.head.number))
+        return [Licence(view=lic, day=self._day(info)) for lic in licences]
+
+    @strawberry.field
+    async def open_licence(self, info: Ctx) -> OpenLicence | None:
+        declared = (self.view.open_licence if self.view is not None
+                    else await info.context.loaders.open_licence.load(self.head.number))
+        return None if declared is None else OpenLicence(view=declared)
+
+    async def _pledges(self, info: Ctx) -> list[PledgeView]:
+        if self.view is not None:
+            return list(self.view.pledges)
+        return await info.context.loaders.pledges.load(self.head.number)
+
+    @strawberry.field(description="The pledge that binds the patent, else the latest one.")
+    async def pledge(self, info: Ctx) -> Pledge | None:
+        chosen = current_pledge(await self._pledges(info))
+        return None if chosen is None else Pledge(view=chosen, number=self.head.number)
+
+    @strawberry.field
+    async def pledges(self, info: Ctx) -> list[Pledge]:
+        return [Pledge(view=p, number=self.head.number) for p in await self._pledges(info)]
+
+    @strawberry.field(description="The events folded into this state, in log order.")
+    async def evidence(self, info: Ctx) -> list[Event]:
+        return await evidence(info, self.head.positions)
+
+    @strawberry.field
+    async def history(self, info: Ctx, first: int | None = None, after: str | None = None,
+                      kinds: list[str] | None = None) -> EventConnection:
+        where = EventFilter(patent=self.head.number, kinds=tuple(kinds or ()),
+                            effective_to=self.as_of, recorded_to=self.as_known_at)
+        return await event_connection(info, where, first, after)
+
+
+@strawberry.type
+class PatentEdge:
+    cursor: str
+    node: Patent
+
+
+@strawberry.type
+class PatentConnection:
+    edges: list[PatentEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class Deal:
+    record: strawberry.Private[EventRecord]
+
+    @strawberry.field
+    def deal_id(self) -> str:
+        return self.record.deal_id or ""
+
+    @strawberry.field
+    def kind(self) -> str:
+        return self.record.kind
+
+    @strawberry.field
+    def position(self) -> int:
+        return self.record.position
+
+    @strawberry.field
+    def effective_on(self) -> date:
+        return self.record.effective_on
+
+    @strawberry.field
+    def signed_on(self) -> date | None:
+        signed = self.record.payload.get("signed_on")
+        return None if signed is None else date.fromisoformat(signed)
+
+    @strawberry.field
+    def recorded_at(self) -> datetime:
+        return self.record.recorded_at
+
+    @strawberry.field
+    async def patents(self, info: Ctx) -> list[Patent]:
+        found = [await Patent.current(info, n) for n in self.record.patents]
+        return [p for p in found if p is not None]
+
+    @strawberry.field
+    async def parties(self, info: Ctx) -> list[Party]:
+        return [await party_by_id(info, p) for p in self.record.parties]
+
+    @strawberry.field
+    def payload(self) -> JSON:
+        return JSON(self.record.payload)
+
+    @strawberry.field
+    def event(self) -> Event:
+        return Event.of(self.record)
+
+
+@strawberry.type
+class ProjectionStatus:
+    name: str
+    position: int
+    lag: int
+    generation: int
+    updated_at: datetime
+
+
+@strawberry.type
+class Ledger:
+    position: int
+    projections: list[ProjectionStatus]

@@ -1,0 +1,48 @@
+"""Projection "audit": an index of every event by kind, deal, dates, patent and party.
+
+The event's content stays in the log (`ledger_events`); this index only says where to look,
+so history pages and time travel read a patent's or party's events with one range scan.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+
+import psycopg
+from psycopg.sql import SQL, Identifier
+
+from ledger import events as ev
+from projections.event_facts import deal_id_of, kind_of, parties_of, patents_of
+
+Batch = list[tuple[int, ev.LedgerEvent]]
+
+
+class AuditProjection:
+    name: str = "audit"
+    tables: tuple[str, ...] = ("rm_events", "rm_event_patents", "rm_event_parties")
+
+    def reset(self) -> None:
+        """Nothing in memory: every batch only appends."""
+
+    def warm(self, batch: Batch) -> None:
+        """Nothing to warm."""
+
+    def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
+        def copy_into(table: str, columns: str) -> AbstractContextManager[psycopg.Copy]:
+            return cur.copy(SQL("COPY {} (" + columns + ") FROM STDIN").format(
+                Identifier(table + suffix)))
+
+        with copy_into("rm_events", "position, kind, deal_id, effective_on, recorded_at, "
+                                    "patents, parties") as copy:
+            for position, event in batch:
+                copy.write_row((position, kind_of(event), deal_id_of(event),
+                                event.effective_on, event.timestamp, patents_of(event),
+                                parties_of(event)))
+        with copy_into("rm_event_patents", "number, position") as copy:
+            for position, event in batch:
+                for number in patents_of(event):
+                    copy.write_row((number, position))
+        with copy_into("rm_event_parties", "party, position") as copy:
+            for position, event in batch:
+                for party in parties_of(event):
+                    copy.write_row((party, position))

@@ -1,0 +1,92 @@
+"""What the read side needs to know about any event: its kind, patents, parties and payload.
+
+One place answers these for every event class, so the audit index, the time-travel reader and
+GraphQL agree on what an event "touches".
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ledger import events as ev
+from ledger.values import Money
+
+_DEAL_KINDS: dict[type[ev.LedgerEvent], str] = {cls: kind for kind, cls in ev.DEAL_EVENTS.items()}
+_OTHER_KINDS: dict[type[ev.LedgerEvent], str] = {
+    ev.PartyRegistered: "party_registered",
+    ev.PatentRegistered: "patent_registered",
+    ev.PatentStatusChanged: "status_changed",
+    ev.SubsidyAwarded: "subsidy",
+    ev.PartyListed: "listing",
+    ev.PartyDelisted: "listing_end",
+    ev.AnomalyConfirmed: "finding_confirmed",
+    ev.AnomalyDismissed: "finding_dismissed",
+}
+EVENT_KINDS: tuple[str, ...] = (*_OTHER_KINDS.values(), *ev.DEAL_EVENTS)
+_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp"})
+
+
+def kind_of(event: ev.LedgerEvent) -> str:
+    """The deal kind of the REST contract (`transfer`, `pledge`...), or the registry fact."""
+    return _DEAL_KINDS.get(type(event)) or _OTHER_KINDS[type(event)]
+
+
+def patents_of(event: ev.LedgerEvent) -> list[str]:
+    if isinstance(event, ev.DealEvent):
+        return list(event.patents)
+    if isinstance(event, ev.PatentStatusChanged | ev.PatentRegistered):
+        return [event.number]
+    return []
+
+
+def parties_of(event: ev.LedgerEvent) -> list[str]:
+    """Every party the event names, in a stable order without repeats."""
+    named: list[str] = []
+    match event:
+        case ev.PartyRegistered():
+            named = [event.party_id]
+        case ev.PatentRegistered():
+            named = list(event.owners)
+        case ev.OwnershipTransferred():
+            named = [*event.from_parties, *event.to_parties]
+        case ev.EquityContributed():
+            named = [*event.from_parties, event.company]
+        case ev.LicenceGranted():
+            named = [*event.licensors, event.licensee]
+        case ev.OpenLicenceDeclared() | ev.OpenLicenceWithdrawn():
+            named = list(event.owners)
+        case ev.OpenLicenceTaken():
+            named = [event.licensee]
+        case ev.PledgeRegistered():
+            named = [*event.pledgors, event.pledgee]
+        case ev.PledgeDisposed():
+            named = list(event.to_parties)
+        case ev.SubsidyAwarded() | ev.PartyListed() | ev.PartyDelisted():
+            named = [event.party]
+    return list(dict.fromkeys(named))
+
+
+def deal_id_of(event: ev.LedgerEvent) -> str | None:
+    return event.deal_id if isinstance(event, ev.DealEvent) else None
+
+
+def payload_of(event: ev.LedgerEvent) -> dict[str, Any]:
+    """The event's own fields as JSON values (money as {amount, currency}, dates ISO)."""
+    return {name: _json(value) for name, value in vars(event).items() if name not in _ENVELOPE}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Money):
+        return {"amount": str(value.amount), "currency": value.currency}
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    return value

@@ -1,0 +1,309 @@
+"""Reading the read models: every SQL query the GraphQL API runs, batched by key.
+
+Each method takes many keys and runs one query, so DataLoaders can gather a whole page's
+lookups into a handful of statements. `queries_run` counts statements, for the tests that hold
+a page of 100 patents to a bounded number of queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from ledger import events as ev
+from ledger.values import Money
+from projections.event_facts import payload_of
+from projections.patent_view import LicenceView, OpenLicenceView, OwnerView, PledgeView
+
+Decode = Callable[[UUID, int, str, bytes], ev.LedgerEvent]
+POOL_SIZE = 8
+STATEMENT_TIMEOUT_MS = 5_000  # a read that takes longer is a bug or an attack: cut it off
+
+
+@dataclass(frozen=True, slots=True)
+class PatentHead:
+    number: str
+    kind: str
+    title: str
+    status: str
+    preserved: bool
+    dispute_suspended: bool
+    filed_on: date
+    granted_on: date
+    expires_on: date
+    positions: tuple[int, ...]
+
+    def status_on(self, day: date) -> str:
+        if day > self.expires_on and self.status != "invalidated":
+            return "expired"
+        return self.status
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRow:
+    id: str
+    name: str
+    kind: str
+    size: str | None
+    state_owned: bool | None
+    region: str | None
+    founded_on: date | None
+    related_to: tuple[str, ...]
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    position: int
+    kind: str
+    deal_id: str | None
+    effective_on: date
+    recorded_at: datetime
+    patents: tuple[str, ...]
+    parties: tuple[str, ...]
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    patent: str | None = None
+    party: str | None = None
+    deal_id: str | None = None
+    kinds: tuple[str, ...] = ()
+    effective_from: date | None = None
+    effective_to: date | None = None
+    recorded_from: datetime | None = None
+    recorded_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionStanding:
+    name: str
+    position: int
+    generation: int
+    updated_at: datetime
+
+
+class ReadModels:
+    def __init__(self, database_url: str, decode: Decode, pool_size: int = POOL_SIZE) -> None:
+        self._pool = AsyncConnectionPool(
+            database_url, min_size=1, max_size=pool_size, open=False,
+            kwargs={"options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+                    "autocommit": True})
+        self._decode = decode
+        self.queries_run = 0
+
+    async def open(self) -> None:
+        await self._pool.open(wait=True, timeout=10)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _rows(self, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        self.queries_run += 1
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, params)
+            return await cur.fetchall()
+
+    # --- the register now ---------------------------------------------------------------
+
+    async def patents(self, numbers: Sequence[str]) -> dict[str, PatentHead]:
+        rows = await self._rows("SELECT * FROM rm_patents WHERE number = ANY(%s)",
+                                (list(numbers),))
+        return {r["number"]: _head(r) for r in rows}
+
+    async def owners(self, numbers: Sequence[str]) -> dict[str, list[OwnerView]]:
+        rows = await self._rows(
+            "SELECT number, party, share, positions FROM rm_owners WHERE number = ANY(%s)"
+            " ORDER BY number, party", (list(numbers),))
+        found: dict[str, list[OwnerView]] = defaultdict(list)
+        for r in rows:
+            found[r["number"]].append(OwnerView(r["party"], r["share"], tuple(r["positions"])))
+        return found
+
+    async def licences(self, numbers: Sequence[str]) -> dict[str, list[LicenceView]]:
+        rows = await self._rows(
+            "SELECT * FROM rm_licences WHERE number = ANY(%s) ORDER BY number, positions[1]",
+            (list(numbers),))
+        found: dict[str, list[LicenceView]] = defaultdict(list)
+        for r in rows:
+            found[r["number"]].append(LicenceView(
+                deal_id=r["deal_id"], licensors=tuple(r["licensors"]), licensee=r["licensee"],
+                licence_kind=r["licence_kind"], territory=r["territory"], field=r["field"],
+                starts_on=r["starts_on"], ends_on=r["ends_on"], fee=r["fee"],
+                sublicensable=r["sublicensable"], parent_licence=r["parent_licence"],
+                open_licence=r["open_licence"], terminated_on=r["terminated_on"],
+                positions=tuple(r["positions"])))
+        return found
+
+    async def open_licences(self, numbers: Sequence[str]) -> dict[str, OpenLicenceView]:
+        rows = await self._rows("SELECT * FROM rm_open_licences WHERE number = ANY(%s)",
+                                (list(numbers),))
+        return {r["number"]: OpenLicenceView(r["deal_id"], r["fee"], r["starts_on"],
+                                             r["ends_on"], r["withdrawn_on"],
+                                             tuple(r["positions"])) for r in rows}
+
+    async def pledges(self, numbers: Sequence[str]) -> dict[str, list[PledgeView]]:
+        rows = await self._rows(
+            "SELECT * FROM rm_pledges WHERE number = ANY(%s) ORDER BY number, position",
+            (list(numbers),))
+        found: dict[str, list[PledgeView]] = defaultdict(list)
+        for r in rows:
+            found[r["number"]].append(_pledge(r))
+        return found
+
+    async def parties(self, ids: Sequence[str]) -> dict[str, PartyRow]:
+        rows = await self._rows("SELECT * FROM rm_parties WHERE id = ANY(%s)", (list(ids),))
+        return {r["id"]: PartyRow(r["id"], r["name"], r["kind"], r["size"], r["state_owned"],
+                                  r["region"], r["founded_on"], tuple(r["related_to"]),
+                                  r["position"]) for r in rows}
+
+    async def holdings(self, ids: Sequence[str]) -> dict[str, list[tuple[str, Decimal]]]:
+        rows = await self._rows(
+            "SELECT party, number, share FROM rm_owners WHERE party = ANY(%s)"
+            " ORDER BY party, number", (list(ids),))
+        found: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
+        for r in rows:
+            found[r["party"]].append((r["number"], r["share"]))
+        return found
+
+    # --- pages (keyset: a cursor is the last key seen) -----------------------------------
+
+    async def patent_page(self, owner: str | None, after: str | None,
+                          first: int) -> list[str]:
+        if owner is None:
+            rows = await self._rows(
+                "SELECT number FROM rm_patents WHERE number > %s ORDER BY number LIMIT %s",
+                (after or "", first))
+        else:
+            rows = await self._rows(
+                "SELECT number FROM rm_owners WHERE party = %s AND number > %s"
+                " ORDER BY number LIMIT %s", (owner, after or "", first))
+        return [r["number"] for r in rows]
+
+    async def pledge_page(self, status: str | None, pledgee: str | None,
+                          after: tuple[int, str] | None, first: int
+                          ) -> list[tuple[str, PledgeView]]:
+        where: list[str] = ["(position, number) > (%s, %s)"]
+        params: list[Any] = [*(after or (0, ""))]
+        if status is not None:
+            where.append("status = %s")
+            params.append(status)
+        if pledgee is not None:
+            where.append("pledgee = %s")
+            params.append(pledgee)
+        rows = await self._rows(
+            f"SELECT * FROM rm_pledges WHERE {' AND '.join(where)}"
+            " ORDER BY position, number LIMIT %s", (*params, first))
+        return [(r["number"], _pledge(r)) for r in rows]
+
+    async def event_page(self, where: EventFilter, after: int, first: int,
+                         until: int | None = None) -> list[EventRecord]:
+        """Events matching `where`, in log order, after the cursor position."""
+        clauses: list[str] = ["e.position > %s"]
+        params: list[Any] = [after]
+        source = "rm_events e"
+        if where.patent is not None:
+            source = "rm_event_patents x JOIN rm_events e ON e.position = x.position"
+            clauses.append("x.number = %s")
+            params.append(where.patent)
+        elif where.party is not None:
+            source = "rm_event_parties x JOIN rm_events e ON e.position = x.position"
+            clauses.append("x.party = %s")
+            params.append(where.party)
+        if where.party is not None and where.patent is not None:
+            clauses.append("%s = ANY(e.parties)")
+            params.append(where.party)
+        for column, op, value in (
+            ("e.deal_id", "=", where.deal_id),
+            ("e.effective_on", ">=", where.effective_from),
+            ("e.effective_on", "<=", where.effective_to),
+            ("e.recorded_at", ">=", where.recorded_from),
+            ("e.recorded_at", "<=", where.recorded_to),
+            ("e.position", "<=", until),
+        ):
+            if value is not None:
+                clauses.append(f"{column} {op} %s")
+                params.append(value)
+        if where.kinds:
+            clauses.append("e.kind = ANY(%s)")
+            params.append(list(where.kinds))
+        order = "x.position" if source != "rm_events e" else "e.position"
+        rows = await self._rows(
+            f"SELECT e.*, l.originator_id, l.originator_version, l.topic, l.state"
+            f" FROM {source} JOIN ledger_events l ON l.notification_id = e.position"
+            f" WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT %s", (*params, first))
+        return [self._record(r) for r in rows]
+
+    async def events(self, positions: Sequence[int]) -> dict[int, EventRecord]:
+        rows = await self._rows(
+            "SELECT e.*, l.originator_id, l.originator_version, l.topic, l.state"
+            " FROM rm_events e JOIN ledger_events l ON l.notification_id = e.position"
+            " WHERE e.position = ANY(%s)", (list(positions),))
+        return {r["position"]: self._record(r) for r in rows}
+
+    async def deal_positions(self, deal_ids: Sequence[str]) -> dict[str, int]:
+        rows = await self._rows("SELECT deal_id, position FROM rm_events WHERE deal_id = ANY(%s)",
+                                (list(deal_ids),))
+        return {r["deal_id"]: r["position"] for r in rows}
+
+    # --- the raw events behind time travel ----------------------------------------------
+
+    async def patent_events(self, number: str) -> list[tuple[int, ev.LedgerEvent]]:
+        """Every event of one patent, decoded, in log order (for folding to a date)."""
+        rows = await self._rows(
+            "SELECT l.notification_id, l.originator_id, l.originator_version, l.topic, l.state"
+            " FROM rm_event_patents x JOIN ledger_events l ON l.notification_id = x.position"
+            " WHERE x.number = %s ORDER BY x.position", (number,))
+        return [(r["notification_id"], self._decode(r["originator_id"],
+                                                    r["originator_version"], r["topic"],
+                                                    r["state"])) for r in rows]
+
+    async def patents_ever_held(self, party: str) -> list[str]:
+        rows = await self._rows(
+            "SELECT DISTINCT unnest(e.patents) AS number FROM rm_event_parties x"
+            " JOIN rm_events e ON e.position = x.position WHERE x.party = %s ORDER BY 1",
+            (party,))
+        return [r["number"] for r in rows]
+
+    # --- the ledger itself --------------------------------------------------------------
+
+    async def standings(self) -> list[ProjectionStanding]:
+        rows = await self._rows("SELECT name, position, generation, updated_at"
+                                " FROM projection_positions ORDER BY name")
+        return [ProjectionStanding(**r) for r in rows]
+
+    async def head(self) -> int:
+        rows = await self._rows("SELECT coalesce(max(notification_id), 0) AS head"
+                                " FROM ledger_events")
+        return int(rows[0]["head"])
+
+    def _record(self, r: dict[str, Any]) -> EventRecord:
+        event = self._decode(r["originator_id"], r["originator_version"], r["topic"], r["state"])
+        return EventRecord(r["position"], r["kind"], r["deal_id"], r["effective_on"],
+                           r["recorded_at"], tuple(r["patents"]), tuple(r["parties"]),
+                           payload_of(event))
+
+
+def _head(r: dict[str, Any]) -> PatentHead:
+    return PatentHead(r["number"], r["kind"], r["title"], r["status"], r["preserved"],
+                      r["dispute_suspended"], r["filed_on"], r["granted_on"], r["expires_on"],
+                      tuple(r["positions"]))
+
+
+def _pledge(r: dict[str, Any]) -> PledgeView:
+    outstanding = None if r["outstanding"] is None else Money(r["outstanding"], r["currency"])
+    return PledgeView(
+        deal_id=r["deal_id"], pledgors=tuple(r["pledgors"]), pledgee=r["pledgee"],
+        secured_amount=Money(r["secured_amount"], r["currency"]), due_on=r["due_on"],
+        registered_on=r["registered_on"], status=r["status"], defaulted_on=r["defaulted_on"],
+        outstanding=outstanding, ended_on=r["ended_on"], position=r["position"],
+        positions=tuple(r["positions"]))

@@ -1,0 +1,219 @@
+"""Follows the event log and keeps one projection's tables up to date, exactly once.
+
+Each batch of read-model changes commits in the same transaction as the projection's position,
+so a crash at any moment leaves tables and position agreeing: the batch is either all there or
+not at all, and the next start resumes after the last committed one. Notification ids commit
+in order (the event table is locked for writes), so reading `position > last` in id order never
+skips an event, even with many writers; ids may have gaps and nothing assumes otherwise.
+
+The runner catches up in batches of up to BATCH_SIZE events, then waits on LISTEN/NOTIFY with
+polling every POLL_SECONDS as a fallback (a dropped LISTEN connection is only a slower poll
+until the restart). Any error ends the current connection; the supervisor logs it, waits
+(1 s doubling up to 30 s) and starts again from the committed position. One runner per
+projection is active across processes: a session advisory lock elects it; others stand by.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import psycopg
+from psycopg.sql import SQL, Identifier
+
+from ledger import events as ev
+from ledger.metrics import Metrics
+from ledger.store import EVENTS_CHANNEL, LedgerStore
+
+log = logging.getLogger("projections.runner")
+
+BATCH_SIZE = 2_000  # events per transaction while catching up
+POLL_SECONDS = 1.0  # a fallback when no NOTIFY arrives
+RESTART_MIN_SECONDS = 1.0
+RESTART_MAX_SECONDS = 30.0
+STANDBY_SECONDS = 2.0  # how often a stand-by runner asks for the lock again
+
+Batch = list[tuple[int, ev.LedgerEvent]]
+
+
+class Projection(Protocol):
+    """A read model: its tables, and how a batch of events changes them."""
+
+    name: str
+    tables: tuple[str, ...]
+
+    def reset(self) -> None:
+        """Forget any in-memory state (before warming up again)."""
+
+    def warm(self, batch: Batch) -> None:
+        """Fold already-projected events into memory without writing (after a restart)."""
+
+    def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
+        """Apply a batch to the tables named `table + suffix`, inside the caller's transaction."""
+
+
+class Restart(RuntimeError):
+    """The projection's tables changed under the runner (a rebuild swapped them in)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    name: str
+    position: int
+    generation: int
+
+
+def read_standing(conn: psycopg.Connection, name: str, *, lock: bool = False) -> Standing:
+    query = "SELECT position, generation FROM projection_positions WHERE name = %s"
+    row = conn.execute(query + (" FOR UPDATE" if lock else ""), (name,)).fetchone()
+    if row is None:
+        raise RuntimeError(f"projection {name!r} is not in projection_positions")
+    return Standing(name, row[0], row[1])
+
+
+def save_position(conn: psycopg.Connection, name: str, position: int,
+                  generation: int | None = None) -> None:
+    conn.execute(
+        "UPDATE projection_positions SET position = %s, updated_at = now(),"
+        " generation = coalesce(%s, generation) WHERE name = %s",
+        (position, generation, name))
+
+
+def warm_up(store: LedgerStore, projection: Projection, until: int,
+            progress: Callable[[int], None] | None = None) -> None:
+    """Fold the log up to `until` into the projection's memory, without writing."""
+    projection.reset()
+    after = 0
+    while after < until:
+        page = store.read(after, BATCH_SIZE, until)
+        if not page:
+            break
+        projection.warm(page)
+        after = page[-1][0]
+        if progress:
+            progress(after)
+
+
+class ProjectionRunner:
+    def __init__(self, database_url: str, store: LedgerStore, projection: Projection,
+                 metrics: Metrics, *, batch_size: int = BATCH_SIZE) -> None:
+        self._url = database_url
+        self._store = store
+        self.projection = projection
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.position = 0
+        self.active = False  # holds the lock and follows the log
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    def start(self) -> ProjectionRunner:
+        self._thread = threading.Thread(target=self.run, name=f"projection-{self.name}",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def run(self) -> None:
+        """Follow the log until stopped, restarting after any error."""
+        pause = RESTART_MIN_SECONDS
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            try:
+                self._follow()
+            except Exception as error:
+                self.active = False
+                self._metrics.inc("projection_restarts_total", projection=self.name)
+                log.warning("projection %s stopped (%s: %s); restarting in %.0f s",
+                            self.name, type(error).__name__, error, pause)
+                if time.monotonic() - started > RESTART_MAX_SECONDS:
+                    pause = RESTART_MIN_SECONDS  # it ran a good while: a fresh fault
+                self._stopping.wait(pause)
+                pause = min(pause * 2, RESTART_MAX_SECONDS)
+
+    def _follow(self) -> None:
+        with psycopg.connect(self._url) as conn, \
+                psycopg.connect(self._url, autocommit=True) as listener:
+            self._elect(listener)
+            listener.execute(SQL("LISTEN {}").format(Identifier(EVENTS_CHANNEL)))
+            standing = read_standing(conn, self.name)
+            conn.commit()
+            warm_up(self._store, self.projection, standing.position)
+            self.position, generation = standing.position, standing.generation
+            self.active = True
+            log.info("projection %s follows the log from position %d", self.name, self.position)
+            while not self._stopping.is_set():
+                page = self._store.read(self.position, self._batch_size)
+                if page:
+                    self._commit(conn, page, generation)
+                else:
+                    self._wait(listener)
+
+    def _elect(self, listener: psycopg.Connection) -> None:
+        key = zlib.crc32(f"projection:{self.name}".encode())
+        while not self._stopping.is_set():
+            row = listener.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            if row and row[0]:
+                return
+            self._stopping.wait(STANDBY_SECONDS)
+        raise Restart("stopping")
+
+    def _commit(self, conn: psycopg.Connection, page: Batch, generation: int) -> None:
+        started = time.perf_counter()
+        with conn.transaction():
+            standing = read_standing(conn, self.name, lock=True)
+            if standing.generation != generation or standing.position != self.position:
+                raise Restart(f"tables of {self.name} were replaced (rebuild); warming up again")
+            with conn.cursor() as cur:
+                self.projection.write(cur, page)
+            save_position(conn, self.name, page[-1][0])
+        self.position = page[-1][0]
+        self._metrics.inc("projection_events_total", len(page), projection=self.name)
+        self._metrics.observe("projection_batch_seconds", time.perf_counter() - started,
+                              projection=self.name)
+
+    def _wait(self, listener: psycopg.Connection) -> None:
+        for _ in listener.notifies(timeout=POLL_SECONDS, stop_after=1):
+            pass
+
+
+def standings(database_url: str) -> list[Standing]:
+    """Every projection's committed position, as readers see it (active runner or not)."""
+    with psycopg.connect(database_url, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT name, position, generation FROM projection_positions ORDER BY name"
+        ).fetchall()
+    return [Standing(*row) for row in rows]
+
+
+def register_metrics(metrics: Metrics, database_url: str, head: Callable[[], int]) -> None:
+    metrics.counter("projection_events_total", "Events projected, by projection")
+    metrics.counter("projection_restarts_total", "Projection runner restarts after an error")
+    metrics.histogram("projection_batch_seconds", "Time to write and commit one batch",
+                      (0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+    Series = dict[tuple[tuple[str, str], ...], float]
+
+    def positions() -> Series:
+        return {(("projection", s.name),): float(s.position) for s in standings(database_url)}
+
+    def lag() -> Series:
+        last = head()
+        return {(("projection", s.name),): float(max(last - s.position, 0))
+                for s in standings(database_url)}
+
+    metrics.gauge_set("projection_position", "Last log position each projection committed",
+                      positions)
+    metrics.gauge_set("projection_lag_events", "Events stored but not yet projected", lag)
