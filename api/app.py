@@ -30,11 +30,12 @@ MAX_BATCH_BODY = 16 * 1024 * 1024  # a batch of up to 1,000 deals
 
 
 def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = False) -> FastAPI:
-    reads = ReadModels(service.database_url, service.store.decode)
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await reads.open()  # the read pool lives on the server's event loop
+        # The read pool belongs to the event loop that serves: one per lifespan.
+        reads = ReadModels(service.database_url, service.store.decode)
+        await reads.open()
+        app.state.reads = reads
         try:
             yield
         finally:
@@ -54,7 +55,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
     app.state.keyring = keyring
     app.include_router(commands.router)
     app.include_router(event_log.router)
-    app.include_router(graphql_router(reads, production=production), prefix="/graphql")
+    app.include_router(graphql_router(production=production), prefix="/graphql")
     _add_operations(app, service)
     _add_error_handlers(app)
     _document_raw_bodies(app)

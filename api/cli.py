@@ -1,4 +1,4 @@
-"""`patent-ledger`: serve, migrate (rebuild, import and demo come with later issues).
+"""`patent-ledger`: serve, project, rebuild, migrate (import and demo come with later issues).
 
 With no LEDGER_DATABASE_URL the ledger runs on an embedded PostgreSQL cluster kept in
 LEDGER_DATA_DIR, started from the local binaries, so a fresh machine needs no configuration.
@@ -57,6 +57,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.auth import KeyRing
     from ledger.service import LedgerService
+    from projections.projectors import Projectors
 
     if settings.api_keys:
         keyring = KeyRing.from_setting(settings.api_keys)  # a bad setting fails before the DB
@@ -69,6 +70,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     url, cluster = database_url(settings)
     try:
         service = LedgerService(url).start()
+        projectors = Projectors(url, service.store, service.metrics, settings.projection_batch)
+        if not args.no_projections:
+            projectors.start()
         app = create_app(service, keyring, production=settings.production)
         print(f"patent-ledger serving on http://{settings.host}:{settings.port} "
               f"(docs at /docs, position {service.writer.position})", flush=True)
@@ -79,6 +83,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                         access_log=False, timeout_graceful_shutdown=10)
         finally:
+            projectors.stop()
             service.stop()
     finally:
         if cluster is not None:
@@ -88,6 +93,67 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
+    """The projections alone (docker-compose runs them beside an API started with
+    --no-projections); one runner per projection is active across processes anyway."""
+    import threading
+
+    from ledger.metrics import Metrics
+    from ledger.migrations import migrate
+    from ledger.store import open_store
+    from projections.projectors import Projectors
+
+    url, cluster = database_url(settings)
+    try:
+        store = open_store(url)
+        migrate(url)
+        projectors = Projectors(url, store, Metrics(), settings.projection_batch).start()
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        print("patent-ledger projecting; SIGTERM or Ctrl-C stops", flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            projectors.stop()
+            store.close()
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    return 0
+
+
+def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    from api.progress import ProgressBar
+    from ledger.migrations import migrate
+    from ledger.store import open_store
+    from projections import all_projections
+    from projections.rebuild import rebuild
+
+    chosen = [p for p in all_projections() if args.projection in ("all", p.name)]
+    if not chosen:
+        names = ", ".join(p.name for p in all_projections())
+        print(f"patent-ledger: no projection {args.projection!r} (known: {names}, all)",
+              file=sys.stderr)
+        return 2
+    url, cluster = database_url(settings)
+    try:
+        store = open_store(url)
+        migrate(url)
+        for projection in chosen:
+            bar = ProgressBar(f"rebuild {projection.name}")
+            position = rebuild(url, store, projection, bar.update)
+            bar.finish()
+            print(f"{projection.name}: rebuilt up to position {position} and swapped in",
+                  flush=True)
+        store.close()
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    return 0
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -108,13 +174,20 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="patent-ledger", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the API on the configured or embedded database")
+    serve = sub.add_parser("serve", help="run the API and the projections")
+    serve.add_argument("--no-projections", action="store_true",
+                       help="the API only (run `patent-ledger project` elsewhere)")
+    sub.add_parser("project", help="run the projections only")
+    rebuild = sub.add_parser("rebuild", help="rebuild projections from the log, then swap")
+    rebuild.add_argument("projection", nargs="?", default="all",
+                         help="a projection's name, or all (default)")
     sub.add_parser("migrate", help="create or update the database tables")
     args = parser.parse_args(argv)
     configure_logging()
     try:
         settings = Settings.from_environment()
-        handler = {"serve": cmd_serve, "migrate": cmd_migrate}[args.command]
+        handler = {"serve": cmd_serve, "project": cmd_project, "rebuild": cmd_rebuild,
+                   "migrate": cmd_migrate}[args.command]
         return handler(settings, args)
     except PostgresBinariesMissing as error:
         print(f"patent-ledger: {error}", file=sys.stderr)

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+MAX_PROJECTION_BATCH = 10_000
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -15,6 +17,7 @@ class Settings:
     env: str  # "development" or "production"
     host: str
     port: int
+    projection_batch: int  # events per projection transaction while catching up
 
     @property
     def production(self) -> bool:
@@ -25,6 +28,9 @@ class Settings:
         env = os.environ.get("LEDGER_ENV", "development")
         if env not in ("development", "production"):
             raise ValueError(f"LEDGER_ENV must be development or production, not {env!r}")
+        batch = int(os.environ.get("LEDGER_PROJECTION_BATCH", "2000"))
+        if not 1 <= batch <= MAX_PROJECTION_BATCH:
+            raise ValueError(f"LEDGER_PROJECTION_BATCH must be 1 to {MAX_PROJECTION_BATCH}")
         return cls(
             database_url=os.environ.get("LEDGER_DATABASE_URL") or None,
             data_dir=Path(os.environ.get("LEDGER_DATA_DIR", ".ledger-data")).resolve(),
@@ -32,4 +38,5 @@ class Settings:
             env=env,
             host=os.environ.get("LEDGER_HOST", "127.0.0.1"),
             port=int(os.environ.get("LEDGER_PORT", "8000")),
+            projection_batch=batch,
         )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from ledger.metrics import Metrics
 from ledger.store import LedgerStore
 from projections import all_projections
-from projections.runner import ProjectionRunner, register_metrics
+from projections.runner import BATCH_SIZE, ProjectionRunner, register_metrics
 
 
 class Projectors:
-    def __init__(self, database_url: str, store: LedgerStore, metrics: Metrics) -> None:
-        self.runners = [ProjectionRunner(database_url, store, projection, metrics)
+    def __init__(self, database_url: str, store: LedgerStore, metrics: Metrics,
+                 batch_size: int = BATCH_SIZE) -> None:
+        self.runners = [ProjectionRunner(database_url, store, projection, metrics,
+                                         batch_size=batch_size)
                         for projection in all_projections()]
         register_metrics(metrics, database_url, store.head)
 

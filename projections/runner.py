@@ -111,6 +111,10 @@ class ProjectionRunner:
         self._thread: threading.Thread | None = None
         self.position = 0
         self.active = False  # holds the lock and follows the log
+        metrics.counter("projection_events_total", "Events projected, by projection")
+        metrics.counter("projection_restarts_total", "Projection runner restarts after an error")
+        metrics.histogram("projection_batch_seconds", "Time to write and commit one batch",
+                          (0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 
     @property
     def name(self) -> str:
@@ -200,10 +204,7 @@ def standings(database_url: str) -> list[Standing]:
 
 
 def register_metrics(metrics: Metrics, database_url: str, head: Callable[[], int]) -> None:
-    metrics.counter("projection_events_total", "Events projected, by projection")
-    metrics.counter("projection_restarts_total", "Projection runner restarts after an error")
-    metrics.histogram("projection_batch_seconds", "Time to write and commit one batch",
-                      (0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+    """Each projection's position and lag, read from the database at every scrape."""
     Series = dict[tuple[tuple[str, str], ...], float]
 
     def positions() -> Series:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 from fastapi.testclient import TestClient
 
 from ledger.service import LedgerService
+from projections.projectors import Projectors
 from tests.builders import cn_patent, licence, party, patent, uscc
+from tests.ledger_fixtures import wait_projected
 
 WRITERS = 8
 DEALS_PER_WRITER = 40
@@ -68,8 +71,9 @@ def test_eight_writers_through_one_api(client: TestClient, service: LedgerServic
 
 
 def test_eight_writer_processes_share_one_log(client: TestClient, service: LedgerService,
-                                              database_url: str) -> None:
-    """Eight independent writers (as eight API processes would be) on one database."""
+                                              database_url: str, projectors: Projectors) -> None:
+    """Eight independent writers (as eight API processes would be) on one database, while
+    the projections follow: the audit index must hold every event once, in log order."""
     owners = _register_owners(client)
     base = service.store.head()
     others = [LedgerService(database_url).start() for _ in range(WRITERS)]
@@ -100,6 +104,10 @@ def test_eight_writer_processes_share_one_log(client: TestClient, service: Ledge
         for other in others:
             other.stop()
     _assert_log_complete(service, base, statuses, seen)
+    wait_projected(projectors, service.store.head())
+    with psycopg.connect(database_url) as conn:
+        indexed = [p for (p,) in conn.execute("SELECT position FROM rm_events ORDER BY 1")]
+    assert indexed == [p for p, _ in service.store.read_all()], "the projection skipped an event"
 
 
 def _assert_log_complete(service: LedgerService, base: int, statuses: list[int],

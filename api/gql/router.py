@@ -13,8 +13,9 @@ from projections.queries import ReadModels
 READ_ROLES = frozenset({"platform", "auditor", "regulator", "admin"})
 
 
-def graphql_router(reads: ReadModels, *, production: bool) -> GraphQLRouter:
+def graphql_router(*, production: bool) -> GraphQLRouter:
     async def context(request: Request) -> Context:
+        reads: ReadModels = request.app.state.reads  # opened by the app's lifespan
         if request.method == "GET":  # the GraphiQL page itself; queries must be POSTed
             return Context(reads, role=None)
         keyring: KeyRing = request.app.state.keyring

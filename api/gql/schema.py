@@ -136,3 +136,12 @@ def build_schema(*, production: bool) -> strawberry.Schema:
     limits = ProductionLimits if production else Limits
     return strawberry.Schema(query=Query, extensions=[limits, TokenLimit],
                              config=StrawberryConfig(auto_camel_case=True))
+
+
+def schema_sdl() -> str:
+    """The schema in SDL, as checked in at `schema.graphql` (a test keeps them equal)."""
+    return build_schema(production=False).as_str() + "\n"
+
+
+if __name__ == "__main__":  # python -m api.gql.schema > schema.graphql
+    print(schema_sdl(), end="")
