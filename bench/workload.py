@@ -86,3 +86,102 @@ class Workload:
                        "licence_kind": "ordinary", "territory": "CN", "field": "*",
                        "starts_on": day, "ends_on": "2030-12-31",
                        "fee": {"mode": "royalty", "rate": "0.03"}}
+
+
+@dataclass
+class _Holding:
+    owner: str
+    pledge: str | None = None  # the active pledge's deal id
+    events: int = 0
+
+
+@dataclass
+class MixedWorkload:
+    """Transfers, licences, pledges and releases over many patents, a few of them busy.
+
+    Lawful when posted in order: transfers name the owner and carry the pledgee's consent when
+    the patent is pledged (INV-10), a patent holds one pledge at a time (INV-9), releases name
+    the active pledge. `hot` patents draw `hot_share` of the deals, so some have long
+    histories (the GraphQL benchmark asks for 50 events of one patent).
+    """
+
+    parties: int = 2_000
+    patents: int = 80_000
+    hot: int = 200
+    hot_share: float = 0.015
+    seed: int = 11
+    holdings: dict[str, _Holding] = field(default_factory=dict)
+    _serial: int = 0
+    _day: date = date(2019, 1, 1)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+        self._numbers: list[str] = []
+
+    def party_bodies(self) -> list[dict[str, Any]]:
+        kinds = ["enterprise"] * 8 + ["university", "bank"]
+        sizes = ["micro", "small", "medium", "large"]
+        return [{"id": party_id(n), "name": f"Party {n}", "kind": kinds[n % 10],
+                 "size": sizes[n % 4] if kinds[n % 10] == "enterprise" else None,
+                 "region": f"CN-{31 + n % 5}"} for n in range(self.parties)]
+
+    def patent_bodies(self) -> list[dict[str, Any]]:
+        bodies = []
+        for n in range(self.patents):
+            number = patent_number(n)
+            owner = party_id(n % self.parties)
+            self.holdings[number] = _Holding(owner)
+            self._numbers.append(number)
+            bodies.append({"number": number, "title": f"Method {n}", "filed_on": "2016-03-01",
+                           "granted_on": "2018-06-01",
+                           "owners": [{"party": owner, "share": "1"}]})
+        return bodies
+
+    def hot_patents(self) -> list[str]:
+        return self._numbers[: self.hot]
+
+    def deals(self, count: int, prefix: str = "m") -> Iterator[dict[str, Any]]:
+        banks = [party_id(n) for n in range(self.parties) if n % 10 == 9]
+        for _ in range(count):
+            self._serial += 1
+            if self._serial % 500 == 0:
+                self._day += timedelta(days=1)
+            if self._random.random() < self.hot_share:
+                number = self._numbers[self._random.randrange(self.hot)]
+            else:
+                number = self._numbers[self._random.randrange(self.hot, len(self._numbers))]
+            held = self.holdings[number]
+            held.events += 1
+            deal_id, day, roll = f"{prefix}-{self._serial}", self._day.isoformat(), \
+                self._random.random()
+            other = party_id(self._random.randrange(self.parties))
+            if other == held.owner:
+                other = party_id((self.parties + 1 + self._random.randrange(self.parties - 1))
+                                 % self.parties)
+            if roll < 0.15:
+                if held.pledge is None:
+                    held.pledge = deal_id
+                    bank = self._random.choice([b for b in banks if b != held.owner] or banks)
+                    yield {"deal_id": deal_id, "kind": "pledge", "effective_on": day,
+                           "patents": [number], "pledgors": [held.owner], "pledgee": bank,
+                           "secured_amount": {"amount": "3000000.00", "currency": "CNY"},
+                           "due_on": "2031-12-31"}
+                else:
+                    pledge, held.pledge = held.pledge, None
+                    yield {"deal_id": deal_id, "kind": "pledge_release", "effective_on": day,
+                           "patents": [number], "pledge": pledge}
+                continue
+            if roll < 0.45:
+                owner, held.owner = held.owner, other
+                yield {"deal_id": deal_id, "kind": "transfer", "effective_on": day,
+                       "patents": [number], "from_parties": [owner],
+                       "to_parties": [{"party": other, "share": "1"}],
+                       "price": {"amount": "250000.00", "currency": "CNY"},
+                       "consideration": "cash", "pledgee_consent": held.pledge is not None}
+                continue
+            yield {"deal_id": deal_id, "kind": "licence", "effective_on": day,
+                   "patents": [number], "licensors": [held.owner], "licensee": other,
+                   "licence_kind": "ordinary", "territory": "CN", "field": "*",
+                   "starts_on": day, "ends_on": "2030-12-31",
+                   "fee": {"mode": "royalty", "rate": "0.03"},
+                   "pledgee_consent": held.pledge is not None}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import shutil
 import socket
 import statistics
@@ -32,6 +31,7 @@ import orjson
 import psycopg
 
 from bench.http_client import Connection
+from bench.report import machine_line, update_section
 from bench.workload import Workload
 from ledger.embedded_postgres import EmbeddedPostgres
 
@@ -226,21 +226,17 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
          "1,000-row transactions", BARS["batch"]),
     ]
     lines = [
-        "# Benchmarks",
+        "## Write path (issue 2)",
         "",
         "Produced by:",
         "",
         "```bash",
-        f"bash scripts/dev.sh bench   # = python -m bench.write_path --rounds {args.rounds} "
+        f"bash scripts/dev.sh bench write   # = python -m bench.write_path --rounds {args.rounds} "
         f"--deals {args.deals} --batches {args.batches}",
         "```",
         "",
-        f"Machine: {os.cpu_count()} cores, {platform.python_implementation()} "
-        f"{platform.python_version()}, PostgreSQL {result['postgres']} (embedded, fsync on), "
-        f"run {time.strftime('%Y-%m-%d')}. API, PostgreSQL and the load generator share the "
-        "machine. Medians of the rounds; the ratio is ledger / baseline.",
-        "",
-        "## Write path (issue 2)",
+        machine_line(result["postgres"]) + " Medians of the rounds; the ratio is ledger / "
+        "baseline.",
         "",
         "| workload | unit | ledger (median) | baseline (median) | baseline is | ratio | bar | met |",
         "|---|---|---|---|---|---|---|---|",
@@ -268,10 +264,10 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
         "",
         ANALYSIS,
     ]
-    path.write_text("\n".join(lines))
+    update_section(path, "write_path", "\n".join(lines))
 
 
-ANALYSIS = """## Where the time goes (batch path)
+ANALYSIS = """### Where the time goes (batch path)
 
 The batch bar of 10,000 events/s is not met yet. Measured by timing the writer's phases over
 ten batches of 1,000 deals in one process (PostgreSQL with fsync off, so the database is not

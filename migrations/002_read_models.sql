@@ -34,8 +34,7 @@ CREATE TABLE rm_patents (
     dispute_suspended  boolean NOT NULL,
     filed_on           date NOT NULL,
     granted_on         date NOT NULL,
-    expires_on         date NOT NULL,
-    positions          bigint[] NOT NULL  -- every event folded into this state
+    expires_on         date NOT NULL    -- its events: the audit index (rm_event_patents)
 );
 
 CREATE TABLE rm_owners (
@@ -105,9 +104,7 @@ CREATE TABLE rm_events (
     kind          text NOT NULL,
     deal_id       text,
     effective_on  date NOT NULL,
-    recorded_at   timestamptz NOT NULL,
-    patents       text[] NOT NULL,
-    parties       text[] NOT NULL
+    recorded_at   timestamptz NOT NULL  -- patents and parties: the two tables below
 );
 CREATE INDEX rm_events_by_kind ON rm_events (kind, position);
 CREATE INDEX rm_events_by_deal ON rm_events (deal_id) WHERE deal_id IS NOT NULL;

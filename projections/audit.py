@@ -32,12 +32,11 @@ class AuditProjection:
             return cur.copy(SQL("COPY {} (" + columns + ") FROM STDIN").format(
                 Identifier(table + suffix)))
 
-        with copy_into("rm_events", "position, kind, deal_id, effective_on, recorded_at, "
-                                    "patents, parties") as copy:
+        with copy_into("rm_events", "position, kind, deal_id, effective_on, recorded_at"
+                       ) as copy:
             for position, event in batch:
                 copy.write_row((position, kind_of(event), deal_id_of(event),
-                                event.effective_on, event.timestamp, patents_of(event),
-                                parties_of(event)))
+                                event.effective_on, event.timestamp))
         with copy_into("rm_event_patents", "number, position") as copy:
             for position, event in batch:
                 for number in patents_of(event):

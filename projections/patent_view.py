@@ -72,6 +72,26 @@ class PledgeView:
 
 
 @dataclass(frozen=True, slots=True)
+class PatentHead:
+    """The patent's own facts, without the lists (one row of `rm_patents`)."""
+
+    number: str
+    kind: str
+    title: str
+    status: str  # as recorded; `status_on` adds expiry by term
+    preserved: bool
+    dispute_suspended: bool
+    filed_on: date
+    granted_on: date
+    expires_on: date
+
+    def status_on(self, day: date) -> str:
+        if day > self.expires_on and self.status != "invalidated":
+            return "expired"
+        return self.status
+
+
+@dataclass(frozen=True, slots=True)
 class PatentView:
     number: str
     kind: str
@@ -88,10 +108,10 @@ class PatentView:
     pledges: tuple[PledgeView, ...]
     positions: tuple[int, ...]
 
-    def status_on(self, day: date) -> str:
-        if day > self.expires_on and self.status != "invalidated":
-            return "expired"
-        return self.status
+    def head(self) -> PatentHead:
+        return PatentHead(self.number, self.kind, self.title, self.status, self.preserved,
+                          self.dispute_suspended, self.filed_on, self.granted_on,
+                          self.expires_on)
 
 
 def fee_of(event: ev.LicenceGranted | ev.OpenLicenceDeclared) -> dict[str, Any]:
@@ -105,7 +125,7 @@ def fee_of(event: ev.LicenceGranted | ev.OpenLicenceDeclared) -> dict[str, Any]:
 
 
 @dataclass(slots=True)
-class _Folding:
+class Folding:
     """The state after some prefix of a patent's events, and the evidence behind each part."""
 
     registered: ev.PatentRegistered
@@ -119,7 +139,7 @@ class _Folding:
     positions: list[int] = field(default_factory=list)
 
     @classmethod
-    def start(cls, registered: ev.PatentRegistered, position: int) -> _Folding:
+    def start(cls, registered: ev.PatentRegistered, position: int) -> Folding:
         return cls(registered, ps.start_state(registered), (position,), positions=[position])
 
     def step(self, position: int, event: ev.LedgerEvent) -> None:
@@ -154,37 +174,54 @@ class _Folding:
                     if pledge.status == "collateral_lost" and pledge.ended_on == event.effective_on:
                         self.pledge_positions[deal_id].append(position)
 
+    # --- each part of the view, so a projection can rewrite only what an event changed ----
+
+    def head(self) -> PatentHead:
+        state = self.state
+        return PatentHead(state.number, state.kind, self.registered.title, state.status,
+                          state.preserved, state.dispute_suspended, state.filed_on,
+                          state.granted_on, state.expires_on)
+
+    def owners(self) -> tuple[OwnerView, ...]:
+        return tuple(OwnerView(party, share, self.owner_positions)
+                     for party, share in sorted(self.state.owners.items()))
+
+    def licence(self, deal_id: str) -> LicenceView:
+        lic = self.state.licences[deal_id]
+        return LicenceView(
+            deal_id=lic.deal_id, licensors=lic.licensors, licensee=lic.licensee,
+            licence_kind=lic.kind, territory=lic.territory, field=lic.field,
+            starts_on=lic.starts_on, ends_on=lic.ends_on, fee=self.licence_fees[deal_id],
+            sublicensable=lic.sublicensable, parent_licence=lic.parent,
+            open_licence=lic.open_licence, terminated_on=lic.terminated_on,
+            positions=tuple(self.licence_positions[deal_id]))
+
+    def open_licence(self) -> OpenLicenceView | None:
+        opened = self.state.open_licence
+        if opened is None:
+            return None
+        return OpenLicenceView(opened.deal_id, dict(self.open_fee), opened.starts_on,
+                               opened.ends_on, opened.withdrawn_on, tuple(self.open_positions))
+
+    def pledge(self, deal_id: str) -> PledgeView:
+        p = self.state.pledges[deal_id]
+        positions = self.pledge_positions[deal_id]
+        return PledgeView(
+            deal_id=p.deal_id, pledgors=p.pledgors, pledgee=p.pledgee,
+            secured_amount=p.secured_amount, due_on=p.due_on, registered_on=p.registered_on,
+            status=p.status, defaulted_on=p.defaulted_on, outstanding=p.outstanding,
+            ended_on=p.ended_on, position=positions[0], positions=tuple(positions))
+
     def view(self) -> PatentView:
-        state, registered = self.state, self.registered
-        opened = state.open_licence
+        head = self.head()
         return PatentView(
-            number=state.number, kind=state.kind, title=registered.title, status=state.status,
-            preserved=state.preserved, dispute_suspended=state.dispute_suspended,
-            filed_on=state.filed_on, granted_on=state.granted_on, expires_on=state.expires_on,
-            owners=tuple(OwnerView(party, share, self.owner_positions)
-                         for party, share in sorted(state.owners.items())),
-            licences=tuple(
-                LicenceView(
-                    deal_id=lic.deal_id, licensors=lic.licensors, licensee=lic.licensee,
-                    licence_kind=lic.kind, territory=lic.territory, field=lic.field,
-                    starts_on=lic.starts_on, ends_on=lic.ends_on,
-                    fee=self.licence_fees[lic.deal_id], sublicensable=lic.sublicensable,
-                    parent_licence=lic.parent, open_licence=lic.open_licence,
-                    terminated_on=lic.terminated_on,
-                    positions=tuple(self.licence_positions[lic.deal_id]))
-                for lic in state.licences.values()),
-            open_licence=None if opened is None else OpenLicenceView(
-                opened.deal_id, dict(self.open_fee), opened.starts_on, opened.ends_on,
-                opened.withdrawn_on, tuple(self.open_positions)),
-            pledges=tuple(
-                PledgeView(
-                    deal_id=p.deal_id, pledgors=p.pledgors, pledgee=p.pledgee,
-                    secured_amount=p.secured_amount, due_on=p.due_on,
-                    registered_on=p.registered_on, status=p.status,
-                    defaulted_on=p.defaulted_on, outstanding=p.outstanding,
-                    ended_on=p.ended_on, position=self.pledge_positions[p.deal_id][0],
-                    positions=tuple(self.pledge_positions[p.deal_id]))
-                for p in state.pledges.values()),
+            number=head.number, kind=head.kind, title=head.title, status=head.status,
+            preserved=head.preserved, dispute_suspended=head.dispute_suspended,
+            filed_on=head.filed_on, granted_on=head.granted_on, expires_on=head.expires_on,
+            owners=self.owners(),
+            licences=tuple(self.licence(d) for d in self.state.licences),
+            open_licence=self.open_licence(),
+            pledges=tuple(self.pledge(d) for d in self.state.pledges),
             positions=tuple(self.positions),
         )
 
@@ -203,9 +240,10 @@ class PatentFold:
         self.registered_at = position
         self._keys: list[tuple[date, int]] = []
         self._events: list[ev.LedgerEvent] = []
-        self._current: _Folding | None = _Folding.start(registered, position)
+        self._current: Folding | None = Folding.start(registered, position)
 
-    def add(self, position: int, event: ev.LedgerEvent) -> None:
+    def add(self, position: int, event: ev.LedgerEvent) -> bool:
+        """Place an event; True when it came in effective-date order (the cheap case)."""
         key = (event.effective_on, position)
         at_end = not self._keys or key >= self._keys[-1]
         index = bisect.bisect_right(self._keys, key)
@@ -215,17 +253,22 @@ class PatentFold:
             self._current.step(position, event)
         else:
             self._current = None
+        return at_end
+
+    def current(self) -> Folding:
+        """The fold after every event (refolded once after a backdated event)."""
+        if self._current is None:
+            self._current = self._fold(None)
+        return self._current
 
     def view(self, as_of: date | None = None) -> PatentView:
         """The patent after every event (None), or on the effective date `as_of`."""
         if as_of is None:
-            if self._current is None:
-                self._current = self._fold(None)
-            return self._current.view()
+            return self.current().view()
         return self._fold(as_of).view()
 
-    def _fold(self, as_of: date | None) -> _Folding:
-        folding = _Folding.start(self.registered, self.registered_at)
+    def _fold(self, as_of: date | None) -> Folding:
+        folding = Folding.start(self.registered, self.registered_at)
         for (day, position), event in zip(self._keys, self._events, strict=True):
             if as_of is not None and day > as_of:
                 break

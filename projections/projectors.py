@@ -1,4 +1,4 @@
-"""Every projection's runner, started and stopped together (by `serve` or `project`)."""
+"""The projections' runner, started and stopped together (by `serve` or `project`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from projections.runner import BATCH_SIZE, ProjectionRunner, register_metrics
 class Projectors:
     def __init__(self, database_url: str, store: LedgerStore, metrics: Metrics,
                  batch_size: int = BATCH_SIZE) -> None:
-        self.runners = [ProjectionRunner(database_url, store, projection, metrics,
-                                         batch_size=batch_size)
-                        for projection in all_projections()]
+        # One runner for all: each page of the log is read and decoded once for every
+        # projection (each still commits its own position).
+        self.runners = [ProjectionRunner(database_url, store, all_projections(), metrics,
+                                         batch_size=batch_size)]
         register_metrics(metrics, database_url, store.head)
 
     def start(self) -> Projectors:

@@ -20,31 +20,18 @@ from psycopg_pool import AsyncConnectionPool
 
 from ledger import events as ev
 from ledger.values import Money
-from projections.event_facts import payload_of
-from projections.patent_view import LicenceView, OpenLicenceView, OwnerView, PledgeView
+from projections.event_facts import parties_of, patents_of, payload_of
+from projections.patent_view import (
+    LicenceView,
+    OpenLicenceView,
+    OwnerView,
+    PatentHead,
+    PledgeView,
+)
 
 Decode = Callable[[UUID, int, str, bytes], ev.LedgerEvent]
 POOL_SIZE = 8
 STATEMENT_TIMEOUT_MS = 5_000  # a read that takes longer is a bug or an attack: cut it off
-
-
-@dataclass(frozen=True, slots=True)
-class PatentHead:
-    number: str
-    kind: str
-    title: str
-    status: str
-    preserved: bool
-    dispute_suspended: bool
-    filed_on: date
-    granted_on: date
-    expires_on: date
-    positions: tuple[int, ...]
-
-    def status_on(self, day: date) -> str:
-        if day > self.expires_on and self.status != "invalidated":
-            return "expired"
-        return self.status
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +207,8 @@ class ReadModels:
             clauses.append("x.party = %s")
             params.append(where.party)
         if where.party is not None and where.patent is not None:
-            clauses.append("%s = ANY(e.parties)")
+            clauses.append("EXISTS (SELECT 1 FROM rm_event_parties y"
+                           " WHERE y.position = e.position AND y.party = %s)")
             params.append(where.party)
         for column, op, value in (
             ("e.deal_id", "=", where.deal_id),
@@ -269,8 +257,8 @@ class ReadModels:
 
     async def patents_ever_held(self, party: str) -> list[str]:
         rows = await self._rows(
-            "SELECT DISTINCT unnest(e.patents) AS number FROM rm_event_parties x"
-            " JOIN rm_events e ON e.position = x.position WHERE x.party = %s ORDER BY 1",
+            "SELECT DISTINCT p.number FROM rm_event_parties x JOIN rm_event_patents p"
+            " ON p.position = x.position WHERE x.party = %s ORDER BY 1",
             (party,))
         return [r["number"] for r in rows]
 
@@ -289,14 +277,13 @@ class ReadModels:
     def _record(self, r: dict[str, Any]) -> EventRecord:
         event = self._decode(r["originator_id"], r["originator_version"], r["topic"], r["state"])
         return EventRecord(r["position"], r["kind"], r["deal_id"], r["effective_on"],
-                           r["recorded_at"], tuple(r["patents"]), tuple(r["parties"]),
+                           r["recorded_at"], tuple(patents_of(event)), tuple(parties_of(event)),
                            payload_of(event))
 
 
 def _head(r: dict[str, Any]) -> PatentHead:
     return PatentHead(r["number"], r["kind"], r["title"], r["status"], r["preserved"],
-                      r["dispute_suspended"], r["filed_on"], r["granted_on"], r["expires_on"],
-                      tuple(r["positions"]))
+                      r["dispute_suspended"], r["filed_on"], r["granted_on"], r["expires_on"])
 
 
 def _pledge(r: dict[str, Any]) -> PledgeView:

@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -99,17 +99,34 @@ def warm_up(store: LedgerStore, projection: Projection, until: int,
             progress(after)
 
 
+@dataclass(slots=True)
+class _Follower:
+    """One projection inside a runner: where its tables stand."""
+
+    projection: Projection
+    position: int = 0
+    generation: int = 0
+
+
 class ProjectionRunner:
-    def __init__(self, database_url: str, store: LedgerStore, projection: Projection,
-                 metrics: Metrics, *, batch_size: int = BATCH_SIZE) -> None:
+    """Follows the log for one or more projections, reading and decoding each page once.
+
+    Every projection keeps its own position and commits its own transaction per batch, so a
+    slow or rebuilt projection never holds another back in the tables; sharing the read halves
+    the decoding work, which dominated catch-up with two projections on two cores.
+    """
+
+    def __init__(self, database_url: str, store: LedgerStore,
+                 projections: Projection | Sequence[Projection], metrics: Metrics, *,
+                 batch_size: int = BATCH_SIZE) -> None:
+        chosen = [projections] if not isinstance(projections, Sequence) else list(projections)
+        self._followers = [_Follower(p) for p in chosen]
         self._url = database_url
         self._store = store
-        self.projection = projection
         self._metrics = metrics
         self._batch_size = batch_size
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self.position = 0
         self.active = False  # holds the lock and follows the log
         metrics.counter("projection_events_total", "Events projected, by projection")
         metrics.counter("projection_restarts_total", "Projection runner restarts after an error")
@@ -118,7 +135,16 @@ class ProjectionRunner:
 
     @property
     def name(self) -> str:
-        return self.projection.name
+        return "+".join(f.projection.name for f in self._followers)
+
+    @property
+    def position(self) -> int:
+        """The lowest position among its projections: all have projected up to here."""
+        return min(f.position for f in self._followers)
+
+    @property
+    def positions(self) -> dict[str, int]:
+        return {f.projection.name: f.position for f in self._followers}
 
     def start(self) -> ProjectionRunner:
         self._thread = threading.Thread(target=self.run, name=f"projection-{self.name}",
@@ -140,7 +166,9 @@ class ProjectionRunner:
                 self._follow()
             except Exception as error:
                 self.active = False
-                self._metrics.inc("projection_restarts_total", projection=self.name)
+                for follower in self._followers:
+                    self._metrics.inc("projection_restarts_total",
+                                      projection=follower.projection.name)
                 log.warning("projection %s stopped (%s: %s); restarting in %.0f s",
                             self.name, type(error).__name__, error, pause)
                 if time.monotonic() - started > RESTART_MAX_SECONDS:
@@ -153,18 +181,23 @@ class ProjectionRunner:
                 psycopg.connect(self._url, autocommit=True) as listener:
             self._elect(listener)
             listener.execute(SQL("LISTEN {}").format(Identifier(EVENTS_CHANNEL)))
-            standing = read_standing(conn, self.name)
+            for follower in self._followers:
+                standing = read_standing(conn, follower.projection.name)
+                follower.position, follower.generation = standing.position, standing.generation
             conn.commit()
-            warm_up(self._store, self.projection, standing.position)
-            self.position, generation = standing.position, standing.generation
+            for follower in self._followers:
+                warm_up(self._store, follower.projection, follower.position)
             self.active = True
-            log.info("projection %s follows the log from position %d", self.name, self.position)
+            log.info("projection %s follows the log from %s", self.name, self.positions)
             while not self._stopping.is_set():
                 page = self._store.read(self.position, self._batch_size)
-                if page:
-                    self._commit(conn, page, generation)
-                else:
+                if not page:
                     self._wait(listener)
+                    continue
+                for follower in self._followers:
+                    behind = [item for item in page if item[0] > follower.position]
+                    if behind:
+                        self._commit(conn, follower, behind)
 
     def _elect(self, listener: psycopg.Connection) -> None:
         key = zlib.crc32(f"projection:{self.name}".encode())
@@ -175,19 +208,21 @@ class ProjectionRunner:
             self._stopping.wait(STANDBY_SECONDS)
         raise Restart("stopping")
 
-    def _commit(self, conn: psycopg.Connection, page: Batch, generation: int) -> None:
+    def _commit(self, conn: psycopg.Connection, follower: _Follower, page: Batch) -> None:
         started = time.perf_counter()
+        name = follower.projection.name
         with conn.transaction():
-            standing = read_standing(conn, self.name, lock=True)
-            if standing.generation != generation or standing.position != self.position:
-                raise Restart(f"tables of {self.name} were replaced (rebuild); warming up again")
+            standing = read_standing(conn, name, lock=True)
+            if standing.generation != follower.generation or \
+                    standing.position != follower.position:
+                raise Restart(f"tables of {name} were replaced (rebuild); warming up again")
             with conn.cursor() as cur:
-                self.projection.write(cur, page)
-            save_position(conn, self.name, page[-1][0])
-        self.position = page[-1][0]
-        self._metrics.inc("projection_events_total", len(page), projection=self.name)
+                follower.projection.write(cur, page)
+            save_position(conn, name, page[-1][0])
+        follower.position = page[-1][0]
+        self._metrics.inc("projection_events_total", len(page), projection=name)
         self._metrics.observe("projection_batch_seconds", time.perf_counter() - started,
-                              projection=self.name)
+                              projection=name)
 
     def _wait(self, listener: psycopg.Connection) -> None:
         for _ in listener.notifies(timeout=POLL_SECONDS, stop_after=1):

@@ -2,7 +2,7 @@
 # One entry point for a fresh Debian machine: installs what is missing, then serves or tests.
 #   bash scripts/dev.sh serve   the API on the embedded PostgreSQL (data in .ledger-data/)
 #   bash scripts/dev.sh test    ruff, mypy and the whole pytest suite against real PostgreSQL
-#   bash scripts/dev.sh bench   the write-path benchmark (writes BENCHMARKS.md)
+#   bash scripts/dev.sh bench [write|read]   benchmarks (write BENCHMARKS.md; both by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,7 +61,14 @@ case "$command" in
     bench)
         ensure_postgres
         ensure_python
-        exec .venv/bin/python -m bench.write_path "$@"
+        which=${1:-all}
+        shift || true
+        case "$which" in
+            write) exec .venv/bin/python -m bench.write_path "$@" ;;
+            read) exec .venv/bin/python -m bench.read_path "$@" ;;
+            all) .venv/bin/python -m bench.write_path && exec .venv/bin/python -m bench.read_path ;;
+            *) echo "usage: bash scripts/dev.sh bench [write|read|all] [options]" >&2; exit 2 ;;
+        esac
         ;;
     lock)
         ensure_python

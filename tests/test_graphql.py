@@ -133,11 +133,11 @@ def test_every_state_answer_shows_its_evidence(registered: TestClient,
     query = """query($n: String!) { patent(number: $n) {
         owners { evidence { position dealId kind } }
         pledge { evidence { position dealId } }
-        evidence { position } } }"""
+        history { edges { position } } } }"""
     got = gql(client, query, n=PATENT)["patent"]
     assert got["owners"][0]["evidence"] == [{"position": t1, "dealId": "T-1", "kind": "transfer"}]
     assert got["pledge"]["evidence"] == [{"position": p1, "dealId": "P-1"}]
-    assert [e["position"] for e in got["evidence"]][-2:] == [t1, p1]
+    assert [e["position"] for e in got["history"]["edges"]][-2:] == [t1, p1]
     deal = gql(client, 'query { deal(id: "T-1") { dealId kind position '
                        'patents { number } parties { id } payload } }')["deal"]
     assert deal["position"] == t1 and deal["payload"]["to_parties"] == {BETA: "1"}

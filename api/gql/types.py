@@ -16,8 +16,14 @@ from strawberry.types import Info
 from api.gql.context import Context
 from api.gql.paging import encode_cursor, page_size, position_cursor
 from ledger.values import Money as MoneyValue
-from projections.patent_view import LicenceView, OpenLicenceView, PatentView, PledgeView
-from projections.queries import EventFilter, EventRecord, PartyRow, PatentHead
+from projections.patent_view import (
+    LicenceView,
+    OpenLicenceView,
+    PatentHead,
+    PatentView,
+    PledgeView,
+)
+from projections.queries import EventFilter, EventRecord, PartyRow
 
 Ctx = Info[Context, None]
 
@@ -434,10 +440,7 @@ class Patent:
 
     @staticmethod
     def from_view(view: PatentView, as_of: date | None, as_known_at: datetime | None) -> Patent:
-        head = PatentHead(view.number, view.kind, view.title, view.status, view.preserved,
-                          view.dispute_suspended, view.filed_on, view.granted_on,
-                          view.expires_on, view.positions)
-        return Patent(head=head, view=view, as_of=as_of, as_known_at=as_known_at)
+        return Patent(head=view.head(), view=view, as_of=as_of, as_known_at=as_known_at)
 
     def _day(self, info: Ctx) -> date:
         return self.as_of or info.context.today
@@ -511,11 +514,8 @@ class Patent:
     async def pledges(self, info: Ctx) -> list[Pledge]:
         return [Pledge(view=p, number=self.head.number) for p in await self._pledges(info)]
 
-    @strawberry.field(description="The events folded into this state, in log order.")
-    async def evidence(self, info: Ctx) -> list[Event]:
-        return await evidence(info, self.head.positions)
-
-    @strawberry.field
+    @strawberry.field(description="The patent's events in log order: the evidence for its "
+                                  "state (on asOf / as known at asKnownAt when asked).")
     async def history(self, info: Ctx, first: int | None = None, after: str | None = None,
                       kinds: list[str] | None = None) -> EventConnection:
         where = EventFilter(patent=self.head.number, kinds=tuple(kinds or ()),
