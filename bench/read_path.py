@@ -133,10 +133,9 @@ def baseline_catch_up(url: str, head: int) -> float:
             if not rows:
                 break
             with conn.cursor().copy("COPY bench_index (position, kind, effective_on, "
-                                    "recorded_at, patents, parties) FROM STDIN") as copy:
+                                    "recorded_at) FROM STDIN") as copy:
                 for position, topic, _ in rows:
-                    copy.write_row((position, topic, "2020-01-01", "2020-01-01T00:00:00Z",
-                                    [], []))
+                    copy.write_row((position, topic, "2020-01-01", "2020-01-01T00:00:00Z"))
             conn.commit()
             after = rows[-1][0]
         elapsed = time.perf_counter() - started
@@ -293,26 +292,44 @@ async def _post_one(api: Api, body: dict[str, Any]) -> tuple[int, bytes]:
 # --- the run ------------------------------------------------------------------------------------
 
 
+def reset_projections(url: str) -> None:
+    """Empty every read model and rewind its position (to measure catch-up again)."""
+    from projections import all_projections
+
+    with psycopg.connect(url) as conn:
+        tables = ", ".join(t for p in all_projections() for t in p.tables)
+        conn.execute(f"TRUNCATE {tables}")
+        conn.execute("UPDATE projection_positions SET position = 0")
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-read-"))
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="ledger-bench-read-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     workdir.chmod(0o711)
     cluster = EmbeddedPostgres(workdir / "pg", fsync=True)
     try:
-        server = cluster.start()
+        cluster.start()
         progress(f"embedded PostgreSQL (fsync on) on port {cluster.port}")
         url = cluster.create_database("bench_read")
         with psycopg.connect(url) as conn:
             version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-        del server
         workload = MixedWorkload(patents=max(args.events // 12, 1_000))
-        head = generate(url, workload, args.events)
+        stored = _stored_events(url)
+        if stored >= args.events:  # --keep: the log of an earlier run, same seed
+            workload.patent_bodies()
+            workload.skip(stored - args.events // 12 - workload.parties)
+            reset_projections(url)
+            head = stored
+            progress(f"reusing the {head:,} events kept in {workdir}")
+        else:
+            head = generate(url, workload, args.events)
         progress(f"{head:,} events stored")
         rate, rss = catch_up(url, head)
         progress(f"catch-up: {rate:,.0f} events/s (projector memory +{rss:,.0f} MiB)")
         base_rate = baseline_catch_up(url, head)
         progress(f"baseline catch-up: {base_rate:,.0f} rows/s")
 
-        api = Api(url)
+        api = Api(url, startup_seconds=900)
         try:
             wait_warm(api, url, workload)
             progress("API up and its projections warm")
@@ -337,7 +354,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "peak_rss_mib": peak, "hot": len(hot)}
     finally:
         cluster.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _stored_events(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        exists = conn.execute("SELECT to_regclass('ledger_events')").fetchone()
+        if not exists or exists[0] is None:
+            return 0
+        row = conn.execute("SELECT count(*) FROM ledger_events").fetchone()
+        return int(row[0]) if row else 0
 
 
 def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -> None:
@@ -401,6 +428,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep the cluster here and reuse its log on the next run")
     args = parser.parse_args()
     result = run(args)
     write_report(result, args, args.out)

@@ -140,6 +140,11 @@ class MixedWorkload:
     def hot_patents(self) -> list[str]:
         return self._numbers[: self.hot]
 
+    def skip(self, count: int) -> None:
+        """Advance past `count` deals already stored (same seed: the same deals)."""
+        for _ in self.deals(count):
+            pass
+
     def deals(self, count: int, prefix: str = "m") -> Iterator[dict[str, Any]]:
         banks = [party_id(n) for n in range(self.parties) if n % 10 == 9]
         for _ in range(count):

@@ -35,6 +35,9 @@ from ledger.values import Money
 EVENTS_TABLE = "ledger_events"
 EVENTS_CHANNEL = EVENTS_TABLE  # eventsourcing NOTIFYs on a channel named after the table
 LOCK_TIMEOUT_SECONDS = 5
+# The writer judges a group inside its transaction (under the table lock); the library's
+# default of 5 s idle-in-transaction would cut it off during a long garbage collection.
+IDLE_IN_TRANSACTION_SECONDS = 60
 READ_PAGE = 5_000  # notifications per query when folding the log
 
 
@@ -214,6 +217,7 @@ def store_environment(database_url: str, pool_size: int = 5) -> dict[str, str]:
         "POSTGRES_USER": unquote(url.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(url.password or ""),
         "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(IDLE_IN_TRANSACTION_SECONDS),
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": "5",
         "POSTGRES_CONNECT_TIMEOUT": "5",

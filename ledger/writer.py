@@ -16,6 +16,7 @@ on two cores; the lock costs nothing when this writer is alone, and queues the o
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -183,6 +184,7 @@ class Writer:
                                               Stamp(posting.posted_by, stamp_time), pending))
             return pending
 
+        gc.disable()  # a full collection of a large register must not happen under the lock
         try:
             recordings = self._store.append_judged(register.position, judge)
         except Exception as error:
@@ -190,6 +192,8 @@ class Writer:
             self._register = None  # reload from the log: the outcome may be unknown
             _fail_all(group, StoreUnavailable(f"the event store did not commit: {error}"))
             return
+        finally:
+            gc.enable()
         positions: dict[int, int] = {}
         for recording in recordings:
             stored = recording.domain_event
@@ -221,6 +225,9 @@ class Writer:
         for position, event in self._store.read_all():
             register.apply(event, position)
         log.info("register loaded up to position %d", register.position)
+        # The register lives as long as the process: keep the cyclic collector from scanning
+        # it again and again (its objects are freed by reference counting when retracted).
+        gc.freeze()
         return register
 
     def _current_register(self) -> Register:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from projections.anomalies import AnomalyProjection
 from projections.audit import AuditProjection
 from projections.register_model import RegisterProjection
 from projections.runner import Projection
@@ -9,4 +10,4 @@ from projections.runner import Projection
 
 def all_projections() -> list[Projection]:
     """A fresh instance of every projection, in the order they are run and rebuilt."""
-    return [RegisterProjection(), AuditProjection()]
+    return [RegisterProjection(), AuditProjection(), AnomalyProjection()]

@@ -72,6 +72,37 @@ class EventFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class AnomalyRow:
+    id: str
+    rule: str
+    rule_version: int
+    score: Decimal
+    explanation: str
+    detected_on: date
+    position: int
+    parties: tuple[str, ...]
+    patents: tuple[str, ...]
+    evidence: tuple[int, ...]
+    decision: str | None  # the regulator's finding, if any
+    note: str | None
+    found_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        return self.decision or "open"
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyFilter:
+    rule: str | None = None
+    status: str | None = None  # open, confirmed, dismissed
+    party: str | None = None
+    patent: str | None = None
+    detected_from: date | None = None
+    detected_to: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectionStanding:
     name: str
     position: int
@@ -242,6 +273,29 @@ class ReadModels:
         rows = await self._rows("SELECT deal_id, position FROM rm_events WHERE deal_id = ANY(%s)",
                                 (list(deal_ids),))
         return {r["deal_id"]: r["position"] for r in rows}
+
+    async def anomaly_page(self, where: AnomalyFilter, after: tuple[int, str] | None,
+                           first: int) -> list[AnomalyRow]:
+        clauses: list[str] = ["(a.position, a.id) > (%s, %s)"]
+        params: list[Any] = [*(after or (0, ""))]
+        for clause, value in (("a.rule = %s", where.rule),
+                              ("%s = ANY(a.parties)", where.party),
+                              ("%s = ANY(a.patents)", where.patent),
+                              ("a.detected_on >= %s", where.detected_from),
+                              ("a.detected_on <= %s", where.detected_to),
+                              ("coalesce(f.decision, 'open') = %s", where.status)):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        rows = await self._rows(
+            "SELECT a.*, f.decision, f.note, f.recorded_at AS found_at FROM rm_anomalies a"
+            " LEFT JOIN rm_findings f ON f.anomaly_id = a.id"
+            f" WHERE {' AND '.join(clauses)} ORDER BY a.position, a.id LIMIT %s",
+            (*params, first))
+        return [AnomalyRow(r["id"], r["rule"], r["rule_version"], r["score"], r["explanation"],
+                           r["detected_on"], r["position"], tuple(r["parties"]),
+                           tuple(r["patents"]), tuple(r["evidence"]), r["decision"], r["note"],
+                           r["found_at"]) for r in rows]
 
     # --- the raw events behind time travel ----------------------------------------------
 

@@ -15,6 +15,7 @@ projection is active across processes: a session advisory lock elects it; others
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -37,6 +38,7 @@ POLL_SECONDS = 1.0  # a fallback when no NOTIFY arrives
 RESTART_MIN_SECONDS = 1.0
 RESTART_MAX_SECONDS = 30.0
 STANDBY_SECONDS = 2.0  # how often a stand-by runner asks for the lock again
+APPLICATION_NAME = "ledger-projector"  # in pg_stat_activity, for operators (and tests)
 
 Batch = list[tuple[int, ev.LedgerEvent]]
 
@@ -177,8 +179,9 @@ class ProjectionRunner:
                 pause = min(pause * 2, RESTART_MAX_SECONDS)
 
     def _follow(self) -> None:
-        with psycopg.connect(self._url) as conn, \
-                psycopg.connect(self._url, autocommit=True) as listener:
+        with psycopg.connect(self._url, application_name=APPLICATION_NAME) as conn, \
+                psycopg.connect(self._url, autocommit=True,
+                                application_name=APPLICATION_NAME) as listener:
             self._elect(listener)
             listener.execute(SQL("LISTEN {}").format(Identifier(EVENTS_CHANNEL)))
             for follower in self._followers:
@@ -187,6 +190,7 @@ class ProjectionRunner:
             conn.commit()
             for follower in self._followers:
                 warm_up(self._store, follower.projection, follower.position)
+            gc.freeze()  # the folds live on: spare the cyclic collector from rescanning them
             self.active = True
             log.info("projection %s follows the log from %s", self.name, self.positions)
             while not self._stopping.is_set():

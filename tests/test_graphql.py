@@ -211,7 +211,7 @@ def test_ledger_shows_each_projection_position_and_lag(registered: TestClient,
     got = gql(client, "{ ledger { position projections { name position lag } } }")["ledger"]
     assert got["position"] == last
     assert {p["name"]: (p["position"], p["lag"]) for p in got["projections"]} == {
-        "audit": (last, 0), "register": (last, 0)}
+        "anomalies": (last, 0), "audit": (last, 0), "register": (last, 0)}
     metrics = client.get("/metrics").text
     assert 'projection_lag_events{projection="register"} 0' in metrics
 
@@ -253,3 +253,21 @@ def test_the_checked_in_schema_matches_the_code() -> None:
     checked_in = (Path(__file__).resolve().parent.parent / "schema.graphql").read_text()
     assert checked_in == schema_sdl(), \
         "schema.graphql is stale: python -m api.gql.schema > schema.graphql"
+
+
+def test_open_licence_shows_its_take_ups(registered: TestClient,
+                                         projectors: Projectors) -> None:
+    client = registered
+    post(client, {"deal_id": "O-1", "kind": "open_licence_declaration",
+                  "effective_on": "2020-01-01", "patents": [PATENT], "owners": [ACME],
+                  "starts_on": "2020-01-01", "ends_on": "2022-12-31",
+                  "fee": {"mode": "royalty", "rate": "0.02"}})
+    last = post(client, {"deal_id": "U-1", "kind": "open_licence_take_up",
+                         "effective_on": "2020-03-01", "patents": [PATENT], "licensee": BETA})
+    wait_projected(projectors, last)
+    got = gql(client, """query($n: String!) { patent(number: $n) { openLicence {
+        dealId fee { mode rate } takeUps { dealId licensee { id } licenceKind openLicence } } } }""",
+              n=PATENT)["patent"]["openLicence"]
+    assert got["dealId"] == "O-1" and got["fee"] == {"mode": "royalty", "rate": "0.02"}
+    assert got["takeUps"] == [{"dealId": "U-1", "licensee": {"id": BETA},
+                               "licenceKind": "ordinary", "openLicence": True}]

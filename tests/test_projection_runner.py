@@ -190,3 +190,44 @@ def test_a_rebuild_swaps_in_fresh_tables_with_no_empty_answers(
                                 (uscc(999),)).fetchone() == (1,)
     finally:
         projectors.stop()
+
+
+def test_the_runner_restarts_after_its_connections_are_dropped(
+        client: TestClient, service: LedgerService, database_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from projections.projectors import Projectors
+    from tests.ledger_fixtures import wait_projected
+
+    monkeypatch.setattr(runner, "RESTART_MIN_SECONDS", 0.05)
+    party(client, ACME)
+    projectors = Projectors(database_url, service.store, service.metrics).start()
+    try:
+        wait_projected(projectors, service.store.head())
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            dropped = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = %s AND datname = current_database()",
+                (runner.APPLICATION_NAME,)).fetchone()
+        assert dropped == (2,), "the runner holds a working and a LISTEN connection"
+        party(client, BANK, kind="bank")
+        wait_projected(projectors, service.store.head())
+        assert service.metrics.value("projection_restarts_total", projection="register") >= 1
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("SELECT count(*) FROM rm_parties").fetchone() == (2,)
+    finally:
+        projectors.stop()
+
+
+def test_the_rebuild_command_shows_progress_and_swaps(
+        client: TestClient, service: LedgerService, database_url: str) -> None:
+    _seed(client, patents=5, deals_per_patent=4)
+    env = {**os.environ, "LEDGER_DATABASE_URL": database_url}
+    done = subprocess.run([sys.executable, "-m", "api.cli", "rebuild", "register"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "[rebuild register]" in done.stderr and "100%" in done.stderr
+    assert f"register: rebuilt up to position {service.store.head()}" in done.stdout
+    assert _positions(database_url)["register"] == service.store.head()
+    unknown = subprocess.run([sys.executable, "-m", "api.cli", "rebuild", "nonsense"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and "known: register, audit" in unknown.stderr

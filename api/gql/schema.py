@@ -14,10 +14,13 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
+    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
+from api.gql.anomalies import AnomalyConnection, AnomalyFilterInput, anomaly_connection
 from api.gql.paging import decode_cursor, encode_cursor, page_size
 from api.gql.time_travel import patent_on
 from api.gql.types import (
@@ -63,7 +66,7 @@ class Query:
         numbers = await info.context.reads.patent_page(owner, cursor[0] if cursor else None,
                                                        size + 1)
         heads = await info.context.loaders.patent.load_many(numbers[:size])
-        edges = [PatentEdge(cursor=encode_cursor(h.number), node=Patent(head=h))
+        edges = [PatentEdge(cursor=encode_cursor(h.number), node=Patent.of(info, h))
                  for h in heads if h is not None]
         return PatentConnection(edges=edges, page_info=PageInfo(
             has_next_page=len(numbers) > size, end_cursor=edges[-1].cursor if edges else None))
@@ -92,10 +95,17 @@ class Query:
         key = (int(cursor[0]), cursor[1]) if cursor and cursor[0].isdigit() else None
         found = await info.context.reads.pledge_page(status, pledgee, key, size + 1)
         edges = [PledgeEdge(cursor=encode_cursor(view.position, number),
-                            node=Pledge(view=view, number=number))
+                            node=Pledge.of(view, number))
                  for number, view in found[:size]]
         return PledgeConnection(edges=edges, page_info=PageInfo(
             has_next_page=len(found) > size, end_cursor=edges[-1].cursor if edges else None))
+
+    @strawberry.field(description="Flags raised by the anomaly rules, newest evidence last "
+                                  "(auditors and regulators).")
+    async def anomalies(self, info: Ctx, filter: AnomalyFilterInput | None = None,
+                        first: int | None = None, after: str | None = None
+                        ) -> AnomalyConnection:
+        return await anomaly_connection(info, filter, first, after)
 
     @strawberry.field(description="The log's head and how far each projection has followed.")
     async def ledger(self, info: Ctx) -> Ledger:
@@ -132,9 +142,24 @@ class TokenLimit(MaxTokensLimiter):
         super().__init__(max_token_count=MAX_TOKENS)
 
 
+CACHED_DOCUMENTS = 512  # parsed and validated queries kept (clients repeat a few shapes)
+
+
+class Parsed(ParserCache):
+    def __init__(self) -> None:
+        super().__init__(maxsize=CACHED_DOCUMENTS)
+
+
+class Validated(ValidationCache):
+    """Validation is a full walk of the query (milliseconds for a large one): do it once."""
+
+    def __init__(self) -> None:
+        super().__init__(maxsize=CACHED_DOCUMENTS)
+
+
 def build_schema(*, production: bool) -> strawberry.Schema:
     limits = ProductionLimits if production else Limits
-    return strawberry.Schema(query=Query, extensions=[limits, TokenLimit],
+    return strawberry.Schema(query=Query, extensions=[limits, TokenLimit, Parsed, Validated],
                              config=StrawberryConfig(auto_camel_case=True))
 
 

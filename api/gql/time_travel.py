@@ -18,7 +18,7 @@ async def patent_on(info: Ctx, number: str, as_of: date | None,
     from api.gql.types import Patent
 
     view = patent_at(await info.context.reads.patent_events(number), as_of, as_known_at)
-    return None if view is None else Patent.from_view(view, as_of, as_known_at)
+    return None if view is None else Patent.from_view(info, view, as_of, as_known_at)
 
 
 async def holdings_on(info: Ctx, party: str, as_of: date) -> list[Holding]:
@@ -38,5 +38,6 @@ async def holdings_on(info: Ctx, party: str, as_of: date) -> list[Holding]:
             continue
         for owner in view.owners:
             if owner.party == party:
-                held.append(Holding(number=number, share_=owner.share, view=view, as_of=as_of))
+                held.append(Holding(number=number, share=str(owner.share), view=view,
+                                    as_of=as_of))
     return held

@@ -75,38 +75,22 @@ class Event:
 class EventEdge:
     cursor: str
     node: Event
+    position: int
+    deal_id: str | None
+    kind: str
+    effective_on: date
+    recorded_at: datetime
+    patents: list[str]
+    parties: list[str]
+    payload: JSON
 
-    @strawberry.field
-    def position(self) -> int:
-        return self.node.position
-
-    @strawberry.field
-    def deal_id(self) -> str | None:
-        return self.node.deal_id
-
-    @strawberry.field
-    def kind(self) -> str:
-        return self.node.kind
-
-    @strawberry.field
-    def effective_on(self) -> date:
-        return self.node.effective_on
-
-    @strawberry.field
-    def recorded_at(self) -> datetime:
-        return self.node.recorded_at
-
-    @strawberry.field
-    def patents(self) -> list[str]:
-        return self.node.patents
-
-    @strawberry.field
-    def parties(self) -> list[str]:
-        return self.node.parties
-
-    @strawberry.field
-    def payload(self) -> JSON:
-        return self.node.payload
+    @staticmethod
+    def of(record: EventRecord) -> EventEdge:
+        event = Event.of(record)
+        return EventEdge(cursor=encode_cursor(record.position), node=event,
+                         position=event.position, deal_id=event.deal_id, kind=event.kind,
+                         effective_on=event.effective_on, recorded_at=event.recorded_at,
+                         patents=event.patents, parties=event.parties, payload=event.payload)
 
 
 @strawberry.type
@@ -142,8 +126,7 @@ async def event_connection(info: Ctx, where: EventFilter, first: int | None,
                            after: str | None) -> EventConnection:
     size = page_size(first)
     records = await info.context.reads.event_page(where, position_cursor(after), size + 1)
-    edges = [EventEdge(cursor=encode_cursor(r.position), node=Event.of(r))
-             for r in records[:size]]
+    edges = [EventEdge.of(r) for r in records[:size]]
     return EventConnection(edges=edges, page_info=PageInfo(
         has_next_page=len(records) > size, end_cursor=edges[-1].cursor if edges else None))
 
@@ -155,56 +138,36 @@ async def evidence(info: Ctx, positions: tuple[int, ...]) -> list[Event]:
 
 @strawberry.type
 class Party:
-    row: strawberry.Private[PartyRow]
+    id: str
+    name: str
+    kind: str
+    size: str | None
+    region: str | None
+    state_owned: bool | None
+    founded_on: date | None
+    related_to: list[str]
     as_of: strawberry.Private[date | None] = None
 
-    @strawberry.field
-    def id(self) -> str:
-        return self.row.id
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def kind(self) -> str:
-        return self.row.kind
-
-    @strawberry.field
-    def size(self) -> str | None:
-        return self.row.size
-
-    @strawberry.field
-    def region(self) -> str | None:
-        return self.row.region
-
-    @strawberry.field
-    def state_owned(self) -> bool | None:
-        return self.row.state_owned
-
-    @strawberry.field
-    def founded_on(self) -> date | None:
-        return self.row.founded_on
-
-    @strawberry.field
-    def related_to(self) -> list[str]:
-        return list(self.row.related_to)
+    @staticmethod
+    def of(row: PartyRow, as_of: date | None = None) -> Party:
+        return Party(id=row.id, name=row.name, kind=row.kind, size=row.size, region=row.region,
+                     state_owned=row.state_owned, founded_on=row.founded_on,
+                     related_to=list(row.related_to), as_of=as_of)
 
     @strawberry.field(description="Patents the party owns (on `asOf` when the party was "
                                   "asked for on a date), with its share.")
     async def holdings(self, info: Ctx) -> list[Holding]:
         if self.as_of is None:
-            held = await info.context.loaders.holdings.load(self.row.id)
-            return [Holding(number=n, share_=s) for n, s in held]
+            held = await info.context.loaders.holdings.load(self.id)
+            return [Holding(number=n, share=str(s)) for n, s in held]
         from api.gql.time_travel import holdings_on
 
-        return await holdings_on(info, self.row.id, self.as_of)
+        return await holdings_on(info, self.id, self.as_of)
 
     @strawberry.field
     async def history(self, info: Ctx, first: int | None = None, after: str | None = None,
                       kinds: list[str] | None = None) -> EventConnection:
-        where = EventFilter(party=self.row.id, kinds=tuple(kinds or ()),
-                            effective_to=self.as_of)
+        where = EventFilter(party=self.id, kinds=tuple(kinds or ()), effective_to=self.as_of)
         return await event_connection(info, where, first, after)
 
 
@@ -212,40 +175,32 @@ async def party_by_id(info: Ctx, party_id: str, as_of: date | None = None) -> Pa
     row = await info.context.loaders.party.load(party_id)
     if row is None:  # every party a patent names was registered: the index lags, say so
         row = PartyRow(party_id, "", "unknown", None, None, None, None, (), 0)
-    return Party(row=row, as_of=as_of)
+    return Party.of(row, as_of)
 
 
 @strawberry.type
 class Holding:
     number: strawberry.Private[str]
-    share_: strawberry.Private[Any]
+    share: str
     view: strawberry.Private[PatentView | None] = None
     as_of: strawberry.Private[date | None] = None
 
     @strawberry.field
     async def patent(self, info: Ctx) -> Patent | None:
         if self.view is not None:
-            return Patent.from_view(self.view, self.as_of, None)
+            return Patent.from_view(info, self.view, self.as_of, None)
         return await Patent.current(info, self.number)
-
-    @strawberry.field
-    def share(self) -> str:
-        return str(self.share_)
 
 
 @strawberry.type
 class Ownership:
     party_id: strawberry.Private[str]
-    share_: strawberry.Private[Any]
+    share: str
     positions: strawberry.Private[tuple[int, ...]]
 
     @strawberry.field
     async def party(self, info: Ctx) -> Party:
         return await party_by_id(info, self.party_id)
-
-    @strawberry.field
-    def share(self) -> str:
-        return str(self.share_)
 
     @strawberry.field(description="The event that made this the owner set.")
     async def evidence(self, info: Ctx) -> list[Event]:
@@ -255,11 +210,32 @@ class Ownership:
 @strawberry.type
 class Licence:
     view: strawberry.Private[LicenceView]
-    day: strawberry.Private[date]
+    deal_id: str
+    licence_kind: str
+    territory: str
+    field: str
+    starts_on: date
+    ends_on: date
+    fee: Fee
+    sublicensable: bool
+    parent_licence: str | None
+    open_licence: bool = strawberry.field(
+        description="Taken up under an open licence (Patent Law Art. 50-51).")
+    terminated_on: date | None
+    in_force: bool = strawberry.field(description="In force on the answer's date "
+                                                  "(asOf, else today).")
 
-    @strawberry.field
-    def deal_id(self) -> str:
-        return self.view.deal_id
+    @staticmethod
+    def of(view: LicenceView, day: date) -> Licence:
+        last = view.ends_on
+        if view.terminated_on is not None and view.terminated_on <= last:
+            last = date.fromordinal(view.terminated_on.toordinal() - 1)
+        return Licence(view=view, deal_id=view.deal_id, licence_kind=view.licence_kind,
+                       territory=view.territory, field=view.field, starts_on=view.starts_on,
+                       ends_on=view.ends_on, fee=Fee.of(view.fee),
+                       sublicensable=view.sublicensable, parent_licence=view.parent_licence,
+                       open_licence=view.open_licence, terminated_on=view.terminated_on,
+                       in_force=view.starts_on <= day <= last)
 
     @strawberry.field
     async def licensee(self, info: Ctx) -> Party:
@@ -270,53 +246,6 @@ class Licence:
         return [await party_by_id(info, p) for p in self.view.licensors]
 
     @strawberry.field
-    def licence_kind(self) -> str:
-        return self.view.licence_kind
-
-    @strawberry.field
-    def territory(self) -> str:
-        return self.view.territory
-
-    @strawberry.field
-    def field(self) -> str:
-        return self.view.field
-
-    @strawberry.field
-    def starts_on(self) -> date:
-        return self.view.starts_on
-
-    @strawberry.field
-    def ends_on(self) -> date:
-        return self.view.ends_on
-
-    @strawberry.field
-    def fee(self) -> Fee:
-        return Fee.of(self.view.fee)
-
-    @strawberry.field
-    def sublicensable(self) -> bool:
-        return self.view.sublicensable
-
-    @strawberry.field
-    def parent_licence(self) -> str | None:
-        return self.view.parent_licence
-
-    @strawberry.field(description="Taken up under an open licence (Patent Law Art. 50-51).")
-    def open_licence(self) -> bool:
-        return self.view.open_licence
-
-    @strawberry.field
-    def terminated_on(self) -> date | None:
-        return self.view.terminated_on
-
-    @strawberry.field(description="In force on the answer's date (asOf, else today).")
-    def in_force(self) -> bool:
-        last = self.view.ends_on
-        if self.view.terminated_on is not None and self.view.terminated_on <= last:
-            last = date.fromordinal(self.view.terminated_on.toordinal() - 1)
-        return self.view.starts_on <= self.day <= last
-
-    @strawberry.field
     async def evidence(self, info: Ctx) -> list[Event]:
         return await evidence(info, self.view.positions)
 
@@ -324,6 +253,7 @@ class Licence:
 @strawberry.type
 class OpenLicence:
     view: strawberry.Private[OpenLicenceView]
+    take_ups_: strawberry.Private[list[Licence]]
 
     @strawberry.field
     def deal_id(self) -> str:
@@ -345,6 +275,10 @@ class OpenLicence:
     def withdrawn_on(self) -> date | None:
         return self.view.withdrawn_on
 
+    @strawberry.field(description="Licences taken up under this declaration.")
+    def take_ups(self) -> list[Licence]:
+        return self.take_ups_
+
     @strawberry.field
     async def evidence(self, info: Ctx) -> list[Event]:
         return await evidence(info, self.view.positions)
@@ -354,14 +288,24 @@ class OpenLicence:
 class Pledge:
     view: strawberry.Private[PledgeView]
     number: strawberry.Private[str]
+    deal_id: str
+    status: str = strawberry.field(
+        description="active, defaulted, released, disposed or collateral_lost.")
+    secured_amount: Money
+    due_on: date
+    registered_on: date
+    defaulted_on: date | None
+    outstanding: Money | None
+    ended_on: date | None
 
-    @strawberry.field
-    def deal_id(self) -> str:
-        return self.view.deal_id
-
-    @strawberry.field(description="active, defaulted, released, disposed or collateral_lost.")
-    def status(self) -> str:
-        return self.view.status
+    @staticmethod
+    def of(view: PledgeView, number: str) -> Pledge:
+        secured = Money.of(view.secured_amount)
+        assert secured is not None
+        return Pledge(view=view, number=number, deal_id=view.deal_id, status=view.status,
+                      secured_amount=secured, due_on=view.due_on,
+                      registered_on=view.registered_on, defaulted_on=view.defaulted_on,
+                      outstanding=Money.of(view.outstanding), ended_on=view.ended_on)
 
     @strawberry.field
     async def pledgee(self, info: Ctx) -> Party:
@@ -370,32 +314,6 @@ class Pledge:
     @strawberry.field
     async def pledgors(self, info: Ctx) -> list[Party]:
         return [await party_by_id(info, p) for p in self.view.pledgors]
-
-    @strawberry.field
-    def secured_amount(self) -> Money:
-        money = Money.of(self.view.secured_amount)
-        assert money is not None
-        return money
-
-    @strawberry.field
-    def due_on(self) -> date:
-        return self.view.due_on
-
-    @strawberry.field
-    def registered_on(self) -> date:
-        return self.view.registered_on
-
-    @strawberry.field
-    def defaulted_on(self) -> date | None:
-        return self.view.defaulted_on
-
-    @strawberry.field
-    def outstanding(self) -> Money | None:
-        return Money.of(self.view.outstanding)
-
-    @strawberry.field
-    def ended_on(self) -> date | None:
-        return self.view.ended_on
 
     @strawberry.field
     async def patent(self, info: Ctx) -> Patent | None:
@@ -429,76 +347,65 @@ def current_pledge(pledges: list[PledgeView]) -> PledgeView | None:
 @strawberry.type
 class Patent:
     head: strawberry.Private[PatentHead]
-    view: strawberry.Private[PatentView | None] = None  # set when answering asOf/asKnownAt
-    as_of: strawberry.Private[date | None] = None
-    as_known_at: strawberry.Private[datetime | None] = None
+    view: strawberry.Private[PatentView | None]  # set when answering asOf/asKnownAt
+    as_of: strawberry.Private[date | None]
+    as_known_at: strawberry.Private[datetime | None]
+    day: strawberry.Private[date]  # asOf, else today
+    number: str
+    kind: str
+    title: str
+    status: str = strawberry.field(
+        description="On asOf (else today): expired once the term has run out.")
+    preserved: bool
+    dispute_suspended: bool
+    filed_on: date
+    granted_on: date
+    expires_on: date
+
+    @staticmethod
+    def of(info: Ctx, head: PatentHead, view: PatentView | None = None,
+           as_of: date | None = None, as_known_at: datetime | None = None) -> Patent:
+        day = as_of or info.context.today
+        return Patent(head=head, view=view, as_of=as_of, as_known_at=as_known_at, day=day,
+                      number=head.number, kind=head.kind, title=head.title,
+                      status=head.status_on(day), preserved=head.preserved,
+                      dispute_suspended=head.dispute_suspended, filed_on=head.filed_on,
+                      granted_on=head.granted_on, expires_on=head.expires_on)
 
     @staticmethod
     async def current(info: Ctx, number: str) -> Patent | None:
         head = await info.context.loaders.patent.load(number)
-        return None if head is None else Patent(head=head)
+        return None if head is None else Patent.of(info, head)
 
     @staticmethod
-    def from_view(view: PatentView, as_of: date | None, as_known_at: datetime | None) -> Patent:
-        return Patent(head=view.head(), view=view, as_of=as_of, as_known_at=as_known_at)
-
-    def _day(self, info: Ctx) -> date:
-        return self.as_of or info.context.today
-
-    @strawberry.field
-    def number(self) -> str:
-        return self.head.number
-
-    @strawberry.field
-    def kind(self) -> str:
-        return self.head.kind
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.head.title
-
-    @strawberry.field(description="On asOf (else today): expired once the term has run out.")
-    def status(self, info: Ctx) -> str:
-        return self.head.status_on(self._day(info))
-
-    @strawberry.field
-    def preserved(self) -> bool:
-        return self.head.preserved
-
-    @strawberry.field
-    def dispute_suspended(self) -> bool:
-        return self.head.dispute_suspended
-
-    @strawberry.field
-    def filed_on(self) -> date:
-        return self.head.filed_on
-
-    @strawberry.field
-    def granted_on(self) -> date:
-        return self.head.granted_on
-
-    @strawberry.field
-    def expires_on(self) -> date:
-        return self.head.expires_on
+    def from_view(info: Ctx, view: PatentView, as_of: date | None,
+                  as_known_at: datetime | None) -> Patent:
+        return Patent.of(info, view.head(), view, as_of, as_known_at)
 
     @strawberry.field
     async def owners(self, info: Ctx) -> list[Ownership]:
         owners = (self.view.owners if self.view is not None
                   else await info.context.loaders.owners.load(self.head.number))
-        return [Ownership(party_id=o.party, share_=o.share, positions=o.positions)
+        return [Ownership(party_id=o.party, share=str(o.share), positions=o.positions)
                 for o in owners]
 
     @strawberry.field(description="Every licence recorded, in force or not (see inForce).")
     async def licences(self, info: Ctx) -> list[Licence]:
+        return await self._licences(info)
+
+    async def _licences(self, info: Ctx) -> list[Licence]:
         licences = (self.view.licences if self.view is not None
                     else await info.context.loaders.licences.load(self.head.number))
-        return [Licence(view=lic, day=self._day(info)) for lic in licences]
+        return [Licence.of(lic, self.day) for lic in licences]
 
     @strawberry.field
     async def open_licence(self, info: Ctx) -> OpenLicence | None:
         declared = (self.view.open_licence if self.view is not None
                     else await info.context.loaders.open_licence.load(self.head.number))
-        return None if declared is None else OpenLicence(view=declared)
+        if declared is None:
+            return None
+        taken = [lic for lic in await self._licences(info) if lic.view.open_licence]
+        return OpenLicence(view=declared, take_ups_=taken)
 
     async def _pledges(self, info: Ctx) -> list[PledgeView]:
         if self.view is not None:
@@ -508,11 +415,11 @@ class Patent:
     @strawberry.field(description="The pledge that binds the patent, else the latest one.")
     async def pledge(self, info: Ctx) -> Pledge | None:
         chosen = current_pledge(await self._pledges(info))
-        return None if chosen is None else Pledge(view=chosen, number=self.head.number)
+        return None if chosen is None else Pledge.of(chosen, self.head.number)
 
     @strawberry.field
     async def pledges(self, info: Ctx) -> list[Pledge]:
-        return [Pledge(view=p, number=self.head.number) for p in await self._pledges(info)]
+        return [Pledge.of(p, self.head.number) for p in await self._pledges(info)]
 
     @strawberry.field(description="The patent's events in log order: the evidence for its "
                                   "state (on asOf / as known at asKnownAt when asked).")

@@ -1,0 +1,119 @@
+"""GraphQL for regulators: anomalies with their evidence and the findings on them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+from graphql import GraphQLError
+
+from api.gql.paging import decode_cursor, encode_cursor, page_size
+from api.gql.types import Ctx, Event, PageInfo, Party, Patent, evidence, party_by_id
+from projections.queries import AnomalyFilter, AnomalyRow
+
+OVERSIGHT_ROLES = frozenset({"auditor", "regulator", "admin"})
+
+
+def require_oversight(info: Ctx, what: str) -> None:
+    """Platforms post deals; anomalies, credit and listings are for auditors and regulators."""
+    if info.context.role not in OVERSIGHT_ROLES:
+        raise GraphQLError(f"role {info.context.role} may not read {what}",
+                           extensions={"code": "FORBIDDEN"})
+
+
+@strawberry.type
+class Finding:
+    decision: str
+    note: str
+    recorded_at: datetime
+
+
+@strawberry.type(description="A flag raised by an anomaly rule (AR-n): never a refusal.")
+class Anomaly:
+    row: strawberry.Private[AnomalyRow]
+
+    @strawberry.field
+    def id(self) -> str:
+        return self.row.id
+
+    @strawberry.field
+    def rule(self) -> str:
+        return self.row.rule
+
+    @strawberry.field
+    def rule_version(self) -> int:
+        return self.row.rule_version
+
+    @strawberry.field
+    def score(self) -> float:
+        return float(self.row.score)
+
+    @strawberry.field
+    def explanation(self) -> str:
+        return self.row.explanation
+
+    @strawberry.field(description="open, confirmed or dismissed (a regulator's finding).")
+    def status(self) -> str:
+        return self.row.status
+
+    @strawberry.field
+    def detected_on(self) -> date:
+        return self.row.detected_on
+
+    @strawberry.field
+    def finding(self) -> Finding | None:
+        if self.row.decision is None or self.row.found_at is None:
+            return None
+        return Finding(decision=self.row.decision, note=self.row.note or "",
+                       recorded_at=self.row.found_at)
+
+    @strawberry.field
+    async def parties(self, info: Ctx) -> list[Party]:
+        return [await party_by_id(info, p) for p in self.row.parties]
+
+    @strawberry.field
+    async def patents(self, info: Ctx) -> list[Patent]:
+        found = [await Patent.current(info, n) for n in self.row.patents]
+        return [p for p in found if p is not None]
+
+    @strawberry.field(description="The events that make the pattern.")
+    async def evidence(self, info: Ctx) -> list[Event]:
+        return await evidence(info, self.row.evidence)
+
+
+@strawberry.type
+class AnomalyEdge:
+    cursor: str
+    node: Anomaly
+
+
+@strawberry.type
+class AnomalyConnection:
+    edges: list[AnomalyEdge]
+    page_info: PageInfo
+
+
+@strawberry.input
+class AnomalyFilterInput:
+    rule: str | None = None
+    status: str | None = None
+    party: str | None = None
+    patent: str | None = None
+    detected_from: date | None = None
+    detected_to: date | None = None
+
+
+async def anomaly_connection(info: Ctx, where: AnomalyFilterInput | None, first: int | None,
+                             after: str | None) -> AnomalyConnection:
+    require_oversight(info, "anomalies")
+    size = page_size(first)
+    cursor = decode_cursor(after, 2)
+    key = (int(cursor[0]), cursor[1]) if cursor and cursor[0].isdigit() else None
+    w = where or AnomalyFilterInput()
+    rows = await info.context.reads.anomaly_page(
+        AnomalyFilter(w.rule, w.status, w.party, w.patent, w.detected_from, w.detected_to),
+        key, size + 1)
+    edges = [AnomalyEdge(cursor=encode_cursor(r.position, r.id), node=Anomaly(row=r))
+             for r in rows[:size]]
+    return AnomalyConnection(edges=edges, page_info=PageInfo(
+        has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None))
