@@ -40,10 +40,11 @@ from ledger import commands as c
 from ledger import decisions as d
 from ledger.embedded_postgres import EmbeddedPostgres
 from ledger.metrics import Metrics
+from ledger.migrations import migrate
 from ledger.service import LedgerService
 from projections.projectors import Projectors
 
-BARS = {"catch_up": 5_000.0, "patent_p99_ms": 25.0, "lag_p99_ms": 500.0}
+BARS = {"catch_up": 5_000.0, "catch_up_all": 3_000.0, "patent_p99_ms": 25.0, "lag_p99_ms": 500.0}
 GENERATE_BATCH = 1_000
 POLL_SECONDS = 0.005
 PATENT_QUERY = """query($n: String!) { patent(number: $n) {
@@ -96,14 +97,15 @@ def generate(url: str, workload: MixedWorkload, events: int) -> int:
 # --- 2. catch-up --------------------------------------------------------------------------------
 
 
-def catch_up(url: str, head: int) -> tuple[float, float]:
-    """(events/s until every projection reached `head`, the projector's RSS growth MiB)."""
+def catch_up(url: str, head: int, only: set[str] | None) -> tuple[float, float]:
+    """(events/s until the projections reached `head`, the projector's RSS growth MiB)."""
     from ledger.store import open_store
 
+    reset_projections(url)
     store = open_store(url)
     rss_before = _rss_mib()
-    projectors = Projectors(url, store, Metrics())
-    bar = ProgressBar("catch-up")
+    projectors = Projectors(url, store, Metrics(), only=only)
+    bar = ProgressBar(f"catch-up {'+'.join(sorted(only)) if only else 'all'}")
     started = time.perf_counter()
     projectors.start()
     try:
@@ -236,7 +238,7 @@ async def post_paced(api: Api, workload: MixedWorkload, rate: float, seconds: fl
                      clients: int = 8) -> list[tuple[float, int]]:
     posted: list[tuple[float, int]] = []
     per_client = rate / clients
-    bodies = [orjson.dumps(b) for b in workload.deals(int(rate * seconds), "lag")]
+    bodies = [orjson.dumps(b) for b in workload.deals(int(rate * seconds))]
 
     async def client(lane: int) -> None:
         connection = await Connection("127.0.0.1", api.port, KEY).open()
@@ -271,7 +273,7 @@ def baseline_lag(url: str, rate: float, seconds: float) -> list[float]:
 
 def wait_warm(api: Api, url: str, workload: MixedWorkload) -> None:
     """The served projections re-read the log at start; post one deal and wait for it."""
-    _, answer = asyncio.run(_post_one(api, next(workload.deals(1, "warm"))))
+    _, answer = asyncio.run(_post_one(api, next(workload.deals(1))))
     position = orjson.loads(answer)["position"]
     with psycopg.connect(url, autocommit=True) as conn:
         while True:
@@ -315,17 +317,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
         workload = MixedWorkload(patents=max(args.events // 12, 1_000))
         stored = _stored_events(url)
+        if stored:
+            migrate(url)  # a kept log may predate newer read-model tables
         if stored >= args.events:  # --keep: the log of an earlier run, same seed
             workload.patent_bodies()
             workload.skip(stored - args.events // 12 - workload.parties)
-            reset_projections(url)
             head = stored
             progress(f"reusing the {head:,} events kept in {workdir}")
         else:
             head = generate(url, workload, args.events)
         progress(f"{head:,} events stored")
-        rate, rss = catch_up(url, head)
-        progress(f"catch-up: {rate:,.0f} events/s (projector memory +{rss:,.0f} MiB)")
+        rate, rss = catch_up(url, head, {"register", "audit"})
+        progress(f"catch-up register+audit: {rate:,.0f} events/s (memory +{rss:,.0f} MiB)")
+        rate_all, rss_all = catch_up(url, head, None)
+        progress(f"catch-up, all projections: {rate_all:,.0f} events/s "
+                 f"(memory +{rss_all:,.0f} MiB)")
         base_rate = baseline_catch_up(url, head)
         progress(f"baseline catch-up: {base_rate:,.0f} rows/s")
 
@@ -349,6 +355,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             api.stop()
         base_lags = baseline_lag(url, args.rate, args.seconds)
         return {"postgres": version, "events": head, "catch_up": rate, "rss": rss,
+                "catch_up_all": rate_all, "rss_all": rss_all,
                 "base_catch_up": base_rate, "graphql": graphql, "base_graphql": base_graphql,
                 "lags": lags, "base_lags": base_lags, "achieved_rate": achieved,
                 "peak_rss_mib": peak, "hot": len(hot)}
@@ -372,10 +379,15 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
     g, bg, lag, blag = (result["graphql"], result["base_graphql"], result["lags"],
                         result["base_lags"])
     rows = [
-        (f"catch-up of {result['events']:,} events, every projection", "events/s",
+        (f"catch-up of {result['events']:,} events, register + audit (issue 3)", "events/s",
          f"{result['catch_up']:,.0f}", f"{result['base_catch_up']:,.0f}",
          "page + COPY one index row per event", f"{result['catch_up'] / result['base_catch_up']:.2f}",
          f"≥ {BARS['catch_up']:,.0f}", result["catch_up"] >= BARS["catch_up"]),
+        (f"catch-up of {result['events']:,} events, all projections incl. anomaly rules "
+         "(issue 4)", "events/s", f"{result['catch_up_all']:,.0f}",
+         f"{result['base_catch_up']:,.0f}", "page + COPY one index row per event",
+         f"{result['catch_up_all'] / result['base_catch_up']:.2f}",
+         f"≥ {BARS['catch_up_all']:,.0f}", result["catch_up_all"] >= BARS["catch_up_all"]),
         ("GraphQL `patent`, owners, licences, pledge, 50 events", "ms p50 / p99",
          f"{p(g, 0.5):.1f} / {p(g, 0.99):.1f}", f"{p(bg, 0.5):.1f} / {p(bg, 0.99):.1f}",
          "the same rows by five SQL queries", f"{p(g, 0.99) / p(bg, 0.99):.1f}x",
@@ -402,16 +414,18 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
         *(f"| {a} | {b} | {c_} | {d_} | {e} | {f} | {g_} | {'yes' if h else 'NO'} |"
           for a, b, c_, d_, e, f, g_, h in rows),
         "",
-        f"Projector memory for {result['events']:,} events: +{result['rss']:,.0f} MiB "
-        f"(it keeps each patent's events to fold backdated postings). API process peak "
+        f"Projector memory for {result['events']:,} events: +{result['rss']:,.0f} MiB for "
+        f"register + audit, +{result['rss_all']:,.0f} MiB with the anomaly rules (they keep "
+        f"each patent's events and chronology to fold backdated postings). API process peak "
         f"(VmHWM, writer register and projections included): "
         f"{result['peak_rss_mib']:,.0f} MiB.",
         "",
         f"Method: the log is generated through the ledger's writer (parties, "
         f"{result['events'] // 12:,} patents, then transfers, ordinary licences, pledges and "
         f"releases; {result['hot']} busy patents draw 1.5 % of the deals so each has 50+ "
-        "events). Catch-up runs both projections (register, audit) from position 0 in one "
-        "process, as `serve` does. GraphQL queries go one at a time over HTTP with a keep-alive "
+        "events). Catch-up runs the projections from position 0 in one process, as `serve` "
+        "does: first register and audit (the issue-3 bar), then all of them. GraphQL queries "
+        "go one at a time over HTTP with a keep-alive "
         f"client, {args.queries} measured after 20 warm-ups, cycling over the busy patents. "
         "Lag: 8 clients post paced deals; a poller reads the lowest projection position every "
         "5 ms, so about 3 ms of each lag figure is the poller's own granularity (see the "

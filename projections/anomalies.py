@@ -15,6 +15,7 @@ from ledger import events as ev
 from projections.anomaly_config import rule_params
 from projections.anomaly_facts import AnomalyFacts
 from projections.anomaly_rules import PARTY_RULES, PATENT_RULES, SUBSIDY_RULES, Flag
+from projections.credit_marks import CreditRows
 from projections.register_model import array
 
 Batch = list[tuple[int, ev.LedgerEvent]]
@@ -37,7 +38,7 @@ def evaluate(facts: AnomalyFacts, scope: str) -> list[Flag]:
 
 class AnomalyProjection:
     name: str = "anomalies"
-    tables: tuple[str, ...] = ("rm_anomalies", "rm_findings")
+    tables: tuple[str, ...] = ("rm_anomalies", "rm_findings", "rm_listings", "rm_credit_marks")
 
     def __init__(self) -> None:
         self.facts = AnomalyFacts()
@@ -52,8 +53,10 @@ class AnomalyProjection:
     def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
         touched: set[str] = set()
         findings = []
+        credit = CreditRows()
         for position, event in batch:
             touched |= self.facts.apply(position, event)
+            credit.add(position, event, self.facts)
             if isinstance(event, ev.AnomalyFinding):
                 decision = "confirmed" if isinstance(event, ev.AnomalyConfirmed) else "dismissed"
                 findings.append((event.anomaly_id, decision, event.note, position,
@@ -74,3 +77,4 @@ class AnomalyProjection:
                               " FROM STDIN").format(Identifier("rm_findings" + suffix))) as copy:
                 for row in findings:
                     copy.write_row(row)
+        credit.write(cur, suffix)

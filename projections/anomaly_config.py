@@ -46,6 +46,16 @@ class ConfigError(ValueError):
 
 
 @cache
+def credit_params(path: Path = CONFIG_FILE) -> RuleParams:
+    """The credit section: how long marks count, when repair may be asked, consequences."""
+    with path.open("rb") as source:
+        section = dict(tomllib.load(source).get("credit", {}))
+    if "version" not in section:
+        raise ConfigError(f"{path} lacks a [credit] section with a version")
+    return RuleParams("credit", int(section.pop("version")), 0.0, section)
+
+
+@cache
 def rule_params(path: Path = CONFIG_FILE) -> dict[str, RuleParams]:
     with path.open("rb") as source:
         raw = tomllib.load(source)

@@ -7,7 +7,7 @@ a page of 100 patents to a bounded number of queries.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ledger import events as ev
 from ledger.values import Money
+from projections.credit import Listing, listing_from_row
 from projections.event_facts import parties_of, patents_of, payload_of
 from projections.patent_view import (
     LicenceView,
@@ -31,6 +32,7 @@ from projections.patent_view import (
 
 Decode = Callable[[UUID, int, str, bytes], ev.LedgerEvent]
 POOL_SIZE = 8
+EVENT_CACHE = 50_000  # decoded events kept by position (immutable, so never stale)
 STATEMENT_TIMEOUT_MS = 5_000  # a read that takes longer is a bug or an attack: cut it off
 
 
@@ -118,6 +120,7 @@ class ReadModels:
                     "autocommit": True})
         self._decode = decode
         self.queries_run = 0
+        self._records: OrderedDict[int, EventRecord] = OrderedDict()  # events never change
 
     async def open(self) -> None:
         await self._pool.open(wait=True, timeout=10)
@@ -297,6 +300,34 @@ class ReadModels:
                            tuple(r["patents"]), tuple(r["evidence"]), r["decision"], r["note"],
                            r["found_at"]) for r in rows]
 
+    # --- credit and the blacklist -------------------------------------------------------
+
+    async def credit_inputs(self, parties: Sequence[str]) -> dict[str, CreditInputs]:
+        """Listings, marks and findings of each party (three queries for a whole page)."""
+        keys = (list(parties),)
+        found = {p: CreditInputs([], [], []) for p in parties}
+        for row in await self._rows("SELECT * FROM rm_listings WHERE party = ANY(%s)", keys):
+            found[row["party"]].listings.append(listing_from_row(row))
+        for row in await self._rows("SELECT * FROM rm_credit_marks WHERE party = ANY(%s)", keys):
+            found[row["party"]].marks.append(row)
+        for row in await self._rows(_FINDINGS + " WHERE p.party = ANY(%s)", keys):
+            found[row["party"]].findings.append(row)
+        return found
+
+    async def blacklist_inputs(self, day: date) -> tuple[list[Listing], list[dict[str, Any]],
+                                                         list[dict[str, Any]]]:
+        """Everything that can list a party on `day`: listings, open defaults, confirmations."""
+        listings = [listing_from_row(r) for r in await self._rows(
+            "SELECT * FROM rm_listings WHERE starts_on <= %s"
+            " AND coalesce(ended_on, ends_on, 'infinity') > %s ORDER BY starts_on, listing_id",
+            (day, day))]
+        marks = await self._rows(
+            "SELECT * FROM rm_credit_marks WHERE rule = 'INV-11' AND starts_on <= %s"
+            " AND coalesce(ends_on, 'infinity') > %s", (day, day))
+        findings = await self._rows(_FINDINGS + " WHERE f.decision = 'confirmed'"
+                                    " AND f.recorded_at::date <= %s", (day,))
+        return listings, marks, findings
+
     # --- the raw events behind time travel ----------------------------------------------
 
     async def patent_events(self, number: str) -> list[tuple[int, ev.LedgerEvent]]:
@@ -329,10 +360,35 @@ class ReadModels:
         return int(rows[0]["head"])
 
     def _record(self, r: dict[str, Any]) -> EventRecord:
+        """The event of a row, decoded once: stored events are immutable, so cache them."""
+        cached = self._records.get(r["position"])
+        if cached is not None:
+            self._records.move_to_end(r["position"])
+            return cached
+        record = self._decode_record(r)
+        self._records[r["position"]] = record
+        if len(self._records) > EVENT_CACHE:
+            self._records.popitem(last=False)
+        return record
+
+    def _decode_record(self, r: dict[str, Any]) -> EventRecord:
         event = self._decode(r["originator_id"], r["originator_version"], r["topic"], r["state"])
         return EventRecord(r["position"], r["kind"], r["deal_id"], r["effective_on"],
                            r["recorded_at"], tuple(patents_of(event)), tuple(parties_of(event)),
                            payload_of(event))
+
+
+_FINDINGS = (
+    "SELECT a.id, a.rule, a.explanation, a.evidence, f.decision, f.recorded_at AS found_at,"
+    " f.position AS finding_position, p.party FROM rm_anomalies a"
+    " JOIN rm_findings f ON f.anomaly_id = a.id CROSS JOIN unnest(a.parties) AS p(party)")
+
+
+@dataclass(frozen=True, slots=True)
+class CreditInputs:
+    listings: list[Listing]
+    marks: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
 
 
 def _head(r: dict[str, Any]) -> PatentHead:

@@ -14,7 +14,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from projections.patent_view import LicenceView, OpenLicenceView, OwnerView, PledgeView
-from projections.queries import EventRecord, PartyRow, PatentHead, ReadModels
+from projections.queries import CreditInputs, EventRecord, PartyRow, PatentHead, ReadModels
 
 K = TypeVar("K")
 
@@ -40,6 +40,7 @@ class Loaders:
         self.party: DataLoader[str, PartyRow | None] = _loader(reads.parties)
         self.holdings: DataLoader[str, list[tuple[str, Any]]] = _loader(reads.holdings, list)
         self.event: DataLoader[int, EventRecord | None] = _loader(reads.events)
+        self.credit: DataLoader[str, CreditInputs] = _loader(reads.credit_inputs)
 
 
 class Context(BaseContext):

@@ -21,6 +21,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from api.gql.anomalies import AnomalyConnection, AnomalyFilterInput, anomaly_connection
+from api.gql.credit import CreditListing, blacklist
 from api.gql.paging import decode_cursor, encode_cursor, page_size
 from api.gql.time_travel import patent_on
 from api.gql.types import (
@@ -106,6 +107,11 @@ class Query:
                         first: int | None = None, after: str | None = None
                         ) -> AnomalyConnection:
         return await anomaly_connection(info, filter, first, after)
+
+    @strawberry.field(description="Parties on a credit list on asOf (else today): "
+                                  "regulators' listings and automatic ones.")
+    async def blacklist(self, info: Ctx, as_of: date | None = None) -> list[CreditListing]:
+        return await blacklist(info, as_of or info.context.today)
 
     @strawberry.field(description="The log's head and how far each projection has followed.")
     async def ledger(self, info: Ctx) -> Ledger:

@@ -7,7 +7,7 @@ the register at `asOf`/`asKnownAt` (folded from its events); both present the sa
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -24,6 +24,9 @@ from projections.patent_view import (
     PledgeView,
 )
 from projections.queries import EventFilter, EventRecord, PartyRow
+
+if TYPE_CHECKING:
+    from api.gql.credit import CreditGrade, CreditListing
 
 Ctx = Info[Context, None]
 
@@ -169,6 +172,28 @@ class Party:
                       kinds: list[str] | None = None) -> EventConnection:
         where = EventFilter(party=self.id, kinds=tuple(kinds or ()), effective_to=self.as_of)
         return await event_connection(info, where, first, after)
+
+    @strawberry.field(description="Grade A-D on asOf (else today) with its reasons "
+                                  "(auditors and regulators).")
+    async def credit(self, info: Ctx) -> Annotated[CreditGrade,
+                                                   strawberry.lazy("api.gql.credit")]:
+        from api.gql.credit import credit_of
+
+        return await credit_of(info, self.id, self.as_of or info.context.today)
+
+    @strawberry.field(description="Listings started by asOf (else today), regulators' and "
+                                  "automatic.")
+    async def listings(self, info: Ctx) -> list[Annotated[CreditListing,
+                                                          strawberry.lazy("api.gql.credit")]]:
+        from api.gql.credit import listings_of
+
+        return await listings_of(info, self.id, self.as_of or info.context.today)
+
+    @strawberry.field(description="On a list in force on asOf (else today).")
+    async def blacklisted(self, info: Ctx) -> bool:
+        from api.gql.credit import blacklisted
+
+        return await blacklisted(info, self.id, self.as_of or info.context.today)
 
 
 async def party_by_id(info: Ctx, party_id: str, as_of: date | None = None) -> Party:
