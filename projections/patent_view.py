@@ -93,25 +93,12 @@ class PatentHead:
 
 @dataclass(frozen=True, slots=True)
 class PatentView:
-    number: str
-    kind: str
-    title: str
-    status: str  # as recorded; `status_on` adds expiry by term
-    preserved: bool
-    dispute_suspended: bool
-    filed_on: date
-    granted_on: date
-    expires_on: date
+    head: PatentHead
     owners: tuple[OwnerView, ...]
     licences: tuple[LicenceView, ...]
     open_licence: OpenLicenceView | None
     pledges: tuple[PledgeView, ...]
     positions: tuple[int, ...]
-
-    def head(self) -> PatentHead:
-        return PatentHead(self.number, self.kind, self.title, self.status, self.preserved,
-                          self.dispute_suspended, self.filed_on, self.granted_on,
-                          self.expires_on)
 
 
 def fee_of(event: ev.LicenceGranted | ev.OpenLicenceDeclared) -> dict[str, Any]:
@@ -213,11 +200,8 @@ class Folding:
             ended_on=p.ended_on, position=positions[0], positions=tuple(positions))
 
     def view(self) -> PatentView:
-        head = self.head()
         return PatentView(
-            number=head.number, kind=head.kind, title=head.title, status=head.status,
-            preserved=head.preserved, dispute_suspended=head.dispute_suspended,
-            filed_on=head.filed_on, granted_on=head.granted_on, expires_on=head.expires_on,
+            head=self.head(),
             owners=self.owners(),
             licences=tuple(self.licence(d) for d in self.state.licences),
             open_licence=self.open_licence(),

@@ -74,26 +74,20 @@ class Event:
                      payload=JSON(record.payload))
 
 
-@strawberry.type(description="An edge carries its event both as `node` and flattened.")
-class EventEdge:
+@strawberry.type(description="An edge: its event's fields flattened, and the event as `node`.")
+class EventEdge(Event):
     cursor: str
     node: Event
-    position: int
-    deal_id: str | None
-    kind: str
-    effective_on: date
-    recorded_at: datetime
-    patents: list[str]
-    parties: list[str]
-    payload: JSON
 
     @staticmethod
     def of(record: EventRecord) -> EventEdge:
         event = Event.of(record)
         return EventEdge(cursor=encode_cursor(record.position), node=event,
-                         position=event.position, deal_id=event.deal_id, kind=event.kind,
-                         effective_on=event.effective_on, recorded_at=event.recorded_at,
-                         patents=event.patents, parties=event.parties, payload=event.payload)
+                         **{name: getattr(event, name) for name in _EVENT_FIELDS})
+
+
+_EVENT_FIELDS = ("position", "deal_id", "kind", "effective_on", "recorded_at", "patents",
+                 "parties", "payload")
 
 
 @strawberry.type
@@ -405,7 +399,7 @@ class Patent:
     @staticmethod
     def from_view(info: Ctx, view: PatentView, as_of: date | None,
                   as_known_at: datetime | None) -> Patent:
-        return Patent.of(info, view.head(), view, as_of, as_known_at)
+        return Patent.of(info, view.head, view, as_of, as_known_at)
 
     @strawberry.field
     async def owners(self, info: Ctx) -> list[Ownership]:
