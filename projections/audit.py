@@ -1,4 +1,5 @@
-"""Projection "audit": an index of every event by kind, deal, dates, patent and party.
+"""Projection "audit": an index of every event by kind, deal, dates, patent and party, and the
+facts of each deal that the indicators K1..K10 count (`projections/deal_facts.py`).
 
 The event's content stays in the log (`ledger_events`); this index only says where to look,
 so history pages and time travel read a patent's or party's events with one range scan.
@@ -12,6 +13,8 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from ledger import events as ev
+from projections.deal_facts import COLUMNS as FACT_COLUMNS
+from projections.deal_facts import fact_row
 from projections.event_facts import deal_id_of, kind_of, parties_of, patents_of
 
 Batch = list[tuple[int, ev.LedgerEvent]]
@@ -19,7 +22,8 @@ Batch = list[tuple[int, ev.LedgerEvent]]
 
 class AuditProjection:
     name: str = "audit"
-    tables: tuple[str, ...] = ("rm_events", "rm_event_patents", "rm_event_parties")
+    tables: tuple[str, ...] = ("rm_events", "rm_event_patents", "rm_event_parties",
+                               "rm_deal_facts")
 
     def reset(self) -> None:
         """Nothing in memory: every batch only appends."""
@@ -45,3 +49,7 @@ class AuditProjection:
             for position, event in batch:
                 for party in parties_of(event):
                     copy.write_row((party, position))
+        with copy_into("rm_deal_facts", ", ".join(FACT_COLUMNS)) as copy:
+            for position, event in batch:
+                if isinstance(event, ev.DealEvent):
+                    copy.write_row(fact_row(position, event))

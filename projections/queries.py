@@ -8,7 +8,7 @@ a page of 100 patents to a bounded number of queries.
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,6 +22,7 @@ from ledger import events as ev
 from ledger.values import Money
 from projections.credit import Listing, listing_from_row
 from projections.event_facts import parties_of, patents_of, payload_of
+from projections.indicators import INDICATORS_QUERY
 from projections.patent_view import (
     LicenceView,
     OpenLicenceView,
@@ -128,7 +129,8 @@ class ReadModels:
     async def close(self) -> None:
         await self._pool.close()
 
-    async def _rows(self, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    async def _rows(self, query: str, params: Sequence[Any] | Mapping[str, Any] = ()
+                    ) -> list[dict[str, Any]]:
         self.queries_run += 1
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(query, params)
@@ -327,6 +329,12 @@ class ReadModels:
         findings = await self._rows(_FINDINGS + " WHERE f.decision = 'confirmed'"
                                     " AND f.recorded_at::date <= %s", (day,))
         return listings, marks, findings
+
+    # --- indicators ------------------------------------------------------------------------
+
+    async def indicator_rows(self, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        """K1..K10 by period and dimension (one statement; see projections/indicators.py)."""
+        return await self._rows(INDICATORS_QUERY, parameters)
 
     # --- the raw events behind time travel ----------------------------------------------
 

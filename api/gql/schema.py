@@ -7,6 +7,7 @@ factory would defeat graphql-core's validation cache. Production turns introspec
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.extensions import (
@@ -22,6 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from api.gql.anomalies import AnomalyConnection, AnomalyFilterInput, anomaly_connection
 from api.gql.credit import CreditListing, blacklist
+from api.gql.indicators import Indicator, indicators
 from api.gql.paging import decode_cursor, encode_cursor, page_size
 from api.gql.time_travel import patent_on
 from api.gql.types import (
@@ -112,6 +114,18 @@ class Query:
                                   "regulators' listings and automatic ones.")
     async def blacklist(self, info: Ctx, as_of: date | None = None) -> list[CreditListing]:
         return await blacklist(info, as_of or info.context.today)
+
+    @strawberry.field(description="K1..K10 by period, region and recipient kind; flagged "
+                                  "deals left out unless excludeFlagged is false.")
+    async def indicators(
+        self, info: Ctx,
+        from_: Annotated[date, strawberry.argument(name="from")],
+        to: date, granularity: str = "quarter", region: str | None = None,
+        recipient_kind: str | None = None, exclude_flagged: bool = True,
+        as_known_at: datetime | None = None,
+    ) -> list[Indicator]:
+        return await indicators(info, from_, to, granularity, region, recipient_kind,
+                                exclude_flagged, as_known_at)
 
     @strawberry.field(description="The log's head and how far each projection has followed.")
     async def ledger(self, info: Ctx) -> Ledger:

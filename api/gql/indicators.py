@@ -1,0 +1,56 @@
+"""GraphQL for programme evaluators: indicators K1..K10 with growth and target progress."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import strawberry
+from graphql import GraphQLError
+
+from api.gql.types import Ctx
+from projections.indicators import (
+    IndicatorRow,
+    progress,
+    query_parameters,
+    rows_from,
+    with_growth,
+)
+
+
+def _number(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+@strawberry.type(description="One indicator (K1..K10) for one period and dimension.")
+class Indicator:
+    indicator: str
+    period: date
+    dimension: str
+    value: str = strawberry.field(description="Events; K8: recovery ratio; K7: achieved.")
+    count: int
+    patents: int
+    amount: str | None = strawberry.field(description="Sum in CNY.")
+    yoy_growth: str | None = strawberry.field(description="K7: against a year before.")
+    target: str | None
+    progress: str | None
+
+    @staticmethod
+    def of(row: IndicatorRow) -> Indicator:
+        return Indicator(indicator=row.indicator, period=row.period, dimension=row.dimension,
+                         value=str(row.value), count=row.count, patents=row.patents,
+                         amount=_number(row.amount), yoy_growth=_number(row.yoy_growth),
+                         target=_number(row.target), progress=_number(row.progress))
+
+
+async def indicators(info: Ctx, low: date, high: date, granularity: str, region: str | None,
+                     recipient_kind: str | None, exclude_flagged: bool,
+                     as_known_at: datetime | None) -> list[Indicator]:
+    try:
+        parameters = query_parameters(low, high, granularity, region, recipient_kind,
+                                      exclude_flagged, as_known_at or datetime.now(UTC))
+    except ValueError as error:
+        raise GraphQLError(str(error), extensions={"code": "BAD_USER_INPUT"}) from None
+    rows = rows_from(await info.context.reads.indicator_rows(parameters))
+    return [Indicator.of(r) for r in with_growth(rows, low) + progress(
+        [r for r in rows if r.period >= low], low, high)]

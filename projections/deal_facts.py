@@ -1,0 +1,54 @@
+"""One row per deal event for the indicators K1..K10: giver, receiver, value, detail.
+
+Written by the audit projection (it needs no memory: parties' kind, size and region are
+joined from `rm_parties` when an indicator is asked).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger import events as ev
+from ledger.values import Money
+from projections.event_facts import kind_of
+from projections.register_model import array
+
+COLUMNS = ("position", "kind", "deal_id", "effective_on", "recorded_at", "patents", "givers",
+           "receivers", "amount", "currency", "detail", "recovered", "owed", "late",
+           "corrects")
+
+
+def fact_row(position: int, event: ev.DealEvent) -> tuple[Any, ...]:
+    """The indicator facts of one deal (releases, defaults and disposals name their pledge;
+    the pledge's own row holds its pledgors)."""
+    givers: list[str] = []
+    receivers: list[str] = []
+    value: Money | None = None
+    detail: str | None = None
+    recovered = owed = None
+    match event:
+        case ev.OwnershipTransferred():
+            givers, receivers, value = event.from_parties, list(event.to_parties), event.price
+            detail = event.consideration
+        case ev.EquityContributed():
+            givers, receivers, value = event.from_parties, [event.company], event.valuation
+        case ev.LicenceGranted():
+            givers, receivers, value = event.licensors, [event.licensee], event.fee_amount
+            detail = f"{event.licence_kind}/{event.fee_mode}"
+        case ev.OpenLicenceDeclared() | ev.OpenLicenceWithdrawn():
+            givers = event.owners
+        case ev.OpenLicenceTaken():
+            receivers = [event.licensee]
+        case ev.PledgeRegistered():
+            givers, receivers, value = event.pledgors, [event.pledgee], event.secured_amount
+        case ev.LoanDefaulted():
+            value = event.outstanding
+        case ev.PledgeDisposed():
+            receivers, value, detail = list(event.to_parties), event.proceeds, event.mode
+            recovered = event.claim_paid.amount
+            owed = event.claim_paid.amount + event.shortfall.amount
+    late = isinstance(event, ev.LicenceGranted) and event.late
+    return (position, kind_of(event), event.deal_id, event.effective_on, event.timestamp,
+            array(event.patents), array(givers), array(receivers),
+            None if value is None else value.amount, None if value is None else value.currency,
+            detail, recovered, owed, late, event.corrects)
