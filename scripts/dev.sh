@@ -64,9 +64,10 @@ case "$command" in
         which=${1:-all}
         shift || true
         case "$which" in
-            write) exec .venv/bin/python -m bench.write_path "$@" ;;
+            write) exec .venv/bin/python -m bench.write_path --no-projections "$@" ;;
             read) exec .venv/bin/python -m bench.read_path "$@" ;;
-            all) .venv/bin/python -m bench.write_path && exec .venv/bin/python -m bench.read_path ;;
+            all) .venv/bin/python -m bench.write_path --no-projections \
+                    && exec .venv/bin/python -m bench.read_path ;;
             *) echo "usage: bash scripts/dev.sh bench [write|read|all] [options]" >&2; exit 2 ;;
         esac
         ;;
