@@ -1,4 +1,4 @@
-"""`patent-ledger`: serve, project, rebuild, migrate (import and demo come with later issues).
+"""`patent-ledger`: serve, project, rebuild, demo, migrate (import comes with a later issue).
 
 With no LEDGER_DATABASE_URL the ledger runs on an embedded PostgreSQL cluster kept in
 LEDGER_DATA_DIR, started from the local binaries, so a fresh machine needs no configuration.
@@ -48,7 +48,8 @@ def database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
         return settings.database_url, None
     cluster = EmbeddedPostgres(settings.data_dir, log=logging.getLogger("ledger.postgres").info)
     cluster.start()
-    return cluster.create_database("ledger"), cluster
+    # A cluster that `serve` already runs is borrowed (rebuild, demo...), never stopped here.
+    return cluster.create_database("ledger"), cluster if cluster.started_here else None
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -156,6 +157,48 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Load a scenario with planted anomalies and a lawful background flow into the ledger
+    (through the command path, beside a running `serve`), then show what to ask."""
+    from api.progress import ProgressBar
+    from bench.loading import load
+    from bench.scenario import planted_scenario
+    from bench.workload import MixedWorkload
+    from ledger.service import LedgerService
+
+    background = MixedWorkload(parties=300, patents=3_000, hot=20, seed=5)
+    postings = [("/v1/parties", body, "platform") for body in background.party_bodies()]
+    postings += [("/v1/patents", body, "platform") for body in background.patent_bodies()]
+    postings += planted_scenario().postings
+    postings += [("/v1/deals", body, "platform") for body in background.deals(args.deals, "bg")]
+    url, cluster = database_url(settings)
+    try:
+        service = LedgerService(url).start()
+        try:
+            bar = ProgressBar("demo", unit="postings")
+            stored, refused = load(service, postings, bar.update)
+            bar.finish()
+        finally:
+            service.stop()
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    print(f"{stored} postings stored, {len(refused)} refused or replayed"
+          f"{' (already loaded?)' if refused else ''}")
+    print(DEMO_QUERIES)
+    return 0
+
+
+DEMO_QUERIES = """Paste into GraphiQL at http://127.0.0.1:8000/graphql (header Authorization:
+Bearer <auditor or regulator key>):
+
+{ anomalies(first: 20) { edges { node { rule score explanation evidence { dealId kind } } } } }
+{ pledges(status: "active", first: 5) { edges { node { dealId pledgee { id }
+    securedAmount { amount } patent { number owners { party { id } } } } } } }
+{ indicators(from: "2019-01-01", to: "2022-12-31", granularity: "year") {
+    indicator period dimension value patents amount yoyGrowth } }"""
+
+
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.migrations import migrate
     from ledger.store import open_store
@@ -181,13 +224,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     rebuild = sub.add_parser("rebuild", help="rebuild projections from the log, then swap")
     rebuild.add_argument("projection", nargs="?", default="all",
                          help="a projection's name, or all (default)")
+    demo = sub.add_parser("demo", help="load a demo scenario with planted anomalies")
+    demo.add_argument("--deals", type=int, default=5_000, help="background deals to add")
     sub.add_parser("migrate", help="create or update the database tables")
     args = parser.parse_args(argv)
     configure_logging()
     try:
         settings = Settings.from_environment()
         handler = {"serve": cmd_serve, "project": cmd_project, "rebuild": cmd_rebuild,
-                   "migrate": cmd_migrate}[args.command]
+                   "demo": cmd_demo, "migrate": cmd_migrate}[args.command]
         return handler(settings, args)
     except PostgresBinariesMissing as error:
         print(f"patent-ledger: {error}", file=sys.stderr)

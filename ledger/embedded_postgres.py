@@ -74,6 +74,7 @@ class EmbeddedPostgres:
         self.data_dir = Path(data_dir).resolve()
         self.pgdata = self.data_dir / "pgdata"
         self._port = port
+        self.started_here = False
         self._fsync = fsync
         self._log: Callable[[str], None] = log or (lambda message: None)
         self._bin: Path | None = None
@@ -95,6 +96,7 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self._lock():  # two processes starting the same cluster must not both initdb
             running = self._running_port()
+            self.started_here = running is None  # only who started it should stop it
             if running is not None:
                 self._port = running
                 self._log(f"re-attached to PostgreSQL on port {running} ({self.pgdata})")

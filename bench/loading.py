@@ -1,0 +1,58 @@
+"""Post a scenario's bodies through the ledger's own command path, in process.
+
+The same decisions the REST handlers make, handed to a `LedgerService` writer: several writer
+processes share one log safely, so this can load into the database a running `serve` uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from ledger import commands as c
+from ledger import decisions as d
+from ledger.decisions import Accepted, Replayed
+from ledger.service import LedgerService
+from ledger.writer import Decide
+
+_DEAL: TypeAdapter[Any] = TypeAdapter(c.DealCommand)  # type: ignore[arg-type]
+CHUNK = 500
+
+
+def decision(path: str, body: dict[str, Any]) -> Decide:
+    if path == "/v1/parties":
+        return partial(d.decide_party, cmd=c.PartyCommand.model_validate(body))
+    if path == "/v1/patents":
+        return partial(d.decide_patent, cmd=c.PatentCommand.model_validate(body))
+    if path.startswith("/v1/patents/") and path.endswith("/status"):
+        return partial(d.decide_status, number=path.split("/")[3],
+                       cmd=c.StatusCommand.model_validate(body))
+    if path == "/v1/deals":
+        return partial(d.decide_deal, cmd=_DEAL.validate_python(body))
+    if path == "/v1/subsidies":
+        return partial(d.decide_subsidy, cmd=c.SubsidyCommand.model_validate(body))
+    if path == "/v1/listings":
+        return partial(d.decide_listing, cmd=c.ListingCommand.model_validate(body))
+    raise ValueError(f"no decision for {path}")
+
+
+def load(service: LedgerService, postings: Iterable[tuple[str, dict[str, Any], str]],
+         progress: Any = None) -> tuple[int, list[str]]:
+    """Post everything in order, CHUNK at a time; (stored, refusals as text)."""
+    items = list(postings)
+    stored, refused = 0, []
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start:start + CHUNK]
+        decisions = [decision(path, body) for path, body, _ in chunk]
+        results = service.writer.post_many(decisions, "demo", atomic=False).result(120)
+        for (path, body, _), result in zip(chunk, results, strict=True):
+            if isinstance(result.outcome, Accepted | Replayed):
+                stored += isinstance(result.outcome, Accepted)
+            else:
+                refused.append(f"{path} {body.get('deal_id', '')}: {result.outcome}")
+        if progress:
+            progress(min(start + CHUNK, len(items)), len(items))
+    return stored, refused
