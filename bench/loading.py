@@ -18,7 +18,7 @@ from ledger.decisions import Accepted, Replayed
 from ledger.service import LedgerService
 from ledger.writer import Decide
 
-_DEAL: TypeAdapter[Any] = TypeAdapter(c.DealCommand)  # type: ignore[arg-type]
+_DEAL: TypeAdapter[Any] = TypeAdapter(c.DealCommand)
 CHUNK = 500
 
 
