@@ -19,6 +19,20 @@ IN_FORCE = "in_force"
 DEAD_STATUSES = frozenset({"lapsed", "expired", "invalidated"})
 
 
+def status_on(recorded: str, expires_on: date, day: date) -> str:
+    """The status on `day`: the recorded one, or `expired` once the term has run out."""
+    if day > expires_on and recorded != "invalidated":
+        return "expired"
+    return recorded
+
+
+def licence_last_day(ends_on: date, terminated_on: date | None) -> date:
+    """The last day a licence is in force: its term, or the day before its termination."""
+    if terminated_on is not None and terminated_on <= ends_on:
+        return date.fromordinal(terminated_on.toordinal() - 1)
+    return ends_on
+
+
 @dataclass(slots=True)
 class LicenceRecord:
     deal_id: str
@@ -36,10 +50,7 @@ class LicenceRecord:
     terminated_on: date | None = None
 
     def last_day(self) -> date:
-        """The last day the licence is in force: its term, or the day before termination."""
-        if self.terminated_on is not None and self.terminated_on <= self.ends_on:
-            return date.fromordinal(self.terminated_on.toordinal() - 1)
-        return self.ends_on
+        return licence_last_day(self.ends_on, self.terminated_on)
 
     def in_force_on(self, day: date) -> bool:
         return self.starts_on <= day <= self.last_day()
@@ -107,10 +118,7 @@ class PatentState:
     open_licence: OpenLicenceRecord | None = None
 
     def status_on(self, day: date) -> str:
-        """The status on `day`: the recorded one, or `expired` once the term has run out."""
-        if day > self.expires_on and self.status not in ("invalidated",):
-            return "expired"
-        return self.status
+        return status_on(self.status, self.expires_on, day)
 
     def active_pledge(self) -> PledgeRecord | None:
         for pledge in self.pledges.values():

@@ -28,9 +28,11 @@ class Settings:
         env = os.environ.get("LEDGER_ENV", "development")
         if env not in ("development", "production"):
             raise ValueError(f"LEDGER_ENV must be development or production, not {env!r}")
-        batch = int(os.environ.get("LEDGER_PROJECTION_BATCH", "2000"))
+        raw_batch = os.environ.get("LEDGER_PROJECTION_BATCH", "2000")
+        batch = int(raw_batch) if raw_batch.isdigit() else 0
         if not 1 <= batch <= MAX_PROJECTION_BATCH:
-            raise ValueError(f"LEDGER_PROJECTION_BATCH must be 1 to {MAX_PROJECTION_BATCH}")
+            raise ValueError(f"LEDGER_PROJECTION_BATCH must be a whole number from 1 to "
+                             f"{MAX_PROJECTION_BATCH}, not {raw_batch!r}")
         return cls(
             database_url=os.environ.get("LEDGER_DATABASE_URL") or None,
             data_dir=Path(os.environ.get("LEDGER_DATA_DIR", ".ledger-data")).resolve(),

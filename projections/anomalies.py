@@ -15,8 +15,8 @@ from ledger import events as ev
 from projections.anomaly_config import rule_params
 from projections.anomaly_facts import AnomalyFacts
 from projections.anomaly_rules import PARTY_RULES, PATENT_RULES, SUBSIDY_RULES, Flag
+from projections.copy_text import array
 from projections.credit_marks import CreditRows
-from projections.register_model import array
 
 Batch = list[tuple[int, ev.LedgerEvent]]
 COLUMNS = ("id", "rule", "rule_version", "score", "explanation", "scope", "detected_on",

@@ -15,7 +15,7 @@ from psycopg.sql import SQL, Identifier
 
 from ledger import events as ev
 from projections.anomaly_facts import AnomalyFacts
-from projections.register_model import array
+from projections.copy_text import array
 
 MARK_COLUMNS = ("mark_id", "party", "rule", "grade", "detail", "starts_on", "ends_on",
                 "evidence")

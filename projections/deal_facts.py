@@ -10,8 +10,8 @@ from typing import Any
 
 from ledger import events as ev
 from ledger.values import Money
+from projections.copy_text import array
 from projections.event_facts import kind_of
-from projections.register_model import array
 
 COLUMNS = ("position", "kind", "deal_id", "effective_on", "recorded_at", "patents", "givers",
            "receivers", "amount", "currency", "detail", "recovered", "owed", "late",

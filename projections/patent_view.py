@@ -86,9 +86,7 @@ class PatentHead:
     expires_on: date
 
     def status_on(self, day: date) -> str:
-        if day > self.expires_on and self.status != "invalidated":
-            return "expired"
-        return self.status
+        return ps.status_on(self.status, self.expires_on, day)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 
 from ledger import events as ev
 from ledger import patent_state as ps
+from projections.copy_text import array
 from projections.event_facts import patents_of
 from projections.patent_view import Folding, PatentFold
 
@@ -144,12 +145,6 @@ def _replace(cur: psycopg.Cursor, table: str, delete: str, keys: tuple[Any, ...]
     with cur.copy(SQL("COPY {} ({}) FROM STDIN").format(name, fields)) as copy:
         for row in rows:
             copy.write_row(row)
-
-
-def array(values: Any) -> str:
-    """A PostgreSQL array literal; COPY takes it as text, far cheaper than adapting a list."""
-    return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for v in values) + "}"
 
 
 def _party_row(position: int, event: ev.PartyRegistered) -> Row:

@@ -15,6 +15,7 @@ from strawberry.types import Info
 
 from api.gql.context import Context
 from api.gql.paging import encode_cursor, page_size, position_cursor
+from ledger.patent_state import licence_last_day
 from ledger.values import Money as MoneyValue
 from projections.patent_view import (
     LicenceView,
@@ -246,9 +247,7 @@ class Licence:
 
     @staticmethod
     def of(view: LicenceView, day: date) -> Licence:
-        last = view.ends_on
-        if view.terminated_on is not None and view.terminated_on <= last:
-            last = date.fromordinal(view.terminated_on.toordinal() - 1)
+        last = licence_last_day(view.ends_on, view.terminated_on)
         return Licence(view=view, deal_id=view.deal_id, licence_kind=view.licence_kind,
                        territory=view.territory, field=view.field, starts_on=view.starts_on,
                        ends_on=view.ends_on, fee=Fee.of(view.fee),
