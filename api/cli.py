@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from ledger import heap
 from ledger.embedded_postgres import EmbeddedPostgres, PostgresBinariesMissing
 from ledger.settings import Settings
 
@@ -229,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("migrate", help="create or update the database tables")
     args = parser.parse_args(argv)
     configure_logging()
+    heap.tune()  # every command here folds a log into memory (ledger/heap.py)
     try:
         settings = Settings.from_environment()
         handler = {"serve": cmd_serve, "project": cmd_project, "rebuild": cmd_rebuild,

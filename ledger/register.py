@@ -10,7 +10,6 @@ later event is judged again with it in place ("must not break a later event").
 from __future__ import annotations
 
 import bisect
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
@@ -120,6 +119,11 @@ class Register:
     position: int = 0  # the last notification id folded in
     _sequence: int = 0
 
+    @property
+    def applied(self) -> int:
+        """How many events were ever folded in (retracted ones included)."""
+        return self._sequence
+
     def next_version(self, stream: UUID) -> int:
         return self.versions.get(stream, 0) + 1
 
@@ -163,7 +167,9 @@ class Register:
         """Record the position the store gave an event applied before it was saved."""
         key = posting_key(event)
         if key is not None:
-            self.posted[key] = dataclasses.replace(self.posted[key], position=position)
+            first = self.posted[key]  # built by `apply` with position 0; answers stay frozen
+            self.posted[key] = Posted(first.key, first.fingerprint, first.topic, position,
+                                      first.patents, first.flags)
         self.position = max(self.position, position)
 
     def retract(self, event: ev.LedgerEvent) -> None:

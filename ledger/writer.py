@@ -21,12 +21,14 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ledger import events as ev
+from ledger import heap
 from ledger.decisions import Accepted, Outcome, Replayed, Skipped, Stamp
 from ledger.metrics import Metrics
 from ledger.register import Posted, Register, posting_key
@@ -164,7 +166,9 @@ class Writer:
             self._register = None
             _fail_all(group, StoreUnavailable(f"the event store is unavailable: {error}"))
             return
+        applied = register.applied
         self._judge_and_save(register, group)
+        heap.folded(register.applied - applied)
         self._metrics.inc("ledger_groups_total")
         self._metrics.observe("ledger_group_deals", sum(len(p.decisions) for p in group))
         self._metrics.observe("ledger_group_seconds", time.perf_counter() - started)
@@ -201,22 +205,12 @@ class Writer:
             register.confirm(stored, recording.notification.id)
             positions[id(stored)] = recording.notification.id
         self._metrics.inc("ledger_events_stored_total", len(recordings))
+        tally: Counter[tuple[str, str]] = Counter()
         for posting, outcomes in zip(group, answers, strict=True):
-            posting.future.set_result([self._result(register, o, positions) for o in outcomes])
-
-    def _result(self, register: Register, outcome: Outcome, positions: dict[int, int]) -> Result:
-        if isinstance(outcome, Accepted):
-            key = posting_key(outcome.events[0])
-            self._metrics.inc("ledger_postings_total", outcome="accepted")
-            return Result(outcome, register.posted.get(key) if key else None, created=True,
-                          positions=tuple(positions[id(e)] for e in outcome.events))
-        if isinstance(outcome, Replayed):  # read again: it may have been stored in this group
-            self._metrics.inc("ledger_postings_total", outcome="replayed")
-            return Result(outcome, register.posted[outcome.posted.key])
-        if isinstance(outcome, Refusal):
-            self._metrics.inc("ledger_rule_refusals_total", rule=outcome.rule)
-        self._metrics.inc("ledger_postings_total", outcome=type(outcome).__name__.lower())
-        return Result(outcome)
+            posting.future.set_result([_result(register, o, positions, tally) for o in outcomes])
+        for (label, value), count in tally.items():  # once per group, not once per deal
+            name = "ledger_rule_refusals_total" if label == "rule" else "ledger_postings_total"
+            self._metrics.inc(name, count, **{label: value})
 
     # --- keeping the register true to the log ---------------------------------------------
 
@@ -225,9 +219,7 @@ class Writer:
         for position, event in self._store.read_all():
             register.apply(event, position)
         log.info("register loaded up to position %d", register.position)
-        # The register lives as long as the process: keep the cyclic collector from scanning
-        # it again and again (its objects are freed by reference counting when retracted).
-        gc.freeze()
+        heap.freeze()  # the register lives as long as the process (ledger/heap.py)
         return register
 
     def _current_register(self) -> Register:
@@ -268,6 +260,23 @@ def _judge_posting(
             ]
     pending.extend(mine)
     return outcomes
+
+
+def _result(register: Register, outcome: Outcome, positions: dict[int, int],
+            tally: Counter[tuple[str, str]]) -> Result:
+    """The answer for one posting; `tally` counts outcomes (and refused rules) for metrics."""
+    if isinstance(outcome, Accepted):
+        tally["outcome", "accepted"] += 1
+        key = posting_key(outcome.events[0])
+        return Result(outcome, register.posted.get(key) if key else None, created=True,
+                      positions=tuple(positions[id(e)] for e in outcome.events))
+    if isinstance(outcome, Replayed):  # read again: it may have been stored in this group
+        tally["outcome", "replayed"] += 1
+        return Result(outcome, register.posted[outcome.posted.key])
+    if isinstance(outcome, Refusal):
+        tally["rule", outcome.rule] += 1
+    tally["outcome", type(outcome).__name__.lower()] += 1
+    return Result(outcome)
 
 
 def _fail_all(group: list[_Posting], error: Exception) -> None:

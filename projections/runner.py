@@ -15,7 +15,6 @@ projection is active across processes: a session advisory lock elects it; others
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -28,6 +27,7 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from ledger import events as ev
+from ledger import heap
 from ledger.metrics import Metrics
 from ledger.store import EVENTS_CHANNEL, LedgerStore
 
@@ -190,7 +190,7 @@ class ProjectionRunner:
             conn.commit()
             for follower in self._followers:
                 warm_up(self._store, follower.projection, follower.position)
-            gc.freeze()  # the folds live on: spare the cyclic collector from rescanning them
+            heap.freeze()  # the folds live on: spare the cyclic collector from rescanning them
             self.active = True
             log.info("projection %s follows the log from %s", self.name, self.positions)
             while not self._stopping.is_set():
@@ -202,6 +202,7 @@ class ProjectionRunner:
                     behind = [item for item in page if item[0] > follower.position]
                     if behind:
                         self._commit(conn, follower, behind)
+                heap.folded(len(page))
 
     def _elect(self, listener: psycopg.Connection) -> None:
         key = zlib.crc32(f"projection:{self.name}".encode())

@@ -1,0 +1,52 @@
+"""Long-lived folds and CPython's cyclic garbage collector.
+
+The writer's register and the projections' folds keep every event in memory for the life of the
+process. CPython's collector rescans every tracked object of its oldest generation on each full
+collection, so full collections grow with the log while finding almost nothing to free: in the
+write benchmark (2026-11-26) they took 115 to 250 ms each by 70,000 events, a fifth of the API's
+CPU, and collected 30 objects in all. Objects that survive a collection after being folded in are
+nearly all fold, kept until the process ends: freezing them moves them to the permanent
+generation, which collections skip.
+
+The cost: a cycle that is frozen and later dropped is never collected (reference counting still
+frees everything acyclic, which is all the folds hold). One collection per FREEZE_EVERY events
+scans only what was created since the last freeze.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+FREEZE_EVERY = 10_000  # events folded in between two freezes
+YOUNG_THRESHOLD = 20_000  # allocations between young collections (CPython's default: 700)
+
+_lock = threading.Lock()
+_unfrozen = 0
+
+
+def tune() -> None:
+    """For a long-running service: collect the young generation less often.
+
+    Judging a deal allocates about fifty objects, most of them kept in the register; at the
+    default threshold a young collection ran every fourteen deals. Measured on the write
+    benchmark (2026-11-26): about 15 us less CPU per batched deal.
+    """
+    gc.set_threshold(YOUNG_THRESHOLD, 20, 100)
+
+
+def folded(events: int) -> None:
+    """Note that `events` more events were folded into a long-lived structure."""
+    global _unfrozen
+    with _lock:
+        _unfrozen += events
+        if _unfrozen < FREEZE_EVERY:
+            return
+        _unfrozen = 0
+    freeze()
+
+
+def freeze() -> None:
+    """Collect what is garbage now, then freeze every survivor (after loading a whole log)."""
+    gc.collect()
+    gc.freeze()
