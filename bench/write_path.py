@@ -39,6 +39,7 @@ CLIENTS = 16
 BATCH_SIZE = 1_000
 BATCH_LANES = 1  # batches in flight; one measured faster than two (the GIL is shared)
 KEY = "bench-platform-key-0123456789"
+AUDITOR_KEY = "bench-auditor-key-0123456789"  # anomalies and credit are not for platforms
 STATE = b'{"effective_on":{"_type_":"date_iso","_data_":"2019-01-01"}' + b"x" * 440 + b"}"
 BARS = {"single": 800.0, "batch": 10_000.0}
 
@@ -106,7 +107,7 @@ class Api:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
         env = {**os.environ, "LEDGER_DATABASE_URL": database_url, "LEDGER_PORT": str(self.port),
-               "LEDGER_API_KEYS": f"platform:{KEY}"}
+               "LEDGER_API_KEYS": f"platform:{KEY},auditor:{AUDITOR_KEY}"}
         command = [sys.executable, "-m", "api.cli", "serve"]
         if not projections:
             command.append("--no-projections")

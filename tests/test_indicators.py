@@ -112,3 +112,19 @@ def test_bad_ranges_are_refused(client: TestClient) -> None:
         "query": QUERY, "variables": {"from": "2021-01-01", "to": "2021-12-31", "g": "week",
                                       "ex": True}})
     assert "granularity" in response.json()["errors"][0]["message"]
+
+
+def test_a_dismissed_anomaly_no_longer_keeps_its_deal_out(
+        client: TestClient, projectors: Projectors) -> None:
+    scenario(client)
+    table(client, projectors)  # projected
+    found = client.post("/graphql", headers=auth("regulator"), json={
+        "query": '{ anomalies(filter: {rule: "AR-5"}) { edges { node { id } } } }'}).json()
+    [edge] = found["data"]["anomalies"]["edges"]
+    response = client.post(f"/v1/anomalies/{edge['node']['id']}/finding",
+                           headers=auth("regulator"),
+                           json={"decision": "dismissed", "note": "a gift between affiliates"})
+    assert response.status_code == 201, response.text
+    got = table(client, projectors)
+    assert got[("K1", "2021-01-01", "transfers")]["count"] == 2  # T2 counts again
+    assert ("K10", "2021-01-01", "flagged_left_out") not in got
