@@ -200,6 +200,34 @@ Bearer <auditor or regulator key>):
     indicator period dimension value patents amount yoyGrowth } }"""
 
 
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Import USPTO assignment files through the command path, with a report per run."""
+    from pathlib import Path
+
+    from api.progress import ProgressBar
+    from importers.uspto import UsptoImport
+    from ledger.service import LedgerService
+
+    paths = [Path(p) for p in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise ValueError(f"no such file: {', '.join(missing)}")
+    url, cluster = database_url(settings)
+    try:
+        service = LedgerService(url).start()
+        try:
+            bar = ProgressBar("import uspto", unit="records")
+            report = UsptoImport(service.writer, bar.update).run(paths)
+            bar.finish()
+        finally:
+            service.stop()
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    print("\n".join(report.lines()))
+    return 0
+
+
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.migrations import migrate
     from ledger.store import open_store
@@ -228,13 +256,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="load a demo scenario with planted anomalies")
     demo.add_argument("--deals", type=int, default=5_000, help="background deals to add")
     sub.add_parser("migrate", help="create or update the database tables")
+    importer = sub.add_parser("import", help="import deals recorded elsewhere")
+    importer.add_argument("source", choices=["uspto"], help="uspto: USPTO assignment XML")
+    importer.add_argument("files", nargs="+", help="ad*.xml daily assignment files")
     args = parser.parse_args(argv)
     configure_logging()
     heap.tune()  # every command here folds a log into memory (ledger/heap.py)
     try:
         settings = Settings.from_environment()
         handler = {"serve": cmd_serve, "project": cmd_project, "rebuild": cmd_rebuild,
-                   "demo": cmd_demo, "migrate": cmd_migrate}[args.command]
+                   "demo": cmd_demo, "migrate": cmd_migrate, "import": cmd_import}[args.command]
         return handler(settings, args)
     except PostgresBinariesMissing as error:
         print(f"patent-ledger: {error}", file=sys.stderr)

@@ -166,6 +166,7 @@ class DealBase(Strict):
     signed_on: date | None = None
     patents: list[PatentNo] = Field(default_factory=list, max_length=MAX_PATENTS_PER_DEAL)
     corrects: DealId | None = None
+    registered_on: date | None = None  # the day an IP office recorded it, when it did
 
     @field_validator("patents")
     @classmethod
@@ -280,12 +281,17 @@ class PledgeDeal(DealBase):
     kind: Literal["pledge"]
     pledgors: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     pledgee: PartyId
-    secured_amount: MoneyIn
-    due_on: date
+    # Required for Chinese patents (a CNIPA pledge registration states both); a foreign
+    # office's record (a US security interest) may disclose neither.
+    secured_amount: MoneyIn | None = None
+    due_on: date | None = None
 
     @model_validator(mode="after")
     def _due_after_effect(self) -> PledgeDeal:
-        if self.due_on < self.effective_on:
+        chinese = [n for n in self.patents if parse_patent_number(n).scheme == "CN"]
+        if (chinese or not self.patents) and (self.secured_amount is None or self.due_on is None):
+            raise ValueError("a pledge of Chinese patents states secured_amount and due_on")
+        if self.due_on is not None and self.due_on < self.effective_on:
             raise ValueError("due_on is before effective_on")
         return self
 

@@ -68,8 +68,15 @@ class Stamp:
     recorded_at: datetime
 
 
+# Fields added to commands after deals were first stored: left out of the fingerprint while
+# unset, so a replay of an older posting still matches the fingerprint it was stored with.
+_ADDED_LATER = frozenset({"registered_on"})
+
+
 def fingerprint(command: BaseModel) -> str:
-    return hashlib.sha256(command.model_dump_json().encode()).hexdigest()
+    unset = {name for name in _ADDED_LATER if getattr(command, name, None) is None}
+    body = command.model_dump_json(exclude=unset) if unset else command.model_dump_json()
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 class _Errors:
@@ -261,6 +268,7 @@ def _build_deal_event(
         "timestamp": stamp.recorded_at, "effective_on": cmd.effective_on,
         "posted_by": stamp.posted_by, "deal_id": cmd.deal_id, "signed_on": cmd.signed_on,
         "patents": patents, "fingerprint": print_, "corrects": cmd.corrects,
+        "registered_on": cmd.registered_on,
     }
     flags: list[str] = []
     kind = cmd.kind
@@ -304,7 +312,7 @@ def _build_deal_event(
     if kind == "pledge":
         return ev.PledgeRegistered(
             **common, pledgors=list(cmd.pledgors), pledgee=cmd.pledgee,
-            secured_amount=cmd.secured_amount.value(), due_on=cmd.due_on,
+            secured_amount=_money(cmd.secured_amount), due_on=cmd.due_on,
         ), flags
     if kind == "pledge_release":
         return ev.PledgeReleased(**common, pledge=cmd.pledge), flags

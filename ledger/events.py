@@ -93,13 +93,25 @@ class PatentStatusChanged(LedgerEvent):
 
 
 class DealEvent(LedgerEvent):
-    """A deal posted by a platform; one event per deal, naming every patent it touches."""
+    """A deal posted by a platform; one event per deal, naming every patent it touches.
+
+    Version 2 (2026-11-26) added `registered_on`; deals stored before it read as None.
+    """
+
+    class_version: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["registered_on"] = None
 
     deal_id: str
     signed_on: date | None
     patents: list[str]
     fingerprint: str
     corrects: str | None
+    # The day an IP office recorded the deal (CNIPA, the USPTO), when known: its own axis,
+    # beside signing (`signed_on`), legal effect (`effective_on`) and this ledger's record.
+    registered_on: date | None
 
 
 class OwnershipTransferred(DealEvent):
@@ -169,8 +181,8 @@ class PledgeRegistered(DealEvent):
     TOPIC = "PledgeRegistered"
     pledgors: list[str]
     pledgee: str
-    secured_amount: Money
-    due_on: date
+    secured_amount: Money | None  # None: not disclosed (foreign records); CN pledges state it
+    due_on: date | None
 
 
 class PledgeReleased(DealEvent):

@@ -75,8 +75,8 @@ class PledgeRecord:
     deal_id: str
     pledgors: tuple[str, ...]
     pledgee: str
-    secured_amount: ev.Money
-    due_on: date
+    secured_amount: ev.Money | None  # None: not disclosed (a foreign record)
+    due_on: date | None
     registered_on: date
     status: str = "active"  # active, defaulted, released, disposed
     defaulted_on: date | None = None

@@ -157,7 +157,8 @@ def inv_5_within_term(state: PatentState, event: Any) -> Refusal | None:
                 {**facts, "starts_on": event.starts_on.isoformat(),
                  "ends_on": event.ends_on.isoformat()},
             )
-    if isinstance(event, ev.PledgeRegistered) and event.due_on > state.expires_on:
+    if isinstance(event, ev.PledgeRegistered) and event.due_on is not None \
+            and event.due_on > state.expires_on:
         return Refusal(
             "INV-5",
             f"the secured debt falls due {event.due_on}, after patent {state.number} expires "

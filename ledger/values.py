@@ -72,20 +72,24 @@ class Consideration(StrEnum):
     EQUITY = "equity"
     DEBT = "debt"
     GIFT = "gift"
-    MERGER = "merger"
+    MERGER = "merger"  # succession by merger: a change of the owner's identity, not a sale
+    NAME_CHANGE = "name_change"  # the same owner under a new name
     COURT_ORDER = "court_order"
+    UNDISCLOSED = "undisclosed"  # e.g. a recorded US assignment, which names none
 
 
 class LicenceKind(StrEnum):
     EXCLUSIVE = "exclusive"  # 独占
     SOLE = "sole"  # 排他
     ORDINARY = "ordinary"  # 普通
+    UNKNOWN = "unknown"  # recorded elsewhere without its terms (a US "LICENSE" record)
 
 
 class FeeMode(StrEnum):
     LUMP_SUM = "lump_sum"
     ROYALTY = "royalty"
     FREE = "free"
+    UNDISCLOSED = "undisclosed"
 
 
 class DisposalMode(StrEnum):

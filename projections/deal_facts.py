@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from ledger import events as ev
-from ledger.values import Money
+from ledger.values import Consideration, Money
 from projections.copy_text import array
 from projections.event_facts import kind_of
 
+SUCCESSION = (Consideration.MERGER.value, Consideration.NAME_CHANGE.value)
 COLUMNS = ("position", "kind", "deal_id", "effective_on", "recorded_at", "patents", "givers",
            "receivers", "amount", "currency", "detail", "recovered", "owed", "late",
            "corrects")
@@ -48,7 +49,10 @@ def fact_row(position: int, event: ev.DealEvent) -> tuple[Any, ...]:
             recovered = event.claim_paid.amount
             owed = event.claim_paid.amount + event.shortfall.amount
     late = isinstance(event, ev.LicenceGranted) and event.late
-    return (position, kind_of(event), event.deal_id, event.effective_on, event.timestamp,
+    kind = kind_of(event)
+    if isinstance(event, ev.OwnershipTransferred) and event.consideration in SUCCESSION:
+        kind = "succession"  # the owner's identity changed; no market transfer (K1, K4, K5)
+    return (position, kind, event.deal_id, event.effective_on, event.timestamp,
             array(event.patents), array(givers), array(receivers),
             None if value is None else value.amount, None if value is None else value.currency,
             detail, recovered, owed, late, event.corrects)

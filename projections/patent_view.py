@@ -60,8 +60,8 @@ class PledgeView:
     deal_id: str
     pledgors: tuple[str, ...]
     pledgee: str
-    secured_amount: Money
-    due_on: date
+    secured_amount: Money | None  # None: not disclosed (a foreign record)
+    due_on: date | None
     registered_on: date
     status: str
     defaulted_on: date | None

@@ -408,9 +408,10 @@ def _head(r: dict[str, Any]) -> PatentHead:
 
 def _pledge(r: dict[str, Any]) -> PledgeView:
     outstanding = None if r["outstanding"] is None else Money(r["outstanding"], r["currency"])
+    secured = None if r["secured_amount"] is None else Money(r["secured_amount"], r["currency"])
     return PledgeView(
         deal_id=r["deal_id"], pledgors=tuple(r["pledgors"]), pledgee=r["pledgee"],
-        secured_amount=Money(r["secured_amount"], r["currency"]), due_on=r["due_on"],
+        secured_amount=secured, due_on=r["due_on"],
         registered_on=r["registered_on"], status=r["status"], defaulted_on=r["defaulted_on"],
         outstanding=outstanding, ended_on=r["ended_on"], position=r["position"],
         positions=tuple(r["positions"]))

@@ -174,7 +174,9 @@ def _deal_row(table: str, fold: Folding, number: str, deal_id: str) -> Row:
                 lic.sublicensable, lic.parent_licence, lic.open_licence, lic.terminated_on,
                 array(lic.positions))
     p = fold.pledge(deal_id)
-    return (number, p.deal_id, array(p.pledgors), p.pledgee, p.secured_amount.amount,
-            p.secured_amount.currency, p.due_on, p.registered_on, p.status, p.defaulted_on,
+    secured = p.secured_amount
+    return (number, p.deal_id, array(p.pledgors), p.pledgee,
+            None if secured is None else secured.amount,
+            None if secured is None else secured.currency, p.due_on, p.registered_on, p.status, p.defaulted_on,
             None if p.outstanding is None else p.outstanding.amount, p.ended_on, p.position,
             array(p.positions))

@@ -2,7 +2,7 @@
 # One entry point for a fresh Debian machine: installs what is missing, then serves or tests.
 #   bash scripts/dev.sh serve   the API on the embedded PostgreSQL (data in .ledger-data/)
 #   bash scripts/dev.sh test    ruff, mypy and the whole pytest suite against real PostgreSQL
-#   bash scripts/dev.sh bench [write|read]   benchmarks (write BENCHMARKS.md; both by default)
+#   bash scripts/dev.sh bench [write|read|import]   benchmarks (write BENCHMARKS.md; all by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,9 +66,12 @@ case "$command" in
         case "$which" in
             write) exec .venv/bin/python -m bench.write_path --no-projections "$@" ;;
             read) exec .venv/bin/python -m bench.read_path "$@" ;;
+            import) exec .venv/bin/python -m bench.import_path "$@" ;;
             all) .venv/bin/python -m bench.write_path --no-projections \
+                    && .venv/bin/python -m bench.import_path \
                     && exec .venv/bin/python -m bench.read_path ;;
-            *) echo "usage: bash scripts/dev.sh bench [write|read|all] [options]" >&2; exit 2 ;;
+            *) echo "usage: bash scripts/dev.sh bench [write|read|import|all] [options]" >&2
+               exit 2 ;;
         esac
         ;;
     lock)

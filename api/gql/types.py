@@ -309,8 +309,9 @@ class Pledge:
     deal_id: str
     status: str = strawberry.field(
         description="active, defaulted, released, disposed or collateral_lost.")
-    secured_amount: Money
-    due_on: date
+    secured_amount: Money | None = strawberry.field(
+        description="None when the record did not disclose it (a foreign office's record).")
+    due_on: date | None
     registered_on: date
     defaulted_on: date | None
     outstanding: Money | None
@@ -318,10 +319,8 @@ class Pledge:
 
     @staticmethod
     def of(view: PledgeView, number: str) -> Pledge:
-        secured = Money.of(view.secured_amount)
-        assert secured is not None
         return Pledge(view=view, number=number, deal_id=view.deal_id, status=view.status,
-                      secured_amount=secured, due_on=view.due_on,
+                      secured_amount=Money.of(view.secured_amount), due_on=view.due_on,
                       registered_on=view.registered_on, defaulted_on=view.defaulted_on,
                       outstanding=Money.of(view.outstanding), ended_on=view.ended_on)
 
