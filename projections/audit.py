@@ -1,5 +1,6 @@
 """Projection "audit": an index of every event by kind, deal, dates, patent and party, and the
-facts of each deal that the indicators K1..K10 count (`projections/deal_facts.py`).
+facts of each deal that the indicators K1..K10 count (`projections/deal_facts.py`) and their
+rollup by period (`projections/indicator_sql.py`).
 
 The event's content stays in the log (`ledger_events`); this index only says where to look,
 so history pages and time travel read a patent's or party's events with one range scan.
@@ -16,6 +17,7 @@ from ledger import events as ev
 from projections.deal_facts import COLUMNS as FACT_COLUMNS
 from projections.deal_facts import fact_row
 from projections.event_facts import deal_id_of, kind_of, parties_of, patents_of
+from projections.indicator_sql import rollup_write
 
 Batch = list[tuple[int, ev.LedgerEvent]]
 
@@ -23,7 +25,7 @@ Batch = list[tuple[int, ev.LedgerEvent]]
 class AuditProjection:
     name: str = "audit"
     tables: tuple[str, ...] = ("rm_events", "rm_event_patents", "rm_event_parties",
-                               "rm_deal_facts")
+                               "rm_deal_facts", "rm_indicator_totals", "rm_indicator_members")
 
     def reset(self) -> None:
         """Nothing in memory: every batch only appends."""
@@ -49,7 +51,11 @@ class AuditProjection:
             for position, event in batch:
                 for party in parties_of(event):
                     copy.write_row((party, position))
+        deals = 0
         with copy_into("rm_deal_facts", ", ".join(FACT_COLUMNS)) as copy:
             for position, event in batch:
                 if isinstance(event, ev.DealEvent):
                     copy.write_row(fact_row(position, event))
+                    deals += 1
+        if deals:  # the indicators' rollup: needs rm_parties, which "register" wrote first
+            cur.execute(rollup_write(suffix), {"first": batch[0][0], "last": batch[-1][0]})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -19,75 +19,6 @@ from typing import Any
 TARGETS_FILE = Path(__file__).resolve().parent.parent / "config" / "indicator_targets.toml"
 GRANULARITIES = ("year", "quarter", "month")
 MAX_SPAN_DAYS = 366 * 10  # one answer covers at most ten years
-
-# (indicator, dimension SQL, condition SQL) over the rows of `base` (see INDICATORS_SQL).
-_TAGS = [
-    ("K1", "'transfers'", "kind = 'transfer'"),
-    ("K2", "coalesce(detail, 'unknown')", "kind = 'licence'"),
-    ("K3", "'contributions'", "kind = 'equity_contribution'"),
-    ("K4", "r_size", "kind IN ('transfer', 'licence', 'equity_contribution') AND "
-                     "r_kind = 'enterprise' AND r_size IN ('micro', 'small', 'medium')"),
-    ("K5", "coalesce(r_kind, 'unknown')",
-     "kind IN ('transfer', 'licence', 'equity_contribution') AND "
-     "g_kind IN ('university', 'research_institute')"),
-    ("K6", "'registered'", "kind = 'pledge'"),
-    ("K6", "'under_10m'", "kind = 'pledge' AND amount < 10000000"),
-    ("K6", "'released'", "kind = 'pledge_release'"),
-    ("K6", "'defaulted'", "kind = 'default'"),
-    ("K6", "'disposed'", "kind = 'disposal'"),
-    ("K8", "coalesce(detail, 'unknown')", "kind = 'disposal'"),
-    ("K9", "'declared'", "kind = 'open_licence_declaration'"),
-    ("K9", "'taken'", "kind = 'open_licence_take_up'"),
-    ("K9", "'withdrawn'", "kind = 'open_licence_withdrawal'"),
-    ("K10", "'late_filings'", "late"),
-    ("K10", "'corrections'", "corrects IS NOT NULL"),
-]
-
-# Flagged positions (evidence of any anomaly a regulator has not dismissed) are gathered once
-# and hash-joined: asking rm_anomalies once per fact timed out on a 30,000-event log.
-INDICATORS_SQL = """
-WITH flagged AS MATERIALIZED (
-    SELECT DISTINCT unnest(a.evidence) AS position FROM rm_anomalies a
-    WHERE NOT EXISTS (SELECT 1 FROM rm_findings d
-                      WHERE d.anomaly_id = a.id AND d.decision = 'dismissed')
-), base AS (
-    SELECT f.*, date_trunc(%(granularity)s, f.effective_on)::date AS period,
-           r.kind AS r_kind, r.size AS r_size, r.region AS r_region, g.kind AS g_kind,
-           fl.position IS NOT NULL AS flagged
-    FROM rm_deal_facts f
-    LEFT JOIN flagged fl ON fl.position = f.position
-    LEFT JOIN rm_parties r ON r.id = f.receivers[1]
-    LEFT JOIN rm_parties g ON g.id = f.givers[1]
-    WHERE f.effective_on BETWEEN %(low)s AND %(high)s
-      AND f.recorded_at <= %(known_at)s
-      AND (%(region)s::text IS NULL OR r.region = %(region)s OR g.region = %(region)s)
-      AND (%(recipient_kind)s::text IS NULL OR r.kind = %(recipient_kind)s)
-), tagged AS (
-    {tags}
-    UNION ALL
-    SELECT 'K10', 'flagged_left_out', base.* FROM base WHERE flagged
-), counted AS (
-    SELECT indicator, dimension, period, count(*) AS n,
-           sum(amount) FILTER (WHERE currency = 'CNY') AS amount,
-           sum(recovered) AS recovered, sum(owed) AS owed,
-           count(DISTINCT givers[1]) AS givers
-    FROM tagged GROUP BY 1, 2, 3
-), patents AS (
-    SELECT indicator, dimension, period, count(DISTINCT p) AS np
-    FROM tagged, unnest(patents) AS p GROUP BY 1, 2, 3
-)
-SELECT c.*, coalesce(p.np, 0) AS np FROM counted c
-LEFT JOIN patents p USING (indicator, dimension, period)
-ORDER BY indicator, dimension, period
-"""
-
-
-def _sql() -> str:
-    selects = [f"SELECT '{ind}' AS indicator, {dim} AS dimension, base.* FROM base "
-               f"WHERE ({cond}) AND NOT (%(exclude_flagged)s AND flagged)"
-               for ind, dim, cond in _TAGS]
-    return INDICATORS_SQL.format(tags="\n    UNION ALL\n    ".join(selects))
-
 
 @dataclass(frozen=True, slots=True)
 class IndicatorRow:
@@ -182,14 +113,24 @@ def progress(rows: list[IndicatorRow], low: date, high: date) -> list[IndicatorR
 
 def query_parameters(low: date, high: date, granularity: str, region: str | None,
                      recipient_kind: str | None, exclude_flagged: bool,
-                     known_at: datetime) -> dict[str, Any]:
+                     known_at: datetime | None) -> dict[str, Any]:
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}")
     if high < low or (high - low).days > MAX_SPAN_DAYS:
         raise ValueError(f"from must not be after to, and the span at most {MAX_SPAN_DAYS} days")
-    return {"granularity": granularity, "low": year_before(low), "high": high,
+    earliest = year_before(low)
+    return {"granularity": granularity, "low": earliest, "high": high,
             "region": region, "recipient_kind": recipient_kind,
-            "exclude_flagged": exclude_flagged, "known_at": known_at}
+            "exclude_flagged": exclude_flagged, "known_at": known_at or datetime.now(UTC),
+            # The pre-aggregated path answers whole periods of the whole ledger, as known now.
+            "rollup": (region is None and recipient_kind is None and known_at is None
+                       and _starts_period(earliest, granularity)
+                       and _starts_period(high + timedelta(days=1), granularity))}
 
 
-INDICATORS_QUERY = _sql()
+def _starts_period(day: date, granularity: str) -> bool:
+    if granularity == "month":
+        return day.day == 1
+    if granularity == "quarter":
+        return day.day == 1 and day.month in (1, 4, 7, 10)
+    return day.day == 1 and day.month == 1

@@ -22,7 +22,7 @@ from ledger import events as ev
 from ledger.values import Money
 from projections.credit import Listing, listing_from_row
 from projections.event_facts import parties_of, patents_of, payload_of
-from projections.indicators import INDICATORS_QUERY
+from projections.indicator_sql import RAW_QUERY, ROLLUP_QUERY
 from projections.patent_view import (
     LicenceView,
     OpenLicenceView,
@@ -334,9 +334,13 @@ class ReadModels:
 
     # --- indicators ------------------------------------------------------------------------
 
-    async def indicator_rows(self, parameters: dict[str, Any]) -> list[dict[str, Any]]:
-        """K1..K10 by period and dimension (one statement; see projections/indicators.py)."""
-        return await self._rows(INDICATORS_QUERY, parameters)
+    async def indicator_rows(self, parameters: dict[str, Any],
+                             rollup: bool | None = None) -> list[dict[str, Any]]:
+        """K1..K10 by period and dimension (one statement; see projections/indicator_sql.py):
+        from the rollup when the question allows it (`parameters["rollup"]`), else from the
+        facts; `rollup` overrides the choice (tests compare the two)."""
+        use_rollup = parameters["rollup"] if rollup is None else rollup
+        return await self._rows(ROLLUP_QUERY if use_rollup else RAW_QUERY, parameters)
 
     # --- the raw events behind time travel ----------------------------------------------
 

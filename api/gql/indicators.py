@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
@@ -48,7 +48,7 @@ async def indicators(info: Ctx, low: date, high: date, granularity: str, region:
                      as_known_at: datetime | None) -> list[Indicator]:
     try:
         parameters = query_parameters(low, high, granularity, region, recipient_kind,
-                                      exclude_flagged, as_known_at or datetime.now(UTC))
+                                      exclude_flagged, as_known_at)
     except ValueError as error:
         raise GraphQLError(str(error), extensions={"code": "BAD_USER_INPUT"}) from None
     rows = rows_from(await info.context.reads.indicator_rows(parameters))

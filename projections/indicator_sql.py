@@ -1,0 +1,246 @@
+"""The SQL behind K1..K10: which deals count towards which indicator, three ways of counting.
+
+One list of tags (`TAGS`) says which (indicator, dimension) a deal fact counts towards; all
+three statements are generated from it, so they cannot disagree on what K4 means:
+
+- `RAW_QUERY` reads the deal facts of the range (any filter, any range, as known at any
+  moment); it is exact and its cost grows with the facts in the range.
+- `ROLLUP_WRITE` is run by the audit projection after each batch of facts: it adds the batch
+  to `rm_indicator_totals` and `rm_indicator_members` at every granularity.
+- `ROLLUP_QUERY` answers whole periods of the whole ledger as known now from those tables,
+  taking out flagged deals (evidence of an anomaly no regulator dismissed) at query time, so a
+  new or dismissed flag changes the answer at once. Distinct patents stay exact: a patent
+  leaves a period's count only when every deal that brought it there is flagged.
+
+`tests/test_indicators.py` holds the rollup to the raw query on the same ledger.
+"""
+
+from __future__ import annotations
+
+from psycopg.sql import SQL, Composed, Identifier
+
+# (indicator, dimension SQL, condition SQL) over a fact joined with its parties' kinds.
+TAGS = [
+    ("K1", "'transfers'", "kind = 'transfer'"),
+    ("K2", "coalesce(detail, 'unknown')", "kind = 'licence'"),
+    ("K3", "'contributions'", "kind = 'equity_contribution'"),
+    ("K4", "r_size", "kind IN ('transfer', 'licence', 'equity_contribution') AND "
+                     "r_kind = 'enterprise' AND r_size IN ('micro', 'small', 'medium')"),
+    ("K5", "coalesce(r_kind, 'unknown')",
+     "kind IN ('transfer', 'licence', 'equity_contribution') AND "
+     "g_kind IN ('university', 'research_institute')"),
+    ("K6", "'registered'", "kind = 'pledge'"),
+    ("K6", "'under_10m'", "kind = 'pledge' AND amount < 10000000"),
+    ("K6", "'released'", "kind = 'pledge_release'"),
+    ("K6", "'defaulted'", "kind = 'default'"),
+    ("K6", "'disposed'", "kind = 'disposal'"),
+    ("K8", "coalesce(detail, 'unknown')", "kind = 'disposal'"),
+    ("K9", "'declared'", "kind = 'open_licence_declaration'"),
+    ("K9", "'taken'", "kind = 'open_licence_take_up'"),
+    ("K9", "'withdrawn'", "kind = 'open_licence_withdrawal'"),
+    ("K10", "'late_filings'", "late"),
+    ("K10", "'corrections'", "corrects IS NOT NULL"),
+]
+
+# Evidence of anomalies a regulator has not dismissed, gathered once and hash-joined: asking
+# rm_anomalies once per fact timed out on a 30,000-event log.
+_FLAGGED = """flagged AS MATERIALIZED (
+    SELECT DISTINCT unnest(a.evidence) AS position FROM rm_anomalies a
+    WHERE NOT EXISTS (SELECT 1 FROM rm_findings d
+                      WHERE d.anomaly_id = a.id AND d.decision = 'dismissed')
+)"""
+
+_PARTIES = """LEFT JOIN rm_parties r ON r.id = f.receivers[1]
+    LEFT JOIN rm_parties g ON g.id = f.givers[1]"""
+
+
+def _lateral_tags() -> str:
+    """The tags as a lateral VALUES list over a row `b` with the fact's and parties' columns."""
+    return ",\n        ".join(f"('{ind}', {dim}, coalesce({cond}, false))"
+                              for ind, dim, cond in TAGS)
+
+
+# --- the exact query over facts -------------------------------------------------------------
+
+_RAW = """
+WITH {flagged}, base AS (
+    SELECT f.*, date_trunc(%(granularity)s, f.effective_on)::date AS period,
+           r.kind AS r_kind, r.size AS r_size, r.region AS r_region, g.kind AS g_kind,
+           fl.position IS NOT NULL AS flagged
+    FROM rm_deal_facts f
+    LEFT JOIN flagged fl ON fl.position = f.position
+    {parties}
+    WHERE f.effective_on BETWEEN %(low)s AND %(high)s
+      AND f.recorded_at <= %(known_at)s
+      AND (%(region)s::text IS NULL OR r.region = %(region)s OR g.region = %(region)s)
+      AND (%(recipient_kind)s::text IS NULL OR r.kind = %(recipient_kind)s)
+), tagged AS (
+    {tags}
+    UNION ALL
+    SELECT 'K10', 'flagged_left_out', base.* FROM base WHERE flagged
+), counted AS (
+    SELECT indicator, dimension, period, count(*) AS n,
+           sum(amount) FILTER (WHERE currency = 'CNY') AS amount,
+           sum(recovered) AS recovered, sum(owed) AS owed,
+           count(DISTINCT givers[1]) AS givers
+    FROM tagged GROUP BY 1, 2, 3
+), patents AS (
+    SELECT indicator, dimension, period, count(DISTINCT p) AS np
+    FROM tagged, unnest(patents) AS p GROUP BY 1, 2, 3
+)
+SELECT c.indicator, c.dimension, c.period, c.n, c.amount, c.recovered, c.owed, c.givers,
+       coalesce(p.np, 0) AS np
+FROM counted c
+LEFT JOIN patents p USING (indicator, dimension, period)
+ORDER BY indicator, dimension, period
+"""
+
+
+def _raw() -> str:
+    selects = [f"SELECT '{ind}' AS indicator, {dim} AS dimension, base.* FROM base "
+               f"WHERE ({cond}) AND NOT (%(exclude_flagged)s AND flagged)"
+               for ind, dim, cond in TAGS]
+    return _RAW.format(flagged=_FLAGGED, parties=_PARTIES,
+                       tags="\n    UNION ALL\n    ".join(selects))
+
+
+RAW_QUERY = _raw()
+
+# --- the rollup, written by the audit projection ----------------------------------------------
+
+_WRITE = """
+WITH base AS (
+    SELECT f.*, r.kind AS r_kind, r.size AS r_size, g.kind AS g_kind
+    FROM {facts} f
+    {parties}
+    WHERE f.position BETWEEN %(first)s AND %(last)s
+), tagged AS (
+    SELECT t.indicator, t.dimension, gr.granularity,
+           date_trunc(gr.granularity, b.effective_on)::date AS period,
+           b.amount, b.currency, b.recovered, b.owed, b.patents, b.givers[1] AS giver
+    FROM base b
+    CROSS JOIN LATERAL (VALUES
+        {tags}
+    ) AS t(indicator, dimension, hit)
+    CROSS JOIN (VALUES ('year'), ('quarter'), ('month')) AS gr(granularity)
+    WHERE t.hit
+), members AS (
+    INSERT INTO {members} AS m (granularity, period, indicator, dimension, role, member, deals)
+    SELECT granularity, period, indicator, dimension, 'patent', p, count(*)
+    FROM tagged, unnest(patents) AS p GROUP BY 1, 2, 3, 4, 6
+    UNION ALL
+    SELECT granularity, period, indicator, dimension, 'giver', giver, count(*)
+    FROM tagged WHERE giver IS NOT NULL AND indicator = 'K6' AND dimension = 'registered'
+    GROUP BY 1, 2, 3, 4, 6
+    ON CONFLICT (granularity, period, indicator, dimension, role, member)
+        DO UPDATE SET deals = m.deals + EXCLUDED.deals
+    RETURNING granularity, period, indicator, dimension, role, xmax = 0 AS fresh
+), fresh AS (
+    SELECT granularity, period, indicator, dimension,
+           count(*) FILTER (WHERE fresh AND role = 'patent') AS patents,
+           count(*) FILTER (WHERE fresh AND role = 'giver') AS givers
+    FROM members GROUP BY 1, 2, 3, 4
+), sums AS (
+    SELECT granularity, period, indicator, dimension, count(*) AS deals,
+           sum(amount) FILTER (WHERE currency = 'CNY') AS amount,
+           count(amount) FILTER (WHERE currency = 'CNY') AS priced,
+           sum(recovered) AS recovered, sum(owed) AS owed
+    FROM tagged GROUP BY 1, 2, 3, 4
+)
+INSERT INTO {totals} AS t (granularity, period, indicator, dimension, deals, amount, priced,
+                           recovered, owed, patents, givers)
+SELECT s.granularity, s.period, s.indicator, s.dimension, s.deals, s.amount, s.priced,
+       s.recovered, s.owed, coalesce(f.patents, 0), coalesce(f.givers, 0)
+FROM sums s LEFT JOIN fresh f USING (granularity, period, indicator, dimension)
+ON CONFLICT (granularity, period, indicator, dimension) DO UPDATE SET
+    deals = t.deals + EXCLUDED.deals,
+    amount = coalesce(t.amount + EXCLUDED.amount, t.amount, EXCLUDED.amount),
+    priced = t.priced + EXCLUDED.priced,
+    recovered = coalesce(t.recovered + EXCLUDED.recovered, t.recovered, EXCLUDED.recovered),
+    owed = coalesce(t.owed + EXCLUDED.owed, t.owed, EXCLUDED.owed),
+    patents = t.patents + EXCLUDED.patents,
+    givers = t.givers + EXCLUDED.givers
+"""
+
+
+def rollup_write(suffix: str = "") -> Composed:
+    """The statement for one batch of facts (positions %(first)s..%(last)s); `suffix` names
+    the shadow tables of a rebuild."""
+    text = _WRITE.format(facts="{facts}", members="{members}", totals="{totals}",
+                         parties=_PARTIES, tags=_lateral_tags())
+    return SQL(text).format(facts=Identifier("rm_deal_facts" + suffix),
+                            members=Identifier("rm_indicator_members" + suffix),
+                            totals=Identifier("rm_indicator_totals" + suffix))
+
+
+# --- the rollup, read --------------------------------------------------------------------------
+
+_READ = """
+WITH {flagged}, base AS (
+    SELECT f.*, r.kind AS r_kind, r.size AS r_size, g.kind AS g_kind
+    FROM rm_deal_facts f
+    JOIN flagged fl ON fl.position = f.position
+    {parties}
+    WHERE f.effective_on BETWEEN %(low)s AND %(high)s
+), out AS (  -- flagged deals, tagged like the rollup, to take out of it
+    SELECT t.indicator, t.dimension, date_trunc(%(granularity)s, b.effective_on)::date AS period,
+           b.amount, b.currency, b.recovered, b.owed, b.patents, b.givers[1] AS giver
+    FROM base b
+    CROSS JOIN LATERAL (VALUES
+        {tags}
+    ) AS t(indicator, dimension, hit)
+    WHERE t.hit AND %(exclude_flagged)s
+), out_sums AS (
+    SELECT indicator, dimension, period, count(*) AS deals,
+           sum(amount) FILTER (WHERE currency = 'CNY') AS amount,
+           count(amount) FILTER (WHERE currency = 'CNY') AS priced,
+           sum(recovered) AS recovered, sum(owed) AS owed
+    FROM out GROUP BY 1, 2, 3
+), out_members AS (
+    SELECT indicator, dimension, period, 'patent' AS role, p AS member, count(*) AS deals
+    FROM out, unnest(patents) AS p GROUP BY 1, 2, 3, 5
+    UNION ALL
+    SELECT indicator, dimension, period, 'giver', giver, count(*)
+    FROM out WHERE giver IS NOT NULL AND indicator = 'K6' AND dimension = 'registered'
+    GROUP BY 1, 2, 3, 5
+), gone AS (  -- members every one of whose deals in the period is flagged
+    SELECT o.indicator, o.dimension, o.period,
+           count(*) FILTER (WHERE o.role = 'patent') AS patents,
+           count(*) FILTER (WHERE o.role = 'giver') AS givers
+    FROM out_members o
+    JOIN rm_indicator_members m ON m.granularity = %(granularity)s AND m.period = o.period
+        AND m.indicator = o.indicator AND m.dimension = o.dimension AND m.role = o.role
+        AND m.member = o.member
+    WHERE m.deals <= o.deals
+    GROUP BY 1, 2, 3
+), left_in AS (
+    SELECT t.indicator, t.dimension, t.period, t.deals - coalesce(s.deals, 0) AS n,
+           CASE WHEN t.priced - coalesce(s.priced, 0) > 0
+                THEN t.amount - coalesce(s.amount, 0) END AS amount,
+           t.recovered - coalesce(s.recovered, 0) AS recovered,
+           t.owed - coalesce(s.owed, 0) AS owed,
+           t.givers - coalesce(x.givers, 0) AS givers,
+           t.patents - coalesce(x.patents, 0) AS np
+    FROM rm_indicator_totals t
+    LEFT JOIN out_sums s USING (indicator, dimension, period)
+    LEFT JOIN gone x USING (indicator, dimension, period)
+    WHERE t.granularity = %(granularity)s AND t.period BETWEEN %(low)s AND %(high)s
+), flagged_rows AS (
+    SELECT date_trunc(%(granularity)s, b.effective_on)::date AS period, b.* FROM base b
+), flagged_patents AS (
+    SELECT period, count(DISTINCT p) AS np FROM flagged_rows, unnest(patents) AS p GROUP BY 1
+), flagged_left_out AS (
+    SELECT 'K10'::text AS indicator, 'flagged_left_out'::text AS dimension, f.period,
+           count(*) AS n, sum(f.amount) FILTER (WHERE f.currency = 'CNY') AS amount,
+           sum(f.recovered) AS recovered, sum(f.owed) AS owed,
+           count(DISTINCT f.givers[1]) AS givers, coalesce(max(p.np), 0) AS np
+    FROM flagged_rows f LEFT JOIN flagged_patents p USING (period)
+    GROUP BY f.period
+)
+SELECT * FROM left_in WHERE n > 0
+UNION ALL
+SELECT * FROM flagged_left_out
+ORDER BY indicator, dimension, period
+"""
+
+ROLLUP_QUERY = _READ.format(flagged=_FLAGGED, parties=_PARTIES, tags=_lateral_tags())
