@@ -29,6 +29,10 @@ CREATE TABLE rm_indicator_members (
     PRIMARY KEY (granularity, period, indicator, dimension, role, member)
 );
 
+-- The kinds of the first receiver and giver, as registered, kept with each fact: the rollup
+-- is written from them, so it never depends on how far the register projection has got.
+ALTER TABLE rm_deal_facts ADD COLUMN r_kind text, ADD COLUMN r_size text, ADD COLUMN g_kind text;
+
 -- The audit projection must read the log again to fill them: empty its tables and move it
 -- to a new generation, so a running projector starts it over from position 0.
 TRUNCATE rm_events, rm_event_patents, rm_event_parties, rm_deal_facts;

@@ -42,9 +42,13 @@ class AnomalyProjection:
 
     def __init__(self) -> None:
         self.facts = AnomalyFacts()
+        # The flag ids each scope has in the table, for scopes written since the last warm-up:
+        # re-judging a busy patent mostly finds the same flags, and only changes are written.
+        self._written: dict[str, dict[str, int]] = {}  # scope -> flag id -> content hash
 
     def reset(self) -> None:
         self.facts = AnomalyFacts()
+        self._written = {}
 
     def warm(self, batch: Batch) -> None:
         for position, event in batch:
@@ -62,19 +66,39 @@ class AnomalyProjection:
                 findings.append((event.anomaly_id, decision, event.note, position,
                                  event.timestamp))
         if touched:
-            scopes = sorted(touched)
-            flags = {f.id: f for scope in scopes for f in evaluate(self.facts, scope)}
-            table = Identifier("rm_anomalies" + suffix)
-            cur.execute(SQL("DELETE FROM {} WHERE scope = ANY(%s)").format(table), (scopes,))
-            with cur.copy(SQL("COPY {} ({}) FROM STDIN").format(
-                    table, SQL(", ").join(map(Identifier, COLUMNS)))) as copy:
-                for f in flags.values():
-                    copy.write_row((f.id, f.rule, f.version, f.score, f.explanation, f.scope,
-                                    f.detected_on, max(f.evidence), array(f.parties),
-                                    array(f.patents), array(f.evidence)))
+            self._write_flags(cur, sorted(touched), Identifier("rm_anomalies" + suffix))
         if findings:
             with cur.copy(SQL("COPY {} (anomaly_id, decision, note, position, recorded_at)"
                               " FROM STDIN").format(Identifier("rm_findings" + suffix))) as copy:
                 for row in findings:
                     copy.write_row(row)
         credit.write(cur, suffix)
+
+    def _write_flags(self, cur: psycopg.Cursor, scopes: list[str], table: Identifier) -> None:
+        """Replace each scope's flags: by id where this process wrote the scope before, else
+        the whole scope (after a warm-up the table's ids are not in memory)."""
+        whole: list[str] = []
+        dropped: list[str] = []
+        added: dict[str, Flag] = {}
+        for scope in scopes:
+            flags = {f.id: f for f in evaluate(self.facts, scope)}
+            now = {i: hash(f) for i, f in flags.items()}  # an explanation may change alone
+            before = self._written.get(scope)
+            if before is None:
+                whole.append(scope)
+                added.update(flags)
+            else:
+                dropped += [i for i, h in before.items() if now.get(i) != h]
+                added.update((i, f) for i, f in flags.items() if before.get(i) != now[i])
+            self._written[scope] = now
+        if whole:
+            cur.execute(SQL("DELETE FROM {} WHERE scope = ANY(%s)").format(table), (whole,))
+        if dropped:
+            cur.execute(SQL("DELETE FROM {} WHERE id = ANY(%s)").format(table), (dropped,))
+        if added:
+            with cur.copy(SQL("COPY {} ({}) FROM STDIN").format(
+                    table, SQL(", ").join(map(Identifier, COLUMNS)))) as copy:
+                for f in added.values():
+                    copy.write_row((f.id, f.rule, f.version, f.score, f.explanation, f.scope,
+                                    f.detected_on, max(f.evidence), array(f.parties),
+                                    array(f.patents), array(f.evidence)))

@@ -15,7 +15,7 @@ from psycopg.sql import SQL, Identifier
 
 from ledger import events as ev
 from projections.deal_facts import COLUMNS as FACT_COLUMNS
-from projections.deal_facts import fact_row
+from projections.deal_facts import PartyTraits, fact_row
 from projections.event_facts import deal_id_of, kind_of, parties_of, patents_of
 from projections.indicator_sql import rollup_write
 
@@ -27,11 +27,19 @@ class AuditProjection:
     tables: tuple[str, ...] = ("rm_events", "rm_event_patents", "rm_event_parties",
                                "rm_deal_facts", "rm_indicator_totals", "rm_indicator_members")
 
+    def __init__(self) -> None:
+        self.parties: PartyTraits = {}  # kind and size of every party, for the deal facts
+
     def reset(self) -> None:
-        """Nothing in memory: every batch only appends."""
+        self.parties = {}
 
     def warm(self, batch: Batch) -> None:
-        """Nothing to warm."""
+        for _, event in batch:
+            self._note(event)
+
+    def _note(self, event: ev.LedgerEvent) -> None:
+        if isinstance(event, ev.PartyRegistered):
+            self.parties[event.party_id] = (event.party_kind, event.size)
 
     def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
         def copy_into(table: str, columns: str) -> AbstractContextManager[psycopg.Copy]:
@@ -54,8 +62,9 @@ class AuditProjection:
         deals = 0
         with copy_into("rm_deal_facts", ", ".join(FACT_COLUMNS)) as copy:
             for position, event in batch:
+                self._note(event)
                 if isinstance(event, ev.DealEvent):
-                    copy.write_row(fact_row(position, event))
+                    copy.write_row(fact_row(position, event, self.parties))
                     deals += 1
-        if deals:  # the indicators' rollup: needs rm_parties, which "register" wrote first
+        if deals:  # the indicators' rollup, from the facts just written
             cur.execute(rollup_write(suffix), {"first": batch[0][0], "last": batch[-1][0]})

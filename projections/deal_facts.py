@@ -16,12 +16,16 @@ from projections.event_facts import kind_of
 SUCCESSION = (Consideration.MERGER.value, Consideration.NAME_CHANGE.value)
 COLUMNS = ("position", "kind", "deal_id", "effective_on", "recorded_at", "patents", "givers",
            "receivers", "amount", "currency", "detail", "recovered", "owed", "late",
-           "corrects")
+           "corrects", "r_kind", "r_size", "g_kind")
+
+# What the indicators need of a party: its kind and size, as registered.
+PartyTraits = dict[str, tuple[str, str | None]]
 
 
-def fact_row(position: int, event: ev.DealEvent) -> tuple[Any, ...]:
+def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits) -> tuple[Any, ...]:
     """The indicator facts of one deal (releases, defaults and disposals name their pledge;
-    the pledge's own row holds its pledgors)."""
+    the pledge's own row holds its pledgors), with its first receiver's kind and size and
+    its first giver's kind."""
     givers: list[str] = []
     receivers: list[str] = []
     value: Money | None = None
@@ -55,4 +59,9 @@ def fact_row(position: int, event: ev.DealEvent) -> tuple[Any, ...]:
     return (position, kind, event.deal_id, event.effective_on, event.timestamp,
             array(event.patents), array(givers), array(receivers),
             None if value is None else value.amount, None if value is None else value.currency,
-            detail, recovered, owed, late, event.corrects)
+            detail, recovered, owed, late, event.corrects,
+            *_traits(receivers, parties), _traits(givers, parties)[0])
+
+
+def _traits(who: list[str], parties: PartyTraits) -> tuple[str | None, str | None]:
+    return parties.get(who[0], (None, None)) if who else (None, None)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from psycopg.sql import SQL, Composed, Identifier
 
-# (indicator, dimension SQL, condition SQL) over a fact joined with its parties' kinds.
+# (indicator, dimension SQL, condition SQL) over a deal fact (with its parties' kinds).
 TAGS = [
     ("K1", "'transfers'", "kind = 'transfer'"),
     ("K2", "coalesce(detail, 'unknown')", "kind = 'licence'"),
@@ -50,12 +50,8 @@ _FLAGGED = """flagged AS MATERIALIZED (
                       WHERE d.anomaly_id = a.id AND d.decision = 'dismissed')
 )"""
 
-_PARTIES = """LEFT JOIN rm_parties r ON r.id = f.receivers[1]
-    LEFT JOIN rm_parties g ON g.id = f.givers[1]"""
-
-
 def _lateral_tags() -> str:
-    """The tags as a lateral VALUES list over a row `b` with the fact's and parties' columns."""
+    """The tags as a lateral VALUES list over a row `b` of facts."""
     return ",\n        ".join(f"('{ind}', {dim}, coalesce({cond}, false))"
                               for ind, dim, cond in TAGS)
 
@@ -65,15 +61,15 @@ def _lateral_tags() -> str:
 _RAW = """
 WITH {flagged}, base AS (
     SELECT f.*, date_trunc(%(granularity)s, f.effective_on)::date AS period,
-           r.kind AS r_kind, r.size AS r_size, r.region AS r_region, g.kind AS g_kind,
            fl.position IS NOT NULL AS flagged
     FROM rm_deal_facts f
     LEFT JOIN flagged fl ON fl.position = f.position
-    {parties}
+    LEFT JOIN rm_parties r ON r.id = f.receivers[1]  -- regions are asked, not kept
+    LEFT JOIN rm_parties g ON g.id = f.givers[1]
     WHERE f.effective_on BETWEEN %(low)s AND %(high)s
       AND f.recorded_at <= %(known_at)s
       AND (%(region)s::text IS NULL OR r.region = %(region)s OR g.region = %(region)s)
-      AND (%(recipient_kind)s::text IS NULL OR r.kind = %(recipient_kind)s)
+      AND (%(recipient_kind)s::text IS NULL OR f.r_kind = %(recipient_kind)s)
 ), tagged AS (
     {tags}
     UNION ALL
@@ -100,7 +96,7 @@ def _raw() -> str:
     selects = [f"SELECT '{ind}' AS indicator, {dim} AS dimension, base.* FROM base "
                f"WHERE ({cond}) AND NOT (%(exclude_flagged)s AND flagged)"
                for ind, dim, cond in TAGS]
-    return _RAW.format(flagged=_FLAGGED, parties=_PARTIES,
+    return _RAW.format(flagged=_FLAGGED,
                        tags="\n    UNION ALL\n    ".join(selects))
 
 
@@ -110,10 +106,7 @@ RAW_QUERY = _raw()
 
 _WRITE = """
 WITH base AS (
-    SELECT f.*, r.kind AS r_kind, r.size AS r_size, g.kind AS g_kind
-    FROM {facts} f
-    {parties}
-    WHERE f.position BETWEEN %(first)s AND %(last)s
+    SELECT f.* FROM {facts} f WHERE f.position BETWEEN %(first)s AND %(last)s
 ), tagged AS (
     SELECT t.indicator, t.dimension, gr.granularity,
            date_trunc(gr.granularity, b.effective_on)::date AS period,
@@ -167,7 +160,7 @@ def rollup_write(suffix: str = "") -> Composed:
     """The statement for one batch of facts (positions %(first)s..%(last)s); `suffix` names
     the shadow tables of a rebuild."""
     text = _WRITE.format(facts="{facts}", members="{members}", totals="{totals}",
-                         parties=_PARTIES, tags=_lateral_tags())
+                         tags=_lateral_tags())
     return SQL(text).format(facts=Identifier("rm_deal_facts" + suffix),
                             members=Identifier("rm_indicator_members" + suffix),
                             totals=Identifier("rm_indicator_totals" + suffix))
@@ -177,10 +170,8 @@ def rollup_write(suffix: str = "") -> Composed:
 
 _READ = """
 WITH {flagged}, base AS (
-    SELECT f.*, r.kind AS r_kind, r.size AS r_size, g.kind AS g_kind
-    FROM rm_deal_facts f
+    SELECT f.* FROM rm_deal_facts f
     JOIN flagged fl ON fl.position = f.position
-    {parties}
     WHERE f.effective_on BETWEEN %(low)s AND %(high)s
 ), out AS (  -- flagged deals, tagged like the rollup, to take out of it
     SELECT t.indicator, t.dimension, date_trunc(%(granularity)s, b.effective_on)::date AS period,
@@ -243,4 +234,4 @@ SELECT * FROM flagged_left_out
 ORDER BY indicator, dimension, period
 """
 
-ROLLUP_QUERY = _READ.format(flagged=_FLAGGED, parties=_PARTIES, tags=_lateral_tags())
+ROLLUP_QUERY = _READ.format(flagged=_FLAGGED, tags=_lateral_tags())

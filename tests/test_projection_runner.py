@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -52,7 +53,13 @@ def _seed(client: TestClient, patents: int, deals_per_patent: int) -> None:
 
 def _dump(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
     with psycopg.connect(database_url) as conn:
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in TABLES}
+        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=_row_order)
+                for t in TABLES}
+
+
+def _row_order(row: tuple[Any, ...]) -> list[tuple[bool, Any]]:
+    """Every column, numbers as numbers: rows that tie on their first columns still compare."""
+    return [(x is None, x if isinstance(x, int | float | Decimal) else str(x)) for x in row]
 
 
 def _positions(database_url: str) -> dict[str, int]:
