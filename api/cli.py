@@ -164,14 +164,16 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from api.progress import ProgressBar
     from bench.loading import load
     from bench.scenario import planted_scenario
-    from bench.workload import MixedWorkload
+    from bench.flows import MarketFlow
     from ledger.service import LedgerService
 
-    background = MixedWorkload(parties=300, patents=3_000, hot=20, seed=5)
+    # Four years of a small market, with a trickle of quick resales for AR-1/AR-2.
+    background = MarketFlow(parties=300, patents=3_000, popular=20,
+                            deals_per_day=max(args.deals // 1_460, 1), flip_rate=0.01, seed=5)
     postings = [("/v1/parties", body, "platform") for body in background.party_bodies()]
     postings += [("/v1/patents", body, "platform") for body in background.patent_bodies()]
     postings += planted_scenario().postings
-    postings += [("/v1/deals", body, "platform") for body in background.deals(args.deals, "bg")]
+    postings += [("/v1/deals", body, "platform") for body in background.deals(args.deals)]
     url, cluster = database_url(settings)
     try:
         service = LedgerService(url).start()
