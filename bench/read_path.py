@@ -33,10 +33,10 @@ import orjson
 import psycopg
 
 from api.progress import ProgressBar
-from bench.http_client import Connection
-from bench.report import machine_line, update_section
 from bench.flows import MarketFlow
+from bench.http_client import Connection
 from bench.loading import decision
+from bench.report import machine_line, update_section
 from bench.scenario import planted_scenario
 from bench.write_path import AUDITOR_KEY, KEY, Api, progress
 from ledger import commands as c
