@@ -1,8 +1,10 @@
 -- Indicators K1..K10 pre-aggregated (issue 4: three years by quarter in 100 ms on a log of
--- 1,000,000 events). Kept by the "audit" projection beside rm_deal_facts, for every deal at
--- three granularities. `rm_indicator_members` holds each (period, indicator, dimension)'s
+-- 1,000,000 events). Kept by the "indicators" projection, for every deal at three
+-- granularities. `rm_indicator_members` holds each (period, indicator, dimension)'s
 -- distinct patents and pledging enterprises with how many deals brought them, so distinct
 -- counts stay exact when a period grows and when flagged deals are left out at query time.
+INSERT INTO projection_positions (name) VALUES ('indicators');
+
 CREATE TABLE rm_indicator_totals (
     granularity  text NOT NULL,           -- year, quarter or month
     period       date NOT NULL,           -- first day of the period

@@ -1,6 +1,5 @@
 """Projection "audit": an index of every event by kind, deal, dates, patent and party, and the
-facts of each deal that the indicators K1..K10 count (`projections/deal_facts.py`) and their
-rollup by period (`projections/indicator_sql.py`).
+facts of each deal that the indicators K1..K10 count (`projections/deal_facts.py`).
 
 The event's content stays in the log (`ledger_events`); this index only says where to look,
 so history pages and time travel read a patent's or party's events with one range scan.
@@ -15,9 +14,8 @@ from psycopg.sql import SQL, Identifier
 
 from ledger import events as ev
 from projections.deal_facts import COLUMNS as FACT_COLUMNS
-from projections.deal_facts import PartyTraits, fact_row
+from projections.deal_facts import PartyTraitsFold, fact_row
 from projections.event_facts import deal_id_of, kind_of, parties_of, patents_of
-from projections.indicator_sql import rollup_write
 
 Batch = list[tuple[int, ev.LedgerEvent]]
 
@@ -28,18 +26,14 @@ class AuditProjection:
                                "rm_deal_facts", "rm_indicator_totals", "rm_indicator_members")
 
     def __init__(self) -> None:
-        self.parties: PartyTraits = {}  # kind and size of every party, for the deal facts
+        self.traits = PartyTraitsFold()  # kind and size of every party, for the deal facts
 
     def reset(self) -> None:
-        self.parties = {}
+        self.traits = PartyTraitsFold()
 
     def warm(self, batch: Batch) -> None:
         for _, event in batch:
-            self._note(event)
-
-    def _note(self, event: ev.LedgerEvent) -> None:
-        if isinstance(event, ev.PartyRegistered):
-            self.parties[event.party_id] = (event.party_kind, event.size)
+            self.traits.note(event)
 
     def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
         def copy_into(table: str, columns: str) -> AbstractContextManager[psycopg.Copy]:
@@ -59,12 +53,8 @@ class AuditProjection:
             for position, event in batch:
                 for party in parties_of(event):
                     copy.write_row((party, position))
-        deals = 0
         with copy_into("rm_deal_facts", ", ".join(FACT_COLUMNS)) as copy:
             for position, event in batch:
-                self._note(event)
+                self.traits.note(event)
                 if isinstance(event, ev.DealEvent):
-                    copy.write_row(fact_row(position, event, self.parties))
-                    deals += 1
-        if deals:  # the indicators' rollup, from the facts just written
-            cur.execute(rollup_write(suffix), {"first": batch[0][0], "last": batch[-1][0]})
+                    copy.write_row(fact_row(position, event, self.traits.parties))

@@ -22,6 +22,18 @@ COLUMNS = ("position", "kind", "deal_id", "effective_on", "recorded_at", "patent
 PartyTraits = dict[str, tuple[str, str | None]]
 
 
+class PartyTraitsFold:
+    """Every party's kind and size, folded from the log (a projection's own memory, so its
+    facts never depend on how far another projection has got)."""
+
+    def __init__(self) -> None:
+        self.parties: PartyTraits = {}
+
+    def note(self, event: ev.LedgerEvent) -> None:
+        if isinstance(event, ev.PartyRegistered):
+            self.parties[event.party_id] = (event.party_kind, event.size)
+
+
 def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits) -> tuple[Any, ...]:
     """The indicator facts of one deal (releases, defaults and disposals name their pledge;
     the pledge's own row holds its pledgors), with its first receiver's kind and size and

@@ -5,8 +5,8 @@ three statements are generated from it, so they cannot disagree on what K4 means
 
 - `RAW_QUERY` reads the deal facts of the range (any filter, any range, as known at any
   moment); it is exact and its cost grows with the facts in the range.
-- `ROLLUP_WRITE` is run by the audit projection after each batch of facts: it adds the batch
-  to `rm_indicator_totals` and `rm_indicator_members` at every granularity.
+- `rollup_write` is run by the "indicators" projection for each batch of facts: it adds the
+  batch to `rm_indicator_totals` and `rm_indicator_members` at every granularity.
 - `ROLLUP_QUERY` answers whole periods of the whole ledger as known now from those tables,
   taking out flagged deals (evidence of an anomaly no regulator dismissed) at query time, so a
   new or dismissed flag changes the answer at once. Distinct patents stay exact: a patent
@@ -156,12 +156,12 @@ ON CONFLICT (granularity, period, indicator, dimension) DO UPDATE SET
 """
 
 
-def rollup_write(suffix: str = "") -> Composed:
-    """The statement for one batch of facts (positions %(first)s..%(last)s); `suffix` names
-    the shadow tables of a rebuild."""
+def rollup_write(facts: str, suffix: str = "") -> Composed:
+    """The statement adding the facts in table `facts` (positions %(first)s..%(last)s);
+    `suffix` names the shadow tables of a rebuild."""
     text = _WRITE.format(facts="{facts}", members="{members}", totals="{totals}",
                          tags=_lateral_tags())
-    return SQL(text).format(facts=Identifier("rm_deal_facts" + suffix),
+    return SQL(text).format(facts=Identifier(facts),
                             members=Identifier("rm_indicator_members" + suffix),
                             totals=Identifier("rm_indicator_totals" + suffix))
 

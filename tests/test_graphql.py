@@ -211,7 +211,8 @@ def test_ledger_shows_each_projection_position_and_lag(registered: TestClient,
     got = gql(client, "{ ledger { position projections { name position lag } } }")["ledger"]
     assert got["position"] == last
     assert {p["name"]: (p["position"], p["lag"]) for p in got["projections"]} == {
-        "anomalies": (last, 0), "audit": (last, 0), "register": (last, 0)}
+        "anomalies": (last, 0), "audit": (last, 0), "indicators": (last, 0),
+        "register": (last, 0)}
     metrics = client.get("/metrics").text
     assert 'projection_lag_events{projection="register"} 0' in metrics
 

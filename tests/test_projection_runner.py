@@ -19,6 +19,7 @@ from ledger.metrics import Metrics
 from ledger.service import LedgerService
 from projections import all_projections, runner
 from projections.audit import AuditProjection
+from projections.indicator_rollup import IndicatorProjection
 from projections.rebuild import rebuild
 from projections.register_model import RegisterProjection
 from projections.runner import Batch, ProjectionRunner
@@ -77,7 +78,8 @@ def _wait_until(check: Any, timeout: float = 60) -> None:
 class _FailsOnce:
     """A projection that dies after writing half of its second batch (a crash mid-batch)."""
 
-    def __init__(self, inner: RegisterProjection | AuditProjection) -> None:
+    def __init__(self, inner: RegisterProjection | AuditProjection | IndicatorProjection
+                 ) -> None:
         self.inner, self.name, self.tables = inner, inner.name, inner.tables
         self.batches = 0
 
@@ -103,7 +105,8 @@ def test_a_projector_dying_mid_batch_resumes_with_no_double_count(
     monkeypatch.setattr(runner, "RESTART_MIN_SECONDS", 0.05)
     metrics = Metrics()
     runners = [ProjectionRunner(database_url, service.store, _FailsOnce(p), metrics,
-                                batch_size=37) for p in (RegisterProjection(), AuditProjection())]
+                                batch_size=37)
+               for p in (RegisterProjection(), AuditProjection(), IndicatorProjection())]
     for r in runners:
         r.start()
     try:
@@ -113,6 +116,7 @@ def test_a_projector_dying_mid_batch_resumes_with_no_double_count(
             r.stop()
     assert metrics.value("projection_restarts_total", projection="register") == 1
     assert metrics.value("projection_restarts_total", projection="audit") == 1
+    assert metrics.value("projection_restarts_total", projection="indicators") == 1
     survived = _dump(database_url)
     assert [row[0] for row in survived["rm_events"]] == [p for p, _ in service.store.read_all()]
     for projection in all_projections():

@@ -199,3 +199,23 @@ def test_a_merger_is_not_counted_as_a_transfer(
     rows = client.post("/graphql", headers=auth("auditor"), json={"query": query}).json()
     k1 = [r for r in rows["data"]["indicators"] if r["indicator"] == "K1"]
     assert k1 == [{"indicator": "K1", "dimension": "transfers", "count": 1, "patents": 5}]
+
+
+def test_the_import_command_shows_progress_and_a_report(
+        service: LedgerService, database_url: str, tmp_path: Path) -> None:
+    """`patent-ledger import uspto FILE` beside a running writer (the service fixture)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LEDGER_DATABASE_URL": database_url}
+    done = subprocess.run([sys.executable, "-m", "api.cli", "import", "uspto", str(FILE)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "[import uspto]" in done.stderr and "100%" in done.stderr
+    assert "records read: 199 (assignment 140, licence 1, merger 35" in done.stdout
+    assert "skipped 37391/918: no security interest of" in done.stdout
+    missing = subprocess.run([sys.executable, "-m", "api.cli", "import", "uspto",
+                              str(tmp_path / "nothing.xml")], env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
