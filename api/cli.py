@@ -230,6 +230,27 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
+    """Recompute every event's hash link; exit 1 naming the first event that no longer matches."""
+    from api.progress import ProgressBar
+    from ledger.verify import verify_log
+
+    url, cluster = database_url(settings)
+    try:
+        bar = ProgressBar("verify")
+        verdict = verify_log(url, bar.update)
+        bar.finish()
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    if verdict.broken is not None:
+        print(f"BROKEN at position {verdict.broken.position}: {verdict.broken.problem}")
+        return 1
+    print(f"the chain holds: {verdict.events} events, {verdict.linked} linked "
+          f"({verdict.events - verdict.linked} at the tail not linked yet)")
+    return 0
+
+
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.migrations import migrate
     from ledger.store import open_store
@@ -258,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="load a demo scenario with planted anomalies")
     demo.add_argument("--deals", type=int, default=5_000, help="background deals to add")
     sub.add_parser("migrate", help="create or update the database tables")
+    sub.add_parser("verify", help="recompute the hash chain; exit 1 at the first break")
     importer = sub.add_parser("import", help="import deals recorded elsewhere")
     importer.add_argument("source", choices=["uspto"], help="uspto: USPTO assignment XML")
     importer.add_argument("files", nargs="+", help="ad*.xml daily assignment files")
@@ -267,7 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_environment()
         handler = {"serve": cmd_serve, "project": cmd_project, "rebuild": cmd_rebuild,
-                   "demo": cmd_demo, "migrate": cmd_migrate, "import": cmd_import}[args.command]
+                   "demo": cmd_demo, "migrate": cmd_migrate, "import": cmd_import,
+                   "verify": cmd_verify}[args.command]
         return handler(settings, args)
     except PostgresBinariesMissing as error:
         print(f"patent-ledger: {error}", file=sys.stderr)

@@ -30,10 +30,12 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from ledger import events as ev
+from ledger.chain import GENESIS, links
 from ledger.values import Money
 
 EVENTS_TABLE = "ledger_events"
 EVENTS_CHANNEL = EVENTS_TABLE  # eventsourcing NOTIFYs on a channel named after the table
+CHAIN_TABLE = "ledger_chain"  # each event's SHA-256 link to the one before (ledger/chain.py)
 LOCK_TIMEOUT_SECONDS = 5
 # The writer judges a group inside its transaction (under the table lock); the library's
 # default of 5 s idle-in-transaction would cut it off during a long garbage collection.
@@ -99,6 +101,18 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
         self.select_after_statement = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {table} WHERE notification_id > %b ORDER BY notification_id").format(table=table)
+        self.select_range_statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {table} WHERE notification_id > %b AND notification_id <= %b "
+            "ORDER BY notification_id").format(table=table)
+        chain = SQL("{schema}.{table}").format(schema=Identifier(self.datastore.schema),
+                                                 table=Identifier(CHAIN_TABLE))
+        self.last_link_statement = SQL(
+            "SELECT position, hash FROM {chain} ORDER BY position DESC LIMIT 1").format(
+            chain=chain)
+        self.insert_links_statement = SQL(
+            "INSERT INTO {chain} (position, hash) "
+            "SELECT * FROM unnest(%b::bigint[], %b::bytea[])").format(chain=chain)
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any,
@@ -128,9 +142,32 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
             self._notify_channel(curs)
             curs.execute(self.insert_events_statement, _as_arrays(stored))
             ids = [row["notification_id"] for row in curs.fetchall()]
+            known_head = max([after, *(n.id for n in missed)])
+            self._link(curs, known_head, [(i, e.originator_id, e.originator_version, e.topic,
+                                           e.state) for i, e in zip(ids, stored, strict=True)])
         return [Notification(id=i, originator_id=e.originator_id,
                              originator_version=e.originator_version, topic=e.topic,
                              state=e.state) for i, e in zip(ids, stored, strict=True)]
+
+
+    def _link(self, curs: Cursor[DictRow], known_head: int,
+              new: list[tuple[int, Any, int, str, bytes]]) -> None:
+        """Link the events just inserted to the chain, in the same transaction (under the
+        lock). Events stored before the chain existed, up to `known_head`, are linked first."""
+        row = curs.execute(self.last_link_statement).fetchone()
+        last, previous = (row["position"], bytes(row["hash"])) if row else (0, GENESIS)
+        backlog = _unlinked(self, curs, last, known_head) if last < known_head else []
+        positions, hashes = [], []
+        for position, digest in links(previous, [*backlog, *new]):
+            positions.append(position)
+            hashes.append(digest)
+        curs.execute(self.insert_links_statement, (positions, hashes))
+
+def _unlinked(recorder: ArrayInsertRecorder, curs: Cursor[DictRow], after: int, upto: int
+              ) -> list[tuple[int, Any, int, str, bytes]]:
+    curs.execute(recorder.select_range_statement, (after, upto))
+    return [(r["notification_id"], r["originator_id"], r["originator_version"], r["topic"],
+             bytes(r["state"])) for r in curs.fetchall()]
 
 
 def _as_arrays(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:

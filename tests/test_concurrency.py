@@ -13,6 +13,7 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from ledger.service import LedgerService
+from ledger.verify import verify_log
 from projections.projectors import Projectors
 from tests.builders import cn_patent, licence, party, patent, uscc
 from tests.ledger_fixtures import wait_projected
@@ -108,6 +109,8 @@ def test_eight_writer_processes_share_one_log(client: TestClient, service: Ledge
     with psycopg.connect(database_url) as conn:
         indexed = [p for (p,) in conn.execute("SELECT position FROM rm_events ORDER BY 1")]
     assert indexed == [p for p, _ in service.store.read_all()], "the projection skipped an event"
+    verdict = verify_log(database_url)  # eight writers, one unbroken hash chain
+    assert verdict.holds and verdict.linked == verdict.events == len(indexed), verdict
 
 
 def _assert_log_complete(service: LedgerService, base: int, statuses: list[int],

@@ -1,0 +1,137 @@
+"""Tamper evidence: every stored event is linked by SHA-256 to the one before it, and
+`patent-ledger verify` names the first event that was changed, deleted or moved.
+
+Tampering is done as a database superuser would: with the append-only triggers switched off.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from ledger.chain import GENESIS, link, links
+from ledger.service import LedgerService
+from ledger.verify import verify_log
+from tests.builders import cn_patent, licence, party, patent, transfer, uscc
+
+A, B, C = uscc(70), uscc(71), uscc(72)
+
+
+def seed(client: TestClient) -> list[int]:
+    """Ten events; returns their positions."""
+    for pid in (A, B, C):
+        party(client, pid)
+    numbers = [cn_patent(2016, 1, 700 + i) for i in range(3)]
+    for number in numbers:
+        patent(client, number, {A: "1"})
+    for i, number in enumerate(numbers):
+        response = client.post("/v1/deals", json=transfer(f"T{i}", [number], [A], {B: "1"},
+                                                          f"2020-0{i + 1}-01"))
+        assert response.status_code == 201, response.text
+    response = client.post("/v1/deals", json=licence("L1", [numbers[0]], [B], C))
+    assert response.status_code == 201, response.text
+    with psycopg.connect(client.app.state.service.database_url) as conn:  # type: ignore[attr-defined]
+        return [r[0] for r in conn.execute(
+            "SELECT notification_id FROM ledger_events ORDER BY 1").fetchall()]
+
+
+def tamper(database_url: str, *statements: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute("ALTER TABLE ledger_events DISABLE TRIGGER USER")
+        conn.execute("ALTER TABLE ledger_chain DISABLE TRIGGER USER")
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute("ALTER TABLE ledger_events ENABLE TRIGGER USER")
+        conn.execute("ALTER TABLE ledger_chain ENABLE TRIGGER USER")
+
+
+def test_every_event_is_linked_to_the_one_before(client: TestClient,
+                                                 service: LedgerService) -> None:
+    positions = seed(client)
+    with psycopg.connect(service.database_url) as conn:
+        rows = conn.execute("SELECT notification_id, originator_id, originator_version, topic,"
+                            " state FROM ledger_events ORDER BY 1").fetchall()
+        stored = conn.execute("SELECT position, hash FROM ledger_chain ORDER BY 1").fetchall()
+    recomputed = list(links(GENESIS, [(p, o, v, t, bytes(s)) for p, o, v, t, s in rows]))
+    assert [(p, bytes(h)) for p, h in stored] == recomputed
+    assert [p for p, _ in stored] == positions
+    verdict = verify_log(service.database_url)
+    assert verdict.holds and verdict.events == verdict.linked == len(positions)
+
+
+@pytest.mark.parametrize("how", ["change", "delete", "swap"])
+def test_each_kind_of_tampering_is_found_at_its_event(
+        client: TestClient, service: LedgerService, how: str) -> None:
+    positions = seed(client)
+    target, other = positions[5], positions[8]
+    statement = {
+        # One space after the JSON: the event reads the same, its bytes do not.
+        "change": f"UPDATE ledger_events SET state = state || '\\x20'::bytea "
+                  f"WHERE notification_id = {target}",
+        "delete": f"DELETE FROM ledger_events WHERE notification_id = {target}",
+        "swap": f"UPDATE ledger_events a SET state = b.state, topic = b.topic "
+                f"FROM ledger_events b "
+                f"WHERE (a.notification_id, b.notification_id) IN "
+                f"(({target}, {other}), ({other}, {target}))",
+    }[how]
+    assert verify_log(service.database_url).holds
+    tamper(service.database_url, statement)
+    verdict = verify_log(service.database_url)
+    assert verdict.broken is not None, f"{how} went unnoticed"
+    assert verdict.broken.position == target, verdict  # the first event changed or gone
+
+
+def test_a_forged_link_breaks_the_next_one(client: TestClient,
+                                           service: LedgerService) -> None:
+    """Whoever changes an event and recomputes its link still breaks the link after it."""
+    positions = seed(client)
+    target = positions[5]
+    with psycopg.connect(service.database_url) as conn:
+        before = conn.execute("SELECT hash FROM ledger_chain WHERE position = %s",
+                              (positions[4],)).fetchone()
+        row = conn.execute("SELECT originator_id, originator_version, topic, state "
+                           "FROM ledger_events WHERE notification_id = %s",
+                           (target,)).fetchone()
+    assert before is not None and row is not None
+    forged_state = bytes(row[3]) + b" "
+    forged = link(bytes(before[0]), target, row[0], row[1], row[2], forged_state)
+    tamper(service.database_url,
+           f"UPDATE ledger_events SET state = '\\x{forged_state.hex()}'::bytea "
+           f"WHERE notification_id = {target}",
+           f"UPDATE ledger_chain SET hash = '\\x{forged.hex()}'::bytea "
+           f"WHERE position = {target}")
+    verdict = verify_log(service.database_url)
+    assert verdict.broken is not None and verdict.broken.position == positions[6]
+
+
+def test_the_verify_command_reports_and_exits_by_the_verdict(
+        client: TestClient, service: LedgerService) -> None:
+    positions = seed(client)
+    env = {**os.environ, "LEDGER_DATABASE_URL": service.database_url}
+    command = [sys.executable, "-m", "api.cli", "verify"]
+    clean = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert clean.returncode == 0, clean.stderr
+    assert f"the chain holds: {len(positions)} events" in clean.stdout
+    assert "[verify]" in clean.stderr
+    tamper(service.database_url, f"UPDATE ledger_events SET state = state || '\\x20'::bytea "
+                                 f"WHERE notification_id = {positions[3]}")
+    broken = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert broken.returncode == 1
+    assert f"BROKEN at position {positions[3]}" in broken.stdout
+
+
+def test_events_stored_before_the_chain_are_linked_at_the_next_write(
+        client: TestClient, service: LedgerService) -> None:
+    positions = seed(client)
+    tamper(service.database_url, "DELETE FROM ledger_chain")  # a log from before the chain
+    assert verify_log(service.database_url).linked == 0
+    response = client.post("/v1/deals", json=transfer("T9", [cn_patent(2016, 1, 700)], [B],
+                                                      {A: "1"}, "2021-01-01"))
+    assert response.status_code == 201, response.text
+    verdict = verify_log(service.database_url)
+    assert verdict.holds and verdict.linked == len(positions) + 1
