@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ledger import heap
 from ledger.embedded_postgres import EmbeddedPostgres, PostgresBinariesMissing
@@ -58,20 +59,28 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.auth import KeyRing
+    from ledger.checkpoints import Checkpointer, load_or_create_key
     from ledger.service import LedgerService
     from projections.projectors import Projectors
 
+    refused = []
+    if settings.production and not settings.api_keys:
+        refused.append("LEDGER_API_KEYS (role:key,role:key)")
+    if settings.production and settings.signing_key is None:
+        refused.append("LEDGER_SIGNING_KEY (an Ed25519 PEM file kept outside the database)")
+    if refused:
+        print(f"LEDGER_ENV=production needs {' and '.join(refused)}; generated development "
+              "keys are refused", file=sys.stderr)
+        return 2
+    signing_key = load_or_create_key(settings.signing_key_path, create=not settings.production)
     if settings.api_keys:
         keyring = KeyRing.from_setting(settings.api_keys)  # a bad setting fails before the DB
-    elif settings.production:
-        print("LEDGER_ENV=production needs LEDGER_API_KEYS (role:key,role:key); "
-              "generated development keys are refused", file=sys.stderr)
-        return 2
     else:
         keyring = KeyRing.development(settings.data_dir, lambda line: print(line, flush=True))
     url, cluster = database_url(settings)
     try:
         service = LedgerService(url).start()
+        checkpointer = Checkpointer(url, signing_key).start()
         projectors = Projectors(url, service.store, service.metrics, settings.projection_batch)
         if not args.no_projections:
             projectors.start()
@@ -86,6 +95,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                         access_log=False, timeout_graceful_shutdown=10)
         finally:
             projectors.stop()
+            checkpointer.stop()
             service.stop()
     finally:
         if cluster is not None:
@@ -232,22 +242,55 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     """Recompute every event's hash link; exit 1 naming the first event that no longer matches."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     from api.progress import ProgressBar
+    from ledger.checkpoints import check_checkpoints, load_or_create_key
     from ledger.verify import verify_log
 
+    if args.public_key:
+        public = serialization.load_pem_public_key(Path(args.public_key).read_bytes())
+        if not isinstance(public, Ed25519PublicKey):
+            raise ValueError(f"{args.public_key} does not hold an Ed25519 public key")
+    elif settings.signing_key_path.is_file():
+        public = load_or_create_key(settings.signing_key_path, create=False).public_key()
+    else:
+        public = None  # checkpoints, if any, are reported as unchecked
     url, cluster = database_url(settings)
     try:
         bar = ProgressBar("verify")
         verdict = verify_log(url, bar.update)
         bar.finish()
+        problems = check_checkpoints(url, public)
     finally:
         if cluster is not None:
             cluster.stop()
     if verdict.broken is not None:
         print(f"BROKEN at position {verdict.broken.position}: {verdict.broken.problem}")
+    for problem in problems:
+        print(f"BROKEN: {problem}")
+    if verdict.broken is not None or problems:
         return 1
     print(f"the chain holds: {verdict.events} events, {verdict.linked} linked "
-          f"({verdict.events - verdict.linked} at the tail not linked yet)")
+          f"({verdict.events - verdict.linked} at the tail not linked yet); "
+          + ("every signed checkpoint verifies" if public is not None else "no signed checkpoints"))
+    return 0
+
+
+def cmd_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
+    """Sign a checkpoint of the chain now (serve also signs one every minute)."""
+    from ledger.checkpoints import load_or_create_key, make_checkpoint
+
+    key = load_or_create_key(settings.signing_key_path, create=not settings.production)
+    url, cluster = database_url(settings)
+    try:
+        made = make_checkpoint(url, key)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    print("nothing new to sign" if made is None else
+          f"checkpoint signed at position {made.position} (key {made.key_id})")
     return 0
 
 
@@ -279,7 +322,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="load a demo scenario with planted anomalies")
     demo.add_argument("--deals", type=int, default=5_000, help="background deals to add")
     sub.add_parser("migrate", help="create or update the database tables")
-    sub.add_parser("verify", help="recompute the hash chain; exit 1 at the first break")
+    verify = sub.add_parser("verify", help="recompute the hash chain and check the signed "
+                            "checkpoints; exit 1 at the first break")
+    verify.add_argument("--public-key", help="an Ed25519 public key (PEM) to check the "
+                        "checkpoints with; default: the signing key's")
+    sub.add_parser("checkpoint", help="sign a checkpoint of the hash chain now")
     importer = sub.add_parser("import", help="import deals recorded elsewhere")
     importer.add_argument("source", choices=["uspto"], help="uspto: USPTO assignment XML")
     importer.add_argument("files", nargs="+", help="ad*.xml daily assignment files")
@@ -290,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_environment()
         handler = {"serve": cmd_serve, "project": cmd_project, "rebuild": cmd_rebuild,
                    "demo": cmd_demo, "migrate": cmd_migrate, "import": cmd_import,
-                   "verify": cmd_verify}[args.command]
+                   "verify": cmd_verify, "checkpoint": cmd_checkpoint}[args.command]
         return handler(settings, args)
     except PostgresBinariesMissing as error:
         print(f"patent-ledger: {error}", file=sys.stderr)

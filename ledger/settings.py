@@ -18,6 +18,11 @@ class Settings:
     host: str
     port: int
     projection_batch: int  # events per projection transaction while catching up
+    signing_key: Path | None = None  # Ed25519 PEM for checkpoints; None: data_dir's, made once
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key or self.data_dir / "signing-key.pem"
 
     @property
     def production(self) -> bool:
@@ -41,4 +46,6 @@ class Settings:
             host=os.environ.get("LEDGER_HOST", "127.0.0.1"),
             port=int(os.environ.get("LEDGER_PORT", "8000")),
             projection_batch=batch,
+            signing_key=Path(os.environ["LEDGER_SIGNING_KEY"]).resolve()
+            if os.environ.get("LEDGER_SIGNING_KEY") else None,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -110,9 +111,10 @@ def test_a_forged_link_breaks_the_next_one(client: TestClient,
 
 
 def test_the_verify_command_reports_and_exits_by_the_verdict(
-        client: TestClient, service: LedgerService) -> None:
+        client: TestClient, service: LedgerService, tmp_path: Path) -> None:
     positions = seed(client)
-    env = {**os.environ, "LEDGER_DATABASE_URL": service.database_url}
+    env = {**os.environ, "LEDGER_DATABASE_URL": service.database_url,
+           "LEDGER_DATA_DIR": str(tmp_path)}  # no signing key, no checkpoints yet
     command = [sys.executable, "-m", "api.cli", "verify"]
     clean = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert clean.returncode == 0, clean.stderr
@@ -135,3 +137,75 @@ def test_events_stored_before_the_chain_are_linked_at_the_next_write(
     assert response.status_code == 201, response.text
     verdict = verify_log(service.database_url)
     assert verdict.holds and verdict.linked == len(positions) + 1
+
+
+# --- signed checkpoints ------------------------------------------------------------------------
+
+
+def test_a_checkpoint_signs_the_head_and_the_links_since_the_last(
+        client: TestClient, service: LedgerService) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from ledger.checkpoints import check_checkpoints, make_checkpoint, merkle_root
+
+    key = Ed25519PrivateKey.generate()
+    positions = seed(client)
+    first = make_checkpoint(service.database_url, key)
+    assert first is not None and first.position == positions[-1] and first.previous == 0
+    assert make_checkpoint(service.database_url, key) is None  # nothing new
+    response = client.post("/v1/deals", json=transfer("T9", [cn_patent(2016, 1, 700)], [B],
+                                                      {A: "1"}, "2021-01-01"))
+    assert response.status_code == 201
+    second = make_checkpoint(service.database_url, key)
+    assert second is not None and second.previous == first.position
+    with psycopg.connect(service.database_url) as conn:
+        tail = [bytes(h) for (h,) in conn.execute(
+            "SELECT hash FROM ledger_chain WHERE position > %s ORDER BY position",
+            (first.position,)).fetchall()]
+    assert second.root == merkle_root(tail) and second.head == tail[-1]
+    # Anyone with the public key checks the signature offline, on the statement's bytes.
+    key.public_key().verify(second.signature, second.statement())
+    assert check_checkpoints(service.database_url, key.public_key()) == []
+    other = Ed25519PrivateKey.generate().public_key()
+    assert "does not verify" in check_checkpoints(service.database_url, other)[0]
+
+
+def test_a_cut_tail_and_a_rewritten_history_are_caught_by_the_checkpoint(
+        client: TestClient, service: LedgerService) -> None:
+    """Deleting the last events with their links leaves a chain that holds, but shorter than
+    what was signed; rewriting from some point on with fresh links breaks the signed head."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from ledger.checkpoints import check_checkpoints, make_checkpoint
+
+    key = Ed25519PrivateKey.generate()
+    positions = seed(client)
+    assert make_checkpoint(service.database_url, key) is not None
+    cut = positions[-2:]
+    tamper(service.database_url,
+           f"DELETE FROM ledger_events WHERE notification_id >= {cut[0]}",
+           f"DELETE FROM ledger_chain WHERE position >= {cut[0]}")
+    assert verify_log(service.database_url).holds  # the chain alone cannot tell
+    problems = check_checkpoints(service.database_url, key.public_key())
+    assert any("tail was cut" in p for p in problems), problems
+    assert any("not the signed head" in p for p in problems), problems
+
+
+def test_verify_checks_the_checkpoints_with_the_configured_key(
+        client: TestClient, service: LedgerService, tmp_path: Path) -> None:
+    seed(client)
+    env = {**os.environ, "LEDGER_DATABASE_URL": service.database_url,
+           "LEDGER_SIGNING_KEY": str(tmp_path / "key.pem"), "LEDGER_DATA_DIR": str(tmp_path)}
+    signed = subprocess.run([sys.executable, "-m", "api.cli", "checkpoint"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert signed.returncode == 0 and "checkpoint signed at position" in signed.stdout, \
+        signed.stderr
+    assert (tmp_path / "key.pem").stat().st_mode & 0o077 == 0  # the key is private
+    ok = subprocess.run([sys.executable, "-m", "api.cli", "verify"], env=env,
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "every signed checkpoint verifies" in ok.stdout, ok.stdout
+    production = subprocess.run([sys.executable, "-m", "api.cli", "serve"],
+                                env={**env, "LEDGER_ENV": "production",
+                                     "LEDGER_SIGNING_KEY": "", "LEDGER_API_KEYS": "admin:" + "k" * 32},
+                                capture_output=True, text=True, timeout=60)
+    assert production.returncode == 2 and "LEDGER_SIGNING_KEY" in production.stderr
