@@ -13,6 +13,7 @@ refinancing does not look like two pledges at once (INV-9).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
@@ -289,6 +290,15 @@ class _DealDecision:
             "patents": self.numbers}
         if self.kind in TITLE_MOVING:
             if self.kind in ("nunc_pro_tunc", "corrective"):
+                corrected = _corrected_deal(register, record.conveyance, self.numbers)
+                if corrected is not None and set(corrected.to_parties) != set(assignees):
+                    # The earlier record named the wrong assignee: the patents pass from it
+                    # to the right one, as a correction of that deal (INV-16, K10).
+                    return {**common, "kind": "transfer",
+                            "from_parties": list(corrected.to_parties),
+                            "to_parties": [{"party": p, "share": s}
+                                           for p, s in _shares(assignees).items()],
+                            "consideration": "name_change", "corrects": corrected.deal_id}
                 earlier = _same_conveyance(register, self.numbers, set(assignees))
                 if earlier is not None:
                     return (f"re-records deal {earlier} (the same assignees already hold "
@@ -335,6 +345,26 @@ def _active_pledge(register: Register, numbers: list[str], pledgee: str) -> str 
         if held:
             return max(held, key=lambda p: p.registered_on).deal_id
     return None
+
+
+_REEL_FRAME = re.compile(r"REEL\s*(?:NO\.?\s*)?(\d+)\s*,?\s*FRAME\s*(?:NO\.?\s*)?(\d+)")
+
+
+def _corrected_deal(register: Register, conveyance: str, numbers: list[str]
+                    ) -> ev.OwnershipTransferred | None:
+    """The transfer a corrective record names ("... PREVIOUSLY RECORDED ON REEL 12345 FRAME
+    678"), when the ledger holds it and its assignees still hold every patent."""
+    found = _REEL_FRAME.search(conveyance.upper())
+    if found is None:
+        return None
+    deal = register.deals.get(f"USPTO-{int(found.group(1))}-{int(found.group(2))}")
+    if not isinstance(deal, ev.OwnershipTransferred):
+        return None
+    for number in numbers:
+        timeline = register.patents.get(number)
+        if timeline is None or set(timeline.current().owners) != set(deal.to_parties):
+            return None
+    return deal
 
 
 def _same_conveyance(register: Register, numbers: list[str], assignees: set[str]) -> str | None:

@@ -219,3 +219,32 @@ def test_the_import_command_shows_progress_and_a_report(
                               str(tmp_path / "nothing.xml")], env=env, capture_output=True,
                              text=True, timeout=60)
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_a_corrective_assignment_corrects_the_deal_it_names(
+        service: LedgerService, client: TestClient, projectors: Projectors,
+        tmp_path: Path) -> None:
+    """A corrective record naming reel 37388 frame 92 (the Soundbite assignment, imported
+    first) moves the patent to the corrected assignee as a correction of that deal."""
+    text = FILE.read_text()
+    head, _, rest = text.partition("<patent-assignments>")
+    first = rest[: rest.index("</patent-assignment>") + len("</patent-assignment>")]
+    corrective = (first.replace("<reel-no>37388</reel-no>", "<reel-no>37400</reel-no>")
+                  .replace("<frame-no>92</frame-no>", "<frame-no>1</frame-no>")
+                  .replace("ASSIGNMENT OF ASSIGNORS INTEREST (SEE DOCUMENT FOR DETAILS).",
+                           "CORRECTIVE ASSIGNMENT TO CORRECT THE ASSIGNEE NAME PREVIOUSLY "
+                           "RECORDED ON REEL 037388 FRAME 0092. ASSIGNOR(S) HEREBY CONFIRMS "
+                           "THE ASSIGNMENT.")
+                  .replace("SOUNDBITE COMMUNICATIONS, INC.", "SOUNDBITE COMMUNICATIONS LLC")
+                  .replace("<date>20151230</date>", "<date>20160110</date>"))
+    path = tmp_path / "corrective.xml"
+    path.write_text(head + "<patent-assignments>" + first + corrective
+                    + "</patent-assignments></us-patent-assignments>")
+    report = run(service, path)
+    assert report.deals_stored == 2, report.skipped
+    found = patent(client, projectors, "US9219817")
+    assert owners(found) == {party_id("SOUNDBITE COMMUNICATIONS LLC")}
+    correction = found["history"]["edges"][-1]
+    assert correction["dealId"] == "USPTO-37400-1"
+    assert correction["payload"]["corrects"] == "USPTO-37388-92"
+    assert correction["payload"]["from_parties"] == [party_id("SOUNDBITE COMMUNICATIONS, INC.")]
