@@ -278,6 +278,23 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Write an evidence bundle (events, links, checkpoints, public key, verifier script)."""
+    from ledger.checkpoints import load_or_create_key
+    from ledger.evidence import export_bundle
+
+    public = load_or_create_key(settings.signing_key_path, create=False).public_key()
+    url, cluster = database_url(settings)
+    try:
+        events, checkpoints = export_bundle(url, Path(args.out), public)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    print(f"{events} events and {checkpoints} checkpoints written to {args.out}; check them "
+          f"with: python3 {Path(args.out) / 'verify_bundle.py'} {args.out}")
+    return 0
+
+
 def cmd_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
     """Sign a checkpoint of the chain now (serve also signs one every minute)."""
     from ledger.checkpoints import load_or_create_key, make_checkpoint
@@ -327,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verify.add_argument("--public-key", help="an Ed25519 public key (PEM) to check the "
                         "checkpoints with; default: the signing key's")
     sub.add_parser("checkpoint", help="sign a checkpoint of the hash chain now")
+    export = sub.add_parser("export", help="write an evidence bundle to check offline")
+    export.add_argument("--out", required=True, help="the bundle's directory")
     importer = sub.add_parser("import", help="import deals recorded elsewhere")
     importer.add_argument("source", choices=["uspto"], help="uspto: USPTO assignment XML")
     importer.add_argument("files", nargs="+", help="ad*.xml daily assignment files")
@@ -337,7 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_environment()
         handler = {"serve": cmd_serve, "project": cmd_project, "rebuild": cmd_rebuild,
                    "demo": cmd_demo, "migrate": cmd_migrate, "import": cmd_import,
-                   "verify": cmd_verify, "checkpoint": cmd_checkpoint}[args.command]
+                   "verify": cmd_verify, "checkpoint": cmd_checkpoint,
+                   "export": cmd_export}[args.command]
         return handler(settings, args)
     except PostgresBinariesMissing as error:
         print(f"patent-ledger: {error}", file=sys.stderr)

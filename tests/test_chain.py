@@ -209,3 +209,44 @@ def test_verify_checks_the_checkpoints_with_the_configured_key(
                                      "LEDGER_SIGNING_KEY": "", "LEDGER_API_KEYS": "admin:" + "k" * 32},
                                 capture_output=True, text=True, timeout=60)
     assert production.returncode == 2 and "LEDGER_SIGNING_KEY" in production.stderr
+
+
+def test_an_exported_bundle_checks_offline_and_shows_tampering(
+        client: TestClient, service: LedgerService, tmp_path: Path) -> None:
+    """The bundle's own script, run with plain Python, on the bundle and on altered copies."""
+    import json
+    import shutil
+
+    seed(client)
+    env = {**os.environ, "LEDGER_DATABASE_URL": service.database_url,
+           "LEDGER_SIGNING_KEY": str(tmp_path / "key.pem"), "LEDGER_DATA_DIR": str(tmp_path)}
+    for command in (["checkpoint"], ["export", "--out", str(tmp_path / "bundle")]):
+        done = subprocess.run([sys.executable, "-m", "api.cli", *command], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    bundle = tmp_path / "bundle"
+    assert {p.name for p in bundle.iterdir()} == {"events.jsonl", "checkpoints.jsonl",
+                                                  "public-key.pem", "verify_bundle.py",
+                                                  "README.txt"}
+
+    def check(directory: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-I", str(directory / "verify_bundle.py"),
+                               str(directory)], capture_output=True, text=True, timeout=60,
+                              cwd=tmp_path)
+
+    good = check(bundle)
+    assert good.returncode == 0 and "the bundle holds: 10 events" in good.stdout, good.stdout
+    altered = tmp_path / "altered"
+    shutil.copytree(bundle, altered)
+    lines = (altered / "events.jsonl").read_text().splitlines()
+    event = json.loads(lines[4])
+    event["version"] += 1
+    lines[4] = json.dumps(event)
+    (altered / "events.jsonl").write_text("\n".join(lines) + "\n")
+    bad = check(altered)
+    assert bad.returncode == 1 and "line 5" in bad.stdout, bad.stdout
+    cut = tmp_path / "cut"
+    shutil.copytree(bundle, cut)
+    original = (bundle / "events.jsonl").read_text().splitlines()
+    (cut / "events.jsonl").write_text("\n".join(original[:8]) + "\n")
+    assert "signed head" in check(cut).stdout
