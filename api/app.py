@@ -105,8 +105,12 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AuthError)
     async def auth_problem(request: Request, exc: AuthError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        title = "Unauthorized" if exc.status == 401 else "Forbidden"
-        return problem(exc.status, title.lower(), title, exc.detail, headers=headers)
+        if exc.retry_after is not None:
+            headers = {"Retry-After": str(exc.retry_after)}
+        title, kind = {401: ("Unauthorized", "unauthorized"),
+                       429: ("Too Many Requests", "rate-limited")}.get(
+            exc.status, ("Forbidden", "forbidden"))
+        return problem(exc.status, kind, title, exc.detail, headers=headers)
 
     @app.exception_handler(Overloaded)
     async def overloaded(request: Request, exc: Overloaded) -> Response:

@@ -18,15 +18,18 @@ from pathlib import Path
 
 from fastapi import Request
 
+from api.rate_limits import RateLimiter
+
 ROLES = ("platform", "auditor", "regulator", "admin")
 DEV_KEYS_FILE = "api-keys.json"
 
 
 class AuthError(Exception):
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.retry_after = retry_after  # 429: seconds until the key may call again
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +48,13 @@ def _digest(key: str) -> str:
 
 
 class KeyRing:
-    def __init__(self, hashed: dict[str, str]) -> None:
+    def __init__(self, hashed: dict[str, str], limiter: RateLimiter | None = None) -> None:
         """`hashed` maps SHA-256 hex digests of keys to roles."""
         for role in hashed.values():
             if role not in ROLES:
                 raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
         self._hashed = dict(hashed)
+        self.limiter = limiter or RateLimiter()
 
     @classmethod
     def from_setting(cls, setting: str) -> KeyRing:
@@ -96,7 +100,12 @@ class KeyRing:
         digest = _digest(key.strip())
         for known, role in self._hashed.items():
             if hmac.compare_digest(known, digest):
-                return ApiKey(role, known[:12])
+                caller = ApiKey(role, known[:12])
+                wait = self.limiter.take(caller.key_id)
+                if wait is not None:
+                    raise AuthError(429, f"key {caller.label} is over its limit of "
+                                    f"{self.limiter.rate:g} requests a second", retry_after=wait)
+                return caller
         raise AuthError(401, "unknown API key")
 
 

@@ -59,6 +59,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.auth import KeyRing
+    from api.rate_limits import RateLimiter
     from ledger.checkpoints import Checkpointer, load_or_create_key
     from ledger.service import LedgerService
     from projections.projectors import Projectors
@@ -77,6 +78,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         keyring = KeyRing.from_setting(settings.api_keys)  # a bad setting fails before the DB
     else:
         keyring = KeyRing.development(settings.data_dir, lambda line: print(line, flush=True))
+    keyring.limiter = RateLimiter.from_setting(settings.rate_limit)
     url, cluster = database_url(settings)
     try:
         service = LedgerService(url).start()

@@ -19,6 +19,7 @@ class Settings:
     port: int
     projection_batch: int  # events per projection transaction while catching up
     signing_key: Path | None = None  # Ed25519 PEM for checkpoints; None: data_dir's, made once
+    rate_limit: str | None = None  # "rate[:burst]" requests a second per API key
 
     @property
     def signing_key_path(self) -> Path:
@@ -48,4 +49,5 @@ class Settings:
             projection_batch=batch,
             signing_key=Path(os.environ["LEDGER_SIGNING_KEY"]).resolve()
             if os.environ.get("LEDGER_SIGNING_KEY") else None,
+            rate_limit=os.environ.get("LEDGER_RATE_LIMIT") or None,
         )

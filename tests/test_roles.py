@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from ledger.service import LedgerService
 from tests.builders import ACME, party
 from tests.ledger_fixtures import auth
 
@@ -51,3 +52,34 @@ def test_each_event_records_the_key_that_posted_it(client: TestClient) -> None:
     event = client.get("/v1/events").json()["events"][0]
     assert event["posted_by"].startswith("platform:")
     assert "test-platform-key" not in str(event)
+
+
+def test_a_key_over_its_rate_limit_hears_429_and_others_go_on(service: LedgerService) -> None:
+    """A bucket per key: five requests at once, then 429 with Retry-After for that key only,
+    and the key is let in again once its bucket refills."""
+    from api.app import create_app
+    from api.auth import KeyRing
+    from api.rate_limits import RateLimiter
+    from tests.ledger_fixtures import KEY_SETTING
+
+    now = [0.0]
+    keyring = KeyRing.from_setting(KEY_SETTING)
+    keyring.limiter = RateLimiter(rate=1, burst=5, clock=lambda: now[0])
+    with TestClient(create_app(service, keyring)) as client:
+        answers = [client.get("/v1/events", headers=auth("auditor")).status_code
+                   for _ in range(6)]
+        assert answers == [200] * 5 + [429]
+        limited = client.get("/v1/events", headers=auth("auditor"))
+        assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
+        assert limited.json()["title"] == "Too Many Requests"
+        assert client.get("/v1/events", headers=auth("regulator")).status_code == 200
+        now[0] += 1.0  # one token back
+        assert client.get("/v1/events", headers=auth("auditor")).status_code == 200
+
+
+def test_a_bad_rate_limit_setting_is_refused() -> None:
+    from api.rate_limits import RateLimiter
+
+    with pytest.raises(ValueError, match="LEDGER_RATE_LIMIT"):
+        RateLimiter.from_setting("fast")
+    assert RateLimiter.from_setting("10:3").burst == 3

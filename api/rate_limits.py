@@ -1,0 +1,50 @@
+"""Per-key rate limits: a token bucket per API key id, refilled at `rate` a second up to `burst`.
+
+A key over its limit hears 429 with Retry-After (seconds until a token is back). One bucket per
+key known to the key ring, so memory is bounded by the number of keys; each API process keeps
+its own buckets (several processes each allow the rate).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+
+DEFAULT_RATE = 2_000.0  # requests a second per key
+DEFAULT_BURST = 4_000
+
+
+class RateLimiter:
+    def __init__(self, rate: float = DEFAULT_RATE, burst: int = DEFAULT_BURST,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("a rate limit needs a positive rate and a burst of at least 1")
+        self.rate, self.burst, self._clock = rate, burst, clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key id -> (tokens, at)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_setting(cls, setting: str | None) -> RateLimiter:
+        """LEDGER_RATE_LIMIT: `rate` or `rate:burst` (requests a second per key)."""
+        if not setting:
+            return cls()
+        rate, _, burst = setting.partition(":")
+        try:
+            return cls(float(rate), int(burst) if burst else max(1, int(float(rate) * 2)))
+        except ValueError:
+            raise ValueError(f"LEDGER_RATE_LIMIT must read rate or rate:burst (requests a "
+                             f"second per key), not {setting!r}") from None
+
+    def take(self, key_id: str) -> int | None:
+        """None if the key may go on; else the seconds to wait (at least 1)."""
+        now = self._clock()
+        with self._lock:
+            tokens, at = self._buckets.get(key_id, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+            if tokens >= 1:
+                self._buckets[key_id] = (tokens - 1, now)
+                return None
+            self._buckets[key_id] = (tokens, now)
+            return max(1, math.ceil((1 - tokens) / self.rate))
