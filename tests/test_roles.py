@@ -83,3 +83,41 @@ def test_a_bad_rate_limit_setting_is_refused() -> None:
     with pytest.raises(ValueError, match="LEDGER_RATE_LIMIT"):
         RateLimiter.from_setting("fast")
     assert RateLimiter.from_setting("10:3").burst == 3
+
+
+ROOT_FIELDS = {  # every GraphQL root field, asked as briefly as it can be
+    "patent": '{ patent(number: "201710601862.3") { number } }',
+    "patents": "{ patents(first: 1) { edges { node { number } } } }",
+    "party": f'{{ party(id: "{ACME}") {{ id }} }}',
+    "events": "{ events(first: 1) { edges { position } } }",
+    "deal": '{ deal(id: "nothing") { dealId } }',
+    "pledges": "{ pledges(first: 1) { edges { node { dealId } } } }",
+    "anomalies": "{ anomalies(first: 1) { edges { node { id } } } }",
+    "blacklist": "{ blacklist { party { id } } }",
+    "indicators": '{ indicators(from: "2021-01-01", to: "2021-12-31") { indicator } }',
+    "ledger": "{ ledger { position } }",
+}
+OVERSIGHT_ONLY = {"anomalies", "blacklist"}  # regulators' and auditors' views
+
+
+@pytest.mark.parametrize("field", sorted(ROOT_FIELDS))
+@pytest.mark.parametrize("role", ["platform", "auditor", "regulator", "admin"])
+def test_graphql_role_matrix_for_every_root_field(client: TestClient, field: str,
+                                                  role: str) -> None:
+    body = client.post("/graphql", headers=auth(role), json={"query": ROOT_FIELDS[field]}).json()
+    codes = [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
+    if field in OVERSIGHT_ONLY and role == "platform":
+        assert codes == ["FORBIDDEN"], body
+    else:
+        assert codes == [], body
+    no_key = client.post("/graphql", headers={"Authorization": ""},
+                         json={"query": ROOT_FIELDS[field]})
+    assert no_key.status_code == 401
+
+
+def test_the_graphql_matrix_names_every_root_field() -> None:
+    from api.gql.schema import build_schema
+
+    query = build_schema(production=False)._schema.query_type
+    assert query is not None
+    assert set(query.fields) == set(ROOT_FIELDS), "a root field is missing from the matrix"
