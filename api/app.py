@@ -15,9 +15,10 @@ from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import commands, event_log
+from api import admin, commands, event_log
 from api.auth import AuthError, KeyRing
 from api.gql.router import graphql_router
+from api.key_store import KeyRefresher, KeyStore
 from api.problems import http_problem, problem, validation_problem
 from ledger.service import LedgerService
 from ledger.writer import Overloaded, StoreUnavailable
@@ -36,9 +37,11 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
         reads = ReadModels(service.database_url, service.store.decode)
         await reads.open()
         app.state.reads = reads
+        refresher = KeyRefresher(app.state.key_store, keyring).start()
         try:
             yield
         finally:
+            refresher.stop()
             await reads.close()
 
     app = FastAPI(
@@ -53,7 +56,9 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
     app.state.writer = service.writer
     app.state.store = service.store
     app.state.keyring = keyring
+    app.state.key_store = KeyStore(service.database_url)
     app.include_router(commands.router)
+    app.include_router(admin.router)
     app.include_router(event_log.router)
     app.include_router(graphql_router(production=production), prefix="/graphql")
     _add_operations(app, service)

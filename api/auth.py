@@ -53,8 +53,14 @@ class KeyRing:
         for role in hashed.values():
             if role not in ROLES:
                 raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
-        self._hashed = dict(hashed)
+        self._hashed = dict(hashed)  # configured at start
+        self._issued: dict[str, str] = {}  # issued at run time (api/key_store.py)
+        self._revoked: frozenset[str] = frozenset()  # key ids
         self.limiter = limiter or RateLimiter()
+
+    def refresh(self, issued: dict[str, str], revoked: set[str]) -> None:
+        """Swap in the keys issued and revoked at run time (both replaced at once)."""
+        self._issued, self._revoked = dict(issued), frozenset(revoked)
 
     @classmethod
     def from_setting(cls, setting: str) -> KeyRing:
@@ -98,8 +104,11 @@ class KeyRing:
         if scheme.lower() != "bearer" or not key.strip():
             raise AuthError(401, "send Authorization: Bearer <key>")
         digest = _digest(key.strip())
-        for known, role in self._hashed.items():
+        issued, revoked = self._issued, self._revoked
+        for known, role in (*self._hashed.items(), *issued.items()):
             if hmac.compare_digest(known, digest):
+                if known[:12] in revoked:
+                    raise AuthError(401, f"API key {role}:{known[:12]} was revoked")
                 caller = ApiKey(role, known[:12])
                 wait = self.limiter.take(caller.key_id)
                 if wait is not None:
