@@ -7,6 +7,7 @@ without holding a thread: the writer thread judges and commits, the event loop s
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import Future
 from functools import partial
 from typing import Annotated, Any
 
@@ -20,9 +21,10 @@ from api.problems import PROBLEM, answer, json_response, problem_body, stored_bo
 from ledger import commands as c
 from ledger import decisions as d
 from ledger.identifiers import IdentifierError, parse_patent_number
-from ledger.writer import Decide, Result, Writer
+from ledger.writer import Decide, Result, StoreUnavailable, Writer
 
 router = APIRouter(prefix="/v1")
+ANSWER_SECONDS = 5.0  # the longest a posting waits for the writer before 503
 
 Platform = Annotated[ApiKey, Depends(require("platform"))]
 Regulator = Annotated[ApiKey, Depends(require("regulator"))]
@@ -37,9 +39,20 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _answer(future: Future[list[Result]]) -> list[Result]:
+    """The writer's answer, or 503 after ANSWER_SECONDS: while PostgreSQL is away the library
+    retries its reads for a long time, and a client should hear something it can act on. The
+    posting may still be stored; posting the same body again is safe (idempotency)."""
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(future), ANSWER_SECONDS)
+    except TimeoutError:
+        raise StoreUnavailable(f"no answer from the event store within {ANSWER_SECONDS:g} s; "
+                               "post the same body again shortly") from None
+
+
 async def _post(request: Request, decide: Decide, key: ApiKey) -> Result:
     writer: Writer = request.app.state.writer
-    results = await asyncio.wrap_future(writer.post(decide, key.label))
+    results = await _answer(writer.post(decide, key.label))
     return results[0]
 
 
@@ -105,8 +118,7 @@ async def post_batch(request: Request, key: Platform) -> Response:
         ) from None
     writer: Writer = request.app.state.writer
     decisions = [partial(d.decide_deal, cmd=deal) for deal in body.deals]
-    results = await asyncio.wrap_future(writer.post_many(decisions, key.label,
-                                                          atomic=body.atomic))
+    results = await _answer(writer.post_many(decisions, key.label, atomic=body.atomic))
     rows: list[dict[str, Any]] = []
     failed: int | None = None
     for index, (deal, result) in enumerate(zip(body.deals, results, strict=True)):

@@ -147,9 +147,9 @@ def test_sigkill_under_load_loses_no_acknowledged_deal_and_doubles_none(
 
 
 def test_postgres_stopped_under_load_gives_503_then_recovers_losing_nothing() -> None:
-    """Its own cluster, stopped for eight seconds while clients post: meanwhile a posting waits
-    up to the 5 s connect timeout and hears 503 with Retry-After; afterwards the API recovers by
-    itself and every acknowledged deal is in the log once."""
+    """Its own cluster, stopped for eight seconds while a client posts: meanwhile a posting
+    waits at most 5 s for the writer and hears 503 with Retry-After; afterwards the API recovers
+    by itself and every acknowledged deal is in the log once."""
     workdir = Path(tempfile.mkdtemp(prefix="ledger-faults-"))
     workdir.chmod(0o711)  # the postgres OS user runs the server when tests run as root
     cluster = EmbeddedPostgres(workdir / "pg", fsync=True)
