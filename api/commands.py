@@ -44,7 +44,9 @@ async def _answer(future: Future[list[Result]]) -> list[Result]:
     retries its reads for a long time, and a client should hear something it can act on. The
     posting may still be stored; posting the same body again is safe (idempotency)."""
     try:
-        return await asyncio.wait_for(asyncio.wrap_future(future), ANSWER_SECONDS)
+        # Shielded: giving up waiting must not cancel the posting the writer still holds.
+        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)),
+                                      ANSWER_SECONDS)
     except TimeoutError:
         raise StoreUnavailable(f"no answer from the event store within {ANSWER_SECONDS:g} s; "
                                "post the same body again shortly") from None

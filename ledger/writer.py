@@ -207,7 +207,9 @@ class Writer:
         self._metrics.inc("ledger_events_stored_total", len(recordings))
         tally: Counter[tuple[str, str]] = Counter()
         for posting, outcomes in zip(group, answers, strict=True):
-            posting.future.set_result([_result(register, o, positions, tally) for o in outcomes])
+            answer = [_result(register, o, positions, tally) for o in outcomes]
+            if not posting.future.done():  # a caller may have stopped waiting (cancelled)
+                posting.future.set_result(answer)
         for (label, value), count in tally.items():  # once per group, not once per deal
             name = "ledger_rule_refusals_total" if label == "rule" else "ledger_postings_total"
             self._metrics.inc(name, count, **{label: value})
