@@ -11,7 +11,8 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ledger import heap
@@ -42,6 +43,18 @@ def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines())
     logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+@contextmanager
+def ledger_database(settings: Settings) -> Iterator[str]:
+    """The database URL for a command; an embedded cluster started for it is stopped after
+    (its data stays in LEDGER_DATA_DIR), one that `serve` runs is only borrowed."""
+    url, cluster = database_url(settings)
+    try:
+        yield url
+    finally:
+        if cluster is not None:
+            cluster.stop()
 
 
 def database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
@@ -79,8 +92,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     else:
         keyring = KeyRing.development(settings.data_dir, lambda line: print(line, flush=True))
     keyring.limiter = RateLimiter.from_setting(settings.rate_limit)
-    url, cluster = database_url(settings)
-    try:
+    with ledger_database(settings) as url:
         service = LedgerService(url).start()
         checkpointer = Checkpointer(url, signing_key).start()
         projectors = Projectors(url, service.store, service.metrics, settings.projection_batch)
@@ -99,9 +111,6 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             projectors.stop()
             checkpointer.stop()
             service.stop()
-    finally:
-        if cluster is not None:
-            cluster.stop()  # the data stays in LEDGER_DATA_DIR for the next start
     return 0
 
 
@@ -119,8 +128,7 @@ def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.store import open_store
     from projections.projectors import Projectors
 
-    url, cluster = database_url(settings)
-    try:
+    with ledger_database(settings) as url:
         store = open_store(url)
         migrate(url)
         projectors = Projectors(url, store, Metrics(), settings.projection_batch).start()
@@ -134,9 +142,6 @@ def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             projectors.stop()
             store.close()
-    finally:
-        if cluster is not None:
-            cluster.stop()
     return 0
 
 
@@ -153,8 +158,7 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
         print(f"patent-ledger: no projection {args.projection!r} (known: {names}, all)",
               file=sys.stderr)
         return 2
-    url, cluster = database_url(settings)
-    try:
+    with ledger_database(settings) as url:
         store = open_store(url)
         migrate(url)
         for projection in chosen:
@@ -164,9 +168,6 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{projection.name}: rebuilt up to position {position} and swapped in",
                   flush=True)
         store.close()
-    finally:
-        if cluster is not None:
-            cluster.stop()
     return 0
 
 
@@ -186,8 +187,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     postings += [("/v1/patents", body, "platform") for body in background.patent_bodies()]
     postings += planted_scenario().postings
     postings += [("/v1/deals", body, "platform") for body in background.deals(args.deals)]
-    url, cluster = database_url(settings)
-    try:
+    with ledger_database(settings) as url:
         service = LedgerService(url).start()
         try:
             bar = ProgressBar("demo", unit="postings")
@@ -195,9 +195,6 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             bar.finish()
         finally:
             service.stop()
-    finally:
-        if cluster is not None:
-            cluster.stop()
     print(f"{stored} postings stored, {len(refused)} refused or replayed"
           f"{' (already loaded?)' if refused else ''}")
     print(DEMO_QUERIES)
@@ -226,8 +223,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise ValueError(f"no such file: {', '.join(missing)}")
-    url, cluster = database_url(settings)
-    try:
+    with ledger_database(settings) as url:
         service = LedgerService(url).start()
         try:
             bar = ProgressBar("import uspto", unit="records")
@@ -235,9 +231,6 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
             bar.finish()
         finally:
             service.stop()
-    finally:
-        if cluster is not None:
-            cluster.stop()
     print("\n".join(report.lines()))
     return 0
 
@@ -259,15 +252,11 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
         public = load_or_create_key(settings.signing_key_path, create=False).public_key()
     else:
         public = None  # checkpoints, if any, are reported as unchecked
-    url, cluster = database_url(settings)
-    try:
+    with ledger_database(settings) as url:
         bar = ProgressBar("verify")
         verdict = verify_log(url, bar.update)
         bar.finish()
         problems = check_checkpoints(url, public)
-    finally:
-        if cluster is not None:
-            cluster.stop()
     if verdict.broken is not None:
         print(f"BROKEN at position {verdict.broken.position}: {verdict.broken.problem}")
     for problem in problems:
@@ -286,12 +275,8 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.evidence import export_bundle
 
     public = load_or_create_key(settings.signing_key_path, create=False).public_key()
-    url, cluster = database_url(settings)
-    try:
+    with ledger_database(settings) as url:
         events, checkpoints = export_bundle(url, Path(args.out), public)
-    finally:
-        if cluster is not None:
-            cluster.stop()
     print(f"{events} events and {checkpoints} checkpoints written to {args.out}; check them "
           f"with: python3 {Path(args.out) / 'verify_bundle.py'} {args.out}")
     return 0
@@ -302,12 +287,8 @@ def cmd_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.checkpoints import load_or_create_key, make_checkpoint
 
     key = load_or_create_key(settings.signing_key_path, create=not settings.production)
-    url, cluster = database_url(settings)
-    try:
+    with ledger_database(settings) as url:
         made = make_checkpoint(url, key)
-    finally:
-        if cluster is not None:
-            cluster.stop()
     print("nothing new to sign" if made is None else
           f"checkpoint signed at position {made.position} (key {made.key_id})")
     return 0
@@ -317,13 +298,9 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.migrations import migrate
     from ledger.store import open_store
 
-    url, cluster = database_url(settings)
-    try:
+    with ledger_database(settings) as url:
         open_store(url).close()  # eventsourcing creates its event table first
         applied = migrate(url)
-    finally:
-        if cluster is not None:
-            cluster.stop()
     print(f"migrations applied: {', '.join(applied) if applied else 'none (up to date)'}")
     return 0
 
