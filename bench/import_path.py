@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 
 from api.progress import ProgressBar
-from bench.report import machine_line, update_section
+from bench.report import bench_main, machine_line, update_section
 from bench.write_path import BASELINE_TABLE, baseline_batch, progress
 from importers.uspto import UsptoImport
 from importers.uspto_xml import read_records
@@ -139,15 +139,11 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
     update_section(path, "import_path", "\n".join(lines))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--copies", type=int, default=503, help="503 copies: 100,097 records")
-    parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
-    args = parser.parse_args()
-    result = run(args)
-    write_report(result, args, args.out)
-    progress(f"figures written to {args.out}")
+
+def main() -> None:
+    bench_main(__doc__, _arguments, run, write_report)
 
 
 if __name__ == "__main__":

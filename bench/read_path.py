@@ -36,7 +36,7 @@ from api.progress import ProgressBar
 from bench.flows import MarketFlow
 from bench.http_client import Connection
 from bench.loading import decision
-from bench.report import machine_line, update_section
+from bench.report import bench_main, machine_line, update_section
 from bench.scenario import planted_scenario
 from bench.write_path import AUDITOR_KEY, KEY, Api, progress
 from ledger import commands as c
@@ -518,20 +518,16 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
     update_section(path, "read_path", "\n".join(lines))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     parser.add_argument("--keep", type=Path, default=None,
                         help="keep the cluster here and reuse its log on the next run")
-    args = parser.parse_args()
-    result = run(args)
-    write_report(result, args, args.out)
-    progress(f"figures written to {args.out}")
+
+def main() -> None:
+    bench_main(__doc__, _arguments, run, write_report)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HEADER = """# Benchmarks
 
@@ -36,3 +39,16 @@ def update_section(path: Path, key: str, markdown: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text)
+
+
+def bench_main(doc: str | None, arguments: Callable[[argparse.ArgumentParser], None],
+               run: Callable[[argparse.Namespace], Any],
+               report: Callable[[Any, argparse.Namespace, Path], None]) -> None:
+    """A benchmark's command line: its own options plus `--out`, run, write its section."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    arguments(parser)
+    parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
+    args = parser.parse_args()
+    report(run(args), args, args.out)
+    print(f"[bench {time.strftime('%H:%M:%S')}] figures written to {args.out}", flush=True)

@@ -31,7 +31,7 @@ import orjson
 import psycopg
 
 from bench.http_client import Connection
-from bench.report import machine_line, update_section
+from bench.report import bench_main, machine_line, update_section
 from bench.workload import Workload
 from ledger.embedded_postgres import EmbeddedPostgres
 
@@ -332,19 +332,15 @@ commit gathering), single-deal medians were 660 to 1,000 deals/s (ratio 0.15 to 
 """
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--deals", type=int, default=3_000, help="single deals per round")
     parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 per round")
-    parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     parser.add_argument("--no-projections", dest="projections", action="store_false",
                         help="serve --no-projections: the write path alone")
-    args = parser.parse_args()
-    result = run(args)
-    write_report(result, args, args.out)
-    progress(f"figures written to {args.out}")
+
+def main() -> None:
+    bench_main(__doc__, _arguments, run, write_report)
 
 
 if __name__ == "__main__":
