@@ -27,7 +27,13 @@ from xml.etree.ElementTree import ParseError
 from pydantic import TypeAdapter
 
 from importers.names import party_id, party_kind
-from importers.uspto_xml import AssignmentRecord, BrokenRecord, Property, read_records
+from importers.uspto_xml import (
+    AssignmentRecord,
+    BrokenRecord,
+    Document,
+    Property,
+    read_records,
+)
 from ledger import commands as c
 from ledger import decisions as d
 from ledger import events as ev
@@ -227,9 +233,14 @@ def _patent_command(prop: Property, owners: dict[str, str]) -> c.PatentCommand:
     return c.PatentCommand.model_validate({
         "number": number, "title": (prop.title or f"US patent {grant.number}")[:2000],
         "filed_on": filed_on, "granted_on": granted_on,
-        "kind": "design" if grant.number.startswith("D") or grant.kind.startswith("S")
-        else "invention",
+        "kind": _patent_kind(grant),
         "owners": [{"party": p, "share": s} for p, s in owners.items()]})
+
+
+def _patent_kind(grant: Document) -> str:
+    """Design patents (D numbers, S kind codes) are designs; utility, plant and reissue
+    patents count as inventions."""
+    return "design" if grant.number.startswith("D") or grant.kind.startswith("S") else "invention"
 
 
 def _shares(parties: list[str]) -> dict[str, str]:
@@ -331,8 +342,7 @@ def _expiry(prop: Property) -> date:
     assert grant is not None
     filed = (application.day if application and application.day else grant.day)
     assert filed is not None
-    kind = "design" if grant.number.startswith("D") else "invention"
-    return expiry_date(kind, filed)
+    return expiry_date(_patent_kind(grant), filed)
 
 
 def _active_pledge(register: Register, numbers: list[str], pledgee: str) -> str | None:
