@@ -146,13 +146,15 @@ def test_sigkill_under_load_loses_no_acknowledged_deal_and_doubles_none(
     assert all(count == 1 for count in stored.values()), "a deal was stored twice"
 
 
-def test_postgres_stopped_under_load_gives_503_then_recovers_losing_nothing() -> None:
+def test_postgres_stopped_under_load_gives_503_then_recovers_losing_nothing(
+        request: pytest.FixtureRequest) -> None:
     """Its own cluster, stopped for eight seconds while a client posts: meanwhile a posting
     waits at most 5 s for the writer and hears 503 with Retry-After; afterwards the API recovers
     by itself and every acknowledged deal is in the log once."""
     workdir = Path(tempfile.mkdtemp(prefix="ledger-faults-"))
     workdir.chmod(0o711)  # the postgres OS user runs the server when tests run as root
     cluster = EmbeddedPostgres(workdir / "pg", fsync=True)
+    request.addfinalizer(lambda: (cluster.stop(), shutil.rmtree(workdir, ignore_errors=True)))
     cluster.start()
     url = cluster.create_database("faults")
     api = Api(url)
@@ -206,8 +208,6 @@ def test_postgres_stopped_under_load_gives_503_then_recovers_losing_nothing() ->
         stop.set()
         api.stop()
     stored = _stored_licences(url)
-    cluster.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
     print(f"\nPostgreSQL stopped for {OUTAGE_SECONDS:g} s under load: {len(unavailable)} "
           f"answers 503, "
           f"{len(acknowledged)} deals acknowledged, {len(stored)} stored, "
