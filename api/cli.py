@@ -294,6 +294,15 @@ def cmd_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_public_key(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the public key that checks the checkpoints (publish it to auditors)."""
+    from ledger.checkpoints import load_or_create_key, public_pem
+
+    sys.stdout.write(public_pem(load_or_create_key(settings.signing_key_path, create=False))
+                     .decode())
+    return 0
+
+
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.migrations import migrate
     from ledger.store import open_store
@@ -323,6 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verify.add_argument("--public-key", help="an Ed25519 public key (PEM) to check the "
                         "checkpoints with; default: the signing key's")
     sub.add_parser("checkpoint", help="sign a checkpoint of the hash chain now")
+    sub.add_parser("public-key", help="print the public key that checks the checkpoints and "
+                   "inclusion proofs")
     export = sub.add_parser("export", help="write an evidence bundle to check offline")
     export.add_argument("--out", required=True, help="the bundle's directory")
     importer = sub.add_parser("import", help="import deals recorded elsewhere")
@@ -336,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = {"serve": cmd_serve, "project": cmd_project, "rebuild": cmd_rebuild,
                    "demo": cmd_demo, "migrate": cmd_migrate, "import": cmd_import,
                    "verify": cmd_verify, "checkpoint": cmd_checkpoint,
-                   "export": cmd_export}[args.command]
+                   "export": cmd_export, "public-key": cmd_public_key}[args.command]
         return handler(settings, args)
     except PostgresBinariesMissing as error:
         print(f"patent-ledger: {error}", file=sys.stderr)

@@ -1,15 +1,14 @@
 """Signed checkpoints of the hash chain: position, head link and a Merkle root, Ed25519-signed.
 
-A checkpoint says "the log held this many events, ending in this link, and these are the
-links since the checkpoint before", signed with a key kept outside the database (a PEM file:
+A checkpoint says "the log held this many links, ending in this one, and this is the Merkle
+root over all of them", signed with a key kept outside the database (a PEM file:
 `LEDGER_SIGNING_KEY`, or `signing-key.pem` in the data directory, generated once for
 development). Whoever holds the public key can check a checkpoint offline with SHA-256 and
 Ed25519 alone. The chain shows an event was changed; a checkpoint also shows the log was cut
 short or rewritten from some point on, since no one without the key can sign a new one.
 
-Merkle tree (RFC 6962 style): leaf = SHA-256(0x00 || link), node = SHA-256(0x01 || left ||
-right), an odd node is carried up unchanged; the leaves are the links after the previous
-checkpoint, up to and including this one's position.
+The tree (ledger/merkle.py, RFC 6962 shape) covers the whole log, so the latest checkpoint
+alone vouches for any event before it, with an inclusion proof of about log2(n) hashes.
 """
 
 from __future__ import annotations
@@ -20,46 +19,36 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-STATEMENT_VERSION = "patent-ledger checkpoint v1"
+from ledger import merkle
+from ledger.merkle_nodes import grow
+
+STATEMENT_VERSION = "patent-ledger checkpoint v2"
 CHECKPOINT_SECONDS = 60.0  # how often `serve` signs the new links
 log = logging.getLogger("ledger.checkpoints")
-
-
-def leaf(link: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + link).digest()
-
-
-def merkle_root(links: list[bytes]) -> bytes:
-    """The root over `links` (SHA-256 of nothing for an empty range)."""
-    level = [leaf(x) for x in links]
-    if not level:
-        return hashlib.sha256(b"").digest()
-    while len(level) > 1:
-        level = [hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
-                 if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
-    return level[0]
 
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     position: int  # the last event it covers
     previous: int  # the position of the checkpoint before (0 for the first)
+    tree_size: int  # links up to `position`: the leaves under `root`
     head: bytes  # the chain's link at `position`
-    root: bytes  # Merkle root of the links in (previous, position]
+    root: bytes  # Merkle root of every link up to `position`
     signed_at: datetime
     key_id: str  # SHA-256 of the raw public key, hex, first 16 characters
     signature: bytes
 
     def statement(self) -> bytes:
-        """The exact bytes signed: version, positions, head, root, time (UTC ISO)."""
+        """The exact bytes signed: version, positions, tree size, head, root, time (UTC ISO)."""
         return "|".join((STATEMENT_VERSION, str(self.previous), str(self.position),
-                         self.head.hex(), self.root.hex(),
+                         str(self.tree_size), self.head.hex(), self.root.hex(),
                          self.signed_at.astimezone(UTC).isoformat())).encode()
 
 
@@ -97,77 +86,113 @@ def public_pem(key: Ed25519PrivateKey) -> bytes:
 # --- making and checking ---------------------------------------------------------------------
 
 
+CHECKPOINT_COLUMNS = "position, previous, tree_size, head, root, signed_at, key_id, signature"
+SIGNING_LOCK = 0x1ED6E5C4  # one signer at a time (serve's thread, the `checkpoint` command)
+
+
+def checkpoint_from_row(row: tuple[Any, ...]) -> Checkpoint:
+    position, previous, size, head, root, signed_at, kid, signature = row
+    return Checkpoint(position, previous, size, bytes(head), bytes(root), signed_at, kid,
+                      bytes(signature))
+
+
 def latest(conn: psycopg.Connection) -> Checkpoint | None:
-    row = conn.execute("SELECT position, previous, head, root, signed_at, key_id, signature "
-                       "FROM ledger_checkpoints ORDER BY position DESC LIMIT 1").fetchone()
-    return None if row is None else Checkpoint(row[0], row[1], bytes(row[2]), bytes(row[3]),
-                                               row[4], row[5], bytes(row[6]))
+    row = conn.execute(f"SELECT {CHECKPOINT_COLUMNS} FROM ledger_checkpoints "
+                       "ORDER BY position DESC LIMIT 1").fetchone()
+    return None if row is None else checkpoint_from_row(row)
 
 
 def make_checkpoint(database_url: str, key: Ed25519PrivateKey) -> Checkpoint | None:
     """Sign the chain up to its last link; None when nothing was linked since the last one."""
     with psycopg.connect(database_url) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SIGNING_LOCK,))
         before = latest(conn)
         previous = before.position if before else 0
-        rows = conn.execute("SELECT position, hash FROM ledger_chain WHERE position > %s "
-                            "ORDER BY position", (previous,)).fetchall()
-        if not rows:
+        row = conn.execute("SELECT position, hash FROM ledger_chain "
+                           "ORDER BY position DESC LIMIT 1").fetchone()
+        if row is None or row[0] <= previous:
             return None
-        draft = Checkpoint(rows[-1][0], previous, bytes(rows[-1][1]),
-                           merkle_root([bytes(h) for _, h in rows]), datetime.now(UTC),
+        size, root = grow(conn, row[0])
+        draft = Checkpoint(row[0], previous, size, bytes(row[1]), root, datetime.now(UTC),
                            key_id(key.public_key()), b"")
-        signed = Checkpoint(draft.position, draft.previous, draft.head, draft.root,
-                            draft.signed_at, draft.key_id, key.sign(draft.statement()))
-        conn.execute("INSERT INTO ledger_checkpoints (position, previous, head, root, "
-                     "signed_at, key_id, signature) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                     (signed.position, signed.previous, signed.head, signed.root,
-                      signed.signed_at, signed.key_id, signed.signature))
+        signed = Checkpoint(draft.position, draft.previous, draft.tree_size, draft.head,
+                            draft.root, draft.signed_at, draft.key_id,
+                            key.sign(draft.statement()))
+        conn.execute(f"INSERT INTO ledger_checkpoints ({CHECKPOINT_COLUMNS}) "
+                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                     (signed.position, signed.previous, signed.tree_size, signed.head,
+                      signed.root, signed.signed_at, signed.key_id, signed.signature))
         return signed
 
 
 def check_checkpoints(database_url: str, public: Ed25519PublicKey | None) -> list[str]:
     """Every problem with the checkpoints against the chain as stored; empty when they hold.
-    Without a public key, checkpoints that exist are a problem: they cannot be vouched for."""
-    problems: list[str] = []
+    One pass over the chain, recomputing the root at each checkpoint from the links alone
+    (the stored subtrees are not trusted). Without a public key, checkpoints that exist are a
+    problem: they cannot be vouched for."""
     with psycopg.connect(database_url) as conn:
-        rows = conn.execute("SELECT position, previous, head, root, signed_at, key_id, "
-                            "signature FROM ledger_checkpoints ORDER BY position").fetchall()
-        if rows and public is None:
-            return [f"{len(rows)} signed checkpoints cannot be checked without the public key "
-                    "(--public-key, or LEDGER_SIGNING_KEY)"]
-        last_link = conn.execute("SELECT coalesce(max(position), 0) FROM ledger_chain"
-                                 ).fetchone()
-        last_event = conn.execute("SELECT coalesce(max(notification_id), 0) FROM ledger_events"
-                                  ).fetchone()
+        checkpoints = [checkpoint_from_row(r) for r in conn.execute(
+            f"SELECT {CHECKPOINT_COLUMNS} FROM ledger_checkpoints ORDER BY position").fetchall()]
+        if checkpoints and public is None:
+            return [f"{len(checkpoints)} signed checkpoints cannot be checked without the "
+                    "public key (--public-key, or LEDGER_SIGNING_KEY)"]
+        row = conn.execute("SELECT least((SELECT coalesce(max(position), 0) FROM ledger_chain),"
+                           " (SELECT coalesce(max(notification_id), 0) FROM ledger_events))"
+                           ).fetchone()
+        log_end = int(row[0]) if row else 0
+        problems: list[str] = []
         expected_previous = 0
-        for row in rows:
+        for cp in checkpoints:
             assert public is not None
-            cp = Checkpoint(row[0], row[1], bytes(row[2]), bytes(row[3]), row[4], row[5],
-                            bytes(row[6]))
             try:
                 public.verify(cp.signature, cp.statement())
             except InvalidSignature:
                 problems.append(f"checkpoint at {cp.position}: the signature does not verify "
                                 "with this public key")
-                continue
             if cp.previous != expected_previous:
                 problems.append(f"checkpoint at {cp.position}: follows {cp.previous}, but the "
                                 f"checkpoint before it is at {expected_previous}")
             expected_previous = cp.position
-            links = [bytes(h) for (h,) in conn.execute(
-                "SELECT hash FROM ledger_chain WHERE position > %s AND position <= %s "
-                "ORDER BY position", (cp.previous, cp.position)).fetchall()]
-            if not links or links[-1] != cp.head:
-                problems.append(f"checkpoint at {cp.position}: the chain's link there is not "
-                                "the signed head (the log was cut or rewritten)")
-            elif merkle_root(links) != cp.root:
-                problems.append(f"checkpoint at {cp.position}: the links since {cp.previous} "
-                                "do not give the signed Merkle root")
-        signed_up_to = expected_previous
-    assert last_link is not None and last_event is not None
-    if signed_up_to > min(int(last_link[0]), int(last_event[0])):
-        problems.append(f"the log ends at {min(int(last_link[0]), int(last_event[0]))}, before "
-                        f"the signed checkpoint at {signed_up_to}: its tail was cut")
+        problems += _against_chain(conn, checkpoints)
+    if expected_previous > log_end:
+        problems.append(f"the log ends at {log_end}, before the signed checkpoint at "
+                        f"{expected_previous}: its tail was cut")
+    return problems
+
+
+def _against_chain(conn: psycopg.Connection, checkpoints: list[Checkpoint]) -> list[str]:
+    """Each checkpoint's head, size and root against the links as stored, in one pass."""
+    problems: list[str] = []
+    tree = merkle.Frontier()
+    pending = iter(checkpoints)
+    cp = next(pending, None)
+    last_link: tuple[int, bytes] | None = None
+
+    def judge(cp: Checkpoint) -> None:
+        if last_link is None or last_link[0] != cp.position or last_link[1] != cp.head:
+            problems.append(f"checkpoint at {cp.position}: the chain's link there is not the "
+                            "signed head (the log was cut or rewritten)")
+        elif tree.size != cp.tree_size or tree.root() != cp.root:
+            problems.append(f"checkpoint at {cp.position}: the links up to it do not give the "
+                            "signed Merkle root")
+
+    with conn.cursor(name="ledger_check_checkpoints") as cur:
+        cur.itersize = 5_000
+        cur.execute("SELECT position, hash FROM ledger_chain ORDER BY position")
+        for position, digest in cur:
+            while cp is not None and cp.position < position:  # a signed position not linked
+                judge(cp)
+                cp = next(pending, None)
+            if cp is None:
+                break
+            last_link = (int(position), bytes(digest))
+            tree.add(last_link[1])
+            if cp.position == position:
+                judge(cp)
+                cp = next(pending, None)
+    while cp is not None:
+        judge(cp)
+        cp = next(pending, None)
     return problems
 
 

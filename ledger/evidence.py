@@ -24,7 +24,7 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ledger.checkpoints import latest
+from ledger.checkpoints import CHECKPOINT_COLUMNS, checkpoint_from_row, latest
 
 VERIFIER = Path(__file__).with_name("bundle_verifier.py")
 PAGE = 5_000
@@ -39,6 +39,11 @@ It recomputes every event's SHA-256 link from the first event, compares the stor
 checks every checkpoint's head, Merkle root and Ed25519 signature with public-key.pem. Exit 0:
 the bundle holds; exit 1: the first problem is printed. The link and checkpoint formats are
 written out at the top of verify_bundle.py.
+
+One event's inclusion proof, as the ledger's GraphQL API gives it (`proof` of an event, saved
+as JSON), is checked against a signed checkpoint the same way:
+
+    python3 verify_bundle.py --proof proof.json --public-key public-key.pem
 """
 
 
@@ -64,15 +69,15 @@ def export_bundle(database_url: str, out: Path, public: Ed25519PublicKey) -> tup
                     "state": base64.b64encode(bytes(state)).decode(),
                     "link": bytes(link).hex()}) + "\n")
                 events += 1
-        rows = conn.execute("SELECT position, previous, head, root, signed_at, key_id, "
-                            "signature FROM ledger_checkpoints WHERE position <= %s "
-                            "ORDER BY position", (last.position,)).fetchall()
+        rows = conn.execute(f"SELECT {CHECKPOINT_COLUMNS} FROM ledger_checkpoints "
+                            "WHERE position <= %s ORDER BY position", (last.position,)).fetchall()
     with (out / "checkpoints.jsonl").open("w") as lines:
-        for position, previous, head, root, signed_at, key_id, signature in rows:
+        for cp in map(checkpoint_from_row, rows):
             lines.write(json.dumps({
-                "position": position, "previous": previous, "head": bytes(head).hex(),
-                "root": bytes(root).hex(), "signed_at": signed_at.isoformat(),
-                "key_id": key_id, "signature": bytes(signature).hex()}) + "\n")
+                "position": cp.position, "previous": cp.previous, "tree_size": cp.tree_size,
+                "head": cp.head.hex(), "root": cp.root.hex(),
+                "signed_at": cp.signed_at.isoformat(), "key_id": cp.key_id,
+                "signature": cp.signature.hex()}) + "\n")
     (out / "public-key.pem").write_bytes(
         public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
     (out / "verify_bundle.py").write_text(VERIFIER.read_text())

@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from ledger import events as ev
+from ledger.proofs import InclusionProof, inclusion_proof
 from ledger.values import Money
 from projections.credit import Listing, listing_from_row
 from projections.event_facts import parties_of, patents_of, payload_of
@@ -275,6 +276,17 @@ class ReadModels:
             " FROM rm_events e JOIN ledger_events l ON l.notification_id = e.position"
             " WHERE e.position = ANY(%s)", (list(positions),))
         return {r["position"]: self._record(r) for r in rows}
+
+    async def links(self, positions: Sequence[int]) -> dict[int, bytes]:
+        """Each event's link in the hash chain (ledger/chain.py)."""
+        rows = await self._rows("SELECT position, hash FROM ledger_chain WHERE position = ANY(%s)",
+                                (list(positions),))
+        return {r["position"]: bytes(r["hash"]) for r in rows}
+
+    async def inclusion_proof(self, position: int) -> InclusionProof | None:
+        self.queries_run += 1
+        async with self._pool.connection() as conn:
+            return await inclusion_proof(conn, position)
 
     async def deal_positions(self, deal_ids: Sequence[str]) -> dict[str, int]:
         rows = await self._rows("SELECT deal_id, position FROM rm_events WHERE deal_id = ANY(%s)",

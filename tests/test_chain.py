@@ -142,11 +142,12 @@ def test_events_stored_before_the_chain_are_linked_at_the_next_write(
 # --- signed checkpoints ------------------------------------------------------------------------
 
 
-def test_a_checkpoint_signs_the_head_and_the_links_since_the_last(
+def test_a_checkpoint_signs_the_head_and_the_root_of_every_link(
         client: TestClient, service: LedgerService) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from ledger.checkpoints import check_checkpoints, make_checkpoint, merkle_root
+    from ledger.checkpoints import check_checkpoints, make_checkpoint
+    from ledger.merkle import merkle_root
 
     key = Ed25519PrivateKey.generate()
     positions = seed(client)
@@ -159,10 +160,10 @@ def test_a_checkpoint_signs_the_head_and_the_links_since_the_last(
     second = make_checkpoint(service.database_url, key)
     assert second is not None and second.previous == first.position
     with psycopg.connect(service.database_url) as conn:
-        tail = [bytes(h) for (h,) in conn.execute(
-            "SELECT hash FROM ledger_chain WHERE position > %s ORDER BY position",
-            (first.position,)).fetchall()]
-    assert second.root == merkle_root(tail) and second.head == tail[-1]
+        chain = [bytes(h) for (h,) in conn.execute(
+            "SELECT hash FROM ledger_chain ORDER BY position").fetchall()]
+    assert second.tree_size == len(chain) == 11
+    assert second.root == merkle_root(chain) and second.head == chain[-1]
     # Anyone with the public key checks the signature offline, on the statement's bytes.
     key.public_key().verify(second.signature, second.statement())
     assert check_checkpoints(service.database_url, key.public_key()) == []

@@ -7,8 +7,10 @@ from datetime import date, datetime
 import strawberry
 from graphql import GraphQLError
 
+from api.gql.context import Ctx
+from api.gql.events import Event, PageInfo, evidence
 from api.gql.paging import decode_cursor, encode_cursor, page_size
-from api.gql.types import Ctx, Event, PageInfo, Party, Patent, evidence, party_by_id
+from api.gql.types import Party, Patent, party_by_id
 from projections.queries import AnomalyFilter, AnomalyRow
 
 OVERSIGHT_ROLES = frozenset({"auditor", "regulator", "admin"})

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
+from strawberry.types import Info
 
 from projections.patent_view import LicenceView, OpenLicenceView, OwnerView, PledgeView
 from projections.queries import CreditInputs, EventRecord, PartyRow, PatentHead, ReadModels
@@ -41,6 +42,7 @@ class Loaders:
         self.holdings: DataLoader[str, list[tuple[str, Any]]] = _loader(reads.holdings, list)
         self.event: DataLoader[int, EventRecord | None] = _loader(reads.events)
         self.credit: DataLoader[str, CreditInputs] = _loader(reads.credit_inputs)
+        self.link: DataLoader[int, bytes | None] = _loader(reads.links)
 
 
 class Context(BaseContext):
@@ -50,3 +52,6 @@ class Context(BaseContext):
         self.role = role
         self.loaders = Loaders(reads)
         self.today: date = datetime.now(UTC).date()
+
+
+Ctx = Info[Context, None]

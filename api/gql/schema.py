@@ -23,14 +23,13 @@ from strawberry.schema.config import StrawberryConfig
 
 from api.gql.anomalies import AnomalyConnection, AnomalyFilterInput, anomaly_connection
 from api.gql.credit import CreditListing, blacklist
+from api.gql.events import EventConnection, EventFilterInput, event_connection
 from api.gql.indicators import Indicator, indicators
 from api.gql.paging import decode_cursor, encode_cursor, page_size
 from api.gql.time_travel import patent_on
 from api.gql.types import (
     Ctx,
     Deal,
-    EventConnection,
-    EventFilterInput,
     Ledger,
     PageInfo,
     Party,
@@ -41,7 +40,6 @@ from api.gql.types import (
     PledgeConnection,
     PledgeEdge,
     ProjectionStatus,
-    event_connection,
     party_by_id,
 )
 from projections.queries import EventFilter

@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
-from api.gql.context import Context
-from api.gql.paging import encode_cursor, page_size, position_cursor
+from api.gql.context import Ctx
+from api.gql.events import Event, EventConnection, PageInfo, event_connection, evidence
 from ledger.patent_state import licence_last_day
 from ledger.values import Money as MoneyValue
 from projections.patent_view import (
@@ -28,8 +27,6 @@ from projections.queries import EventFilter, EventRecord, PartyRow
 
 if TYPE_CHECKING:
     from api.gql.credit import CreditGrade, CreditListing
-
-Ctx = Info[Context, None]
 
 
 @strawberry.type
@@ -54,84 +51,6 @@ class Fee:
         return Fee(mode=fee["mode"], rate=fee.get("rate"),
                    amount=None if amount is None else Money(amount=amount["amount"],
                                                             currency=amount["currency"]))
-
-
-@strawberry.type(description="One stored event: the evidence behind every answer.")
-class Event:
-    position: int
-    deal_id: str | None
-    kind: str
-    effective_on: date
-    recorded_at: datetime
-    patents: list[str]
-    parties: list[str]
-    payload: JSON
-
-    @staticmethod
-    def of(record: EventRecord) -> Event:
-        return Event(position=record.position, deal_id=record.deal_id, kind=record.kind,
-                     effective_on=record.effective_on, recorded_at=record.recorded_at,
-                     patents=list(record.patents), parties=list(record.parties),
-                     payload=JSON(record.payload))
-
-
-@strawberry.type(description="An edge: its event's fields flattened, and the event as `node`.")
-class EventEdge(Event):
-    cursor: str
-    node: Event
-
-    @staticmethod
-    def of(record: EventRecord) -> EventEdge:
-        event = Event.of(record)
-        return EventEdge(cursor=encode_cursor(record.position), node=event,
-                         **{name: getattr(event, name) for name in _EVENT_FIELDS})
-
-
-_EVENT_FIELDS = ("position", "deal_id", "kind", "effective_on", "recorded_at", "patents",
-                 "parties", "payload")
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class EventConnection:
-    edges: list[EventEdge]
-    page_info: PageInfo
-
-
-@strawberry.input
-class EventFilterInput:
-    patent: str | None = None
-    party: str | None = None
-    deal_id: str | None = None
-    kinds: list[str] | None = None
-    effective_from: date | None = None
-    effective_to: date | None = None
-    recorded_from: datetime | None = None
-    recorded_to: datetime | None = None
-
-    def to_filter(self) -> EventFilter:
-        return EventFilter(self.patent, self.party, self.deal_id, tuple(self.kinds or ()),
-                           self.effective_from, self.effective_to, self.recorded_from,
-                           self.recorded_to)
-
-
-async def event_connection(info: Ctx, where: EventFilter, first: int | None,
-                           after: str | None) -> EventConnection:
-    size = page_size(first)
-    records = await info.context.reads.event_page(where, position_cursor(after), size + 1)
-    edges = [EventEdge.of(r) for r in records[:size]]
-    return EventConnection(edges=edges, page_info=PageInfo(
-        has_next_page=len(records) > size, end_cursor=edges[-1].cursor if edges else None))
-
-
-async def evidence(info: Ctx, positions: tuple[int, ...]) -> list[Event]:
-    records = await info.context.loaders.event.load_many(list(positions))
-    return [Event.of(r) for r in records if r is not None]
 
 
 @strawberry.type
