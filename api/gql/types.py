@@ -111,10 +111,16 @@ class Party:
 
 
 async def party_by_id(info: Ctx, party_id: str, as_of: date | None = None) -> Party:
-    row = await info.context.loaders.party.load(party_id)
-    if row is None:  # every party a patent names was registered: the index lags, say so
-        row = PartyRow(party_id, "", "unknown", None, None, None, None, (), 0)
-    return Party.of(row, as_of)
+    return (await parties_by_id(info, [party_id], as_of))[0]
+
+
+async def parties_by_id(info: Ctx, party_ids: list[str], as_of: date | None = None
+                        ) -> list[Party]:
+    rows = await info.context.loaders.party.load_many(party_ids)
+    # Every party a patent names was registered: when the index lags, say so.
+    return [Party.of(row if row is not None else
+                     PartyRow(pid, "", "unknown", None, None, None, None, (), 0), as_of)
+            for pid, row in zip(party_ids, rows, strict=True)]
 
 
 @strawberry.type
@@ -164,23 +170,22 @@ class Licence:
     in_force: bool = strawberry.field(description="In force on the answer's date "
                                                   "(asOf, else today).")
 
+    # Parties are plain fields, looked up for the whole list at once: a popular patent has a
+    # hundred licences, and a resolver per licensee cost more than the rest of the answer.
+    licensee: Party
+    licensors: list[Party]
+
     @staticmethod
-    def of(view: LicenceView, day: date) -> Licence:
+    def of(view: LicenceView, day: date, parties: dict[str, Party]) -> Licence:
         last = licence_last_day(view.ends_on, view.terminated_on)
         return Licence(view=view, deal_id=view.deal_id, licence_kind=view.licence_kind,
                        territory=view.territory, field=view.field, starts_on=view.starts_on,
                        ends_on=view.ends_on, fee=Fee.of(view.fee),
                        sublicensable=view.sublicensable, parent_licence=view.parent_licence,
                        open_licence=view.open_licence, terminated_on=view.terminated_on,
-                       in_force=view.starts_on <= day <= last)
-
-    @strawberry.field
-    async def licensee(self, info: Ctx) -> Party:
-        return await party_by_id(info, self.view.licensee)
-
-    @strawberry.field
-    async def licensors(self, info: Ctx) -> list[Party]:
-        return [await party_by_id(info, p) for p in self.view.licensors]
+                       in_force=view.starts_on <= day <= last,
+                       licensee=parties[view.licensee],
+                       licensors=[parties[p] for p in view.licensors])
 
     @strawberry.field
     async def evidence(self, info: Ctx) -> list[Event]:
@@ -332,7 +337,9 @@ class Patent:
     async def _licences(self, info: Ctx) -> list[Licence]:
         licences = (self.view.licences if self.view is not None
                     else await info.context.loaders.licences.load(self.head.number))
-        return [Licence.of(lic, self.day) for lic in licences]
+        named = sorted({p for lic in licences for p in (lic.licensee, *lic.licensors)})
+        parties = dict(zip(named, await parties_by_id(info, named), strict=True))
+        return [Licence.of(lic, self.day, parties) for lic in licences]
 
     @strawberry.field
     async def open_licence(self, info: Ctx) -> OpenLicence | None:
