@@ -68,9 +68,9 @@ class Workload:
                 self._day += timedelta(days=1)
             number = self._random.choice(numbers)
             owner = self.owners[number]
-            other = party_id(self._random.randrange(self.parties))
-            if other == owner:
-                other = party_id((self._random.randrange(self.parties - 1) + 1) % self.parties)
+            other = owner
+            while other == owner:  # a deal between two parties (the second draw may repeat)
+                other = party_id(self._random.randrange(self.parties))
             deal_id = f"{prefix}-{lane}-{self._deal_serial}"
             day = self._day.isoformat()
             if self._deal_serial % 2:
@@ -159,10 +159,9 @@ class MixedWorkload:
             held.events += 1
             deal_id, day, roll = f"{prefix}-{self._serial}", self._day.isoformat(), \
                 self._random.random()
-            other = party_id(self._random.randrange(self.parties))
-            if other == held.owner:
-                other = party_id((self.parties + 1 + self._random.randrange(self.parties - 1))
-                                 % self.parties)
+            other = held.owner
+            while other == held.owner:  # a deal between two parties
+                other = party_id(self._random.randrange(self.parties))
             if roll < 0.15:
                 if held.pledge is None:
                     held.pledge = deal_id
