@@ -276,7 +276,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
 
     public = load_or_create_key(settings.signing_key_path, create=False).public_key()
     with ledger_database(settings) as url:
-        events, checkpoints = export_bundle(url, Path(args.out), public)
+        events, checkpoints = export_bundle(url, Path(args.out), public, args.after)
     print(f"{events} events and {checkpoints} checkpoints written to {args.out}; check them "
           f"with: python3 {Path(args.out) / 'verify_bundle.py'} {args.out}")
     return 0
@@ -336,6 +336,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "inclusion proofs")
     export = sub.add_parser("export", help="write an evidence bundle to check offline")
     export.add_argument("--out", required=True, help="the bundle's directory")
+    export.add_argument("--from", dest="after", type=int, default=0, metavar="POSITION",
+                        help="start after this log position (a long log in parts; default: "
+                        "the whole log)")
     importer = sub.add_parser("import", help="import deals recorded elsewhere")
     importer.add_argument("source", choices=["uspto"], help="uspto: USPTO assignment XML")
     importer.add_argument("files", nargs="+", help="ad*.xml daily assignment files")

@@ -1,6 +1,6 @@
 """Check patent-ledger evidence offline.
 
-    python3 verify_bundle.py BUNDLE_DIR                       a whole exported bundle
+    python3 verify_bundle.py BUNDLE_DIR                       an exported bundle
     python3 verify_bundle.py --proof PROOF.json --public-key KEY.pem    one event's proof
 
 Needs only the Python standard library and the `cryptography` package, and deliberately no
@@ -14,6 +14,9 @@ node = SHA-256(0x01 || left || right), the tree of n leaves split at the largest
 below n. A checkpoint is an Ed25519 signature over
     patent-ledger checkpoint v2|previous|position|tree size|head hex|root hex|signed at (UTC ISO)
 where head is the link at `position` and root the tree's root over the first `tree size` links.
+A bundle may start later in the log (start.json): the link before its first event, and the
+links before that as the complete subtrees that make them up (largest first), from which the
+roots of the whole tree follow as the bundle's links are added.
 
 A proof (GraphQL `events { edges { node { proof { ... } } } }`, saved as JSON) holds the stored
 event, the link before it, its leaf index, the sibling hashes from the leaf up, and the
@@ -122,11 +125,12 @@ def public_key(path: Path) -> Ed25519PublicKey:
 def check_bundle(bundle: Path) -> str | None:
     """The first problem found, or None when the bundle holds."""
     key = public_key(bundle / "public-key.pem")
+    start = json.loads((bundle / "start.json").read_text())
     checkpoints = [json.loads(line)
                    for line in (bundle / "checkpoints.jsonl").read_text().splitlines()]
     if not checkpoints:
         return "no signed checkpoint in the bundle"
-    after = 0
+    after = checkpoints[0]["previous"] if start["after"] else 0
     for signed in checkpoints:
         problem = signature_problem(key, signed)
         if problem:
@@ -135,12 +139,18 @@ def check_bundle(bundle: Path) -> str | None:
             return f"checkpoint at {signed['position']}: does not follow the one at {after}"
         after = signed["position"]
     tree = TreeEdge()
-    previous, last_position = bytes(32), 0
+    tree.parts = [(1 << level, bytes.fromhex(digest)) for level, digest in start["parts"]]
+    tree.size = start["tree_size"]
+    if sum(size for size, _ in tree.parts) != tree.size:
+        return "start.json: its subtrees do not hold tree_size links"
+    previous, last_position = bytes.fromhex(start["link"]), start["after"]
     waiting = iter(checkpoints)
     cp: dict[str, Any] | None = next(waiting)
     lines = (bundle / "events.jsonl").read_text().splitlines()
     for number, line in enumerate(lines, 1):
         event = json.loads(line)
+        if event["position"] <= last_position:
+            return f"events.jsonl line {number}: position {event['position']} is out of order"
         previous = chain_link(previous, event["position"], event["originator_id"],
                               event["version"], event["topic"], event["state"])
         if previous.hex() != event["link"]:

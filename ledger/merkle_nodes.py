@@ -74,11 +74,9 @@ def _fill_parents(conn: psycopg.Connection, blocks: int) -> None:
         level += 1
 
 
-def grow(conn: psycopg.Connection, upto: int) -> tuple[int, bytes]:
-    """Store what the links up to position `upto` complete; returns (tree size, root)."""
-    blocks, tail, _ = _fill_blocks(conn, upto)
-    _fill_parents(conn, blocks)
-    size = (blocks << merkle.BLOCK_LEVEL) + len(tail)
+def _complete(conn: psycopg.Connection, blocks: int, tail: list[bytes]) -> merkle.Complete:
+    """Subtree hashes: stored ones from the table, smaller ones from the links after the
+    last of `blocks` whole blocks."""
     tail_start = blocks << merkle.BLOCK_LEVEL
 
     def complete(level: int, index: int) -> bytes:
@@ -90,6 +88,37 @@ def grow(conn: psycopg.Connection, upto: int) -> tuple[int, bytes]:
         first = (index << level) - tail_start
         return merkle.merkle_root(tail[first:first + (1 << level)])
 
+    return complete
+
+
+def grow(conn: psycopg.Connection, upto: int) -> tuple[int, bytes]:
+    """Store what the links up to position `upto` complete; returns (tree size, root)."""
+    blocks, tail, _ = _fill_blocks(conn, upto)
+    _fill_parents(conn, blocks)
+    size = (blocks << merkle.BLOCK_LEVEL) + len(tail)
     if size == 0:
         return 0, merkle.root_of_leaves([])
-    return size, merkle.subtree(0, size, complete)
+    return size, merkle.subtree(0, size, _complete(conn, blocks, tail))
+
+
+def prefix(conn: psycopg.Connection, after: int) -> tuple[int, list[tuple[int, bytes]]]:
+    """The links up to position `after` as a compact range: (how many, the complete subtrees
+    that make them up, largest first as (level, hash)). With it, a bundle that starts later in
+    the log still recomputes the signed roots of the whole tree. Needs a checkpoint at or
+    after `after` (the stored subtrees are made with checkpoints)."""
+    row = conn.execute("SELECT count(*) FROM ledger_chain WHERE position <= %s",
+                       (after,)).fetchone()
+    size = int(row[0]) if row else 0
+    blocks = size >> merkle.BLOCK_LEVEL
+    last = conn.execute("SELECT last_position FROM ledger_merkle WHERE level = %s AND idx = %s",
+                        (merkle.BLOCK_LEVEL, blocks - 1)).fetchone() if blocks else None
+    tail = [bytes(h) for (h,) in conn.execute(
+        "SELECT hash FROM ledger_chain WHERE position > %s ORDER BY position LIMIT %s",
+        (int(last[0]) if last else 0, size - (blocks << merkle.BLOCK_LEVEL))).fetchall()]
+    complete = _complete(conn, blocks, tail)
+    parts, start = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            parts.append((level, complete(level, start >> level)))
+            start += 1 << level
+    return size, parts

@@ -227,8 +227,8 @@ def test_an_exported_bundle_checks_offline_and_shows_tampering(
         assert done.returncode == 0, done.stderr
     bundle = tmp_path / "bundle"
     assert {p.name for p in bundle.iterdir()} == {"events.jsonl", "checkpoints.jsonl",
-                                                  "public-key.pem", "verify_bundle.py",
-                                                  "README.txt"}
+                                                  "start.json", "public-key.pem",
+                                                  "verify_bundle.py", "README.txt"}
 
     def check(directory: Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-I", str(directory / "verify_bundle.py"),
@@ -251,3 +251,46 @@ def test_an_exported_bundle_checks_offline_and_shows_tampering(
     original = (bundle / "events.jsonl").read_text().splitlines()
     (cut / "events.jsonl").write_text("\n".join(original[:8]) + "\n")
     assert "signed head" in check(cut).stdout
+
+
+def test_a_bundle_of_part_of_the_log_checks_against_the_whole_tree(
+        client: TestClient, service: LedgerService, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`export --from`: the events after a position, with the links before it as a compact
+    range (blocks of 4 here, so stored subtrees and a loose tail both make it up)."""
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from ledger import evidence, merkle
+    from ledger.bundle_verifier import check_bundle
+    from ledger.checkpoints import make_checkpoint
+
+    monkeypatch.setattr(merkle, "BLOCK_LEVEL", 2)
+    key = Ed25519PrivateKey.generate()
+    positions = seed(client)
+    assert make_checkpoint(service.database_url, key) is not None
+    for i in range(3):
+        response = client.post("/v1/deals", json=licence(
+            f"L{i + 2}", [cn_patent(2016, 1, 701)], [B], C, starts_on=f"202{i + 1}-01-01",
+            ends_on=f"202{i + 1}-06-30"))
+        assert response.status_code == 201, response.text
+    last = make_checkpoint(service.database_url, key)
+    assert last is not None and last.tree_size == 13
+    after = positions[6]  # seven links before: a subtree of 4, then 2 and 1 from the tail
+    events, checkpoints = evidence.export_bundle(service.database_url, tmp_path / "part",
+                                                 key.public_key(), after)
+    assert (events, checkpoints) == (6, 2)  # both checkpoints lie after position 7
+    start = json.loads((tmp_path / "part" / "start.json").read_text())
+    assert start["tree_size"] == 7 and [level for level, _ in start["parts"]] == [2, 1, 0]
+    assert check_bundle(tmp_path / "part") is None
+    start["parts"][1][1] = "00" * 32
+    (tmp_path / "part" / "start.json").write_text(json.dumps(start))
+    assert "do not give the signed root" in str(check_bundle(tmp_path / "part"))
+    with pytest.raises(ValueError, match="nothing to export after"):
+        evidence.export_bundle(service.database_url, tmp_path / "none", key.public_key(),
+                               last.position)
+    monkeypatch.setattr(evidence, "MAX_EVENTS", 5)
+    with pytest.raises(ValueError, match="at most 5; export it in parts with --from"):
+        evidence.export_bundle(service.database_url, tmp_path / "big", key.public_key())
+    assert not (tmp_path / "big").exists()
