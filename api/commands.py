@@ -70,13 +70,10 @@ async def register_patent(request: Request, body: c.PatentCommand, key: Platform
     return answer(result, "number")
 
 
-@router.post("/patents/{number}/status", status_code=201, responses=_ERRORS)
-async def change_status(
-    request: Request, number: Annotated[str, Path(max_length=40)], body: c.StatusCommand,
-    key: Platform,
-) -> Response:
+def _patent_in_path(number: str) -> str | Response:
+    """The path's patent number normalised, or the 422 problem that says why it is not one."""
     try:
-        normalised = parse_patent_number(number).value
+        return parse_patent_number(number).value
     except IdentifierError as error:
         return json_response(
             {"type": "about:blank", "title": "Invalid patent number", "status": 422,
@@ -84,9 +81,36 @@ async def change_status(
                                                "message": str(error)}]},
             422, media_type=PROBLEM,
         )
+
+
+@router.post("/patents/{number}/status", status_code=201, responses=_ERRORS)
+async def change_status(
+    request: Request, number: Annotated[str, Path(max_length=40)], body: c.StatusCommand,
+    key: Platform,
+) -> Response:
+    normalised = _patent_in_path(number)
+    if isinstance(normalised, Response):
+        return normalised
     result = await _post(request, partial(d.decide_status, number=normalised, cmd=body), key)
     if isinstance(result.outcome, d.Accepted):
         return json_response({"number": normalised, "status": body.status.value,
+                              "position": result.positions[0]}, 201)
+    return answer(result, "number")
+
+
+@router.post("/patents/{number}/inventors", status_code=201, responses=_ERRORS)
+async def change_inventors(
+    request: Request, number: Annotated[str, Path(max_length=40)], body: c.InventorsCommand,
+    key: Platform,
+) -> Response:
+    """Record a change of the patent's inventors (AR-11 watches these around transfers)."""
+    normalised = _patent_in_path(number)
+    if isinstance(normalised, Response):
+        return normalised
+    result = await _post(request, partial(d.decide_inventors, number=normalised, cmd=body),
+                         key)
+    if isinstance(result.outcome, d.Accepted):
+        return json_response({"number": normalised, "inventors": list(body.inventors),
                               "position": result.positions[0]}, 201)
     return answer(result, "number")
 

@@ -30,6 +30,9 @@ def decision(path: str, body: dict[str, Any]) -> Decide:
     if path.startswith("/v1/patents/") and path.endswith("/status"):
         return partial(d.decide_status, number=path.split("/")[3],
                        cmd=c.StatusCommand.model_validate(body))
+    if path.startswith("/v1/patents/") and path.endswith("/inventors"):
+        return partial(d.decide_inventors, number=path.split("/")[3],
+                       cmd=c.InventorsCommand.model_validate(body))
     if path == "/v1/deals":
         return partial(d.decide_deal, cmd=_DEAL.validate_python(body))
     if path == "/v1/subsidies":

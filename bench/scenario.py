@@ -78,6 +78,10 @@ class Scenario:
         return self.deal({"deal_id": deal_id, "kind": "pledge_release", "effective_on": day,
                           "patents": [number], "pledge": pledge})
 
+    def inventors(self, number: str, day: str, names: list[str]) -> None:
+        self.postings.append((f"/v1/patents/{number}/inventors",
+                              {"inventors": names, "effective_on": day}, "platform"))
+
     def subsidy(self, subsidy_id: str, party: str, day: str, deals: list[str]) -> None:
         self.postings.append(("/v1/subsidies", {
             "subsidy_id": subsidy_id, "party": party, "programme": "transfer and conversion award",
@@ -158,6 +162,13 @@ def planted_scenario() -> Scenario:
                                         "starts_on": "2022-01-01", "ends_on": "2024-12-31"},
                        "regulator"))
     s.planted["AR-10"] = [s.transfer("D10-1", s.patent(listed), listed, a, "2022-05-01")]
+    # AR-11: the inventors changed 44 days after a sale; near miss: 404 days after.
+    p = s.patent(firms[6])
+    s.planted["AR-11"] = [s.transfer("D11-1", p, firms[6], b, "2022-04-01")]
+    s.inventors(p, "2022-05-15", ["Wang Fang", "Li Lei"])
+    p = s.patent(firms[7])
+    s.near_misses.append(s.transfer("N11-1", p, firms[7], c, "2022-04-01"))
+    s.inventors(p, "2023-05-09", ["Zhao Min"])
     # AR-12: one seller, five new micro buyers in a month.
     seller = firms[5]
     buyers = [s.party(40 + i, size="micro", founded_on="2022-06-01") for i in range(5)]

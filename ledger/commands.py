@@ -41,6 +41,7 @@ from ledger.values import (
 
 MAX_PATENTS_PER_DEAL = 100
 MAX_PARTIES_PER_SIDE = 50
+MAX_INVENTORS = 50  # names on one inventor change
 MAX_TEXT = 2_000
 
 
@@ -153,6 +154,14 @@ class PatentCommand(Strict):
 
 class StatusCommand(Strict):
     status: PatentStatus
+    effective_on: date
+    reason: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+
+
+class InventorsCommand(Strict):
+    inventors: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=200,
+                                                                strip_whitespace=True)]],
+                         Field(min_length=1, max_length=MAX_INVENTORS)]
     effective_on: date
     reason: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
 

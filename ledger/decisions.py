@@ -162,6 +162,21 @@ def decide_status(
     return refusal if refusal is not None else Accepted([event])
 
 
+def decide_inventors(
+    register: Register, stamp: Stamp, number: str, cmd: c.InventorsCommand
+) -> Outcome:
+    if number not in register.patents:
+        return Invalid([{"path": ["path", "number"], "message": f"unknown patent {number}"}])
+    stream = ev.stream_id("patent", number)
+    event = ev.InventorsChanged(
+        originator_id=stream, originator_version=register.next_version(stream),
+        timestamp=stamp.recorded_at, effective_on=cmd.effective_on, posted_by=stamp.posted_by,
+        number=number, inventors=list(cmd.inventors), reason=cmd.reason,
+    )
+    refusal = register.judge(event)
+    return refusal if refusal is not None else Accepted([event])
+
+
 # --- Deals -------------------------------------------------------------------------------
 
 

@@ -89,6 +89,16 @@ class PatentStatusChanged(LedgerEvent):
     reason: str | None
 
 
+class InventorsChanged(LedgerEvent):
+    """A recorded change of the patent's inventors (著录项目变更): watched by AR-11, since
+    inventors moved around a transfer can dress a bought patent as in-house R&D."""
+
+    TOPIC = "InventorsChanged"
+    number: str
+    inventors: list[str]  # the inventors after the change
+    reason: str | None
+
+
 # --- Deals --------------------------------------------------------------------------------
 
 
@@ -272,6 +282,7 @@ ALL_EVENTS: tuple[type[LedgerEvent], ...] = (
     PartyRegistered,
     PatentRegistered,
     PatentStatusChanged,
+    InventorsChanged,
     *DEAL_EVENTS.values(),
     SubsidyAwarded,
     PartyListed,

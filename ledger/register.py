@@ -199,7 +199,7 @@ class Register:
 def _patents_of(event: ev.LedgerEvent) -> list[str]:
     if isinstance(event, ev.DealEvent):
         return event.patents
-    if isinstance(event, ev.PatentStatusChanged):
+    if isinstance(event, ev.PatentStatusChanged | ev.InventorsChanged):
         return [event.number]
     return []
 

@@ -39,7 +39,7 @@ class Dated:
 
     day: date
     position: int
-    kind: str  # transfer, licence, pledge, pledge_release, status:<value>, valuation
+    kind: str  # transfer, licence, pledge, pledge_release, status:<value>, valuation, inventors
     deal_id: str | None = None
     parties: frozenset[str] = frozenset()
     amount: Money | None = None
@@ -123,6 +123,10 @@ class AnomalyFacts:
             case ev.PatentStatusChanged():
                 _insert(self.patents[event.number].dated,
                         Dated(event.effective_on, position, f"status:{event.status}"))
+                return {f"patent:{event.number}"}
+            case ev.InventorsChanged():
+                _insert(self.patents[event.number].dated,
+                        Dated(event.effective_on, position, "inventors"))
                 return {f"patent:{event.number}"}
             case ev.SubsidyAwarded():
                 self.subsidies[event.subsidy_id] = (position, event)

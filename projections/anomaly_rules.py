@@ -1,4 +1,4 @@
-"""AR-1 to AR-10 and AR-12 (domain.md section 6): one function per rule, each returning flags.
+"""AR-1 to AR-12 (domain.md section 6): one function per rule, each returning flags.
 
 Basis for all: the seeds' "curb transfers and licences not made to protect or use innovation"
 and "punish subsidy-taking (套取补贴)", and the 2021 rules on abnormal patent behaviour. A flag
@@ -235,6 +235,26 @@ def ar_10_tainted_origin(patent: PatentFacts, world: AnomalyFacts, p: RuleParams
     return flags
 
 
+def ar_11_inventors_around_transfer(patent: PatentFacts, world: AnomalyFacts, p: RuleParams
+                                    ) -> list[Flag]:
+    """AR-11: the inventors changed within the window before or after a sale of the patent
+    (a bought patent dressed as in-house R&D for a high-tech or talent application)."""
+    flags = []
+    exempt = p.names("exempt_considerations")
+    for change in patent.of_kind("inventors"):
+        for sale in patent.changes:
+            gap = _days(sale.day, change.day)
+            if abs(gap) > p.days("window_days") or sale.consideration in exempt:
+                continue
+            when = f"{gap} days after" if gap >= 0 else f"{-gap} days before"
+            flags.append(_flag(
+                p, f"patent:{patent.number}", max(sale.day, change.day),
+                f"the inventors of {patent.number} were changed on {change.day}, {when} its "
+                f"transfer from {_names(sale.sellers)} to {_names(sale.buyers)} on {sale.day}",
+                sale.sellers | sale.buyers, [patent.number], [sale.position, change.position]))
+    return flags
+
+
 # --- party rules -------------------------------------------------------------------------------
 
 
@@ -351,6 +371,7 @@ PATENT_RULES: dict[str, PatentRule] = {
     "AR-1": ar_1_round_trip, "AR-2": ar_2_rapid_flip, "AR-5": ar_5_nominal_price,
     "AR-7": ar_7_dying_asset, "AR-8": ar_8_university_shell_pledge,
     "AR-9": ar_9_pledge_churn, "AR-10": ar_10_tainted_origin,
+    "AR-11": ar_11_inventors_around_transfer,
 }
 PARTY_RULES: dict[str, PartyRule] = {"AR-3": ar_3_inflow_before_subsidy, "AR-12": ar_12_fan_out}
 SUBSIDY_RULES: dict[str, SubsidyRule] = {"AR-4": ar_4_reused_patent,

@@ -19,6 +19,7 @@ _OTHER_KINDS: dict[type[ev.LedgerEvent], str] = {
     ev.PartyRegistered: "party_registered",
     ev.PatentRegistered: "patent_registered",
     ev.PatentStatusChanged: "status_changed",
+    ev.InventorsChanged: "inventors_changed",
     ev.SubsidyAwarded: "subsidy",
     ev.PartyListed: "listing",
     ev.PartyDelisted: "listing_end",
@@ -37,7 +38,7 @@ def kind_of(event: ev.LedgerEvent) -> str:
 def patents_of(event: ev.LedgerEvent) -> list[str]:
     if isinstance(event, ev.DealEvent):
         return list(event.patents)
-    if isinstance(event, ev.PatentStatusChanged | ev.PatentRegistered):
+    if isinstance(event, ev.PatentStatusChanged | ev.PatentRegistered | ev.InventorsChanged):
         return [event.number]
     return []
 

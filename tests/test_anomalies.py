@@ -1,4 +1,4 @@
-"""Anomaly rules AR-1..AR-10 and AR-12: each planted pattern is flagged with its evidence, and
+"""Anomaly rules AR-1..AR-12: each planted pattern is flagged with its evidence, and
 its near miss is not. Flags never refuse: every deal here is accepted (201)."""
 
 from __future__ import annotations
@@ -255,3 +255,54 @@ def test_findings_set_the_status_and_platforms_cannot_read_anomalies(
                           headers=auth("platform"))
     errors = response.json()["errors"]
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_ar_11_inventors_changed_around_a_sale_but_not_a_year_away(
+        world: TestClient, projectors: Projectors) -> None:
+    """Before or after the sale, within 180 days; a merger is a succession, not a sale. A
+    backdated change is judged where it falls in the patent's history."""
+    after, before, far, merged = (register(world, 60 + i) for i in range(4))
+    post(world, transfer("I1", [after], [A], {B: "1"}, "2021-03-01"))
+    change = post(world, {"inventors": ["Wang Fang", "Li Lei"], "effective_on": "2021-04-15"},
+                  f"/v1/patents/{after}/inventors")
+    post(world, {"inventors": ["Zhao Min"], "effective_on": "2021-01-10"},
+         f"/v1/patents/{before}/inventors")
+    post(world, transfer("I2", [before], [A], {C: "1"}, "2021-06-30"))  # 171 days later
+    post(world, transfer("N1", [far], [A], {D: "1"}, "2021-03-01"))
+    post(world, {"inventors": ["Zhao Min"], "effective_on": "2022-04-01"},  # 396 days later
+         f"/v1/patents/{far}/inventors")
+    post(world, transfer("N2", [merged], [A], {E: "1"}, "2021-03-01",
+                         consideration="merger"))
+    post(world, {"inventors": ["Qian Yu"], "effective_on": "2021-03-20"},
+         f"/v1/patents/{merged}/inventors")
+    found = {f["patents"][0]["number"]: f for f in flags(world, projectors, "AR-11")}
+    assert set(found) == {after, before}
+    assert deals(found[after]) == ["I1", None]
+    assert found[after]["evidence"][1] == {"position": change, "dealId": None,
+                                           "kind": "inventors_changed"}
+    assert (f"the inventors of {after} were changed on 2021-04-15, 45 days after its "
+            f"transfer from {A} to {B} on 2021-03-01") == found[after]["explanation"]
+    assert "171 days before its transfer" in found[before]["explanation"]
+    assert {p["id"] for p in found[before]["parties"]} == {A, C}
+
+
+def test_an_inventor_change_needs_a_known_patent_and_names(world: TestClient) -> None:
+    number = register(world, 70)
+    count = world.get("/v1/events?limit=1000", headers=auth("auditor")).json()
+    for path, body, problem in (
+        (f"/v1/patents/{numbers(71)}/inventors", {"inventors": ["X"],
+                                                  "effective_on": "2021-01-01"},
+         "unknown patent"),
+        (f"/v1/patents/{number}/inventors", {"inventors": [], "effective_on": "2021-01-01"},
+         "at least 1"),
+        (f"/v1/patents/{number}/inventors", {"inventors": [" "], "effective_on": "2021-01-01"},
+         "at least 1 character"),
+        ("/v1/patents/12345/inventors", {"inventors": ["X"], "effective_on": "2021-01-01"},
+         "patent number"),
+    ):
+        response = world.post(path, json=body)
+        assert response.status_code == 422 and problem in response.text, response.text
+    assert world.post(f"/v1/patents/{number}/inventors", headers=auth("auditor"),
+                      json={"inventors": ["X"], "effective_on": "2021-01-01"}
+                      ).status_code == 403
+    assert world.get("/v1/events?limit=1000", headers=auth("auditor")).json() == count

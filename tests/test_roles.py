@@ -10,6 +10,7 @@ from tests.builders import ACME, party
 from tests.ledger_fixtures import auth
 
 PLATFORM_POSTS = ["/v1/parties", "/v1/patents", "/v1/patents/201710601862.3/status",
+                  "/v1/patents/201710601862.3/inventors",
                   "/v1/deals", "/v1/deals/batch"]
 REGULATOR_POSTS = ["/v1/subsidies", "/v1/listings", "/v1/listings/l-1/end",
                    "/v1/anomalies/a-1/finding"]
