@@ -7,6 +7,7 @@ without holding a thread: the writer thread judges and commits, the event loop s
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
 from typing import Annotated, Any
@@ -83,19 +84,27 @@ def _patent_in_path(number: str) -> str | Response:
         )
 
 
+async def _post_patent_fact(request: Request, number: str, decide: Callable[..., d.Outcome],
+                            body: c.StatusCommand | c.InventorsCommand, key: ApiKey,
+                            shown: dict[str, Any]) -> Response:
+    """Post a fact about one patent named in the path; 201 shows `shown` and the position."""
+    normalised = _patent_in_path(number)
+    if isinstance(normalised, Response):
+        return normalised
+    result = await _post(request, partial(decide, number=normalised, cmd=body), key)
+    if isinstance(result.outcome, d.Accepted):
+        return json_response({"number": normalised, **shown,
+                              "position": result.positions[0]}, 201)
+    return answer(result, "number")
+
+
 @router.post("/patents/{number}/status", status_code=201, responses=_ERRORS)
 async def change_status(
     request: Request, number: Annotated[str, Path(max_length=40)], body: c.StatusCommand,
     key: Platform,
 ) -> Response:
-    normalised = _patent_in_path(number)
-    if isinstance(normalised, Response):
-        return normalised
-    result = await _post(request, partial(d.decide_status, number=normalised, cmd=body), key)
-    if isinstance(result.outcome, d.Accepted):
-        return json_response({"number": normalised, "status": body.status.value,
-                              "position": result.positions[0]}, 201)
-    return answer(result, "number")
+    return await _post_patent_fact(request, number, d.decide_status, body, key,
+                                   {"status": body.status.value})
 
 
 @router.post("/patents/{number}/inventors", status_code=201, responses=_ERRORS)
@@ -104,15 +113,8 @@ async def change_inventors(
     key: Platform,
 ) -> Response:
     """Record a change of the patent's inventors (AR-11 watches these around transfers)."""
-    normalised = _patent_in_path(number)
-    if isinstance(normalised, Response):
-        return normalised
-    result = await _post(request, partial(d.decide_inventors, number=normalised, cmd=body),
-                         key)
-    if isinstance(result.outcome, d.Accepted):
-        return json_response({"number": normalised, "inventors": list(body.inventors),
-                              "position": result.positions[0]}, 201)
-    return answer(result, "number")
+    return await _post_patent_fact(request, number, d.decide_inventors, body, key,
+                                   {"inventors": list(body.inventors)})
 
 
 @router.post("/deals", status_code=201, responses=_ERRORS)

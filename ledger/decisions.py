@@ -147,34 +147,35 @@ def decide_patent(
     return refusal if refusal is not None else Accepted([event])
 
 
-def decide_status(
-    register: Register, stamp: Stamp, number: str, cmd: c.StatusCommand
-) -> Outcome:
+def _patent_fact(register: Register, stamp: Stamp, number: str,
+                 cmd: c.StatusCommand | c.InventorsCommand,
+                 event_class: type[ev.PatentStatusChanged | ev.InventorsChanged],
+                 **fields: Any) -> Outcome:
+    """A recorded fact about one registered patent, judged on its timeline like a deal."""
     if number not in register.patents:
         return Invalid([{"path": ["path", "number"], "message": f"unknown patent {number}"}])
     stream = ev.stream_id("patent", number)
-    event = ev.PatentStatusChanged(
+    event = event_class(
         originator_id=stream, originator_version=register.next_version(stream),
         timestamp=stamp.recorded_at, effective_on=cmd.effective_on, posted_by=stamp.posted_by,
-        number=number, status=cmd.status.value, reason=cmd.reason,
+        number=number, reason=cmd.reason, **fields,
     )
     refusal = register.judge(event)
     return refusal if refusal is not None else Accepted([event])
+
+
+def decide_status(
+    register: Register, stamp: Stamp, number: str, cmd: c.StatusCommand
+) -> Outcome:
+    return _patent_fact(register, stamp, number, cmd, ev.PatentStatusChanged,
+                        status=cmd.status.value)
 
 
 def decide_inventors(
     register: Register, stamp: Stamp, number: str, cmd: c.InventorsCommand
 ) -> Outcome:
-    if number not in register.patents:
-        return Invalid([{"path": ["path", "number"], "message": f"unknown patent {number}"}])
-    stream = ev.stream_id("patent", number)
-    event = ev.InventorsChanged(
-        originator_id=stream, originator_version=register.next_version(stream),
-        timestamp=stamp.recorded_at, effective_on=cmd.effective_on, posted_by=stamp.posted_by,
-        number=number, inventors=list(cmd.inventors), reason=cmd.reason,
-    )
-    refusal = register.judge(event)
-    return refusal if refusal is not None else Accepted([event])
+    return _patent_fact(register, stamp, number, cmd, ev.InventorsChanged,
+                        inventors=list(cmd.inventors))
 
 
 # --- Deals -------------------------------------------------------------------------------
