@@ -8,7 +8,7 @@ skips an event, even with many writers; ids may have gaps and nothing assumes ot
 
 The runner catches up in batches of up to BATCH_SIZE events, then waits on LISTEN/NOTIFY with
 polling every POLL_SECONDS as a fallback (a dropped LISTEN connection is only a slower poll
-until the restart). Any error ends the current connection; the supervisor logs it, waits
+until the restart). Any error ends the current connections; the supervisor logs it, waits
 (1 s doubling up to 30 s) and starts again from the committed position. One runner per
 projection is active across processes: a session advisory lock elects it; others stand by.
 """
