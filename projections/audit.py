@@ -23,7 +23,7 @@ Batch = list[tuple[int, ev.LedgerEvent]]
 class AuditProjection:
     name: str = "audit"
     tables: tuple[str, ...] = ("rm_events", "rm_event_patents", "rm_event_parties",
-                               "rm_deal_facts", "rm_indicator_totals", "rm_indicator_members")
+                               "rm_deal_facts")
 
     def __init__(self) -> None:
         self.traits = PartyTraitsFold()  # kind and size of every party, for the deal facts

@@ -6,7 +6,9 @@ three statements are generated from it, so they cannot disagree on what K4 means
 - `RAW_QUERY` reads the deal facts of the range (any filter, any range, as known at any
   moment); it is exact and its cost grows with the facts in the range.
 - `rollup_write` is run by the "indicators" projection for each batch of facts: it adds the
-  batch to `rm_indicator_totals` and `rm_indicator_members` at every granularity.
+  batch to `rm_indicator_totals` (by year, quarter and month) and `rm_indicator_members` (one
+  row per distinct member and year, its deals counted by month, so a quarter's or a year's
+  count is a sum of month slots and one row serves all three granularities).
 - `ROLLUP_QUERY` answers whole periods of the whole ledger as known now from those tables,
   taking out flagged deals (evidence of an anomaly no regulator dismissed) at query time, so a
   new or dismissed flag changes the answer at once. Distinct patents stay exact: a patent
@@ -102,49 +104,89 @@ def _raw() -> str:
 
 RAW_QUERY = _raw()
 
-# --- the rollup, written by the audit projection ----------------------------------------------
+# --- the rollup, written by the "indicators" projection ---------------------------------------
+
+MONTHS = range(1, 13)
+QUARTERS = (1, 4, 7, 10)  # first months
+
+
+def _bits(first: int, last: int) -> int:
+    """The mask of months first..last in a member's `months`."""
+    return sum(1 << (m - 1) for m in range(first, last + 1))
+
+
+# A member is new in a period when it had no deal there before this batch: in its year, when
+# none of its month bits was set before; in a quarter or a month, when its bits there were all
+# unset before and this batch set one (`fresh`). One bit mask per member and year answers all
+# three granularities; summing its month slots instead (17 sums of array elements per member)
+# cost more than the upsert itself.
+_NEW_IN = ([("year", 1, "before = 0")]
+           + [("quarter", q, f"before & {_bits(q, q + 2)} = 0 AND fresh & {_bits(q, q + 2)} <> 0")
+              for q in QUARTERS]
+           + [("month", m, f"fresh & {_bits(m, m)} <> 0") for m in MONTHS])
 
 _WRITE = """
-WITH base AS (
-    SELECT f.* FROM {facts} f WHERE f.position BETWEEN %(first)s AND %(last)s
-), tagged AS (
-    SELECT t.indicator, t.dimension, gr.granularity,
-           date_trunc(gr.granularity, b.effective_on)::date AS period,
+WITH tagged AS (
+    SELECT t.indicator, t.dimension, date_trunc('month', b.effective_on::timestamp)::date AS month,
            b.amount, b.currency, b.recovered, b.owed, b.patents, b.givers[1] AS giver
-    FROM base b
+    FROM {facts} b
     CROSS JOIN LATERAL (VALUES
         {tags}
     ) AS t(indicator, dimension, hit)
-    CROSS JOIN (VALUES ('year'), ('quarter'), ('month')) AS gr(granularity)
-    WHERE t.hit
-), members AS (
-    INSERT INTO {members} AS m (granularity, period, indicator, dimension, role, member, deals)
-    SELECT granularity, period, indicator, dimension, 'patent', p, count(*)
-    FROM tagged, unnest(patents) AS p GROUP BY 1, 2, 3, 4, 6
+    WHERE t.hit AND b.position BETWEEN %(first)s AND %(last)s
+), hits AS (
+    SELECT indicator, dimension, 'patent' AS role, p AS member, month
+    FROM tagged, unnest(patents) AS p
     UNION ALL
-    SELECT granularity, period, indicator, dimension, 'giver', giver, count(*)
+    SELECT indicator, dimension, 'giver', giver, month
     FROM tagged WHERE giver IS NOT NULL AND indicator = 'K6' AND dimension = 'registered'
-    GROUP BY 1, 2, 3, 4, 6
-    ON CONFLICT (granularity, period, indicator, dimension, role, member)
-        DO UPDATE SET deals = m.deals + EXCLUDED.deals
-    RETURNING granularity, period, indicator, dimension, role, xmax = 0 AS fresh
-), fresh AS (
-    SELECT granularity, period, indicator, dimension,
-           count(*) FILTER (WHERE fresh AND role = 'patent') AS patents,
-           count(*) FILTER (WHERE fresh AND role = 'giver') AS givers
+), added AS (  -- each member's deals by month of its year, and the months it is in
+    SELECT date_trunc('year', month::timestamp)::date AS year, indicator, dimension, role,
+           member, ARRAY[{by_month}] AS deals, bit_or(bit) AS months
+    FROM (SELECT *, 1 << (date_part('month', month)::integer - 1) AS bit FROM hits) AS h
+    GROUP BY 1, 2, 3, 4, 5
+), members AS (  -- where each one's row is and the months it was in before this batch
+    SELECT a.*, m.ctid AS at, coalesce(m.months, 0) AS before,
+           a.months & ~coalesce(m.months, 0) AS fresh
+    FROM added a LEFT JOIN {members} m USING (year, indicator, dimension, role, member)
+), updated AS (  -- by row address: found once, not looked up again as an upsert would
+    UPDATE {members} AS m SET deals = ARRAY[{slot_sums}], months = m.months | e.months
+    FROM members e WHERE m.ctid = e.at
+), inserted AS (
+    INSERT INTO {members} (year, indicator, dimension, role, member, deals, months)
+    SELECT year, indicator, dimension, role, member, deals, months FROM members WHERE at IS NULL
+), new_members AS (  -- how many members each period of each year gained
+    SELECT year, indicator, dimension, role,
+           {new_counts}
     FROM members GROUP BY 1, 2, 3, 4
-), sums AS (
-    SELECT granularity, period, indicator, dimension, count(*) AS deals,
+), fresh_counts AS (
+    SELECT s.granularity, (n.year + (s.first_month - 1) * interval '1 month')::date AS period,
+           n.indicator, n.dimension,
+           coalesce(sum(s.gained) FILTER (WHERE n.role = 'patent'), 0) AS patents,
+           coalesce(sum(s.gained) FILTER (WHERE n.role = 'giver'), 0) AS givers
+    FROM new_members n
+    CROSS JOIN LATERAL (VALUES
+        {new_rows}
+    ) AS s(granularity, first_month, gained)
+    GROUP BY 1, 2, 3, 4
+), by_month AS (
+    SELECT month, indicator, dimension, count(*) AS deals,
            sum(amount) FILTER (WHERE currency = 'CNY') AS amount,
            count(amount) FILTER (WHERE currency = 'CNY') AS priced,
            sum(recovered) AS recovered, sum(owed) AS owed
-    FROM tagged GROUP BY 1, 2, 3, 4
+    FROM tagged GROUP BY 1, 2, 3
+), sums AS (
+    SELECT gr.granularity, date_trunc(gr.granularity, b.month::timestamp)::date AS period,
+           b.indicator, b.dimension, sum(b.deals) AS deals, sum(b.amount) AS amount,
+           sum(b.priced) AS priced, sum(b.recovered) AS recovered, sum(b.owed) AS owed
+    FROM by_month b CROSS JOIN (VALUES ('year'), ('quarter'), ('month')) AS gr(granularity)
+    GROUP BY 1, 2, 3, 4
 )
 INSERT INTO {totals} AS t (granularity, period, indicator, dimension, deals, amount, priced,
                            recovered, owed, patents, givers)
 SELECT s.granularity, s.period, s.indicator, s.dimension, s.deals, s.amount, s.priced,
        s.recovered, s.owed, coalesce(f.patents, 0), coalesce(f.givers, 0)
-FROM sums s LEFT JOIN fresh f USING (granularity, period, indicator, dimension)
+FROM sums s LEFT JOIN fresh_counts f USING (granularity, period, indicator, dimension)
 ON CONFLICT (granularity, period, indicator, dimension) DO UPDATE SET
     deals = t.deals + EXCLUDED.deals,
     amount = coalesce(t.amount + EXCLUDED.amount, t.amount, EXCLUDED.amount),
@@ -156,12 +198,22 @@ ON CONFLICT (granularity, period, indicator, dimension) DO UPDATE SET
 """
 
 
+def _write() -> str:
+    by_month = ", ".join(f"count(*) FILTER (WHERE bit = {_bits(m, m)})::integer"
+                         for m in MONTHS)
+    slot_sums = ", ".join(f"m.deals[{m}] + e.deals[{m}]" for m in MONTHS)
+    new_counts = ",\n           ".join(f"count(*) FILTER (WHERE {test}) AS {g}_{first}"
+                                       for g, first, test in _NEW_IN)
+    new_rows = ",\n        ".join(f"('{g}', {first}, {g}_{first})" for g, first, _ in _NEW_IN)
+    return _WRITE.format(facts="{facts}", members="{members}", totals="{totals}",
+                         tags=_lateral_tags(), by_month=by_month, slot_sums=slot_sums,
+                         new_counts=new_counts, new_rows=new_rows)
+
+
 def rollup_write(facts: str, suffix: str = "") -> Composed:
     """The statement adding the facts in table `facts` (positions %(first)s..%(last)s);
     `suffix` names the shadow tables of a rebuild."""
-    text = _WRITE.format(facts="{facts}", members="{members}", totals="{totals}",
-                         tags=_lateral_tags())
-    return SQL(text).format(facts=Identifier(facts),
+    return SQL(_write()).format(facts=Identifier(facts),
                             members=Identifier("rm_indicator_members" + suffix),
                             totals=Identifier("rm_indicator_totals" + suffix))
 
@@ -199,10 +251,15 @@ WITH {flagged}, base AS (
            count(*) FILTER (WHERE o.role = 'patent') AS patents,
            count(*) FILTER (WHERE o.role = 'giver') AS givers
     FROM out_members o
-    JOIN rm_indicator_members m ON m.granularity = %(granularity)s AND m.period = o.period
+    JOIN rm_indicator_members m ON m.year = date_trunc('year', o.period::timestamp)::date
         AND m.indicator = o.indicator AND m.dimension = o.dimension AND m.role = o.role
         AND m.member = o.member
-    WHERE m.deals <= o.deals
+    CROSS JOIN LATERAL (  -- the member's deals in the period: its month slots added up
+        SELECT sum(n) AS deals FROM unnest(m.deals) WITH ORDINALITY AS s(n, month)
+        WHERE s.month BETWEEN extract(month FROM o.period)
+              AND extract(month FROM o.period) + {last_month}
+    ) AS within
+    WHERE within.deals <= o.deals
     GROUP BY 1, 2, 3
 ), left_in AS (
     SELECT t.indicator, t.dimension, t.period, t.deals - coalesce(s.deals, 0) AS n,
@@ -234,4 +291,5 @@ SELECT * FROM flagged_left_out
 ORDER BY indicator, dimension, period
 """
 
-ROLLUP_QUERY = _READ.format(flagged=_FLAGGED, tags=_lateral_tags())
+_LAST_MONTH = "CASE %(granularity)s WHEN 'month' THEN 0 WHEN 'quarter' THEN 2 ELSE 11 END"
+ROLLUP_QUERY = _READ.format(flagged=_FLAGGED, tags=_lateral_tags(), last_month=_LAST_MONTH)
