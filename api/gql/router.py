@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from fastapi import Request
 from strawberry.fastapi import GraphQLRouter
 
@@ -13,7 +14,7 @@ from projections.queries import ReadModels
 READ_ROLES = frozenset({"platform", "auditor", "regulator", "admin"})
 
 
-def graphql_router(*, production: bool) -> GraphQLRouter:
+def graphql_router(*, production: bool) -> _Router:
     async def context(request: Request) -> Context:
         reads: ReadModels = request.app.state.reads  # opened by the app's lifespan
         if request.method == "GET":  # the GraphiQL page itself; queries must be POSTed
@@ -24,6 +25,13 @@ def graphql_router(*, production: bool) -> GraphQLRouter:
             raise AuthError(403, f"role {key.role} may not read the ledger")
         return Context(reads, role=key.role)
 
-    return GraphQLRouter(build_schema(production=production), context_getter=context,
-                         graphql_ide=None if production else "graphiql",
-                         allow_queries_via_get=False)
+    return _Router(build_schema(production=production), context_getter=context,
+                   graphql_ide=None if production else "graphiql", allow_queries_via_get=False)
+
+
+class _Router(GraphQLRouter[Context, None]):
+    """Answers encoded by orjson: a popular patent's answer is some 60 KB of JSON, which the
+    standard library's encoder took about a millisecond to write."""
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)

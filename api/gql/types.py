@@ -161,7 +161,6 @@ class Licence:
     field: str
     starts_on: date
     ends_on: date
-    fee: Fee
     sublicensable: bool
     parent_licence: str | None
     open_licence: bool = strawberry.field(
@@ -175,12 +174,16 @@ class Licence:
     licensee: Party
     licensors: list[Party]
 
+    @strawberry.field
+    def fee(self) -> Fee:
+        return Fee.of(self.view.fee)  # made when asked: most lists of licences do not
+
     @staticmethod
     def of(view: LicenceView, day: date, parties: dict[str, Party]) -> Licence:
         last = licence_last_day(view.ends_on, view.terminated_on)
         return Licence(view=view, deal_id=view.deal_id, licence_kind=view.licence_kind,
                        territory=view.territory, field=view.field, starts_on=view.starts_on,
-                       ends_on=view.ends_on, fee=Fee.of(view.fee),
+                       ends_on=view.ends_on,
                        sublicensable=view.sublicensable, parent_licence=view.parent_licence,
                        open_licence=view.open_licence, terminated_on=view.terminated_on,
                        in_force=view.starts_on <= day <= last,
