@@ -14,26 +14,16 @@ from psycopg.sql import SQL, Identifier
 
 from ledger import events as ev
 from projections.deal_facts import COLUMNS as FACT_COLUMNS
-from projections.deal_facts import PartyTraitsFold, fact_row
+from projections.deal_facts import FollowsPartyTraits, fact_row
 from projections.event_facts import deal_id_of, kind_of, parties_of, patents_of
 
 Batch = list[tuple[int, ev.LedgerEvent]]
 
 
-class AuditProjection:
+class AuditProjection(FollowsPartyTraits):
     name: str = "audit"
     tables: tuple[str, ...] = ("rm_events", "rm_event_patents", "rm_event_parties",
                                "rm_deal_facts")
-
-    def __init__(self) -> None:
-        self.traits = PartyTraitsFold()  # kind and size of every party, for the deal facts
-
-    def reset(self) -> None:
-        self.traits = PartyTraitsFold()
-
-    def warm(self, batch: Batch) -> None:
-        for _, event in batch:
-            self.traits.note(event)
 
     def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
         def copy_into(table: str, columns: str) -> AbstractContextManager[psycopg.Copy]:

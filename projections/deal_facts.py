@@ -34,6 +34,21 @@ class PartyTraitsFold:
             self.parties[event.party_id] = (event.party_kind, event.size)
 
 
+class FollowsPartyTraits:
+    """For a projection that writes deal facts: its own fold of the parties' traits, reset
+    with the projection and warmed from the log before it resumes."""
+
+    def __init__(self) -> None:
+        self.traits = PartyTraitsFold()
+
+    def reset(self) -> None:
+        self.traits = PartyTraitsFold()
+
+    def warm(self, batch: list[tuple[int, ev.LedgerEvent]]) -> None:
+        for _, event in batch:
+            self.traits.note(event)
+
+
 def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits) -> tuple[Any, ...]:
     """The indicator facts of one deal (releases, defaults and disposals name their pledge;
     the pledge's own row holds its pledgors), with its first receiver's kind and size and

@@ -12,26 +12,16 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from ledger import events as ev
-from projections.deal_facts import COLUMNS, PartyTraitsFold, fact_row
+from projections.deal_facts import COLUMNS, FollowsPartyTraits, fact_row
 from projections.indicator_sql import rollup_write
 
 Batch = list[tuple[int, ev.LedgerEvent]]
 BATCH_TABLE = "indicator_batch_facts"  # per connection, emptied at each commit
 
 
-class IndicatorProjection:
+class IndicatorProjection(FollowsPartyTraits):
     name: str = "indicators"
     tables: tuple[str, ...] = ("rm_indicator_totals", "rm_indicator_members")
-
-    def __init__(self) -> None:
-        self.traits = PartyTraitsFold()
-
-    def reset(self) -> None:
-        self.traits = PartyTraitsFold()
-
-    def warm(self, batch: Batch) -> None:
-        for _, event in batch:
-            self.traits.note(event)
 
     def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
         rows = []
