@@ -68,6 +68,18 @@ class Api:
             self.process.wait(timeout=30)
 
 
+def _register(api: Api, owner: str, licensees: list[str], number: str) -> None:
+    """The parties and the one patent the deals of a fault test license."""
+    headers = {"Authorization": f"Bearer {KEY}"}
+    for pid in (owner, *licensees):
+        assert httpx.post(api.url + "/v1/parties", headers=headers, json={
+            "id": pid, "name": pid, "kind": "enterprise", "size": "small"}).status_code == 201
+    assert httpx.post(api.url + "/v1/patents", headers=headers, json={
+        "number": number, "title": "Valve", "filed_on": "2016-03-01",
+        "granted_on": "2018-06-01", "owners": [{"party": owner, "share": "1"}]}
+    ).status_code == 201
+
+
 def _stored_licences(database_url: str) -> Counter[str]:
     with psycopg.connect(database_url) as conn:
         return Counter(dict(conn.execute(
@@ -83,13 +95,7 @@ def test_sigkill_under_load_loses_no_acknowledged_deal_and_doubles_none(
     api = Api(database_url)
     api.start()
     headers = {"Authorization": f"Bearer {KEY}"}
-    for pid in (owner, *licensees):
-        assert httpx.post(api.url + "/v1/parties", headers=headers, json={
-            "id": pid, "name": pid, "kind": "enterprise", "size": "small"}).status_code == 201
-    assert httpx.post(api.url + "/v1/patents", headers=headers, json={
-        "number": number, "title": "Valve", "filed_on": "2016-03-01",
-        "granted_on": "2018-06-01", "owners": [{"party": owner, "share": "1"}]}
-    ).status_code == 201
+    _register(api, owner, licensees, number)
 
     acknowledged: Counter[int] = Counter()  # 201 or 200 per client
     retries = Counter[int]()
@@ -162,13 +168,7 @@ def test_postgres_stopped_under_load_gives_503_then_recovers_losing_nothing(
     headers = {"Authorization": f"Bearer {KEY}"}
     owner, licensee = uscc(95), uscc(96)
     number = cn_patent(2016, 1, 995)
-    for pid in (owner, licensee):
-        assert httpx.post(api.url + "/v1/parties", headers=headers, json={
-            "id": pid, "name": pid, "kind": "enterprise", "size": "small"}).status_code == 201
-    assert httpx.post(api.url + "/v1/patents", headers=headers, json={
-        "number": number, "title": "Valve", "filed_on": "2016-03-01",
-        "granted_on": "2018-06-01", "owners": [{"party": owner, "share": "1"}]}
-    ).status_code == 201
+    _register(api, owner, [licensee], number)
     acknowledged: list[str] = []
     unavailable: list[str | None] = []  # the Retry-After of each 503
     stop = threading.Event()
