@@ -202,8 +202,8 @@ def main(argv: list[str]) -> int:
         proof = _snake(json.loads(Path(argv[1]).read_text()))
         problem = check_proof(proof, public_key(Path(argv[3])))
         what = f"event {proof.get('position')}"
-        success = (f"the proof holds: {what} is leaf {proof.get('leaf_index')} of the "
-                   f"{proof.get('tree_size')} signed at position "
+        success = (f"the proof holds: {what} is leaf {proof.get('leaf_index')} of "
+                   f"{proof.get('tree_size')} links, signed at position "
                    f"{proof['checkpoint']['position']}")
     elif len(argv) <= 1 and argv[:1] != ["--proof"]:
         bundle = Path(argv[0] if argv else ".")
