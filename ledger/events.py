@@ -12,10 +12,12 @@ posting idempotent, and `corrects`, the deal a correction compensates (INV-16).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from datetime import date
 from decimal import Decimal
 from hashlib import sha1
-from typing import Any, ClassVar, dataclass_transform
+from typing import Any, ClassVar, Self, dataclass_transform
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import DomainEvent, MetaDomainEvent
@@ -52,6 +54,24 @@ class LedgerEvent(DomainEvent, metaclass=_FrozenEvent):
     @property
     def recorded_at(self) -> Any:
         return self.timestamp
+
+    @classmethod
+    def assemble(cls, **fields: Any) -> Self:
+        """The event, made without the frozen dataclass's `__init__` (a guarded attribute
+        write per field, about 5 us a deal on the writer's path): the way eventsourcing's
+        mapper rebuilds stored events. Every field must be given, and no other."""
+        if fields.keys() != _field_names(cls):
+            missing = sorted(_field_names(cls) - fields.keys())
+            unknown = sorted(fields.keys() - _field_names(cls))
+            raise TypeError(f"{cls.__name__}: missing {missing}, unknown {unknown}")
+        event = object.__new__(cls)
+        object.__setattr__(event, "__dict__", fields)  # a fresh dict: `**fields` made it
+        return event
+
+
+@functools.cache
+def _field_names(cls: type[LedgerEvent]) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
 
 
 # --- Registry facts -----------------------------------------------------------------------

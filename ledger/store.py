@@ -9,29 +9,21 @@ POSTGRES_ENABLE_DB_FUNCTIONS (it skips that lock; architecture.md s2).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
-from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlparse
 from uuid import UUID
 
-import orjson
 from eventsourcing.application import Application
-from eventsourcing.persistence import (
-    JSONTranscoder,
-    Notification,
-    Recording,
-    StoredEvent,
-    Transcoding,
-)
+from eventsourcing.persistence import JSONTranscoder, Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from ledger import events as ev
-from ledger.chain import GENESIS, links
-from ledger.values import Money
+from ledger import stored_events
+from ledger.chain import GENESIS
+from ledger.group_append import ChunkedAppend, Row
 
 EVENTS_TABLE = "ledger_events"
 EVENTS_CHANNEL = EVENTS_TABLE  # eventsourcing NOTIFYs on a channel named after the table
@@ -41,42 +33,9 @@ LOCK_TIMEOUT_SECONDS = 5
 # default of 5 s idle-in-transaction would cut it off during a long garbage collection.
 IDLE_IN_TRANSACTION_SECONDS = 60
 READ_PAGE = 5_000  # notifications per query when folding the log
+MAX_POSITION = (1 << 63) - 1  # bigint: "to the end of the log"
 
-
-class DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
-class MoneyAsDict(Transcoding):
-    type = Money
-    name = "money"
-
-    def encode(self, obj: Money) -> dict[str, str]:
-        return {"amount": str(obj.amount), "currency": obj.currency}
-
-    def decode(self, data: dict[str, str]) -> Money:
-        return Money(Decimal(data["amount"]), data["currency"])
-
-
-class OrjsonTranscoder(JSONTranscoder):
-    """The library's stored JSON format, written by orjson (about five times faster).
-
-    Dates, datetimes and dataclasses (Money) are passed through to the registered
-    transcodings, so stored state stays byte-compatible with `JSONTranscoder`, which still
-    decodes it.
-    """
-
-    _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-
-    def encode(self, obj: Any) -> bytes:
-        return orjson.dumps(obj, default=self._encode_obj, option=self._OPTIONS)
+Settle = Callable[[Sequence[ev.LedgerEvent]], None]  # hands judged events on to be stored
 
 
 class ArrayInsertRecorder(PostgresApplicationRecorder):
@@ -98,13 +57,13 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
             "INSERT INTO {table} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%b::uuid[], %b::int[], %b::text[], %b::bytea[]) "
             "RETURNING notification_id").format(table=table)
-        self.select_after_statement = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state "
-            "FROM {table} WHERE notification_id > %b ORDER BY notification_id").format(table=table)
+        # Always a page (LIMIT): an open-ended range let the planner trust stale statistics
+        # on a fast-growing table and start two parallel workers to find nothing, about
+        # 10 ms on every group commit, under the table lock.
         self.select_range_statement = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {table} WHERE notification_id > %b AND notification_id <= %b "
-            "ORDER BY notification_id").format(table=table)
+            "ORDER BY notification_id LIMIT %b").format(table=table)
         chain = SQL("{schema}.{table}").format(schema=Identifier(self.datastore.schema),
                                                  table=Identifier(CHAIN_TABLE))
         self.last_link_statement = SQL(
@@ -122,52 +81,39 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
         curs.execute(self.insert_events_statement, _as_arrays(stored_events))
 
     def append_judged(
-        self, after: int, judge: Callable[[list[Notification]], Sequence[StoredEvent]]
-    ) -> list[Notification]:
-        """Lock, hand `judge` what was stored after `after`, insert what it returns; commit.
+        self, after: int, judge: Callable[[list[Notification], ChunkedAppend], None]
+    ) -> list[int]:
+        """Lock, hand `judge` what was stored after `after` and a `ChunkedAppend` to add the
+        events it settles to; commit. The positions of the events added, in order.
 
         Not retried here: `judge` changes the caller's state, so the caller decides.
         """
         with self.datastore.get_connection() as conn, conn.transaction(), \
                 conn.cursor() as curs:
             self._lock_table(curs)
-            curs.execute(self.select_after_statement, (after,))
-            missed = [Notification(id=row["notification_id"], originator_id=row["originator_id"],
-                                   originator_version=row["originator_version"],
-                                   topic=row["topic"], state=bytes(row["state"]))
-                      for row in curs.fetchall()]
-            stored = judge(missed)
-            if not stored:
-                return []
-            self._notify_channel(curs)
-            curs.execute(self.insert_events_statement, _as_arrays(stored))
-            ids = [row["notification_id"] for row in curs.fetchall()]
-            known_head = max([after, *(n.id for n in missed)])
-            self._link(curs, known_head, [(i, e.originator_id, e.originator_version, e.topic,
-                                           e.state) for i, e in zip(ids, stored, strict=True)])
-        return [Notification(id=i, originator_id=e.originator_id,
-                             originator_version=e.originator_version, topic=e.topic,
-                             state=e.state) for i, e in zip(ids, stored, strict=True)]
+            missed = self.rows_between(curs, after, MAX_POSITION)
+            row = curs.execute(self.last_link_statement).fetchone()
+            last, previous = (row["position"], bytes(row["hash"])) if row else (0, GENESIS)
+            known_head = missed[-1][0] if missed else after
+            backlog = self.rows_between(curs, last, known_head) if last < known_head else []
+            with conn.pipeline():
+                append = ChunkedAppend(self, conn, previous, backlog)
+                judge([Notification(id=r[0], originator_id=r[1], originator_version=r[2],
+                                    topic=r[3], state=r[4]) for r in missed], append)
+                return append.finish()
 
+    def rows_between(self, curs: Cursor[DictRow], after: int, upto: int) -> list[Row]:
+        """Every stored row after `after` up to `upto`, in log order, read in pages."""
+        rows: list[Row] = []
+        while True:
+            curs.execute(self.select_range_statement, (after, upto, READ_PAGE))
+            page = [(r["notification_id"], r["originator_id"], r["originator_version"],
+                     r["topic"], bytes(r["state"])) for r in curs.fetchall()]
+            rows.extend(page)
+            if len(page) < READ_PAGE:
+                return rows
+            after = page[-1][0]
 
-    def _link(self, curs: Cursor[DictRow], known_head: int,
-              new: list[tuple[int, Any, int, str, bytes]]) -> None:
-        """Link the events just inserted to the chain, in the same transaction (under the
-        lock). Events stored before the chain existed, up to `known_head`, are linked first."""
-        row = curs.execute(self.last_link_statement).fetchone()
-        last, previous = (row["position"], bytes(row["hash"])) if row else (0, GENESIS)
-        backlog = _unlinked(self, curs, last, known_head) if last < known_head else []
-        positions, hashes = [], []
-        for position, digest in links(previous, [*backlog, *new]):
-            positions.append(position)
-            hashes.append(digest)
-        curs.execute(self.insert_links_statement, (positions, hashes))
-
-def _unlinked(recorder: ArrayInsertRecorder, curs: Cursor[DictRow], after: int, upto: int
-              ) -> list[tuple[int, Any, int, str, bytes]]:
-    curs.execute(recorder.select_range_statement, (after, upto))
-    return [(r["notification_id"], r["originator_id"], r["originator_version"], r["topic"],
-             bytes(r["state"])) for r in curs.fetchall()]
 
 
 def _as_arrays(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
@@ -182,37 +128,31 @@ class LedgerStore(Application[Any]):
 
     name = "ledger"
 
-    def construct_transcoder(self) -> OrjsonTranscoder:
-        transcoder = OrjsonTranscoder()
-        self.register_transcodings(transcoder)
-        return transcoder
+    def construct_transcoder(self) -> JSONTranscoder:
+        return stored_events.transcoder()
 
     def append_judged(
         self, after: int,
-        judge: Callable[[list[tuple[int, ev.LedgerEvent]]], Sequence[ev.LedgerEvent]],
-    ) -> list[Recording[Any]]:
-        """Under the table lock: show `judge` the events stored after `after`, then store
-        the events it returns, in one transaction. Nothing can land in between."""
-        def judge_stored(missed: list[Notification]) -> list[StoredEvent]:
-            events = judge([(n.id, self._to_event(n)) for n in missed])
-            chosen.extend(events)
-            return [self.mapper.to_stored_event(e) for e in events]
+        judge: Callable[[list[tuple[int, ev.LedgerEvent]], Settle], None],
+    ) -> list[int]:
+        """Under the table lock: show `judge` the events stored after `after` and a `settle`
+        callback; store the events it settles, in one transaction, and return their
+        positions in order. Nothing can land in between. Settled events are encoded and
+        inserted while `judge` goes on (ledger/group_append.py)."""
+        def judge_stored(missed: list[Notification], append: ChunkedAppend) -> None:
+            def settle(events: Sequence[ev.LedgerEvent]) -> None:
+                append.add([stored_events.encode(e) for e in events])
 
-        chosen: list[ev.LedgerEvent] = []
+            judge([(n.id, self._to_event(n)) for n in missed], settle)
+
         recorder = self.recorder
         assert isinstance(recorder, ArrayInsertRecorder)
-        notifications = recorder.append_judged(after, judge_stored)
-        return [Recording(e, n) for e, n in zip(chosen, notifications, strict=True)]
+        return recorder.append_judged(after, judge_stored)
 
     def _to_event(self, notification: StoredEvent) -> ev.LedgerEvent:
         event = self.mapper.to_domain_event(notification)
         assert isinstance(event, ev.LedgerEvent)
         return event
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        transcoder.register(DateAsISO())
-        transcoder.register(MoneyAsDict())
 
     def read(self, after: int, limit: int, until: int | None = None
              ) -> list[tuple[int, ev.LedgerEvent]]:

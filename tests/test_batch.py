@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
+from ledger import group_append
+from ledger.service import LedgerService
+from ledger.verify import verify_log
 from tests.builders import ACME, BETA, PATENT, event_count, licence, party, patent, pledge, uscc
 
 
@@ -55,3 +59,25 @@ def test_atomic_batch_of_lawful_deals_stores_all(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json()["stored"] == 2
     assert event_count(client) == 6
+
+
+def test_a_batch_stored_in_several_chunks_keeps_log_order_and_the_chain(
+        client: TestClient, service: LedgerService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer inserts a group chunk by chunk while it judges the rest: answers, log order
+    and hash chain must come out as one insert would make them, a refusal between chunks
+    included."""
+    monkeypatch.setattr(group_append, "CHUNK", 2)
+    _setup(client)
+    head = service.store.head()
+    deals = [licence(f"l{i}", [PATENT], [ACME], BETA, starts_on=f"2020-0{i + 1}-01")
+             for i in range(7)]
+    deals[3] = licence("x", [PATENT], [ACME], uscc(99))  # an unknown licensee: 422
+    response = client.post("/v1/deals/batch", json={"deals": deals, "atomic": False})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [201, 201, 201, 422, 201, 201, 201]
+    stored = [(position, event.deal_id) for position, event in service.store.read_all(head)]
+    assert stored == [(r["position"], r["deal_id"]) for r in results if r["status"] == 201]
+    assert [deal_id for _, deal_id in stored] == ["l0", "l1", "l2", "l4", "l5", "l6"]
+    verdict = verify_log(service.database_url)
+    assert verdict.holds and verdict.linked == verdict.events

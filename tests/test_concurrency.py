@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 
+from ledger import events as ev
+from ledger import group_append
 from ledger.service import LedgerService
+from ledger.store import Settle
 from ledger.verify import verify_log
 from projections.projectors import Projectors
 from tests.builders import cn_patent, licence, party, patent, uscc
@@ -126,14 +131,10 @@ def _assert_log_complete(service: LedgerService, base: int, statuses: list[int],
 
 
 def test_the_writer_judges_against_what_others_stored_under_the_lock(
-        client: TestClient, service: LedgerService) -> None:
+        client: TestClient, service: LedgerService, monkeypatch: pytest.MonkeyPatch) -> None:
     """A writer whose register lags sees the missed events before judging; a judge that fails
-    stores nothing."""
-    from datetime import UTC, datetime
-
-    import pytest
-
-    from ledger import events as ev
+    stores nothing, even after a chunk of what it settled was inserted."""
+    monkeypatch.setattr(group_append, "CHUNK", 1)  # every settled event sent at once
 
     party(client, uscc(1))
     party(client, uscc(2))
@@ -147,17 +148,18 @@ def test_the_writer_judges_against_what_others_stored_under_the_lock(
     )
     shown: list[list[int]] = []
 
-    def judge(missed: list[tuple[int, ev.LedgerEvent]]) -> list[ev.LedgerEvent]:
+    def judge(missed: list[tuple[int, ev.LedgerEvent]], settle: Settle) -> None:
         shown.append([position for position, _ in missed])
-        return [event]
+        settle([event])
 
-    def failing_judge(missed: list[tuple[int, ev.LedgerEvent]]) -> list[ev.LedgerEvent]:
+    def failing_judge(missed: list[tuple[int, ev.LedgerEvent]], settle: Settle) -> None:
+        settle([event])
         raise RuntimeError("judging failed")
 
     with pytest.raises(RuntimeError):
         service.store.append_judged(head - 1, failing_judge)
     assert service.store.head() == head, "a failed judgement stored something"
-    recordings = service.store.append_judged(head - 1, judge)
+    positions = service.store.append_judged(head - 1, judge)
     assert shown == [[head]], "the event stored after the writer's position was not shown"
-    assert recordings[0].notification.id > head
-    assert [p for p, _ in service.store.read_all(after=head)] == [recordings[0].notification.id]
+    assert positions[0] > head
+    assert [p for p, _ in service.store.read_all(after=head)] == positions
