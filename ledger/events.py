@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from hashlib import sha1
 from typing import Any, ClassVar, Self, dataclass_transform
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID, SafeUUID, uuid5
 
 from eventsourcing.domain import DomainEvent, MetaDomainEvent
 from eventsourcing.utils import register_topic
@@ -27,6 +27,8 @@ from ledger.values import Money
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:patent-ledger")
 _NAMESPACE_BYTES = _NAMESPACE.bytes
+_KEEP = ~((0xC000 << 48) | (0xF000 << 64))  # clears the variant and version bits
+_VERSION_5 = (0x8000 << 48) | (5 << 76)
 
 
 def stream_id(kind: str, key: str) -> UUID:
@@ -36,7 +38,11 @@ def stream_id(kind: str, key: str) -> UUID:
     `uuid5`'s own overhead: the writer derives one per deal under the table lock.
     """
     digest = sha1(_NAMESPACE_BYTES + f"{kind}:{key}".encode()).digest()
-    return UUID(bytes=digest[:16], version=5)
+    value = int.from_bytes(digest[:16]) & _KEEP | _VERSION_5  # RFC 4122 variant, version 5
+    made = object.__new__(UUID)  # UUID's own __init__ parses its arguments: twice the time
+    object.__setattr__(made, "int", value)
+    object.__setattr__(made, "is_safe", SafeUUID.unknown)
+    return made
 
 
 @dataclass_transform(frozen_default=True)

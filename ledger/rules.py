@@ -100,6 +100,10 @@ _TITLE_MOVING = (ev.OwnershipTransferred, ev.EquityContributed)
 def inv_4_in_force(state: PatentState, event: Any) -> Refusal | None:
     """INV-4 no deal on a lapsed, expired or invalidated patent; none encumbering while frozen."""
     day: date = event.effective_on
+    status = state.status_on(day)
+    if day >= state.granted_on and status == IN_FORCE and not state.preserved \
+            and not state.dispute_suspended:
+        return None  # the usual case, answered before any facts are made
     facts: dict[str, Any] = {"patent": state.number, "effective_on": day.isoformat()}
     if day < state.granted_on:
         return Refusal(
@@ -107,7 +111,6 @@ def inv_4_in_force(state: PatentState, event: Any) -> Refusal | None:
             f"patent {state.number} was not yet granted on {day} (granted {state.granted_on})",
             {**facts, "granted_on": state.granted_on.isoformat()},
         )
-    status = state.status_on(day)
     if status in DEAD_STATUSES:
         return Refusal(
             "INV-4", f"patent {state.number} is {status} on {day}", {**facts, "status": status}

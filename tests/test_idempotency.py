@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 
-from tests.builders import ACME, BETA, PATENT, event_count, party, patent, transfer
+from ledger.commands import DealCommand
+from ledger.decisions import fingerprint
+from tests.builders import ACME, BETA, PATENT, event_count, licence, party, patent, transfer
 
 
 def _setup(client: TestClient) -> None:
@@ -58,3 +63,18 @@ def test_party_and_patent_registration_are_idempotent_too(client: TestClient) ->
                                                 "kind": "enterprise"})
     assert changed.status_code == 409
     assert event_count(client) == 3
+
+
+@pytest.mark.parametrize("registered_on", [None, "2020-04-01"])
+@pytest.mark.parametrize("field", ["*", 'x,"registered_on":null', 'x\\",'])
+def test_the_fingerprint_stays_what_stored_deals_carry(registered_on: str | None,
+                                                       field: str) -> None:
+    """A retry matches the fingerprint its first posting was stored with: the canonical JSON
+    of the command, leaving out `registered_on` while unset (deals stored before the field
+    existed), whatever the text fields hold."""
+    body = licence("l1", [PATENT], [ACME], BETA, field=field, registered_on=registered_on)
+    command = TypeAdapter(DealCommand).validate_python(body)
+    unset = {"registered_on"} if registered_on is None else set()
+    canonical = command.model_dump_json(exclude=unset)
+    assert fingerprint(command) == hashlib.sha256(canonical.encode()).hexdigest()
+    assert ('"registered_on"' in canonical) == (registered_on is not None)
