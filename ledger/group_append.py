@@ -23,9 +23,15 @@ from psycopg import Connection, Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import Composed
 
+from ledger import stored_events
 from ledger.chain import links
+from ledger.events import LedgerEvent
 
 CHUNK = 200  # events per insert: small enough to overlap, large enough to stay cheap
+
+_SAVEPOINT = "SAVEPOINT atomic_posting"
+_ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT atomic_posting"
+_RELEASE_SAVEPOINT = "RELEASE SAVEPOINT atomic_posting"
 
 Row = tuple[int, Any, int, str, bytes]  # position, originator id, version, topic, state
 
@@ -40,12 +46,13 @@ class Recorder(Protocol):
 
 
 class ChunkedAppend:
-    """Events `add`ed are inserted in order, CHUNK at a time, on `conn` in pipeline mode.
+    """Events `add`ed are encoded and inserted in order, CHUNK at a time, on `conn` in
+    pipeline mode.
 
     `previous` is the chain's last link and `backlog` the stored rows not linked yet (events
     from before the chain existed), linked ahead of the first chunk. `finish` sends the rest
-    and returns every position; a failure surfaces there or when the pipeline closes, and the
-    caller's transaction then rolls back: nothing of the group is stored.
+    and returns each event with its position; a failure surfaces there or when the pipeline
+    closes, and the caller's transaction then rolls back: nothing of the group is stored.
     """
 
     def __init__(self, recorder: Recorder, conn: Connection[DictRow], previous: bytes,
@@ -54,32 +61,57 @@ class ChunkedAppend:
         self._conn = conn
         self._previous = previous
         self._unlinked: list[Row] = backlog
-        self._buffer: list[StoredEvent] = []
-        self._in_flight: list[tuple[Cursor[DictRow], list[StoredEvent]]] = []
-        self._positions: list[int] = []
+        self._buffer: list[tuple[LedgerEvent, StoredEvent]] = []
+        self._in_flight: list[tuple[Cursor[DictRow], list[tuple[LedgerEvent, StoredEvent]]]] = []
+        self._marked: int | None = None  # chunks sent before the savepoint, while one is held
 
-    def add(self, stored: Sequence[StoredEvent]) -> None:
-        self._buffer.extend(stored)
+    def add(self, events: Sequence[LedgerEvent]) -> None:
+        """Events that will stand (unless taken back by `undo`), in log order."""
+        self._buffer.extend([(e, stored_events.encode(e)) for e in events])
         if len(self._buffer) >= CHUNK:
             self._send()
 
-    def finish(self) -> list[int]:
-        """Send the rest, then read every chunk's positions and send their links; the
-        positions given to every event added, in order."""
+    def mark(self) -> None:
+        """A savepoint: events added from now on can be taken back with `undo`. A large
+        atomic batch is sent as it is judged, though a later deal may still refuse it."""
+        self._send()  # what came before the mark stands
+        self._conn.cursor().execute(_SAVEPOINT)
+        self._marked = len(self._in_flight)
+
+    def undo(self) -> None:
+        """Take back every event added since `mark` (PostgreSQL rolls back to the savepoint;
+        the positions it had given are skipped, as after any rollback)."""
+        assert self._marked is not None, "undo without mark"
+        self._conn.cursor().execute(_ROLLBACK_TO_SAVEPOINT)
+        self._conn.cursor().execute(_RELEASE_SAVEPOINT)
+        del self._in_flight[self._marked:]
+        self._buffer = []
+        self._marked = None
+
+    def release(self) -> None:
+        """Keep what was added since `mark`."""
+        assert self._marked is not None, "release without mark"
+        self._conn.cursor().execute(_RELEASE_SAVEPOINT)
+        self._marked = None
+
+    def finish(self) -> list[tuple[int, LedgerEvent]]:
+        """Send the rest, then read every chunk's positions and send their links; each
+        event added, with the position it was given, in order."""
         self._send()
+        stored: list[tuple[int, LedgerEvent]] = []
         rows = self._unlinked
         for curs, chunk in self._in_flight:  # all but the last are inserted by now
-            positions = [row["notification_id"] for row in curs.fetchall()]
-            rows.extend((p, e.originator_id, e.originator_version, e.topic, e.state)
-                        for p, e in zip(positions, chunk, strict=True))
-            self._positions.extend(positions)
+            for row, (event, e) in zip(curs.fetchall(), chunk, strict=True):
+                position = row["notification_id"]
+                rows.append((position, e.originator_id, e.originator_version, e.topic, e.state))
+                stored.append((position, event))
         if rows:
             linked, hashes = [], []
             for position, digest in links(self._previous, rows):
                 linked.append(position)
                 hashes.append(digest)
             self._conn.cursor().execute(self._recorder.insert_links_statement, (linked, hashes))
-        return self._positions
+        return stored
 
     def _send(self) -> None:
         if not self._buffer:
@@ -89,6 +121,6 @@ class ChunkedAppend:
         if not self._in_flight:  # delivered at commit, and only if the group commits
             self._recorder._notify_channel(curs)
         curs.execute(self._recorder.insert_events_statement, (
-            [e.originator_id for e in chunk], [e.originator_version for e in chunk],
-            [e.topic for e in chunk], [e.state for e in chunk]))
+            [e.originator_id for _, e in chunk], [e.originator_version for _, e in chunk],
+            [e.topic for _, e in chunk], [e.state for _, e in chunk]))
         self._in_flight.append((curs, chunk))

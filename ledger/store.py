@@ -35,8 +35,6 @@ IDLE_IN_TRANSACTION_SECONDS = 60
 READ_PAGE = 5_000  # notifications per query when folding the log
 MAX_POSITION = (1 << 63) - 1  # bigint: "to the end of the log"
 
-Settle = Callable[[Sequence[ev.LedgerEvent]], None]  # hands judged events on to be stored
-
 
 class ArrayInsertRecorder(PostgresApplicationRecorder):
     """The library's locked insert, fed by plain arrays, with a catch-up read under the lock.
@@ -82,9 +80,9 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
 
     def append_judged(
         self, after: int, judge: Callable[[list[Notification], ChunkedAppend], None]
-    ) -> list[int]:
+    ) -> list[tuple[int, ev.LedgerEvent]]:
         """Lock, hand `judge` what was stored after `after` and a `ChunkedAppend` to add the
-        events it settles to; commit. The positions of the events added, in order.
+        events that stand to; commit. Each event added, with its position, in order.
 
         Not retried here: `judge` changes the caller's state, so the caller decides.
         """
@@ -116,11 +114,9 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
 
 
 
-def _as_arrays(stored_events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
-    return ([e.originator_id for e in stored_events],
-            [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events],
-            [e.state for e in stored_events])
+def _as_arrays(events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
+    return ([e.originator_id for e in events], [e.originator_version for e in events],
+            [e.topic for e in events], [e.state for e in events])
 
 
 class LedgerStore(Application[Any]):
@@ -133,17 +129,14 @@ class LedgerStore(Application[Any]):
 
     def append_judged(
         self, after: int,
-        judge: Callable[[list[tuple[int, ev.LedgerEvent]], Settle], None],
-    ) -> list[int]:
-        """Under the table lock: show `judge` the events stored after `after` and a `settle`
-        callback; store the events it settles, in one transaction, and return their
-        positions in order. Nothing can land in between. Settled events are encoded and
-        inserted while `judge` goes on (ledger/group_append.py)."""
+        judge: Callable[[list[tuple[int, ev.LedgerEvent]], ChunkedAppend], None],
+    ) -> list[tuple[int, ev.LedgerEvent]]:
+        """Under the table lock: show `judge` the events stored after `after` and a
+        `ChunkedAppend`; store the events it adds there, in one transaction, and return each
+        with its position, in order. Nothing can land in between. Added events are sent to
+        PostgreSQL while `judge` goes on (ledger/group_append.py)."""
         def judge_stored(missed: list[Notification], append: ChunkedAppend) -> None:
-            def settle(events: Sequence[ev.LedgerEvent]) -> None:
-                append.add([stored_events.encode(e) for e in events])
-
-            judge([(n.id, self._to_event(n)) for n in missed], settle)
+            judge([(n.id, self._to_event(n)) for n in missed], append)
 
         recorder = self.recorder
         assert isinstance(recorder, ArrayInsertRecorder)

@@ -4,10 +4,11 @@ One save per event was about 800 events/s here, because every save takes the eve
 lock. So one thread owns the write path: it takes every posting waiting in its queue (up to
 MAX_GROUP deals), judges each against the register in arrival order, and saves all accepted
 events in one transaction (sent to PostgreSQL in chunks while it judges on: a deal's event as
-soon as the deal is accepted, an atomic posting's once all its deals are; see
-ledger/group_append.py). Each posting stays all or nothing: a refused deal adds no event, and
-an atomic batch whose deal is refused takes back the events of its other deals before the
-save. If the save fails, every event of the group is taken back and each caller hears 503.
+soon as the deal is accepted, an atomic posting's once all its deals are or, for a large one,
+as it goes behind a savepoint; see ledger/group_append.py). Each posting stays all or
+nothing: a refused deal adds no event, and an atomic batch whose deal is refused takes back
+the events of its other deals. If the save fails, every event of the group is taken back and
+each caller hears 503.
 
 Other processes may write too (a second API, an importer). The writer judges each group while
 it holds the event table's lock, after folding in whatever other processes stored since it last
@@ -30,12 +31,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ledger import events as ev
-from ledger import heap
+from ledger import group_append, heap
 from ledger.decisions import Accepted, Outcome, Replayed, Skipped, Stamp
+from ledger.group_append import ChunkedAppend
 from ledger.metrics import Metrics
 from ledger.register import Posted, Register, posting_key
 from ledger.rules import Refusal
-from ledger.store import LedgerStore, Settle
+from ledger.store import LedgerStore
 
 log = logging.getLogger("ledger.writer")
 
@@ -177,38 +179,32 @@ class Writer:
 
     def _judge_and_save(self, register: Register, group: list[_Posting]) -> None:
         """Judge and store one group in one transaction, under the event table's lock."""
-        settled: list[ev.LedgerEvent] = []  # in the order they are handed to the store
         answers: list[list[Outcome]] = []
 
-        def judge(missed: list[tuple[int, ev.LedgerEvent]], store: Settle) -> None:
+        def judge(missed: list[tuple[int, ev.LedgerEvent]], store: ChunkedAppend) -> None:
             for position, event in missed:  # stored by another process a moment ago
                 register.apply(event, position)
             self._metrics.inc("ledger_events_caught_up_total", len(missed))
             stamp_time = datetime.now(UTC)  # under the lock: recorded_at follows log order
-
-            def settle(events: Sequence[ev.LedgerEvent]) -> None:
-                settled.extend(events)
-                store(events)  # inserted while the next deals are judged
-
             for posting in group:
                 answers.append(_judge_posting(register, posting,
-                                              Stamp(posting.posted_by, stamp_time), settle))
+                                              Stamp(posting.posted_by, stamp_time), store))
 
         gc.disable()  # a full collection of a large register must not happen under the lock
         try:
-            stored_at = self._store.append_judged(register.position, judge)
+            stored = self._store.append_judged(register.position, judge)
         except Exception as error:
-            log.warning("group of %d events did not commit: %s", len(settled), error)
+            log.warning("a group of %d postings did not commit: %s", len(group), error)
             self._register = None  # reload from the log: the outcome may be unknown
             _fail_all(group, StoreUnavailable(f"the event store did not commit: {error}"))
             return
         finally:
             gc.enable()
         positions: dict[int, int] = {}
-        for event, position in zip(settled, stored_at, strict=True):
+        for position, event in stored:
             register.confirm(event, position)
             positions[id(event)] = position
-        self._metrics.inc("ledger_events_stored_total", len(stored_at))
+        self._metrics.inc("ledger_events_stored_total", len(stored))
         tally: Counter[tuple[str, str]] = Counter()
         for posting, outcomes in zip(group, answers, strict=True):
             answer = [_result(register, o, positions, tally) for o in outcomes]
@@ -243,12 +239,16 @@ class Writer:
         return register
 
 
-def _judge_posting(register: Register, posting: _Posting, stamp: Stamp, settle: Settle
+def _judge_posting(register: Register, posting: _Posting, stamp: Stamp, store: ChunkedAppend
                    ) -> list[Outcome]:
-    """Judge each decision in order and settle the events that will stand: a deal's as soon
-    as it is accepted, an atomic posting's only once all its deals are (else none)."""
+    """Judge each decision in order and hand the store the events that will stand: a deal's
+    as soon as it is accepted; an atomic posting's only once all its deals are, except that a
+    large one is sent as it goes, behind a savepoint the store rolls back if a deal fails."""
     outcomes: list[Outcome] = []
     mine: list[ev.LedgerEvent] = []
+    streamed = posting.atomic and len(posting.decisions) > group_append.CHUNK
+    if streamed:
+        store.mark()
     for decide in posting.decisions:
         outcome = decide(register, stamp)
         outcomes.append(outcome)
@@ -257,18 +257,22 @@ def _judge_posting(register: Register, posting: _Posting, stamp: Stamp, settle: 
                 register.apply(event)
             if posting.atomic:
                 mine.extend(outcome.events)
-            else:
-                settle(outcome.events)
+            if not posting.atomic or streamed:
+                store.add(outcome.events)
         elif posting.atomic and not isinstance(outcome, Replayed):
             for event in reversed(mine):
                 register.retract(event)
+            if streamed:
+                store.undo()
             failed_at = len(outcomes) - 1
             return [
                 outcome if i == failed_at else Skipped(failed_at)
                 for i in range(len(posting.decisions))
             ]
-    if mine:
-        settle(mine)
+    if streamed:
+        store.release()
+    elif mine:
+        store.add(mine)
     return outcomes
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 
 from ledger import group_append
+from ledger.commands import DealCommand
+from ledger.decisions import decide_deal
 from ledger.service import LedgerService
 from ledger.verify import verify_log
+from ledger.writer import _Posting
 from tests.builders import ACME, BETA, PATENT, event_count, licence, party, patent, pledge, uscc
 
 
@@ -81,3 +88,44 @@ def test_a_batch_stored_in_several_chunks_keeps_log_order_and_the_chain(
     assert [deal_id for _, deal_id in stored] == ["l0", "l1", "l2", "l4", "l5", "l6"]
     verdict = verify_log(service.database_url)
     assert verdict.holds and verdict.linked == verdict.events
+
+
+def test_a_large_atomic_batch_sent_as_judged_is_taken_back_when_a_deal_fails(
+        client: TestClient, service: LedgerService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An atomic posting larger than a chunk is sent while it is judged, behind a savepoint:
+    a refusal at its end takes back what was already inserted, and only that. Judged here
+    as one group with a lawful posting before and after it."""
+    monkeypatch.setattr(group_append, "CHUNK", 2)
+    _setup(client)
+    head = service.store.head()
+    adapter: TypeAdapter[Any] = TypeAdapter(DealCommand)
+
+    def posting(deals: list[dict[str, Any]], atomic: bool) -> _Posting:
+        return _Posting([partial(decide_deal, cmd=adapter.validate_python(deal))
+                         for deal in deals], "platform:test", atomic)
+
+    before = posting([licence("a0", [PATENT], [ACME], BETA)], atomic=False)
+    failing = posting([licence(f"x{i}", [PATENT], [ACME], BETA, starts_on=f"2021-0{i + 1}-01")
+                       for i in range(5)]
+                      + [licence("x5", [PATENT], [ACME], BETA, kind="exclusive")],  # INV-6
+                      atomic=True)
+    after = posting([licence("b0", [PATENT], [ACME], BETA, starts_on="2022-01-01")],
+                    atomic=False)
+    service.writer._commit_group([before, failing, after])
+
+    outcomes = [[type(r.outcome).__name__ for r in p.future.result(10)]
+                for p in (before, failing, after)]
+    assert outcomes == [["Accepted"], ["Skipped"] * 5 + ["Refusal"], ["Accepted"]]
+    stored = [event.deal_id for _, event in service.store.read_all(head)]
+    assert stored == ["a0", "b0"]
+    assert [r.positions[0] for p in (before, after) for r in p.future.result(10)] == \
+        [position for position, _ in service.store.read_all(head)]
+    verdict = verify_log(service.database_url)
+    assert verdict.holds and verdict.linked == verdict.events
+    lawful = [licence(f"y{i}", [PATENT], [ACME], BETA, starts_on=f"2023-0{i + 1}-01")
+              for i in range(5)]
+    response = client.post("/v1/deals/batch", json={"deals": lawful, "atomic": True})
+    assert response.status_code == 200, response.text
+    assert [e.deal_id for _, e in service.store.read_all(head)] == \
+        ["a0", "b0", "y0", "y1", "y2", "y3", "y4"]
+    assert verify_log(service.database_url).holds

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from ledger import events as ev
 from ledger import group_append
+from ledger.group_append import ChunkedAppend
 from ledger.service import LedgerService
-from ledger.store import Settle
 from ledger.verify import verify_log
 from projections.projectors import Projectors
 from tests.builders import cn_patent, licence, party, patent, uscc
@@ -148,18 +148,18 @@ def test_the_writer_judges_against_what_others_stored_under_the_lock(
     )
     shown: list[list[int]] = []
 
-    def judge(missed: list[tuple[int, ev.LedgerEvent]], settle: Settle) -> None:
+    def judge(missed: list[tuple[int, ev.LedgerEvent]], store: ChunkedAppend) -> None:
         shown.append([position for position, _ in missed])
-        settle([event])
+        store.add([event])
 
-    def failing_judge(missed: list[tuple[int, ev.LedgerEvent]], settle: Settle) -> None:
-        settle([event])
+    def failing_judge(missed: list[tuple[int, ev.LedgerEvent]], store: ChunkedAppend) -> None:
+        store.add([event])
         raise RuntimeError("judging failed")
 
     with pytest.raises(RuntimeError):
         service.store.append_judged(head - 1, failing_judge)
     assert service.store.head() == head, "a failed judgement stored something"
-    positions = service.store.append_judged(head - 1, judge)
+    stored = service.store.append_judged(head - 1, judge)
     assert shown == [[head]], "the event stored after the writer's position was not shown"
-    assert positions[0] > head
-    assert [p for p, _ in service.store.read_all(after=head)] == positions
+    assert stored[0][0] > head and stored[0][1] is event
+    assert [p for p, _ in service.store.read_all(after=head)] == [stored[0][0]]
