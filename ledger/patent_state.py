@@ -114,6 +114,9 @@ class PatentState:
     preserved: bool = False
     dispute_suspended: bool = False
     licences: dict[str, LicenceRecord] = field(default_factory=dict)
+    # The exclusive and sole ones again (the same records): all an ordinary licence can
+    # collide with (INV-6), so a patent with hundreds of ordinary licences is not scanned.
+    exclusive_or_sole: dict[str, LicenceRecord] = field(default_factory=dict)
     pledges: dict[str, PledgeRecord] = field(default_factory=dict)
     open_licence: OpenLicenceRecord | None = None
 
@@ -176,7 +179,7 @@ def _contributed(state: PatentState, event: ev.EquityContributed) -> None:
 
 
 def _licence_granted(state: PatentState, event: ev.LicenceGranted) -> None:
-    state.licences[event.deal_id] = LicenceRecord(
+    record = state.licences[event.deal_id] = LicenceRecord(
         deal_id=event.deal_id,
         licensors=tuple(event.licensors),
         licensee=event.licensee,
@@ -189,6 +192,8 @@ def _licence_granted(state: PatentState, event: ev.LicenceGranted) -> None:
         parent=event.parent_licence,
         granted_by_owners=frozenset(state.owners),
     )
+    if record.kind != "ordinary":
+        state.exclusive_or_sole[event.deal_id] = record
 
 
 def _licence_terminated(state: PatentState, event: ev.LicenceTerminated) -> None:

@@ -173,7 +173,9 @@ def inv_5_within_term(state: PatentState, event: Any) -> Refusal | None:
 
 def inv_6_exclusivity(state: PatentState, event: ev.LicenceGranted) -> Refusal | None:
     """INV-6 one exclusive or sole licence per scope; exclusive excludes all (SPC Interp. 2009 Art. 25)."""
-    for other in state.licences.values():
+    # Two ordinary licences never collide: an ordinary one is checked against the others.
+    others = state.licences if event.licence_kind != "ordinary" else state.exclusive_or_sole
+    for other in others.values():
         if not _licences_conflict(other.kind, other.licensee, event.licence_kind, event.licensee):
             continue
         if not other.overlaps(event.territory, event.field, event.starts_on, event.ends_on):
@@ -243,8 +245,8 @@ def inv_7_open_licence(state: PatentState, event: Any) -> Refusal | None:
                 f"patent {state.number} is already under open licence {declared.deal_id}",
                 {**facts, "open_licence": declared.deal_id},
             )
-        for lic in state.licences.values():
-            if lic.kind != "ordinary" and lic.last_day() >= event.starts_on:
+        for lic in state.exclusive_or_sole.values():
+            if lic.last_day() >= event.starts_on:
                 return Refusal(
                     "INV-7",
                     f"patent {state.number}: {lic.kind} licence {lic.deal_id} is in force, "

@@ -192,6 +192,16 @@ def test_inv_6_sole_licence_excludes_other_licensees_but_ordinary_ones_stack(
     assert facts["overlapping_licence"] in ("l1", "l2")
 
 
+def test_inv_6_an_ordinary_licence_to_another_licensee_is_refused_under_a_sole_one(
+    ledger: TestClient,
+) -> None:
+    accepted(ledger, licence("l1", [P1], [A], B, kind="sole"))
+    accepted(ledger, licence("l2", [P1], [A], B))  # the sole licensee itself: no collision
+    facts = refused(ledger, licence("l3", [P1], [A], C), "INV-6")
+    assert facts["overlapping_licence"] == "l1"
+    accepted(ledger, licence("l4", [P1], [A], C, starts_on="2025-01-01", ends_on="2025-12-31"))
+
+
 def test_inv_7_no_exclusive_licence_under_an_open_licence(ledger: TestClient) -> None:
     accepted(ledger, {"deal_id": "o1", "kind": "open_licence_declaration",
                       "effective_on": "2020-01-01", "patents": [P1], "owners": [A],
