@@ -333,6 +333,18 @@ the bar on every run needs the parsing off the writer's interpreter (a second pr
 much less Python per deal; the remaining per-deal costs are spread thin (validation, the
 rules, folding into the register, encoding, the answer), none above about 15 %.
 
+### The runs of 2026-11-26 and the checkpointer
+
+Official runs of this command on the day's final write path (medians of 5 rounds, batched
+events/s): 9,637 and 8,008 at 06:42 and 06:45 (with young collections every 100,000
+allocations, since reverted), 7,977 at 07:31 and 8,362 at 07:32 (the table above). Rounds
+ranged from 6,674 to 11,256. An uninterrupted run of 100 batches at 07:32 (no single-deal
+rounds between) measured 7,400 to 12,500 events/s per ten batches, 74 to 124 us of API CPU an
+event, with no trend. In the last two official runs the later rounds were the slower ones:
+`serve` signs its first checkpoint 60 s after it starts, which falls in round 4 or 5, and the
+first checkpoint of 132,200 links costs about 0.46 s of the API's CPU (the Merkle tree's
+leaves and nodes). In steady state that is about 3.5 us an event, once a minute.
+
 ### The API with its projections in the same process
 
 `patent-ledger serve` runs the projections beside the API by default. On these two cores they
