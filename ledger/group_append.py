@@ -123,7 +123,12 @@ class ChunkedAppend:
         curs = self._conn.cursor()
         if not self._in_flight:  # delivered at commit, and only if the group commits
             self._recorder._notify_channel(curs)
-        curs.execute(self._recorder.insert_events_statement, (
-            [e.originator_id for _, e in chunk], [e.originator_version for _, e in chunk],
-            [e.topic for _, e in chunk], [e.state for _, e in chunk]))
+        curs.execute(self._recorder.insert_events_statement, as_arrays([e for _, e in chunk]))
         self._in_flight.append((curs, chunk))
+
+
+def as_arrays(events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
+    """The parameters of the recorder's insert: one plain array per column (psycopg dumps
+    these several times faster than an array of composites)."""
+    return ([e.originator_id for e in events], [e.originator_version for e in events],
+            [e.topic for e in events], [e.state for e in events])

@@ -23,7 +23,7 @@ from psycopg.sql import SQL, Identifier
 from ledger import events as ev
 from ledger import stored_events
 from ledger.chain import GENESIS
-from ledger.group_append import ChunkedAppend, Row
+from ledger.group_append import ChunkedAppend, Row, as_arrays
 
 EVENTS_TABLE = "ledger_events"
 EVENTS_CHANNEL = EVENTS_TABLE  # eventsourcing NOTIFYs on a channel named after the table
@@ -76,7 +76,7 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
     ) -> None:
         self._lock_table(curs)
         self._notify_channel(curs)
-        curs.execute(self.insert_events_statement, _as_arrays(stored_events))
+        curs.execute(self.insert_events_statement, as_arrays(stored_events))
 
     def append_judged(
         self, after: int, judge: Callable[[list[Notification], ChunkedAppend], None]
@@ -112,11 +112,6 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
                 return rows
             after = page[-1][0]
 
-
-
-def _as_arrays(events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
-    return ([e.originator_id for e in events], [e.originator_version for e in events],
-            [e.topic for e in events], [e.state for e in events])
 
 
 class LedgerStore(Application[Any]):
