@@ -151,13 +151,14 @@ async def post_batch(request: Request, key: Platform) -> Response:
     failed: int | None = None
     for index, (deal, result) in enumerate(zip(body.deals, results, strict=True)):
         if isinstance(result.outcome, d.Accepted | d.Replayed):
-            status, row = stored_body(result, "deal_id")
+            row: dict[str, Any] = {"index": index, "status": 201 if result.created else 200}
+            stored_body(result, "deal_id", row)
         else:
-            status, row = problem_body(result)
-            row["deal_id"] = deal.deal_id
+            status, problem = problem_body(result)
+            row = {"index": index, "status": status, **problem, "deal_id": deal.deal_id}
             if failed is None and not isinstance(result.outcome, d.Skipped):
                 failed = status
-        rows.append({"index": index, "status": status, **row})
+        rows.append(row)
     stored = sum(1 for r in rows if r["status"] in (200, 201))
     summary = {"atomic": body.atomic, "stored": stored, "failed": len(rows) - stored,
                "results": rows}

@@ -56,19 +56,20 @@ def problem_body(result: Result) -> tuple[int, dict[str, Any]]:
     raise AssertionError(f"not a problem: {outcome!r}")
 
 
-def stored_body(result: Result, id_name: str) -> tuple[int, dict[str, Any]]:
-    """Status and body for a stored posting: 201 the first time, 200 on a replay."""
+def stored_body(result: Result, id_name: str, body: dict[str, Any] | None = None
+                ) -> tuple[int, dict[str, Any]]:
+    """Status and body for a stored posting: 201 the first time, 200 on a replay. The
+    members are added to `body` when given (a batch's row, which starts with its index)."""
     assert isinstance(result.outcome, Accepted | Replayed) and result.posted is not None
     posted = result.posted
-    key_value = posted.key.partition(":")[2]
-    flags = list(result.outcome.flags) if isinstance(result.outcome, Accepted) else []
-    body: dict[str, Any] = {
-        id_name: key_value,
-        "position": posted.position,
-        "events": [{"position": posted.position, "type": posted.topic}],
-    }
+    if body is None:
+        body = {}
+    body[id_name] = posted.key.partition(":")[2]
+    body["position"] = posted.position
+    body["events"] = [{"position": posted.position, "type": posted.topic}]
     if posted.patents:
         body["patents"] = list(posted.patents)
+    flags = result.outcome.flags if isinstance(result.outcome, Accepted) else ()
     if flags or posted.flags:
         body["flags"] = sorted(set(flags) | set(posted.flags))
     return (201 if result.created else 200), body

@@ -21,14 +21,19 @@ from uuid import UUID
 GENESIS = bytes(32)
 
 
+_HEAD = struct.Struct(">QQQII")  # position, the id's two halves, version, len(topic)
+_LENGTH = struct.Struct(">I")
+_LOW_64 = (1 << 64) - 1
+
+
 def link(previous: bytes, position: int, originator_id: UUID, version: int, topic: str,
          state: bytes) -> bytes:
     """The link of one stored event, given the link before it."""
     topic_bytes = topic.encode()
+    big = originator_id.int  # the 16 id bytes, big-endian, without UUID.bytes' conversion
     return hashlib.sha256(b"".join((
-        previous, struct.pack(">Q", position), originator_id.bytes, struct.pack(">I", version),
-        struct.pack(">I", len(topic_bytes)), topic_bytes, struct.pack(">I", len(state)),
-        bytes(state)))).digest()
+        previous, _HEAD.pack(position, big >> 64, big & _LOW_64, version, len(topic_bytes)),
+        topic_bytes, _LENGTH.pack(len(state)), state))).digest()
 
 
 def links(previous: bytes, rows: Iterable[tuple[int, UUID, int, str, bytes]]

@@ -296,15 +296,16 @@ def _build_deal_event(
     }
     flags: list[str] = []
     kind = cmd.kind
+    # str() of a StrEnum member is its value as a plain str, without `.value`'s lookup.
     if kind == "transfer":
         return ev.OwnershipTransferred.assemble(
-            **common, from_parties=list(cmd.from_parties),
+            common, from_parties=list(cmd.from_parties),
             to_parties={h.party: h.share for h in cmd.to_parties}, price=_money(cmd.price),
-            consideration=cmd.consideration.value, pledgee_consent=cmd.pledgee_consent,
+            consideration=str(cmd.consideration), pledgee_consent=cmd.pledgee_consent,
         ), flags
     if kind == "equity_contribution":
         return ev.EquityContributed.assemble(
-            **common, from_parties=list(cmd.from_parties), company=cmd.company,
+            common, from_parties=list(cmd.from_parties), company=cmd.company,
             valuation=_money(cmd.valuation), equity_share=cmd.equity_share,
             pledgee_consent=cmd.pledgee_consent,
         ), flags
@@ -314,34 +315,34 @@ def _build_deal_event(
         if late:
             flags.append("INV-13")
         return ev.LicenceGranted.assemble(
-            **common, licensors=list(cmd.licensors), licensee=cmd.licensee,
-            licence_kind=cmd.licence_kind.value, territory=cmd.territory, field=cmd.field,
-            starts_on=cmd.starts_on, ends_on=cmd.ends_on, fee_mode=cmd.fee.mode.value,
+            common, licensors=list(cmd.licensors), licensee=cmd.licensee,
+            licence_kind=str(cmd.licence_kind), territory=cmd.territory, field=cmd.field,
+            starts_on=cmd.starts_on, ends_on=cmd.ends_on, fee_mode=str(cmd.fee.mode),
             fee_amount=_money(cmd.fee.amount), fee_rate=cmd.fee.rate,
             sublicensable=cmd.sublicensable, parent_licence=cmd.parent_licence,
             filed_on=filed_on, late=late, pledgee_consent=cmd.pledgee_consent,
         ), flags
     if kind == "licence_termination":
-        return ev.LicenceTerminated.assemble(**common, licence=cmd.licence), flags
+        return ev.LicenceTerminated.assemble(common, licence=cmd.licence), flags
     if kind == "open_licence_declaration":
         return ev.OpenLicenceDeclared.assemble(
-            **common, owners=list(cmd.owners), fee_mode=cmd.fee.mode.value,
+            common, owners=list(cmd.owners), fee_mode=str(cmd.fee.mode),
             fee_amount=_money(cmd.fee.amount), fee_rate=cmd.fee.rate, starts_on=cmd.starts_on,
             ends_on=cmd.ends_on, pledgee_consent=cmd.pledgee_consent,
         ), flags
     if kind == "open_licence_withdrawal":
-        return ev.OpenLicenceWithdrawn.assemble(**common, owners=list(cmd.owners)), flags
+        return ev.OpenLicenceWithdrawn.assemble(common, owners=list(cmd.owners)), flags
     if kind == "open_licence_take_up":
-        return ev.OpenLicenceTaken.assemble(**common, licensee=cmd.licensee), flags
+        return ev.OpenLicenceTaken.assemble(common, licensee=cmd.licensee), flags
     if kind == "pledge":
         return ev.PledgeRegistered.assemble(
-            **common, pledgors=list(cmd.pledgors), pledgee=cmd.pledgee,
+            common, pledgors=list(cmd.pledgors), pledgee=cmd.pledgee,
             secured_amount=_money(cmd.secured_amount), due_on=cmd.due_on,
         ), flags
     if kind == "pledge_release":
-        return ev.PledgeReleased.assemble(**common, pledge=cmd.pledge), flags
+        return ev.PledgeReleased.assemble(common, pledge=cmd.pledge), flags
     if kind == "default":
-        return ev.LoanDefaulted.assemble(**common, pledge=cmd.pledge, outstanding=cmd.outstanding.value()), flags
+        return ev.LoanDefaulted.assemble(common, pledge=cmd.pledge, outstanding=cmd.outstanding.value()), flags
     if kind == "disposal":
         return _disposal_event(register, cmd, patents, common, errors), flags
     raise AssertionError(f"unhandled deal kind {kind}")
@@ -362,7 +363,7 @@ def _disposal_event(
     owed_amount = owed.amount if owed is not None else Decimal(0)
     paid = min(proceeds.amount, owed_amount)
     return ev.PledgeDisposed.assemble(
-        **common, pledge=cmd.pledge, mode=cmd.mode.value, proceeds=proceeds,
+        common, pledge=cmd.pledge, mode=str(cmd.mode), proceeds=proceeds,
         to_parties={h.party: h.share for h in cmd.to_parties}, valuation=_money(cmd.valuation),
         claim_paid=Money(paid, proceeds.currency),
         surplus=Money(proceeds.amount - paid, proceeds.currency),

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import StoredEvent
 from psycopg import Connection, Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, scalar_row
 from psycopg.sql import Composed
 
 from ledger import stored_events
@@ -45,7 +45,7 @@ class Recorder(Protocol):
     insert_events_statement: Composed
     insert_links_statement: Composed
 
-    def _notify_channel(self, curs: Cursor[DictRow]) -> None: ...
+    def _notify_channel(self, curs: Cursor[Any]) -> None: ...
 
 
 class ChunkedAppend:
@@ -65,7 +65,7 @@ class ChunkedAppend:
         self._previous = previous
         self._unlinked: list[Row] = backlog
         self._buffer: list[tuple[LedgerEvent, StoredEvent]] = []
-        self._in_flight: list[tuple[Cursor[DictRow], list[tuple[LedgerEvent, StoredEvent]]]] = []
+        self._in_flight: list[tuple[Cursor[Any], list[tuple[LedgerEvent, StoredEvent]]]] = []
         self._marked: int | None = None  # chunks sent before the savepoint, while one is held
 
     def add(self, events: Sequence[LedgerEvent]) -> None:
@@ -104,8 +104,7 @@ class ChunkedAppend:
         stored: list[tuple[int, LedgerEvent]] = []
         rows = self._unlinked
         for curs, chunk in self._in_flight:  # all but the last are inserted by now
-            for row, (event, e) in zip(curs.fetchall(), chunk, strict=True):
-                position = row["notification_id"]
+            for position, (event, e) in zip(curs.fetchall(), chunk, strict=True):
                 rows.append((position, e.originator_id, e.originator_version, e.topic, e.state))
                 stored.append((position, event))
         if rows:
@@ -120,7 +119,7 @@ class ChunkedAppend:
         if not self._buffer:
             return
         chunk, self._buffer = self._buffer, []
-        curs = self._conn.cursor()
+        curs = self._conn.cursor(row_factory=scalar_row)  # the positions, nothing else
         if not self._in_flight:  # delivered at commit, and only if the group commits
             self._recorder._notify_channel(curs)
         curs.execute(self._recorder.insert_events_statement, as_arrays([e for _, e in chunk]))

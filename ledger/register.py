@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 from uuid import UUID
 
 from ledger import events as ev
@@ -95,9 +96,13 @@ def _breaks_later(event: ev.LedgerEvent, later: ev.LedgerEvent, broken: Refusal)
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Posted:
-    """What the ledger answered for an idempotency key, rebuilt from the stored event."""
+class Posted(NamedTuple):
+    """What the ledger answered for an idempotency key, rebuilt from the stored event.
+
+    A named tuple rather than a dataclass: one is made per stored event (twice, for the
+    writer's own: pending, then with its position), and a tuple of strings and numbers is
+    cheaper to build and is left alone by the cyclic garbage collector.
+    """
 
     key: str
     fingerprint: str
@@ -115,7 +120,7 @@ class Register:
     posted: dict[str, Posted] = field(default_factory=dict)  # "deal:ID", "subsidy:ID", ...
     listings: dict[str, ev.PartyListed] = field(default_factory=dict)
     delisted: set[str] = field(default_factory=set)
-    versions: dict[UUID, int] = field(default_factory=dict)
+    versions: dict[UUID, int] = field(default_factory=dict)  # of streams that grow: not deals'
     position: int = 0  # the last notification id folded in
     _sequence: int = 0
 
@@ -141,7 +146,8 @@ class Register:
     def apply(self, event: ev.LedgerEvent, position: int = 0) -> None:
         """Fold an accepted event in; `position` is 0 until the store has given it one."""
         self._sequence += 1
-        self.versions[event.originator_id] = event.originator_version
+        if not isinstance(event, ev.DealEvent):  # a deal's stream never has a second event
+            self.versions[event.originator_id] = event.originator_version
         if isinstance(event, ev.PartyRegistered):
             self.parties[event.party_id] = event
         elif isinstance(event, ev.PatentRegistered):
@@ -163,14 +169,19 @@ class Register:
             )
         self.position = max(self.position, position)
 
-    def confirm(self, event: ev.LedgerEvent, position: int) -> None:
-        """Record the position the store gave an event applied before it was saved."""
+    def confirm(self, event: ev.LedgerEvent, position: int) -> Posted | None:
+        """Record the position the store gave an event applied before it was saved; the
+        answer now standing for its idempotency key, if it has one."""
+        if position > self.position:
+            self.position = position
         key = posting_key(event)
-        if key is not None:
-            first = self.posted[key]  # built by `apply` with position 0; answers stay frozen
-            self.posted[key] = Posted(first.key, first.fingerprint, first.topic, position,
-                                      first.patents, first.flags)
-        self.position = max(self.position, position)
+        if key is None:
+            return None
+        first = self.posted[key]  # built by `apply` with position 0; answers stay frozen
+        confirmed = Posted(first.key, first.fingerprint, first.topic, position, first.patents,
+                           first.flags)
+        self.posted[key] = confirmed
+        return confirmed
 
     def retract(self, event: ev.LedgerEvent) -> None:
         """Undo `apply` for an event whose transaction did not commit."""

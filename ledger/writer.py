@@ -35,7 +35,7 @@ from ledger import group_append, heap
 from ledger.decisions import Accepted, Outcome, Replayed, Skipped, Stamp
 from ledger.group_append import ChunkedAppend
 from ledger.metrics import Metrics
-from ledger.register import Posted, Register, posting_key
+from ledger.register import Posted, Register
 from ledger.rules import Refusal
 from ledger.store import LedgerStore
 
@@ -200,14 +200,13 @@ class Writer:
             return
         finally:
             gc.enable()
-        positions: dict[int, int] = {}
+        confirmed: dict[int, tuple[int, Posted | None]] = {}  # by id(event)
         for position, event in stored:
-            register.confirm(event, position)
-            positions[id(event)] = position
+            confirmed[id(event)] = position, register.confirm(event, position)
         self._metrics.inc("ledger_events_stored_total", len(stored))
         tally: Counter[tuple[str, str]] = Counter()
         for posting, outcomes in zip(group, answers, strict=True):
-            answer = [_result(register, o, positions, tally) for o in outcomes]
+            answer = [_result(register, o, confirmed, tally) for o in outcomes]
             if not posting.future.done():  # a caller may have stopped waiting (cancelled)
                 posting.future.set_result(answer)
         for (label, value), count in tally.items():  # once per group, not once per deal
@@ -276,14 +275,17 @@ def _judge_posting(register: Register, posting: _Posting, stamp: Stamp, store: C
     return outcomes
 
 
-def _result(register: Register, outcome: Outcome, positions: dict[int, int],
+def _result(register: Register, outcome: Outcome,
+            confirmed: dict[int, tuple[int, Posted | None]],
             tally: Counter[tuple[str, str]]) -> Result:
     """The answer for one posting; `tally` counts outcomes (and refused rules) for metrics."""
     if isinstance(outcome, Accepted):
         tally["outcome", "accepted"] += 1
-        key = posting_key(outcome.events[0])
-        return Result(outcome, register.posted.get(key) if key else None, created=True,
-                      positions=tuple(positions[id(e)] for e in outcome.events))
+        events = outcome.events
+        position, posted = confirmed[id(events[0])]
+        positions = (position,) if len(events) == 1 else tuple(
+            confirmed[id(e)][0] for e in events)
+        return Result(outcome, posted, created=True, positions=positions)
     if isinstance(outcome, Replayed):  # read again: it may have been stored in this group
         tally["outcome", "replayed"] += 1
         return Result(outcome, register.posted[outcome.posted.key])

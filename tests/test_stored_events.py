@@ -71,6 +71,7 @@ def test_every_event_is_stored_exactly_as_the_library_would(cls: type[ev.LedgerE
         event = _event(cls, variant)
         ours = stored_events.encode(event)
         assert ours.state == mapper.to_stored_event(event).state
+        assert ours == mapper.to_stored_event(event)  # every field, as the dataclass sees it
         assert (ours.originator_id, ours.originator_version, ours.topic) == (
             event.originator_id, event.originator_version, cls.TOPIC)
         assert mapper.to_domain_event(ours) == event
