@@ -18,8 +18,10 @@ for a flush round trip; it gained nothing).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from psycopg import Connection, Cursor
@@ -122,12 +124,46 @@ class ChunkedAppend:
         curs = self._conn.cursor(row_factory=scalar_row)  # the positions, nothing else
         if not self._in_flight:  # delivered at commit, and only if the group commits
             self._recorder._notify_channel(curs)
-        curs.execute(self._recorder.insert_events_statement, as_arrays([e for _, e in chunk]))
+        curs.execute(self._recorder.insert_events_statement,
+                     insert_parameters([e for _, e in chunk]))
         self._in_flight.append((curs, chunk))
 
 
-def as_arrays(events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
-    """The parameters of the recorder's insert: one plain array per column (psycopg dumps
-    these several times faster than an array of composites)."""
-    return ([e.originator_id for e in events], [e.originator_version for e in events],
-            [e.topic for e in events], [e.state for e in events])
+def insert_parameters(events: Sequence[StoredEvent]) -> tuple[bytes, str, str, str, str]:
+    """The parameters of the recorder's insert (`INSERT_EVENTS`): the states end to end in
+    one bytea, then three columns and the states' lengths as array literals.
+
+    psycopg dumps an array in Python, element by element (about 5 us an event for the four
+    columns); these are joined in C, and PostgreSQL parses the literals and cuts the states
+    apart on its own core. Topics are event class names; one that could break the literal
+    is refused rather than escaped.
+    """
+    topics = [e.topic for e in events]
+    for topic in set(topics):
+        if not _PLAIN_TOPIC.fullmatch(topic):
+            raise ValueError(f"topic {topic!r} is not a plain name")
+    states = [e.state for e in events]
+    return (b"".join(states),
+            "{" + ",".join([_hex(e.originator_id) for e in events]) + "}",
+            "{" + ",".join(map(str, [e.originator_version for e in events])) + "}",
+            "{" + ",".join(topics) + "}",
+            "{" + ",".join(map(str, map(len, states))) + "}")
+
+
+_PLAIN_TOPIC = re.compile(r"[A-Za-z0-9_.:]+")
+
+
+def _hex(originator_id: UUID | str) -> str:
+    """32 hex digits; an id given as text is parsed first (it goes into a literal)."""
+    return f"{originator_id.int:032x}" if isinstance(originator_id, UUID) else \
+        UUID(originator_id).hex
+
+INSERT_EVENTS = """
+    INSERT INTO {table} (originator_id, originator_version, topic, state)
+    SELECT id, version, topic, substring(%b::bytea FROM start FOR length)
+    FROM (SELECT id, version, topic, length, n,
+                 (sum(length) OVER (ORDER BY n) - length + 1)::int AS start
+          FROM unnest(%t::uuid[], %t::bigint[], %t::text[], %t::int[])
+               WITH ORDINALITY AS event(id, version, topic, length, n)) AS cut
+    ORDER BY n
+    RETURNING notification_id"""

@@ -39,6 +39,24 @@ def tune() -> None:
     gc.set_threshold(YOUNG_THRESHOLD, 20, 100)
 
 
+def collect_due() -> None:
+    """Run the collections CPython's schedule would have run by now, here and now.
+
+    The writer keeps the automatic collector off while postings keep coming, and calls this
+    between groups: the last group's answers are sent by then, so a young collection scans
+    the register's new objects and the next group's commands, not also the last group's
+    transient objects still being answered (an automatic one fires wherever an allocation
+    tips the count, typically while those are alive). Same thresholds, same generations
+    (CPython also puts a full collection off until enough long-lived objects are new; here
+    the register is frozen, so a full collection scans only what is not).
+    """
+    counts, thresholds = gc.get_count(), gc.get_threshold()
+    for generation in (2, 1, 0):
+        if counts[generation] > thresholds[generation]:
+            gc.collect(generation)
+            return
+
+
 def folded(events: int) -> None:
     """Note that `events` more events were folded into a long-lived structure."""
     global _unfrozen

@@ -23,7 +23,7 @@ from psycopg.sql import SQL, Identifier
 from ledger import events as ev
 from ledger import stored_events
 from ledger.chain import GENESIS
-from ledger.group_append import ChunkedAppend, Row, as_arrays
+from ledger.group_append import INSERT_EVENTS, ChunkedAppend, Row, insert_parameters
 
 EVENTS_TABLE = "ledger_events"
 EVENTS_CHANNEL = EVENTS_TABLE  # eventsourcing NOTIFYs on a channel named after the table
@@ -37,11 +37,12 @@ MAX_POSITION = (1 << 63) - 1  # bigint: "to the end of the log"
 
 
 class ArrayInsertRecorder(PostgresApplicationRecorder):
-    """The library's locked insert, fed by plain arrays, with a catch-up read under the lock.
+    """The library's locked insert, fed by joined columns, with a catch-up read under the lock.
 
     Same `LOCK TABLE ... EXCLUSIVE` and NOTIFY as the library, same RETURNING of notification
-    ids in input order; psycopg dumps plain arrays several times faster than arrays of
-    composites. `append_judged` reads what other processes stored since the caller's position
+    ids in input order; the rows travel as array literals and one bytea that PostgreSQL cuts
+    apart (`group_append.insert_parameters`), not as arrays psycopg dumps element by element
+    in Python. `append_judged` reads what other processes stored since the caller's position
     while it holds the lock, so the caller judges against the whole log and no other writer
     can move it before the insert: pessimistic, and so free of the livelock that optimistic
     retries suffered with eight writer processes on two cores.
@@ -51,10 +52,7 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
         super().__init__(*args, **kwargs)
         table = SQL("{schema}.{table}").format(schema=Identifier(self.datastore.schema),
                                                  table=Identifier(self.events_table_name))
-        self.insert_events_statement = SQL(
-            "INSERT INTO {table} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%b::uuid[], %b::int[], %b::text[], %b::bytea[]) "
-            "RETURNING notification_id").format(table=table)
+        self.insert_events_statement = SQL(INSERT_EVENTS).format(table=table)
         # Always a page (LIMIT): an open-ended range let the planner trust stale statistics
         # on a fast-growing table and start two parallel workers to find nothing, about
         # 10 ms on every group commit, under the table lock.
@@ -76,7 +74,7 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
     ) -> None:
         self._lock_table(curs)
         self._notify_channel(curs)
-        curs.execute(self.insert_events_statement, as_arrays(stored_events))
+        curs.execute(self.insert_events_statement, insert_parameters(stored_events))
 
     def append_judged(
         self, after: int, judge: Callable[[list[Notification], ChunkedAppend], None]

@@ -44,6 +44,7 @@ log = logging.getLogger("ledger.writer")
 MAX_GROUP = 2_000  # deals per transaction
 MAX_QUEUE = 20_000  # postings waiting; beyond it callers get 503 with Retry-After
 GROUP_LINGER_SECONDS = 0.002  # how long a group waits for more postings under load
+IDLE_SECONDS = 0.1  # no posting for this long: the writer is idle
 
 Decide = Callable[[Register, Stamp], Outcome]
 
@@ -137,8 +138,9 @@ class Writer:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                first = self._queue.get(timeout=0.1)
+                first = self._queue.get(timeout=IDLE_SECONDS)
             except queue.Empty:
+                gc.enable()  # idle: the collector runs on its own again (see _judge_and_save)
                 continue
             group = [first]
             deals = len(first.decisions)
@@ -190,7 +192,11 @@ class Writer:
                 answers.append(_judge_posting(register, posting,
                                               Stamp(posting.posted_by, stamp_time), store))
 
-        gc.disable()  # a full collection of a large register must not happen under the lock
+        # The collector is off from here until the writer is next idle: no collection under
+        # the lock, and the ones that fall due run at the start of the next group, when this
+        # group's answers have been sent and its transient objects are gone (ledger/heap.py).
+        heap.collect_due()
+        gc.disable()
         try:
             stored = self._store.append_judged(register.position, judge)
         except Exception as error:
@@ -198,8 +204,6 @@ class Writer:
             self._register = None  # reload from the log: the outcome may be unknown
             _fail_all(group, StoreUnavailable(f"the event store did not commit: {error}"))
             return
-        finally:
-            gc.enable()
         confirmed: dict[int, tuple[int, Posted | None]] = {}  # by id(event)
         for position, event in stored:
             confirmed[id(event)] = position, register.confirm(event, position)

@@ -139,6 +139,39 @@ def test_events_stored_before_the_chain_are_linked_at_the_next_write(
     assert verdict.holds and verdict.linked == len(positions) + 1
 
 
+def test_the_databases_links_follow_the_chains_definition_for_every_kind_of_row(
+        client: TestClient, service: LedgerService) -> None:
+    """Links are made by PostgreSQL (migration 013) and checked by Python (ledger/chain.py):
+    the two must agree on later stream versions, non-ASCII text and long states too."""
+    party(client, A, name="杭州某某科技有限公司 " * 40)  # a long state, multi-byte text
+    number = cn_patent(2016, 1, 720)
+    patent(client, number, {A: "1"})
+    for fact, body in (("status", {"status": "preserved", "effective_on": "2020-01-01"}),
+                       ("inventors", {"inventors": ["李四", "Zoë"], "effective_on": "2020-02-01"}),
+                       ("status", {"status": "preservation_lifted",
+                                   "effective_on": "2020-03-01"})):
+        response = client.post(f"/v1/patents/{number}/{fact}", json=body)
+        assert response.status_code == 201, response.text
+    with psycopg.connect(service.database_url) as conn:
+        rows = conn.execute("SELECT notification_id, originator_id, originator_version, topic,"
+                            " state FROM ledger_events ORDER BY 1").fetchall()
+        stored = conn.execute("SELECT position, hash FROM ledger_chain ORDER BY 1").fetchall()
+    assert max(r[2] for r in rows) == 4  # the patent's stream: registered, then three facts
+    recomputed = list(links(GENESIS, [(p, o, v, t, bytes(s)) for p, o, v, t, s in rows]))
+    assert [(p, bytes(h)) for p, h in stored] == recomputed
+
+
+def test_a_write_that_stores_nothing_still_links_what_was_left_unlinked(
+        client: TestClient, service: LedgerService) -> None:
+    positions = seed(client)
+    tamper(service.database_url, "DELETE FROM ledger_chain")
+    refused = client.post("/v1/deals", json=transfer("T9", [cn_patent(2016, 1, 700)], [C],
+                                                     {A: "1"}, "2021-01-01"))
+    assert refused.status_code == 409, refused.text  # C owns nothing: INV-2
+    verdict = verify_log(service.database_url)
+    assert verdict.holds and verdict.linked == verdict.events == len(positions)
+
+
 # --- signed checkpoints ------------------------------------------------------------------------
 
 
