@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -182,11 +183,15 @@ class DealBase(Strict):
     def _patents_once(cls, patents: list[str]) -> list[str]:
         return _distinct(patents, "patents")
 
-    @model_validator(mode="after")
-    def _signed_before_effect(self) -> DealBase:
-        if self.signed_on is not None and self.signed_on > self.effective_on:
+    @field_validator("signed_on")
+    @classmethod
+    def _signed_before_effect(cls, signed_on: date | None, info: ValidationInfo) -> date | None:
+        """A field validator, so that it runs only for deals that give signed_on (a model
+        validator ran for every deal of a batch)."""
+        effective_on = info.data.get("effective_on")  # absent when itself invalid
+        if signed_on is not None and effective_on is not None and signed_on > effective_on:
             raise ValueError("signed_on is after effective_on")
-        return self
+        return signed_on
 
 
 class TransferDeal(DealBase):

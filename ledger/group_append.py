@@ -114,7 +114,9 @@ class ChunkedAppend:
             for position, digest in links(self._previous, rows):
                 linked.append(position)
                 hashes.append(digest)
-            self._conn.cursor().execute(self._recorder.insert_links_statement, (linked, hashes))
+            # As the events: a literal and one bytea, not arrays dumped element by element.
+            self._conn.cursor().execute(self._recorder.insert_links_statement, (
+                b"".join(hashes), "{" + ",".join(map(str, linked)) + "}"))
         return stored
 
     def _send(self) -> None:

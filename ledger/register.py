@@ -69,14 +69,16 @@ class PatentTimeline:
 
     def place(self, event: ev.LedgerEvent, sequence: int) -> None:
         key = (event.effective_on, sequence)
-        at_end = not self.keys or key >= self.keys[-1]
+        if not self.keys or key >= self.keys[-1]:  # the usual case: the latest so far
+            self.keys.append(key)
+            self.events.append(event)
+            if self._current is not None:
+                ps.apply(self._current, event)
+            return
         index = bisect.bisect_right(self.keys, key)
         self.keys.insert(index, key)
         self.events.insert(index, event)
-        if at_end and self._current is not None:
-            ps.apply(self._current, event)
-        else:
-            self._current = None
+        self._current = None
 
     def retract(self, event: ev.LedgerEvent) -> None:
         index = next(i for i, e in enumerate(self.events) if e is event)
@@ -146,8 +148,18 @@ class Register:
     def apply(self, event: ev.LedgerEvent, position: int = 0) -> None:
         """Fold an accepted event in; `position` is 0 until the store has given it one."""
         self._sequence += 1
-        if not isinstance(event, ev.DealEvent):  # a deal's stream never has a second event
-            self.versions[event.originator_id] = event.originator_version
+        if isinstance(event, ev.DealEvent):  # nearly every event: the short way
+            self.deals[event.deal_id] = event
+            for number in event.patents:
+                self.patents[number].place(event, self._sequence)
+            deal_key = f"deal:{event.deal_id}"  # posting_key's, for a deal
+            late = isinstance(event, ev.LicenceGranted) and event.late
+            self.posted[deal_key] = Posted(deal_key, event.fingerprint, event.TOPIC, position,
+                                           tuple(event.patents), ("INV-13",) if late else ())
+            if position > self.position:
+                self.position = position
+            return
+        self.versions[event.originator_id] = event.originator_version  # deals' never grow
         if isinstance(event, ev.PartyRegistered):
             self.parties[event.party_id] = event
         elif isinstance(event, ev.PatentRegistered):
@@ -156,17 +168,12 @@ class Register:
             self.listings[event.listing_id] = event
         elif isinstance(event, ev.PartyDelisted):
             self.delisted.add(event.listing_id)
-        if isinstance(event, ev.DealEvent):
-            self.deals[event.deal_id] = event
         for number in _patents_of(event):
             self.patents[number].place(event, self._sequence)
         key = posting_key(event)
         if key is not None:
-            late = isinstance(event, ev.LicenceGranted) and event.late
-            self.posted[key] = Posted(
-                key, getattr(event, "fingerprint", ""), event.TOPIC, position,
-                tuple(_patents_of(event)), ("INV-13",) if late else (),
-            )
+            self.posted[key] = Posted(key, getattr(event, "fingerprint", ""), event.TOPIC,
+                                      position, tuple(_patents_of(event)))
         self.position = max(self.position, position)
 
     def confirm(self, event: ev.LedgerEvent, position: int) -> Posted | None:

@@ -65,9 +65,10 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
         self.last_link_statement = SQL(
             "SELECT position, hash FROM {chain} ORDER BY position DESC LIMIT 1").format(
             chain=chain)
-        self.insert_links_statement = SQL(
+        self.insert_links_statement = SQL(  # the hashes end to end, 32 bytes each
             "INSERT INTO {chain} (position, hash) "
-            "SELECT * FROM unnest(%b::bigint[], %b::bytea[])").format(chain=chain)
+            "SELECT position, substring(%b::bytea FROM 32 * (n - 1)::int + 1 FOR 32) "
+            "FROM unnest(%t::bigint[]) WITH ORDINALITY AS link(position, n)").format(chain=chain)
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any,
