@@ -142,14 +142,17 @@ def inv_4_in_force(state: PatentState, event: Any) -> Refusal | None:
 
 def inv_5_within_term(state: PatentState, event: Any) -> Refusal | None:
     """INV-5 licences and pledged debts end by expiry; an open licence runs a year (Art. 42, 50)."""
-    facts = {"patent": state.number, "expires_on": state.expires_on.isoformat()}
+
+    def facts() -> dict[str, Any]:  # made only for a refusal: this rule runs on most deals
+        return {"patent": state.number, "expires_on": state.expires_on.isoformat()}
+
     if isinstance(event, ev.LicenceGranted | ev.OpenLicenceDeclared):
         if event.ends_on > state.expires_on:
             return Refusal(
                 "INV-5",
                 f"licence would end {event.ends_on}, after patent {state.number} expires "
                 f"on {state.expires_on}",
-                {**facts, "ends_on": event.ends_on.isoformat()},
+                {**facts(), "ends_on": event.ends_on.isoformat()},
             )
         if isinstance(event, ev.OpenLicenceDeclared) and event.ends_on < add_years(
             event.starts_on, 1
@@ -157,7 +160,7 @@ def inv_5_within_term(state: PatentState, event: Any) -> Refusal | None:
             return Refusal(
                 "INV-5",
                 "an open licence runs at least one year",
-                {**facts, "starts_on": event.starts_on.isoformat(),
+                {**facts(), "starts_on": event.starts_on.isoformat(),
                  "ends_on": event.ends_on.isoformat()},
             )
     if isinstance(event, ev.PledgeRegistered) and event.due_on is not None \
@@ -166,7 +169,7 @@ def inv_5_within_term(state: PatentState, event: Any) -> Refusal | None:
             "INV-5",
             f"the secured debt falls due {event.due_on}, after patent {state.number} expires "
             f"on {state.expires_on}",
-            {**facts, "due_on": event.due_on.isoformat()},
+            {**facts(), "due_on": event.due_on.isoformat()},
         )
     return None
 
