@@ -90,6 +90,23 @@ def test_a_batch_stored_in_several_chunks_keeps_log_order_and_the_chain(
     assert verdict.holds and verdict.linked == verdict.events
 
 
+def test_a_chunk_whose_answer_overflows_the_servers_buffer_answers_its_positions(
+        client: TestClient, service: LedgerService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk of 700 returns more positions than PostgreSQL buffers before it flushes, so
+    part of its answer reaches the writer while the next chunk is being sent. Its positions
+    must all come back: a NOTIFY sharing the insert's cursor once answered in its place
+    ("the last operation didn't produce records") and the whole batch failed with 503."""
+    monkeypatch.setattr(group_append, "CHUNK", 700)
+    _setup(client)
+    deals = [licence(f"l{i}", [PATENT], [ACME], BETA) for i in range(1_000)]
+    response = client.post("/v1/deals/batch", json={"deals": deals, "atomic": False})
+    assert response.status_code == 200, response.text[:500]
+    positions = [r["position"] for r in response.json()["results"]]
+    assert positions == sorted(positions) and len(set(positions)) == 1_000
+    verdict = verify_log(service.database_url)
+    assert verdict.holds and verdict.linked == verdict.events
+
+
 def test_a_large_atomic_batch_sent_as_judged_is_taken_back_when_a_deal_fails(
         client: TestClient, service: LedgerService, monkeypatch: pytest.MonkeyPatch) -> None:
     """An atomic posting larger than a chunk is sent while it is judged, behind a savepoint:
