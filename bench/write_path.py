@@ -293,57 +293,65 @@ ANALYSIS = """### Where the time goes (batch path)
 
 The API is one Python process: parsing, judging, encoding and answering share one interpreter
 lock, so its CPU per event bounds the batch figure (about 100 us a deal is 10,000 deals/s).
-Per thread, on 2026-11-26 after the changes below (`/proc/PID/task/*/stat` over 40 batches):
-the writer thread about 68 to 77 us an event, the event loop about 20 us (pydantic-core
-validating the batch body from raw bytes is most of it; building and encoding the answer
-about 1 us).
+Per thread, on 2026-11-26 at 09:30 on the final code (`/proc/PID/task/*/stat` over 40
+batches): the writer thread about 61 us an event, the event loop about 19 us (pydantic-core
+validating the batch body from raw bytes is most of it). At the start of that day's last
+session the same measure gave 68 to 85 and 20 to 24.
 
-What the writer no longer spends (2026-11-26, second half of the day):
+What the writer no longer spends (2026-11-26, last session; each change measured by
+alternating runs of the old and the new code in one process, same machine, same hour):
 
-- **A parallel plan under the lock.** The catch-up read inside each group's transaction was
-  open-ended (`notification_id > $1`). On a table growing by thousands of rows a second the
-  planner trusted stale statistics and started two parallel workers to find nothing: about
-  10 ms per group, under the table lock, until autovacuum caught up. Every read of the log is
-  now a page with a `LIMIT` (an index scan whatever the statistics say).
-- **Waiting for PostgreSQL.** A group's events are sent 200 at a time as pipelined inserts
-  (psycopg pipeline mode: the insert is sent and the writer goes on judging), so PostgreSQL
-  inserts on the second core while Python judges; positions are read back and the links sent
-  once judging is done (`ledger/group_append.py`). A large atomic batch is sent the same way
-  behind a savepoint. A helper thread doing the inserts was tried first: handing the
-  interpreter lock back and forth cost more CPU than the overlap saved.
-- **Generic encoding and construction.** Stored events are encoded by the ledger's own path
-  (the library mapper's exact bytes, about twice as fast: `ledger/stored_events.py`), deal
-  events are built without the frozen dataclass's `__init__`, the fingerprint is cut from
-  pydantic's serialised bytes instead of serialising with `exclude`, stream ids skip
-  `UUID.__init__`, and INV-4 answers the usual case before making any facts.
-- Collecting the young generation every 100,000 allocations instead of 20,000 measured
-  about 5 us less an event here, but was reverted: the read benchmark run with it showed the
-  GraphQL `patent` query's p99 at 77 ms instead of 30 (`ledger/heap.py`).
+- **Objects per deal** (about 19 us an event): `Posted` and `Result` are named tuples (cheaper
+  to build, and `Posted` is left alone by the cyclic collector); the register keeps stream
+  versions only for streams that can grow (patents, listings), not for every deal's one-event
+  stream; `confirm` hands the writer the answer it made instead of three lookups by key;
+  positions come back through a scalar row factory; stored rows and events are built without
+  a frozen dataclass's `__init__`; `StrEnum` values by `str()` and `SafeUUID.unknown` read once
+  (each an enum lookup of about 0.5 us); a chain link packs its fixed fields in one struct.
+- **The insert's parameters** and **the collector** (about 11 us of CPU, 4 % events/s): the
+  rows travel as array literals and one bytea of the states end to end, joined in C and cut
+  apart by PostgreSQL, instead of arrays psycopg dumps element by element in Python; and the
+  writer runs the collections that fall due itself, between groups, with the automatic
+  collector off while postings keep coming (`ledger/heap.py`).
+- **Short ways for the usual case** (about 6 us): `Register.apply` for a deal, a timeline
+  appending the latest event, INV-5 making its facts only to refuse, `signed_on` checked only
+  when a deal gives it.
+- **Chunks of 500 instead of 200** (about 6 % events/s): fewer inserts per group. Larger
+  chunks exposed a latent bug, fixed in the same change: the first insert's cursor also
+  carried the NOTIFY, and when a chunk's answer overflowed PostgreSQL's output buffer the
+  NOTIFY's result stood in for the positions (the group failed with 503).
 
-Earlier (2026-11-26 morning): the cyclic collector rescanned the whole in-memory register on
-every full collection (CPU per batched event grew from 131 to 199 us across three rounds);
-the writer and the projections now freeze what they fold every 10,000 events.
+Tried and set aside: the hash chain's links computed by PostgreSQL after each chunk (a plpgsql
+loop: 11 us a row of the database's CPU against 2 to 3 us in Python, and the last chunk's
+linking fell on the critical path: no gain); compiling the register, rules and encoding with
+mypyc (no gain: the hot code works on library and pydantic objects); two API processes with a
+batch lane each (the table lock serialises their judging and each folds the other's events:
+no gain); collecting the young generation ten times less often while the writer is busy (1 %).
+
+Earlier the same day: the catch-up read under the lock had a parallel plan (about 10 ms a
+group; every read of the log is now a `LIMIT` page), a group's events are sent as pipelined
+inserts while the writer judges on (`ledger/group_append.py`), events are encoded to the
+library mapper's exact bytes by the ledger's own path, and the cyclic collector no longer
+rescans the register (it is frozen every 10,000 events).
 
 The server is far from its limit (the batched baseline is 5 to 10 times faster). On these
 shared machines the same code measures differently from one quarter of an hour to the next:
 the batched baseline itself moved between about 47,000 and 76,000 rows/s on 2026-11-26, and
-the ledger's batched figure with it (in-process runs of the same code: 7,200 to 12,600
-events/s). Compare the ratio to the baseline more than the absolute figure. Going well past
-the bar on every run needs the parsing off the writer's interpreter (a second process) or
-much less Python per deal; the remaining per-deal costs are spread thin (validation, the
-rules, folding into the register, encoding, the answer), none above about 15 %.
+in-process runs of one commit measured 8,500 to 12,600 events/s within the hour. Compare the
+ratio to the baseline more than the absolute figure. What is left per deal is spread thin:
+validating the body (about 15 %), the fingerprint (pydantic's canonical JSON and its SHA-256,
+about 10 %), building the event, the rules, folding into the register, encoding, the
+collector, the answer, none above that.
 
 ### The runs of 2026-11-26 and the checkpointer
 
-Official runs of this command on the day's final write path (medians of 5 rounds, batched
-events/s): 9,637 and 8,008 at 06:42 and 06:45 (with young collections every 100,000
-allocations, since reverted), 7,977 at 07:31 and 8,362 at 07:32 (the table above). Rounds
-ranged from 6,674 to 11,256. An uninterrupted run of 100 batches at 07:32 (no single-deal
-rounds between) measured 7,400 to 12,500 events/s per ten batches, 74 to 124 us of API CPU an
-event, with no trend. In the last two official runs the later rounds were the slower ones:
-`serve` signs its first checkpoint 60 s after it starts, which falls in round 4 or 5, and the
-first checkpoint of 132,200 links costs about 0.46 s of the API's CPU (the Merkle tree's
-leaves and nodes). In steady state that is about 3.5 us an event, once a minute.
+Official runs of this command on the day's last session (medians of 5 rounds, batched
+events/s): 7,876 at 08:44 (after the first two changes above), 9,225 at 08:54 (after the
+third), 11,885 at 09:06 (after the fourth; every round above 10,000), and the table above.
+The morning's runs on that morning's code: 7,977 to 9,637. `serve` signs its first
+checkpoint 60 s after it starts, which falls in round 4 or 5: the first checkpoint of
+132,200 links costs about 0.46 s of the API's CPU (the Merkle tree's leaves and nodes); in
+steady state that is about 3.5 us an event, once a minute.
 
 ### The API with its projections in the same process
 

@@ -11,6 +11,9 @@ generation, which collections skip.
 The cost: a cycle that is frozen and later dropped is never collected (reference counting still
 frees everything acyclic, which is all the folds hold). One collection per FREEZE_EVERY events
 scans only what was created since the last freeze.
+
+While postings keep coming the writer turns the automatic collector off and calls
+`collect_due` at the start of each group (ledger/writer.py); an idle writer turns it back on.
 """
 
 from __future__ import annotations
