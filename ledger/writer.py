@@ -140,32 +140,38 @@ class Writer:
     # --- the writer thread --------------------------------------------------------------
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
+        try:
+            while not self._stopping.is_set():
+                self._serve_one_group()
+        finally:
+            gc.enable()  # stopped: the collector is not left off (see _judge_and_save)
+
+    def _serve_one_group(self) -> None:
+        try:
+            first = self._queue.get(timeout=IDLE_SECONDS)
+        except queue.Empty:
+            gc.enable()  # idle: the collector runs on its own again (see _judge_and_save)
+            return
+        group = [first]
+        deals = len(first.decisions)
+        # Under concurrent load, wait a moment for the postings still being parsed: one
+        # commit (one fsync) then serves them all. Alone, a posting does not wait.
+        linger_until = time.monotonic() + (GROUP_LINGER_SECONDS if self._busy else 0)
+        while deals < MAX_GROUP:
             try:
-                first = self._queue.get(timeout=IDLE_SECONDS)
+                wait = linger_until - time.monotonic()
+                more = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
             except queue.Empty:
-                gc.enable()  # idle: the collector runs on its own again (see _judge_and_save)
-                continue
-            group = [first]
-            deals = len(first.decisions)
-            # Under concurrent load, wait a moment for the postings still being parsed: one
-            # commit (one fsync) then serves them all. Alone, a posting does not wait.
-            linger_until = time.monotonic() + (GROUP_LINGER_SECONDS if self._busy else 0)
-            while deals < MAX_GROUP:
-                try:
-                    wait = linger_until - time.monotonic()
-                    more = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                group.append(more)
-                deals += len(more.decisions)
-            self._busy = len(group) > 1
-            try:
-                self._commit_group(group)
-            except Exception as error:  # a bug must not kill the writer or strand callers
-                log.exception("writer failed on a group; reloading the register")
-                self._register = None
-                _fail_all(group, error)
+                break
+            group.append(more)
+            deals += len(more.decisions)
+        self._busy = len(group) > 1
+        try:
+            self._commit_group(group)
+        except Exception as error:  # a bug must not kill the writer or strand callers
+            log.exception("writer failed on a group; reloading the register")
+            self._register = None
+            _fail_all(group, error)
 
     def _commit_group(self, group: list[_Posting]) -> None:
         started = time.perf_counter()

@@ -95,3 +95,4 @@ def test_cycles_made_while_the_writer_is_busy_are_collected(
         poster.join()
     time.sleep(IDLE_SECONDS * 3)
     assert gc.isenabled(), "an idle writer must hand the collector back"
+
