@@ -151,8 +151,8 @@ async def post_batch(request: Request, key: Platform) -> Response:
     failed: int | None = None
     for index, (deal, result) in enumerate(zip(body.deals, results, strict=True)):
         if isinstance(result.outcome, d.Accepted | d.Replayed):
-            row: dict[str, Any] = {"index": index, "status": 201 if result.created else 200}
-            stored_body(result, "deal_id", row)
+            status, row = stored_body(result, "deal_id", {"index": index, "status": None})
+            row["status"] = status  # second, after the index, as in every row
         else:
             status, problem = problem_body(result)
             row = {"index": index, "status": status, **problem, "deal_id": deal.deal_id}

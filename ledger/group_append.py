@@ -162,8 +162,10 @@ _PLAIN_TOPIC = re.compile(r"[A-Za-z0-9_.:]+")
 
 def _hex(originator_id: UUID | str) -> str:
     """32 hex digits; an id given as text is parsed first (it goes into a literal)."""
-    return f"{originator_id.int:032x}" if isinstance(originator_id, UUID) else \
-        UUID(originator_id).hex
+    if isinstance(originator_id, UUID):
+        return f"{originator_id.int:032x}"
+    return UUID(originator_id).hex
+
 
 INSERT_EVENTS = """
     INSERT INTO {table} (originator_id, originator_version, topic, state)
