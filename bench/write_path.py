@@ -347,10 +347,11 @@ collector, the answer, none above that.
 
 Official runs of this command in the day's last session (medians of 5 rounds, batched
 events/s): 7,876 at 08:44 (after the first two changes above), 9,225 at 08:54 (after the
-third), then on the final code 11,885 at 09:06 (every round above 10,000), 9,044 at 09:22
-and 9,794 at 09:37 (the table above; rounds 7,912 to 10,928). The bar is met when the
-machine runs fast and missed by up to a tenth when it does not; the morning's runs, on that
-morning's code, gave 7,977 to 9,637. `serve` signs its first
+third), then on the final code 11,885 at 09:06 (every round above 10,000), 9,044 at 09:22,
+9,794 at 09:37 and 8,626 at 10:03 (the table above, a slow quarter of an hour: batched
+baseline 49,000 to 66,000 rows/s). The bar is met when the machine runs fast and missed by
+up to about a seventh when it does not; the morning's runs, on that morning's code, gave
+7,977 to 9,637. `serve` signs its first
 checkpoint 60 s after it starts, which falls in round 4 or 5: the first checkpoint of
 132,200 links costs about 0.46 s of the API's CPU (the Merkle tree's leaves and nodes); in
 steady state that is about 3.5 us an event, once a minute.
