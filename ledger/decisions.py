@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from ledger import commands as c
 from ledger import events as ev
-from ledger.register import Posted, Register
+from ledger.register import Posted, Register, deal_key
 from ledger.rules import Refusal
 from ledger.values import Money, add_months, expiry_date
 
@@ -206,7 +206,7 @@ def decide_deal(
 ) -> Outcome:
     """Turn one deal command into its event, checking references, then the rules."""
     print_ = fingerprint(cmd)
-    earlier = _idempotent(register, f"deal:{cmd.deal_id}", print_)
+    earlier = _idempotent(register, deal_key(cmd.deal_id), print_)
     if earlier is not None:
         return earlier
     errors = _Errors()

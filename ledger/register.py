@@ -152,10 +152,10 @@ class Register:
             self.deals[event.deal_id] = event
             for number in event.patents:
                 self.patents[number].place(event, self._sequence)
-            deal_key = f"deal:{event.deal_id}"  # posting_key's, for a deal
+            key = deal_key(event.deal_id)
             late = isinstance(event, ev.LicenceGranted) and event.late
-            self.posted[deal_key] = Posted(deal_key, event.fingerprint, event.TOPIC, position,
-                                           tuple(event.patents), ("INV-13",) if late else ())
+            self.posted[key] = Posted(key, event.fingerprint, event.TOPIC, position,
+                                      tuple(event.patents), ("INV-13",) if late else ())
             if position > self.position:
                 self.position = position
             return
@@ -170,10 +170,10 @@ class Register:
             self.delisted.add(event.listing_id)
         for number in _patents_of(event):
             self.patents[number].place(event, self._sequence)
-        key = posting_key(event)
-        if key is not None:
-            self.posted[key] = Posted(key, getattr(event, "fingerprint", ""), event.TOPIC,
-                                      position, tuple(_patents_of(event)))
+        posted_key = posting_key(event)
+        if posted_key is not None:
+            self.posted[posted_key] = Posted(posted_key, getattr(event, "fingerprint", ""),
+                                             event.TOPIC, position, tuple(_patents_of(event)))
         self.position = max(self.position, position)
 
     def confirm(self, event: ev.LedgerEvent, position: int) -> Posted | None:
@@ -222,10 +222,15 @@ def _patents_of(event: ev.LedgerEvent) -> list[str]:
     return []
 
 
+def deal_key(deal_id: str) -> str:
+    """The idempotency key of a deal (the writer's and the decisions' one spelling of it)."""
+    return f"deal:{deal_id}"
+
+
 def posting_key(event: ev.LedgerEvent) -> str | None:
     """The idempotency key under which a retry of the same posting finds its first answer."""
     if isinstance(event, ev.DealEvent):
-        return f"deal:{event.deal_id}"
+        return deal_key(event.deal_id)
     if isinstance(event, ev.SubsidyAwarded):
         return f"subsidy:{event.subsidy_id}"
     if isinstance(event, ev.PartyListed):
