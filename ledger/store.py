@@ -78,7 +78,8 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
         curs.execute(self.insert_events_statement, insert_parameters(stored_events))
 
     def append_judged(
-        self, after: int, judge: Callable[[list[Notification], ChunkedAppend], None]
+        self, after: int, judge: Callable[[list[Notification], ChunkedAppend], None],
+        expected: int | None = None,
     ) -> list[tuple[int, ev.LedgerEvent]]:
         """Lock, hand `judge` what was stored after `after` and a `ChunkedAppend` to add the
         events that stand to; commit. Each event added, with its position, in order.
@@ -94,7 +95,7 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
             known_head = missed[-1][0] if missed else after
             backlog = self.rows_between(curs, last, known_head) if last < known_head else []
             with conn.pipeline():
-                append = ChunkedAppend(self, conn, previous, backlog)
+                append = ChunkedAppend(self, conn, previous, backlog, expected)
                 judge([Notification(id=r[0], originator_id=r[1], originator_version=r[2],
                                     topic=r[3], state=r[4]) for r in missed], append)
                 return append.finish()
@@ -124,6 +125,7 @@ class LedgerStore(Application[Any]):
     def append_judged(
         self, after: int,
         judge: Callable[[list[tuple[int, ev.LedgerEvent]], ChunkedAppend], None],
+        expected: int | None = None,
     ) -> list[tuple[int, ev.LedgerEvent]]:
         """Under the table lock: show `judge` the events stored after `after` and a
         `ChunkedAppend`; store the events it adds there, in one transaction, and return each
@@ -134,7 +136,7 @@ class LedgerStore(Application[Any]):
 
         recorder = self.recorder
         assert isinstance(recorder, ArrayInsertRecorder)
-        return recorder.append_judged(after, judge_stored)
+        return recorder.append_judged(after, judge_stored, expected)
 
     def _to_event(self, notification: StoredEvent) -> ev.LedgerEvent:
         event = self.mapper.to_domain_event(notification)

@@ -208,7 +208,8 @@ class Writer:
         heap.collect_due()
         gc.disable()
         try:
-            stored = self._store.append_judged(register.position, judge)
+            stored = self._store.append_judged(
+                register.position, judge, expected=sum(len(p.decisions) for p in group))
         except Exception as error:
             log.warning("a group of %d postings did not commit: %s", len(group), error)
             self._register = None  # reload from the log: the outcome may be unknown

@@ -97,6 +97,7 @@ def test_a_chunk_whose_answer_overflows_the_servers_buffer_answers_its_positions
     must all come back: a NOTIFY sharing the insert's cursor once answered in its place
     ("the last operation didn't produce records") and the whole batch failed with 503."""
     monkeypatch.setattr(group_append, "CHUNK", 700)
+    monkeypatch.setattr(group_append, "TAIL_CHUNK", 700)  # no smaller chunks at the end
     _setup(client)
     deals = [licence(f"l{i}", [PATENT], [ACME], BETA) for i in range(1_000)]
     response = client.post("/v1/deals/batch", json={"deals": deals, "atomic": False})

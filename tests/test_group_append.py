@@ -4,12 +4,15 @@ back exactly as they were sent, in order (ledger/group_append.py, `insert_parame
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from ledger.group_append import insert_parameters
+from ledger import events as ev
+from ledger.group_append import CHUNK, TAIL_CHUNK, ChunkedAppend, chunk_size, insert_parameters
+from ledger.service import LedgerService
 from ledger.store import open_store
 
 STATES = [
@@ -65,3 +68,50 @@ def test_a_topic_that_could_break_the_literal_is_refused(topic: str) -> None:
                         state=b"{}")
     with pytest.raises(ValueError, match="not a plain name"):
         insert_parameters([event])
+
+
+def test_chunks_shrink_towards_the_end_of_a_group() -> None:
+    """The writer waits idle for the last chunk's insert, so the last chunks are small."""
+    sizes, left = [], 1_000
+    while left > 0:
+        size = min(chunk_size(left), left)
+        sizes.append(size)
+        left -= size
+    assert sizes == [500, 250, 125, 64, 61]
+    assert chunk_size(10) == TAIL_CHUNK  # a small group goes in one insert, at its end
+    assert chunk_size(-5) == TAIL_CHUNK  # more events than expected: still bounded chunks
+    assert chunk_size(100_000) == CHUNK
+
+
+def test_a_group_sent_in_shrinking_chunks_stores_every_event_in_order(
+        service: LedgerService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Told how many events to expect, a group inserts them in shrinking chunks, and they
+    come out stored in order, as one insert would store them."""
+    store = service.store
+    head = store.head()
+    today = datetime.now(UTC).date()
+    events = [ev.PartyListed(
+        originator_id=ev.stream_id("listing", f"shrink-{i}"), originator_version=1,
+        timestamp=datetime.now(UTC), effective_on=today, posted_by="test",
+        listing_id=f"shrink-{i}", party="91330000000000063K", credit_list="dishonest",
+        grounds="test", starts_on=today, ends_on=None, fingerprint="f",
+    ) for i in range(300)]
+    sent: list[int] = []
+    original_send = ChunkedAppend._send
+
+    def counting_send(append: ChunkedAppend) -> None:
+        sent.append(len(append._buffer))
+        original_send(append)
+
+    def judge(missed: list[tuple[int, ev.LedgerEvent]], append: ChunkedAppend) -> None:
+        for event in events:
+            append.add([event])
+
+    monkeypatch.setattr(ChunkedAppend, "_send", counting_send)
+    stored = store.append_judged(head, judge, expected=len(events))
+    assert [s for s in sent if s] == [150, 75, 64, 11]
+    assert [event for _, event in stored] == events
+    positions = [position for position, _ in stored]
+    assert positions == sorted(positions)
+    assert [(p, e.listing_id) for p, e in store.read_all(after=head)] == [
+        (p, e.listing_id) for p, e in stored]
