@@ -14,6 +14,15 @@ scans only what was created since the last freeze.
 
 While postings keep coming the writer turns the automatic collector off and calls
 `collect_due` at the start of each group (ledger/writer.py); an idle writer turns it back on.
+There the survivors of each collection are frozen at once: a young collection finds the
+register's new objects alive, and they would otherwise be scanned again by every older
+collection until the next freeze (measured 2026-11-26, in-process batches, five alternating
+runs: 9,999 events/s against 8,966, and 94 us of CPU an event against 106). Objects of
+requests in flight are frozen with them, as they were by every freeze before; a request's
+cycle that dies later is then not collected. Measured over 50,000 deals and 19,000 refused
+or malformed requests, the garbage found by unfreezing and collecting at the end did not grow
+with the work (about 3,000 to 11,000 objects, the same under the earlier schedule; most of it
+from startup).
 """
 
 from __future__ import annotations
@@ -43,20 +52,22 @@ def tune() -> None:
 
 
 def collect_due() -> None:
-    """Run the collections CPython's schedule would have run by now, here and now.
+    """Run the collection CPython's schedule would have run by now, here and now, and freeze
+    what survives it.
 
     The writer keeps the automatic collector off while postings keep coming, and calls this
     between groups: the last group's answers are sent by then, so a young collection scans
     the register's new objects and the next group's commands, not also the last group's
     transient objects still being answered (an automatic one fires wherever an allocation
-    tips the count, typically while those are alive). Same thresholds, same generations
-    (CPython also puts a full collection off until enough long-lived objects are new; here
-    the register is frozen, so a full collection scans only what is not).
+    tips the count, typically while those are alive). Same thresholds, same generations.
+    What survives is nearly all register, kept for the life of the process: frozen, it is
+    not scanned again (see the module's docstring for what that costs).
     """
     counts, thresholds = gc.get_count(), gc.get_threshold()
     for generation in (2, 1, 0):
         if counts[generation] > thresholds[generation]:
             gc.collect(generation)
+            gc.freeze()
             return
 
 

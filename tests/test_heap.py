@@ -1,8 +1,8 @@
 """The collector under the writer: off while postings keep coming, on schedule between groups.
 
 A leak here would not show in any answer, only in a service that grows until it is killed, so
-these tests hold the two promises of ledger/heap.py: garbage cycles made while the writer is
-busy are still collected, and an idle writer hands the collector back.
+these tests hold the promises of ledger/heap.py: garbage cycles made while the writer is busy
+are still collected, what survives is frozen, and an idle writer hands the collector back.
 """
 
 from __future__ import annotations
@@ -59,6 +59,20 @@ def test_collect_due_collects_only_when_a_generation_is_due(low_thresholds: None
     heap.collect_due()
     assert watched() is None, "the young generation was due and holds the cycle"
     assert kept
+
+
+def test_the_survivors_of_a_due_collection_are_frozen(low_thresholds: None) -> None:
+    """Survivors are nearly all register: left unfrozen, every older collection would scan
+    them again."""
+    gc.disable()
+    gc.collect()
+    frozen = gc.get_freeze_count()
+    few = [[] for _ in range(50)]
+    heap.collect_due()
+    assert gc.get_freeze_count() == frozen, "nothing was due: nothing should be frozen"
+    kept = [[] for _ in range(400)]
+    heap.collect_due()
+    assert gc.get_freeze_count() >= frozen + len(kept) + len(few), "survivors left unfrozen"
 
 
 def _nothing(register: Register, stamp: d.Stamp) -> d.Outcome:
