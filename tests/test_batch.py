@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
@@ -147,3 +148,35 @@ def test_a_large_atomic_batch_sent_as_judged_is_taken_back_when_a_deal_fails(
     assert [e.deal_id for _, e in service.store.read_all(head)] == \
         ["a0", "b0", "y0", "y1", "y2", "y3", "y4"]
     assert verify_log(service.database_url).holds
+
+
+def test_a_batch_whose_commit_fails_is_answered_503_and_leaves_no_trace(
+        client: TestClient, service: LedgerService) -> None:
+    """The writer makes its answers while the COMMIT is on its way; when the COMMIT fails
+    (here a deferred check refuses one deal at commit time) none of them may be sent, and
+    the register must forget the positions it was shown."""
+    _setup(client)
+    head = service.store.head()
+    with psycopg.connect(service.database_url, autocommit=True) as conn:
+        conn.execute("""
+            CREATE FUNCTION refuse_doomed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF convert_from(NEW.state, 'UTF8') LIKE '%doomed%' THEN
+                    RAISE EXCEPTION 'refused at commit';
+                END IF;
+                RETURN NEW;
+            END $$""")
+        conn.execute("CREATE CONSTRAINT TRIGGER refuse_doomed AFTER INSERT ON ledger_events"
+                     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+                     " EXECUTE FUNCTION refuse_doomed()")
+    deals = [licence(f"l{i}", [PATENT], [ACME], BETA) for i in range(5)]
+    deals.append(licence("doomed", [PATENT], [ACME], BETA))
+    response = client.post("/v1/deals/batch", json={"deals": deals})
+    assert response.status_code == 503, response.text[:300]
+    assert service.store.head() == head, "a failed commit stored something"
+    with psycopg.connect(service.database_url, autocommit=True) as conn:
+        conn.execute("DROP TRIGGER refuse_doomed ON ledger_events")
+    again = client.post("/v1/deals/batch", json={"deals": deals})
+    assert again.status_code == 200
+    assert [r["status"] for r in again.json()["results"]] == [201] * 6, (
+        "the register kept deals whose commit failed (they answered as replays)")
