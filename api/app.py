@@ -20,7 +20,6 @@ from api.auth import AuthError, KeyRing
 from api.gql.router import graphql_router
 from api.key_store import KeyRefresher, KeyStore
 from api.problems import http_problem, problem, validation_problem
-from ledger.fingerprint_helper import FingerprintHelper
 from ledger.service import LedgerService
 from ledger.writer import Overloaded, StoreUnavailable
 from projections.queries import ReadModels
@@ -31,10 +30,7 @@ MAX_BODY = 256 * 1024  # one deal, party or patent
 MAX_BATCH_BODY = 16 * 1024 * 1024  # a batch of up to 1,000 deals
 
 
-def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = False,
-               fingerprint_helper: bool = False) -> FastAPI:
-    """The API over `service`. `fingerprint_helper`: start a second process that fingerprints
-    batches' deals while the writer judges them (ledger/fingerprint_helper.py)."""
+def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The read pool belongs to the event loop that serves: one per lifespan.
@@ -42,15 +38,9 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
         await reads.open()
         app.state.reads = reads
         refresher = KeyRefresher(app.state.key_store, keyring).start()
-        helper = FingerprintHelper(service.metrics) if fingerprint_helper else None
-        if helper is not None:
-            helper.start()
-        app.state.fingerprints = helper
         try:
             yield
         finally:
-            if helper is not None:
-                helper.stop()
             refresher.stop()
             await reads.close()
 
@@ -66,7 +56,6 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
     app.state.writer = service.writer
     app.state.store = service.store
     app.state.keyring = keyring
-    app.state.fingerprints = None  # set by the lifespan when a helper is wanted
     app.state.key_store = KeyStore(service.database_url)
     app.include_router(commands.router)
     app.include_router(admin.router)

@@ -98,8 +98,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         projectors = Projectors(url, service.store, service.metrics, settings.projection_batch)
         if not args.no_projections:
             projectors.start()
-        app = create_app(service, keyring, production=settings.production,
-                         fingerprint_helper=settings.fingerprint_helper)
+        app = create_app(service, keyring, production=settings.production)
         print(f"patent-ledger serving on http://{settings.host}:{settings.port} "
               f"(docs at /docs, position {service.writer.position})", flush=True)
         # uvicorn re-raises SIGTERM once it has shut down; exit through the `finally`

@@ -21,7 +21,6 @@ from api.auth import ApiKey, require
 from api.problems import PROBLEM, answer, json_response, problem_body, stored_body
 from ledger import commands as c
 from ledger import decisions as d
-from ledger.fingerprint_helper import BatchFingerprints, FingerprintHelper
 from ledger.identifiers import IdentifierError, parse_patent_number
 from ledger.writer import Decide, Result, StoreUnavailable, Writer
 
@@ -124,23 +123,6 @@ async def post_deal(request: Request, body: c.DealCommand, key: Platform) -> Res
     return answer(result, "deal_id")
 
 
-def _validated_batch(raw: bytes) -> c.DealBatch:
-    try:
-        return c.DealBatch.model_validate_json(raw)
-    except ValidationError as error:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
-        ) from None
-
-
-async def _hand_back(prints: BatchFingerprints) -> None:
-    """Free the fingerprint helper; off the event loop when it is still sending."""
-    if prints.complete:
-        prints.close()
-    else:
-        await asyncio.to_thread(prints.close)
-
-
 _BATCH_SCHEMA = c.DealBatch.model_json_schema(ref_template="#/components/schemas/{model}")
 BATCH_SCHEMA_DEFS = _BATCH_SCHEMA.pop("$defs", {})
 
@@ -156,21 +138,15 @@ async def post_batch(request: Request, key: Platform) -> Response:
     The body is parsed and validated in one pass by pydantic-core from the raw bytes: for a
     thousand deals that is markedly cheaper than `json.loads` followed by validation.
     """
-    raw = await request.body()
-    helper: FingerprintHelper | None = request.app.state.fingerprints
-    prints = helper.fingerprints(raw) if helper is not None else None  # made meanwhile
     try:
-        body = _validated_batch(raw)
-        writer: Writer = request.app.state.writer
-        if prints is None:
-            decisions = [partial(d.decide_deal, cmd=deal) for deal in body.deals]
-        else:
-            prints.expect(len(body.deals))
-            decisions = [prints.decision(i, deal) for i, deal in enumerate(body.deals)]
-        results = await _answer(writer.post_many(decisions, key.label, atomic=body.atomic))
-    finally:
-        if prints is not None:
-            await _hand_back(prints)
+        body = c.DealBatch.model_validate_json(await request.body())
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+        ) from None
+    writer: Writer = request.app.state.writer
+    decisions = [partial(d.decide_deal, cmd=deal) for deal in body.deals]
+    results = await _answer(writer.post_many(decisions, key.label, atomic=body.atomic))
     rows: list[dict[str, Any]] = []
     failed: int | None = None
     for index, (deal, result) in enumerate(zip(body.deals, results, strict=True)):

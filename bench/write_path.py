@@ -124,38 +124,20 @@ class Api:
         raise RuntimeError("the API did not start")
 
     def peak_rss_mib(self) -> float:
-        return _peak_rss_mib(self.process.pid)
-
-    def children(self) -> list[int]:
-        """The API's child processes (its fingerprint helper)."""
-        listed = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(p) for p in listed.read_text().split()] if listed.exists() else []
-
-    def helper_peak_rss_mib(self) -> float:
-        return sum(_peak_rss_mib(pid) for pid in self.children())
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU the API process and its children (the fingerprint helper) have
-        used: steadier than wall time on a shared machine."""
-        total = 0
-        for pid in [self.process.pid, *self.children()]:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            except FileNotFoundError:  # a child that ended meanwhile
-                continue
-            total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+        """User + system CPU the API process has used: steadier than wall time on a shared
+        machine, and what the GIL bounds."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
-
-
-def _peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def post_all(api: Api, path: str, lanes: list[Iterator[Any]]) -> tuple[int, float]:
@@ -244,12 +226,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 figures["batch_cpu_us"].append(
                     (api.cpu_seconds() - cpu_before) / (count * BATCH_SIZE) * 1e6)
                 progress(f"round {r + 1}: {count * BATCH_SIZE / seconds:.0f} events/s batched, "
-                         f"{figures['batch_cpu_us'][-1]:.0f} us of API (+ helper) CPU per event")
-            peak, helper_peak = api.peak_rss_mib(), api.helper_peak_rss_mib()
+                         f"{figures['batch_cpu_us'][-1]:.0f} us of API CPU per event")
+            peak = api.peak_rss_mib()
         finally:
             api.stop()
-        return {"figures": figures, "peak_rss_mib": peak, "helper_peak_rss_mib": helper_peak,
-                "postgres": version}
+        return {"figures": figures, "peak_rss_mib": peak, "postgres": version}
     finally:
         if cluster is not None:
             cluster.stop()
@@ -288,10 +269,8 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
                        for k, vs in result["figures"].items())
     lines += [
         "",
-        f"API process peak memory (VmHWM): {result['peak_rss_mib']:.0f} MiB, its fingerprint "
-        f"helper's {result['helper_peak_rss_mib']:.0f} MiB. CPU of the API "
-        f"process and its fingerprint helper per batched event (user + system, median): "
-        f"{med['batch_cpu_us']:.0f} us.",
+        f"API process peak memory (VmHWM): {result['peak_rss_mib']:.0f} MiB. API process CPU "
+        f"per batched event (user + system, median): {med['batch_cpu_us']:.0f} us.",
         "",
         f"Every round: {rounds}.",
         "",

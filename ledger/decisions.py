@@ -202,13 +202,10 @@ _PARTY_FIELDS = (
 
 
 def decide_deal(
-    register: Register, stamp: Stamp, cmd: Any, print_: str | None = None
+    register: Register, stamp: Stamp, cmd: Any
 ) -> Outcome:
-    """Turn one deal command into its event, checking references, then the rules.
-
-    `print_`: the command's fingerprint when it was made elsewhere (a batch's helper)."""
-    if print_ is None:
-        print_ = fingerprint(cmd)
+    """Turn one deal command into its event, checking references, then the rules."""
+    print_ = fingerprint(cmd)
     earlier = _idempotent(register, deal_key(cmd.deal_id), print_)
     if earlier is not None:
         return earlier

@@ -20,7 +20,6 @@ class Settings:
     projection_batch: int  # events per projection transaction while catching up
     signing_key: Path | None = None  # Ed25519 PEM for checkpoints; None: data_dir's, made once
     rate_limit: str | None = None  # "rate[:burst]" requests a second per API key
-    fingerprint_helper: bool = True  # a second process fingerprints batches' deals
 
     @property
     def signing_key_path(self) -> Path:
@@ -51,14 +50,4 @@ class Settings:
             signing_key=Path(os.environ["LEDGER_SIGNING_KEY"]).resolve()
             if os.environ.get("LEDGER_SIGNING_KEY") else None,
             rate_limit=os.environ.get("LEDGER_RATE_LIMIT") or None,
-            fingerprint_helper=_switch("LEDGER_FINGERPRINT_HELPER", default=True),
         )
-
-
-def _switch(name: str, *, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw not in ("0", "1"):
-        raise ValueError(f"{name} must be 1 (on) or 0 (off), not {raw!r}")
-    return raw == "1"
