@@ -293,12 +293,44 @@ ANALYSIS = """### Where the time goes (batch path)
 
 The API is one Python process: parsing, judging, encoding and answering share one interpreter
 lock, so its CPU per event bounds the batch figure (about 100 us a deal is 10,000 deals/s).
-Per thread, on 2026-11-26 at 09:30 on the final code (`/proc/PID/task/*/stat` over 40
-batches): the writer thread about 61 us an event, the event loop about 19 us (pydantic-core
-validating the batch body from raw bytes is most of it). At the start of that day's last
-session the same measure gave 68 to 85 and 20 to 24.
+Per thread (`/proc/PID/task/*/stat` over 30 batches, 2026-11-26 around 11:00): the writer
+thread 58 to 72 us an event, the event loop 22 to 25 (pydantic-core validating the batch body
+from raw bytes is most of it). The two vCPUs are not independent: work on the second one
+(PostgreSQL's inserts, or another process) slows the first by up to a third while they
+overlap, which is why overlapping more with it stopped paying (see "tried" below).
 
-What the writer no longer spends (2026-11-26, last session; each change measured by
+What the writer stopped waiting for and scanning (2026-11-26, fifth session):
+
+- **Chunks that shrink towards the group's end** (about 15 % events/s over HTTP, alternating
+  runs): the writer waits idle for the last chunk's insert once judging ends, and with chunks
+  of 500 that wait was about 7 ms a batch. A chunk is now half of what the group may still
+  add, 64 to 500 (for 1,000 deals: 500, 250, 125, 64, 61); the wait is under 1 ms.
+- **Survivors of each due collection frozen at once** (about 11 % events/s in-process, five
+  alternating pairs): the register's new objects were scanned by a young collection and then
+  again by every older one until the next freeze (`ledger/heap.py`). Frozen garbage did not
+  grow with the work in a 50,000-deal, 19,000-error run.
+
+Both together, against the session's starting commit in four alternating pairs of this
+command: medians 9,458 to 9,679 events/s against 7,786 to 8,492 in the three pairs measured
+in the same phase of the machine (a fourth pair straddled a change of phase: 12,715 old, 9,679
+new).
+
+Tried in the fifth session and set aside:
+
+- **A second process making the fingerprints** from the raw body while the writer judged (the
+  writer took them when they had arrived, made them itself otherwise). The writer thread's CPU
+  fell by 12 us an event, but the helper's validation ran beside the API's own and slowed it
+  by a fifth to a third; four alternating pairs of this command measured no gain (medians
+  about 9,600 with it, 9,800 without). Reverted. Moving validation itself to another process
+  cannot help either: rebuilding the validated commands from any transferable form (pickle,
+  canonical JSON) costs about what validating them does.
+- **Answers made while the COMMIT is on its way** (the register confirmed and the results
+  built inside the pipeline, sent only once the commit is answered): no measurable gain in
+  alternating runs; not kept. (Its test stays: a batch whose COMMIT fails is answered 503 and
+  leaves no trace in the register.)
+- **Two batches in flight** instead of one: no clear difference in two alternating pairs.
+
+What the writer no longer spends (2026-11-26, fourth session; each change measured by
 alternating runs of the old and the new code in one process, same machine, same hour):
 
 - **Objects per deal** (about 19 us an event): `Posted` and `Result` are named tuples (cheaper
@@ -317,17 +349,20 @@ alternating runs of the old and the new code in one process, same machine, same 
 - **Short ways for the usual case** (about 6 us): `Register.apply` for a deal, a timeline
   appending the latest event, INV-5 making its facts only to refuse, `signed_on` checked only
   when a deal gives it.
-- **Chunks of 500 instead of 200** (about 6 % events/s): fewer inserts per group. Larger
-  chunks exposed a latent bug, fixed in the same change: the first insert's cursor also
-  carried the NOTIFY, and when a chunk's answer overflowed PostgreSQL's output buffer the
-  NOTIFY's result stood in for the positions (the group failed with 503).
+- **Chunks of 500 instead of 200** (about 6 % events/s; now the largest chunk, see above):
+  fewer inserts per group. Larger chunks exposed a latent bug, fixed in the same change: the
+  first insert's cursor also carried the NOTIFY, and when a chunk's answer overflowed
+  PostgreSQL's output buffer the NOTIFY's result stood in for the positions (the group failed
+  with 503).
 
-Tried and set aside: the hash chain's links computed by PostgreSQL after each chunk (a plpgsql
-loop: 11 us a row of the database's CPU against 2 to 3 us in Python, and the last chunk's
-linking fell on the critical path: no gain); compiling the register, rules and encoding with
-mypyc (no gain: the hot code works on library and pydantic objects); two API processes with a
-batch lane each (the table lock serialises their judging and each folds the other's events:
-no gain); collecting the young generation ten times less often while the writer is busy (1 %).
+Tried in the fourth session and set aside: the hash chain's links computed by PostgreSQL
+after each chunk (a plpgsql loop: 11 us a row of the database's CPU against 2 to 3 us in
+Python, and the last chunk's linking fell on the critical path: no gain); compiling the
+register, rules and encoding with mypyc (no gain: the hot code works on library and pydantic
+objects); two API processes with a batch lane each (the table lock serialises their judging
+and each folds the other's events: no gain); collecting the young generation ten times less
+often while the writer is busy (1 % then; freezing the survivors, above, took the rescans
+away instead).
 
 Earlier the same day: the catch-up read under the lock had a parallel plan (about 10 ms a
 group; every read of the log is now a `LIMIT` page), a group's events are sent as pipelined
@@ -346,11 +381,19 @@ collector, the answer, none above that.
 
 ### The runs of 2026-11-26 and the checkpointer
 
-Official runs of this command in the day's last session (medians of 5 rounds, batched
+Official runs of this command in the fifth session (medians of 5 rounds, batched events/s):
+11,401 at 10:44 (shrinking chunks), 10,701 at 10:58 (and the frozen survivors), then in a
+slow hour 9,197 at 11:00 and 8,367 at 11:01; on the final code 8,474 at 12:14 (the table
+above: batched baseline 48,552 to 73,204 rows/s, single deals 827 to 917) and 8,349 at 12:15
+(baseline 36,795 to 63,057; single deals 753 to 824, median 809). The bar is met when the
+machine runs fast and missed by up to a sixth when it runs slow; the session's starting code
+measured 7,786 to 8,492 in the same slow phases (alternating pairs above).
+
+Official runs of this command in the day's fourth session (medians of 5 rounds, batched
 events/s): 7,876 at 08:44 (after the first two changes above), 9,225 at 08:54 (after the
-third), then on the final code 11,885 at 09:06 (every round above 10,000), 9,044 at 09:22,
-9,794 at 09:37 and 8,626 at 10:03 (the table above, a slow quarter of an hour: batched
-baseline 49,000 to 66,000 rows/s). The bar is met when the machine runs fast and missed by
+third), then on that session's final code 11,885 at 09:06 (every round above 10,000), 9,044
+at 09:22, 9,794 at 09:37 and 8,626 at 10:03 (a slow quarter of an hour: batched baseline
+49,000 to 66,000 rows/s). The bar is met when the machine runs fast and missed by
 up to about a seventh when it does not; the morning's runs, on that morning's code, gave
 7,977 to 9,637. `serve` signs its first
 checkpoint 60 s after it starts, which falls in round 4 or 5: the first checkpoint of
