@@ -152,9 +152,9 @@ def test_a_large_atomic_batch_sent_as_judged_is_taken_back_when_a_deal_fails(
 
 def test_a_batch_whose_commit_fails_is_answered_503_and_leaves_no_trace(
         client: TestClient, service: LedgerService) -> None:
-    """The writer makes its answers while the COMMIT is on its way; when the COMMIT fails
-    (here a deferred check refuses one deal at commit time) none of them may be sent, and
-    the register must forget the positions it was shown."""
+    """A COMMIT can fail after every deal was judged, applied to the register and inserted
+    (here a deferred check refuses one deal at commit time): the caller hears 503, nothing is
+    stored, and the register forgets the group's deals, so posting them again stores them."""
     _setup(client)
     head = service.store.head()
     with psycopg.connect(service.database_url, autocommit=True) as conn:
