@@ -37,7 +37,7 @@ from ledger.embedded_postgres import EmbeddedPostgres
 
 CLIENTS = 16
 BATCH_SIZE = 1_000
-BATCH_LANES = 1  # batches in flight; one measured faster than two (the GIL is shared)
+BATCH_LANES = 1  # batches in flight; two measured no faster (the GIL is shared)
 KEY = "bench-platform-key-0123456789"
 AUDITOR_KEY = "bench-auditor-key-0123456789"  # anomalies and credit are not for platforms
 STATE = b'{"effective_on":{"_type_":"date_iso","_data_":"2019-01-01"}' + b"x" * 440 + b"}"

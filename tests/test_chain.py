@@ -141,8 +141,9 @@ def test_events_stored_before_the_chain_are_linked_at_the_next_write(
 
 def test_the_databases_links_follow_the_chains_definition_for_every_kind_of_row(
         client: TestClient, service: LedgerService) -> None:
-    """Links are made by PostgreSQL (migration 013) and checked by Python (ledger/chain.py):
-    the two must agree on later stream versions, non-ASCII text and long states too."""
+    """The links the writer stores (ledger/group_append.py) are the chain's definition
+    (ledger/chain.py) recomputed from the stored rows, for later stream versions, non-ASCII
+    text and long states too."""
     party(client, A, name="杭州某某科技有限公司 " * 40)  # a long state, multi-byte text
     number = cn_patent(2016, 1, 720)
     patent(client, number, {A: "1"})
