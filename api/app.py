@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import admin, commands, event_log
 from api.auth import AuthError, KeyRing
+from api.batch_preparer import BatchPreparer, PreparerUnavailable
 from api.gql.router import graphql_router
 from api.key_store import KeyRefresher, KeyStore
 from api.problems import http_problem, problem, validation_problem
@@ -42,6 +43,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
             yield
         finally:
             refresher.stop()
+            app.state.batch_preparer.stop()
             await reads.close()
 
     app = FastAPI(
@@ -54,6 +56,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
     )
     app.state.service = service
     app.state.writer = service.writer
+    app.state.batch_preparer = BatchPreparer(service.metrics)  # started by the first batch
     app.state.store = service.store
     app.state.keyring = keyring
     app.state.key_store = KeyStore(service.database_url)
@@ -120,6 +123,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Overloaded)
     async def overloaded(request: Request, exc: Overloaded) -> Response:
         return problem(503, "overloaded", "Writer overloaded", str(exc),
+                       headers={"Retry-After": "1"})
+
+    @app.exception_handler(PreparerUnavailable)
+    async def preparer_unavailable(request: Request, exc: PreparerUnavailable) -> Response:
+        return problem(503, "preparer-unavailable", "Batch preparer unavailable", str(exc),
                        headers={"Retry-After": "1"})
 
     @app.exception_handler(StoreUnavailable)

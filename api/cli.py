@@ -99,6 +99,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         if not args.no_projections:
             projectors.start()
         app = create_app(service, keyring, production=settings.production)
+        app.state.batch_preparer.start()  # now, so the first batch does not wait for it
         print(f"patent-ledger serving on http://{settings.host}:{settings.port} "
               f"(docs at /docs, position {service.writer.position})", flush=True)
         # uvicorn re-raises SIGTERM once it has shut down; exit through the `finally`

@@ -14,10 +14,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from starlette.responses import Response
 
 from api.auth import ApiKey, require
+from api.batch_preparer import BatchPreparer, InvalidBatch
 from api.problems import PROBLEM, answer, json_response, problem_body, stored_body
 from ledger import commands as c
 from ledger import decisions as d
@@ -135,34 +135,32 @@ BATCH_SCHEMA_DEFS = _BATCH_SCHEMA.pop("$defs", {})
 async def post_batch(request: Request, key: Platform) -> Response:
     """Up to MAX_BATCH deals; `atomic` stores all or none, otherwise each on its own.
 
-    The body is parsed and validated in one pass by pydantic-core from the raw bytes: for a
-    thousand deals that is markedly cheaper than `json.loads` followed by validation.
+    The body is validated and its deals prepared in the batch preparer's process
+    (api/batch_preparer.py), which streams them to the writer as they are ready.
     """
+    preparer: BatchPreparer = request.app.state.batch_preparer
     try:
-        body = c.DealBatch.model_validate_json(await request.body())
-    except ValidationError as error:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
-        ) from None
+        batch = await preparer.prepare(await request.body())
+    except InvalidBatch as invalid:
+        raise RequestValidationError(invalid.errors) from None
     writer: Writer = request.app.state.writer
-    decisions = [partial(d.decide_deal, cmd=deal) for deal in body.deals]
-    results = await _answer(writer.post_many(decisions, key.label, atomic=body.atomic))
+    results = await _answer(writer.post_many(batch, key.label, atomic=batch.atomic))
     rows: list[dict[str, Any]] = []
     failed: int | None = None
-    for index, (deal, result) in enumerate(zip(body.deals, results, strict=True)):
+    for index, (deal_id, result) in enumerate(zip(batch.deal_ids, results, strict=True)):
         if isinstance(result.outcome, d.Accepted | d.Replayed):
             status, row = stored_body(result, "deal_id", {"index": index, "status": None})
             row["status"] = status  # second, after the index, as in every row
         else:
             status, problem = problem_body(result)
-            row = {"index": index, "status": status, **problem, "deal_id": deal.deal_id}
+            row = {"index": index, "status": status, **problem, "deal_id": deal_id}
             if failed is None and not isinstance(result.outcome, d.Skipped):
                 failed = status
         rows.append(row)
     stored = sum(1 for r in rows if r["status"] in (200, 201))
-    summary = {"atomic": body.atomic, "stored": stored, "failed": len(rows) - stored,
+    summary = {"atomic": batch.atomic, "stored": stored, "failed": len(rows) - stored,
                "results": rows}
-    if body.atomic and failed is not None:
+    if batch.atomic and failed is not None:
         return json_response(summary, failed)
     return json_response(summary, 200)
 

@@ -37,7 +37,9 @@ from ledger.embedded_postgres import EmbeddedPostgres
 
 CLIENTS = 16
 BATCH_SIZE = 1_000
-BATCH_LANES = 1  # batches in flight; two measured no faster (the GIL is shared)
+# Batches in flight: a platform keeps two going (while the writer stores one, the batch
+# preparer validates the next); one at a time is measured too, beside it.
+BATCH_LANES = 2
 KEY = "bench-platform-key-0123456789"
 AUDITOR_KEY = "bench-auditor-key-0123456789"  # anomalies and credit are not for platforms
 STATE = b'{"effective_on":{"_type_":"date_iso","_data_":"2019-01-01"}' + b"x" * 440 + b"}"
@@ -97,6 +99,18 @@ def baseline_batch(url: str, rows: int) -> float:
         return rows / (time.perf_counter() - started)
 
 
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # --- the ledger through its API -------------------------------------------------------------
 
 
@@ -123,17 +137,21 @@ class Api:
                 time.sleep(0.1)
         raise RuntimeError("the API did not start")
 
-    def peak_rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+    def peak_rss_mib(self) -> tuple[float, float]:
+        """Peak resident memory (VmHWM) of the API process and of its batch preparer."""
+        return (_peak_rss_mib(self.process.pid),
+                max((_peak_rss_mib(pid) for pid in self._children()), default=0.0))
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU the API process has used: steadier than wall time on a shared
-        machine, and what the GIL bounds."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    def cpu_seconds(self) -> tuple[float, float]:
+        """User + system CPU the API process and its batch preparer have used: steadier than
+        wall time on a shared machine, and what the GIL bounds."""
+        return (_cpu_seconds(self.process.pid),
+                sum(_cpu_seconds(pid) for pid in self._children()))
+
+    def _children(self) -> list[int]:
+        tasks = Path(f"/proc/{self.process.pid}/task")
+        return [int(pid) for task in tasks.iterdir()
+                for pid in (task / "children").read_text().split()]
 
     def stop(self) -> None:
         self.process.terminate()
@@ -189,8 +207,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with psycopg.connect(baseline_url, autocommit=True) as conn:
             conn.execute(BASELINE_TABLE)
 
-        figures: dict[str, list[float]] = {"single": [], "batch": [], "base_single": [],
-                                           "base_batch": [], "batch_cpu_us": []}
+        figures: dict[str, list[float]] = {
+            "single": [], "batch": [], "batch_serial": [], "base_single": [], "base_batch": [],
+            "batch_cpu_us": [], "batch_preparer_cpu_us": []}
         for r in range(args.rounds):
             figures["base_single"].append(baseline_single(baseline_url, args.deals))
             figures["base_batch"].append(baseline_batch(baseline_url, args.batches * BATCH_SIZE))
@@ -214,27 +233,43 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 count, seconds = asyncio.run(post_all(api, "/v1/deals", lanes))
                 figures["single"].append(count / seconds)
                 progress(f"round {r + 1}: {count / seconds:.0f} single deals/s")
-                batch_lanes = [
-                    iter([orjson.dumps({"deals": list(workload.deals(
-                        BATCH_SIZE, f"b{r}-{i}", lane, BATCH_LANES)), "atomic": False})
-                        for i in range(args.batches // BATCH_LANES)])
-                    for lane in range(BATCH_LANES)
-                ]
-                cpu_before = api.cpu_seconds()
-                count, seconds = asyncio.run(post_all(api, "/v1/deals/batch", batch_lanes))
-                figures["batch"].append(count * BATCH_SIZE / seconds)
-                figures["batch_cpu_us"].append(
-                    (api.cpu_seconds() - cpu_before) / (count * BATCH_SIZE) * 1e6)
-                progress(f"round {r + 1}: {count * BATCH_SIZE / seconds:.0f} events/s batched, "
-                         f"{figures['batch_cpu_us'][-1]:.0f} us of API CPU per event")
-            peak = api.peak_rss_mib()
+                batched(api, workload, args.batches, args.batch_lanes, f"b{r}", figures)
+                progress(f"round {r + 1}: {figures['batch'][-1]:.0f} events/s batched "
+                         f"({args.batch_lanes} in flight), {figures['batch_cpu_us'][-1]:.0f} us "
+                         f"of API CPU and {figures['batch_preparer_cpu_us'][-1]:.0f} us of the "
+                         "batch preparer's per event")
+                serial: dict[str, list[float]] = {"batch": [], "batch_cpu_us": [],
+                                                  "batch_preparer_cpu_us": []}
+                batched(api, workload, args.batches, 1, f"o{r}", serial)
+                figures["batch_serial"].append(serial["batch"][0])
+                progress(f"round {r + 1}: {serial['batch'][0]:.0f} events/s batched "
+                         "(one at a time)")
+            peak, preparer_peak = api.peak_rss_mib()
         finally:
             api.stop()
-        return {"figures": figures, "peak_rss_mib": peak, "postgres": version}
+        return {"figures": figures, "peak_rss_mib": peak, "preparer_peak_rss_mib": preparer_peak,
+                "postgres": version}
     finally:
         if cluster is not None:
             cluster.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def batched(api: Api, workload: Workload, batches: int, in_flight: int, prefix: str,
+            figures: dict[str, list[float]]) -> None:
+    """Post `batches` batches of BATCH_SIZE deals, `in_flight` at a time; add events/s and
+    the API's and the batch preparer's CPU per event to `figures`."""
+    lanes = [iter([orjson.dumps({"deals": list(workload.deals(
+                BATCH_SIZE, f"{prefix}-{i}", lane, in_flight)), "atomic": False})
+                   for i in range(batches // in_flight)])
+             for lane in range(in_flight)]
+    api_before, preparer_before = api.cpu_seconds()
+    count, seconds = asyncio.run(post_all(api, "/v1/deals/batch", lanes))
+    api_after, preparer_after = api.cpu_seconds()
+    events = count * BATCH_SIZE
+    figures["batch"].append(events / seconds)
+    figures["batch_cpu_us"].append((api_after - api_before) / events * 1e6)
+    figures["batch_preparer_cpu_us"].append((preparer_after - preparer_before) / events * 1e6)
 
 
 def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -> None:
@@ -242,8 +277,10 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
     rows = [
         ("single-deal POST /v1/deals, 16 clients", "deals/s", med["single"], med["base_single"],
          "one-row transactions, 16 threads", BARS["single"]),
-        ("POST /v1/deals/batch, 1,000 deals each", "events/s", med["batch"], med["base_batch"],
-         "1,000-row transactions", BARS["batch"]),
+        (f"POST /v1/deals/batch, 1,000 deals each, {args.batch_lanes} in flight", "events/s",
+         med["batch"], med["base_batch"], "1,000-row transactions", BARS["batch"]),
+        ("POST /v1/deals/batch, 1,000 deals each, one at a time", "events/s",
+         med["batch_serial"], med["base_batch"], "1,000-row transactions", None),
     ]
     lines = [
         "## Write path (issue 2)",
@@ -252,7 +289,7 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
         "",
         "```bash",
         f"bash scripts/dev.sh bench write   # = python -m bench.write_path --rounds {args.rounds} "
-        f"--deals {args.deals} --batches {args.batches}"
+        f"--deals {args.deals} --batches {args.batches} --batch-lanes {args.batch_lanes}"
         + ("" if args.projections else " --no-projections"),
         "```",
         "",
@@ -263,14 +300,17 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, unit, value, base, what, bar in rows:
+        met = "-" if bar is None else "yes" if value >= bar else "NO"
         lines.append(f"| {name} | {unit} | {value:,.0f} | {base:,.0f} | {what} | "
-                     f"{value / base:.2f} | {bar:,.0f} | {'yes' if value >= bar else 'NO'} |")
+                     f"{value / base:.2f} | {'-' if bar is None else f'{bar:,.0f}'} | {met} |")
     rounds = ", ".join(f"{k}: " + " / ".join(f"{v:,.0f}" for v in vs)
                        for k, vs in result["figures"].items())
     lines += [
         "",
-        f"API process peak memory (VmHWM): {result['peak_rss_mib']:.0f} MiB. API process CPU "
-        f"per batched event (user + system, median): {med['batch_cpu_us']:.0f} us.",
+        f"Peak memory (VmHWM): API process {result['peak_rss_mib']:.0f} MiB, its batch "
+        f"preparer {result['preparer_peak_rss_mib']:.0f} MiB. CPU per batched event (user + "
+        f"system, median, {args.batch_lanes} in flight): API process "
+        f"{med['batch_cpu_us']:.0f} us, batch preparer {med['batch_preparer_cpu_us']:.0f} us.",
         "",
         f"Every round: {rounds}.",
         "",
@@ -428,6 +468,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--deals", type=int, default=3_000, help="single deals per round")
     parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 per round")
+    parser.add_argument("--batch-lanes", type=int, default=BATCH_LANES,
+                        help="batches in flight at once (each lane posts its own in order)")
     parser.add_argument("--no-projections", dest="projections", action="store_false",
                         help="serve --no-projections: the write path alone")
 

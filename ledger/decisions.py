@@ -8,20 +8,18 @@ the rule) or `Conflict` (an idempotency key reused with another body: 409).
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
-
 from ledger import commands as c
 from ledger import events as ev
+from ledger.deal_preparation import PreparedDeal, prepare_deal
+from ledger.fingerprints import fingerprint
 from ledger.register import Posted, Register, deal_key
 from ledger.rules import Refusal
-from ledger.values import Money, add_months, expiry_date
+from ledger.values import Money, expiry_date
 
 FieldPath = list[str | int]
 
@@ -66,25 +64,6 @@ class Stamp:
 
     posted_by: str
     recorded_at: datetime
-
-
-# `registered_on` was added to deals after deals were first stored: it is left out of the
-# fingerprint while unset, so a replay of an older posting still matches the fingerprint it was
-# stored with.
-_UNSET_REGISTERED_ON = b',"registered_on":null'
-
-
-def fingerprint(command: BaseModel) -> str:
-    """SHA-256 of the command's canonical JSON (pydantic's, fields in declared order).
-
-    Cut from the serialised bytes rather than with pydantic's `exclude`, which costs about
-    2 us a deal on the writer's path. The cut is exact: the field follows others (never
-    first), only the deal itself has it, and inside a JSON string every quote is escaped.
-    """
-    body = type(command).__pydantic_serializer__.to_json(command)
-    if getattr(command, "registered_on", False) is None:
-        body = body.replace(_UNSET_REGISTERED_ON, b"", 1)
-    return hashlib.sha256(body).hexdigest()
 
 
 class _Errors:
@@ -189,56 +168,66 @@ def decide_inventors(
 # --- Deals -------------------------------------------------------------------------------
 
 
-_REFERENCE_FIELD = {
-    "licence_termination": ("licence", (ev.LicenceGranted, ev.OpenLicenceTaken)),
-    "pledge_release": ("pledge", (ev.PledgeRegistered,)),
-    "default": ("pledge", (ev.PledgeRegistered,)),
-    "disposal": ("pledge", (ev.PledgeRegistered,)),
+# What a reference must name, by the kind of the deal that makes it.
+_REFERENCED_KINDS: dict[str, tuple[type[ev.DealEvent], ...]] = {
+    "licence_termination": (ev.LicenceGranted, ev.OpenLicenceTaken),
+    "pledge_release": (ev.PledgeRegistered,),
+    "default": (ev.PledgeRegistered,),
+    "disposal": (ev.PledgeRegistered,),
 }
 
-_PARTY_FIELDS = (
-    "from_parties", "licensors", "licensee", "owners", "pledgors", "pledgee", "company",
-)
+
+def decide_deal(register: Register, stamp: Stamp, cmd: Any) -> Outcome:
+    """One deal command, prepared and judged in one go (the single-deal path)."""
+    return judge_deal(register, stamp, prepare_deal(cmd))
 
 
-def decide_deal(
-    register: Register, stamp: Stamp, cmd: Any
-) -> Outcome:
-    """Turn one deal command into its event, checking references, then the rules."""
-    print_ = fingerprint(cmd)
-    earlier = _idempotent(register, deal_key(cmd.deal_id), print_)
+def judge_deal(register: Register, stamp: Stamp, deal: PreparedDeal) -> Outcome:
+    """Turn a prepared deal into its event, checking references, then the rules."""
+    earlier = _idempotent(register, deal_key(deal.deal_id), deal.fingerprint)
     if earlier is not None:
         return earlier
     errors = _Errors()
-    patents = _resolve_patents(register, cmd, errors)
-    _check_parties(register, cmd, errors)
-    if cmd.corrects is not None and cmd.corrects not in register.deals:
-        errors.add(["body", "corrects"], f"unknown deal {cmd.corrects}")
+    patents = _resolve_patents(register, deal, errors)
+    parties = register.parties
+    if not all(ref[2] in parties for ref in deal.parties):
+        _report_unknown_parties(register, deal, errors)
+    if deal.corrects is not None and deal.corrects not in register.deals:
+        errors.add(["body", "corrects"], f"unknown deal {deal.corrects}")
     if errors.items:
         return Invalid(errors.items)
-    event, flags = _build_deal_event(register, cmd, patents, print_, stamp, errors)
-    if errors.items or event is None:
+    fields: dict[str, Any] = {
+        "originator_id": ev.uuid_of(deal.stream), "originator_version": 1,
+        "timestamp": stamp.recorded_at, "effective_on": deal.effective_on,
+        "posted_by": stamp.posted_by, "deal_id": deal.deal_id, "signed_on": deal.signed_on,
+        "patents": patents, "fingerprint": deal.fingerprint, "corrects": deal.corrects,
+        "registered_on": deal.registered_on,
+    }
+    fields.update(deal.fields)
+    if deal.kind == "disposal" and not _settle_disposal(register, deal, patents, fields, errors):
         return Invalid(errors.items)
+    event = deal.event_type.assemble(fields)
     refusal = register.judge(event)
-    return refusal if refusal is not None else Accepted([event], flags)
+    return refusal if refusal is not None else Accepted([event], deal.flags)
 
 
-def _resolve_patents(register: Register, cmd: Any, errors: _Errors) -> list[str]:
-    patents = list(cmd.patents)
-    reference = _REFERENCE_FIELD.get(cmd.kind)
+def _resolve_patents(register: Register, deal: PreparedDeal, errors: _Errors) -> list[str]:
+    patents = deal.patents
     referenced: ev.DealEvent | None = None
-    if reference is not None:
-        name, kinds = reference
-        deal_id = getattr(cmd, name)
-        referenced = register.deals.get(deal_id)
+    kinds = _REFERENCED_KINDS.get(deal.kind)
+    if kinds is not None:
+        name = "licence" if deal.kind == "licence_termination" else "pledge"
+        referenced = register.deals.get(deal.reference)  # type: ignore[arg-type]
         if referenced is None or not isinstance(referenced, kinds):
             expected = " or ".join(k.TOPIC for k in kinds)
-            errors.add(["body", name], f"unknown {name} {deal_id}: no {expected} has that deal_id")
+            errors.add(["body", name],
+                       f"unknown {name} {deal.reference}: no {expected} has that deal_id")
             return patents
-    elif cmd.kind == "licence" and cmd.parent_licence is not None:
-        referenced = register.deals.get(cmd.parent_licence)
+    elif deal.kind == "licence" and deal.fields["parent_licence"] is not None:
+        parent = deal.fields["parent_licence"]
+        referenced = register.deals.get(parent)
         if not isinstance(referenced, ev.LicenceGranted | ev.OpenLicenceTaken):
-            errors.add(["body", "parent_licence"], f"unknown licence {cmd.parent_licence}")
+            errors.add(["body", "parent_licence"], f"unknown licence {parent}")
             return patents
     if referenced is not None:
         if not patents:
@@ -256,119 +245,36 @@ def _resolve_patents(register: Register, cmd: Any, errors: _Errors) -> list[str]
     return patents
 
 
-@functools.cache
-def _party_fields(command_type: type[BaseModel]) -> tuple[tuple[str, ...], bool]:
-    """Which fields of a command name parties (cached: asked once per deal)."""
-    fields = command_type.model_fields
-    return tuple(n for n in _PARTY_FIELDS if n in fields), "to_parties" in fields
-
-
-def _check_parties(register: Register, cmd: BaseModel, errors: _Errors) -> None:
-    names, has_holdings = _party_fields(type(cmd))
-    for name in names:
-        value = getattr(cmd, name)
-        if value is None:
+def _report_unknown_parties(register: Register, deal: PreparedDeal, errors: _Errors) -> None:
+    for name, index, party in deal.parties:
+        if party in register.parties:
             continue
-        values = value if isinstance(value, list) else [value]
-        for i, party in enumerate(values):
-            if party not in register.parties:
-                path: FieldPath = ["body", name, i] if isinstance(value, list) else ["body", name]
-                errors.add(path, f"unknown party {party}")
-    holdings: list[c.Holding] = cmd.to_parties if has_holdings else []  # type: ignore[attr-defined]
-    for i, holding in enumerate(holdings):
-        if holding.party not in register.parties:
-            errors.add(["body", "to_parties", i, "party"], f"unknown party {holding.party}")
+        path: FieldPath = ["body", name]
+        if index is not None:
+            path.append(index)
+        if name == "to_parties":
+            path.append("party")
+        errors.add(path, f"unknown party {party}")
 
 
-def _money(value: c.MoneyIn | None) -> Money | None:
-    return value.value() if value is not None else None
-
-
-def _build_deal_event(
-    register: Register, cmd: Any, patents: list[str], print_: str, stamp: Stamp, errors: _Errors
-) -> tuple[ev.DealEvent | None, list[str]]:
-    common: dict[str, Any] = {
-        "originator_id": ev.stream_id("deal", cmd.deal_id), "originator_version": 1,
-        "timestamp": stamp.recorded_at, "effective_on": cmd.effective_on,
-        "posted_by": stamp.posted_by, "deal_id": cmd.deal_id, "signed_on": cmd.signed_on,
-        "patents": patents, "fingerprint": print_, "corrects": cmd.corrects,
-        "registered_on": cmd.registered_on,
-    }
-    flags: list[str] = []
-    kind = cmd.kind
-    # str() of a StrEnum member is its value as a plain str, without `.value`'s lookup.
-    if kind == "transfer":
-        return ev.OwnershipTransferred.assemble(
-            common, from_parties=list(cmd.from_parties),
-            to_parties={h.party: h.share for h in cmd.to_parties}, price=_money(cmd.price),
-            consideration=str(cmd.consideration), pledgee_consent=cmd.pledgee_consent,
-        ), flags
-    if kind == "equity_contribution":
-        return ev.EquityContributed.assemble(
-            common, from_parties=list(cmd.from_parties), company=cmd.company,
-            valuation=_money(cmd.valuation), equity_share=cmd.equity_share,
-            pledgee_consent=cmd.pledgee_consent,
-        ), flags
-    if kind == "licence":
-        filed_on: date = cmd.filed_on or cmd.effective_on
-        late = filed_on > add_months(cmd.starts_on, 3)
-        if late:
-            flags.append("INV-13")
-        return ev.LicenceGranted.assemble(
-            common, licensors=list(cmd.licensors), licensee=cmd.licensee,
-            licence_kind=str(cmd.licence_kind), territory=cmd.territory, field=cmd.field,
-            starts_on=cmd.starts_on, ends_on=cmd.ends_on, fee_mode=str(cmd.fee.mode),
-            fee_amount=_money(cmd.fee.amount), fee_rate=cmd.fee.rate,
-            sublicensable=cmd.sublicensable, parent_licence=cmd.parent_licence,
-            filed_on=filed_on, late=late, pledgee_consent=cmd.pledgee_consent,
-        ), flags
-    if kind == "licence_termination":
-        return ev.LicenceTerminated.assemble(common, licence=cmd.licence), flags
-    if kind == "open_licence_declaration":
-        return ev.OpenLicenceDeclared.assemble(
-            common, owners=list(cmd.owners), fee_mode=str(cmd.fee.mode),
-            fee_amount=_money(cmd.fee.amount), fee_rate=cmd.fee.rate, starts_on=cmd.starts_on,
-            ends_on=cmd.ends_on, pledgee_consent=cmd.pledgee_consent,
-        ), flags
-    if kind == "open_licence_withdrawal":
-        return ev.OpenLicenceWithdrawn.assemble(common, owners=list(cmd.owners)), flags
-    if kind == "open_licence_take_up":
-        return ev.OpenLicenceTaken.assemble(common, licensee=cmd.licensee), flags
-    if kind == "pledge":
-        return ev.PledgeRegistered.assemble(
-            common, pledgors=list(cmd.pledgors), pledgee=cmd.pledgee,
-            secured_amount=_money(cmd.secured_amount), due_on=cmd.due_on,
-        ), flags
-    if kind == "pledge_release":
-        return ev.PledgeReleased.assemble(common, pledge=cmd.pledge), flags
-    if kind == "default":
-        return ev.LoanDefaulted.assemble(common, pledge=cmd.pledge, outstanding=cmd.outstanding.value()), flags
-    if kind == "disposal":
-        return _disposal_event(register, cmd, patents, common, errors), flags
-    raise AssertionError(f"unhandled deal kind {kind}")
-
-
-def _disposal_event(
-    register: Register, cmd: c.DisposalDeal, patents: list[str], common: dict[str, Any],
-    errors: _Errors,
-) -> ev.PledgeDisposed | None:
-    """INV-11: the proceeds pay the claim first, any surplus goes to the pledgor."""
-    proceeds = cmd.proceeds.value()
-    pledge = register.patents[patents[0]].current().pledges.get(cmd.pledge)
+def _settle_disposal(register: Register, deal: PreparedDeal, patents: list[str],
+                     fields: dict[str, Any], errors: _Errors) -> bool:
+    """INV-11: the proceeds pay the claim first, any surplus goes to the pledgor. Adds the
+    claim paid, surplus and shortfall to `fields`; False (with the error) when the proceeds'
+    currency is not the default's."""
+    proceeds: Money = fields["proceeds"]
+    pledge = register.patents[patents[0]].current().pledges.get(fields["pledge"])
     owed = pledge.outstanding if pledge is not None and pledge.outstanding else None
     if owed is not None and owed.currency != proceeds.currency:
         errors.add(["body", "proceeds", "currency"],
                    f"proceeds in {proceeds.currency}, but the default is in {owed.currency}")
-        return None
+        return False
     owed_amount = owed.amount if owed is not None else Decimal(0)
     paid = min(proceeds.amount, owed_amount)
-    return ev.PledgeDisposed.assemble(
-        common, pledge=cmd.pledge, mode=str(cmd.mode), proceeds=proceeds,
-        to_parties={h.party: h.share for h in cmd.to_parties}, valuation=_money(cmd.valuation),
-        claim_paid=Money(paid, proceeds.currency),
-        surplus=Money(proceeds.amount - paid, proceeds.currency),
-        shortfall=Money(owed_amount - paid, proceeds.currency),
-    )
+    fields["claim_paid"] = Money(paid, proceeds.currency)
+    fields["surplus"] = Money(proceeds.amount - paid, proceeds.currency)
+    fields["shortfall"] = Money(owed_amount - paid, proceeds.currency)
+    return True
 
 
 # --- Regulators ----------------------------------------------------------------------------

@@ -37,10 +37,20 @@ def stream_id(kind: str, key: str) -> UUID:
     Exactly `uuid5(_NAMESPACE, f"{kind}:{key}")` (a test holds it to that), computed without
     `uuid5`'s own overhead: the writer derives one per deal under the table lock.
     """
+    return uuid_of(stream_number(kind, key))
+
+
+def stream_number(kind: str, key: str) -> int:
+    """`stream_id(kind, key).int`: the form a prepared deal travels in (a UUID unpickles
+    through Python code, an int does not)."""
     digest = sha1(_NAMESPACE_BYTES + f"{kind}:{key}".encode()).digest()
-    value = int.from_bytes(digest[:16]) & _KEEP | _VERSION_5  # RFC 4122 variant, version 5
-    made = object.__new__(UUID)  # UUID's own __init__ parses its arguments: twice the time
-    object.__setattr__(made, "int", value)
+    return int.from_bytes(digest[:16]) & _KEEP | _VERSION_5  # RFC 4122 variant, version 5
+
+
+def uuid_of(number: int) -> UUID:
+    """`UUID(int=number)`, without UUID's own `__init__`, which parses its arguments."""
+    made = object.__new__(UUID)
+    object.__setattr__(made, "int", number)
     object.__setattr__(made, "is_safe", _UNKNOWN)
     return made
 

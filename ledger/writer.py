@@ -25,11 +25,11 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from ledger import events as ev
 from ledger import group_append, heap
@@ -48,6 +48,15 @@ GROUP_LINGER_SECONDS = 0.002  # how long a group waits for more postings under l
 IDLE_SECONDS = 0.1  # no posting for this long: the writer is idle
 
 Decide = Callable[[Register, Stamp], Outcome]
+
+
+class Decisions(Protocol):
+    """A posting's decisions, judged in order: a list, or a batch whose deals are still
+    arriving from the batch preparer (iterating may wait for them)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Decide]: ...
 
 
 class Overloaded(RuntimeError):
@@ -73,7 +82,7 @@ class Result(NamedTuple):
 
 @dataclass(slots=True)
 class _Posting:
-    decisions: Sequence[Decide]
+    decisions: Decisions
     posted_by: str
     atomic: bool
     future: Future[list[Result]] = field(default_factory=Future)
@@ -124,7 +133,7 @@ class Writer:
         return self.post_many([decide], posted_by, atomic=True)
 
     def post_many(
-        self, decisions: Sequence[Decide], posted_by: str, *, atomic: bool
+        self, decisions: Decisions, posted_by: str, *, atomic: bool
     ) -> Future[list[Result]]:
         posting = _Posting(decisions, posted_by, atomic)
         try:
