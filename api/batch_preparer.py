@@ -3,20 +3,26 @@
 The API is one Python process: parsing, judging and answering share one interpreter lock.
 For a batch, validating the body (pydantic) and preparing each deal (its fingerprint, its
 stream, its event's fields: `ledger/deal_preparation.py`) took about a third of that lock.
-A child process does both on the other core and streams the prepared deals back in slices,
-so the writer judges the first slice while the child prepares the next, and while the writer
-judges one batch the child validates the next.
+A child process does both on the other core and streams the deals back in slices as they
+are validated and prepared: the writer judges the first slice while the child works on the
+next, behind a savepoint, and takes the whole batch back if a later deal turns out invalid
+(the caller then hears 422 with every error, as if nothing had been judged).
 
-The child answers each body in order: first its verdict (the validation errors, exactly as
-pydantic reports them, or the deal ids and `atomic`), then, when valid, the prepared deals
-in slices of SLICE. Frames on its stdin and stdout: a fixed header, then a payload.
-If the child dies, what waits on it fails (503) and the next batch starts a new one.
+Validation is pydantic's, on the body parsed with `json` (floats as Decimal, so amounts
+keep every digit). Whenever that finds anything wrong, or anything else fails, the errors
+reported are those of validating the raw body as a whole (`DealBatch.model_validate_json`),
+exactly what the API reported before the child existed.
+
+Frames on the child's stdin and stdout: a fixed header, then a payload. If the child dies,
+what waits on it fails (503) and the next batch starts a new one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
 import os
 import pickle
@@ -25,53 +31,87 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
 from ledger import decisions as d
+from ledger.commands import MAX_BATCH, DealBatch, DealCommand
 from ledger.deal_preparation import PreparedDeal, prepare_deal
 from ledger.metrics import Metrics
-from ledger.writer import Decide, Overloaded
+from ledger.writer import Decide, Overloaded, PostingWithdrawn
 
 log = logging.getLogger("ledger.batch_preparer")
 
-SLICE = 100  # prepared deals per message: the writer starts on the first while the rest come
+SLICE = 100  # deals per message: the writer starts on the first while the rest come
 MAX_WAITING = 16  # batch bodies waiting for the child; beyond it callers get 503
-VERDICT_SECONDS = 10.0  # the longest a batch waits for the child's verdict before 503
-SLICE_SECONDS = 10.0  # the longest the writer waits for the next slice of a valid batch
+VERDICT_SECONDS = 10.0  # the longest a caller waits for the child's first answer, or its last
+SLICE_SECONDS = 10.0  # the longest the writer waits for the next slice of a batch
 
 _REQUEST = struct.Struct(">II")  # payload length, batch number; then the body
 _ANSWER = struct.Struct(">IIB")  # payload length, batch number, kind; then a pickle
-VALID, INVALID, DEALS, FAILED = range(4)  # kinds of answer
+STARTED, DEALS, INVALID, FAILED = range(4)  # kinds of answer
 
 
-class PreparerUnavailable(RuntimeError):
+class InvalidBatch(PostingWithdrawn):
+    """The body did not validate; `errors` as pydantic reports them, located under "body"."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} validation errors")
+        self.errors = errors
+
+
+class PreparerUnavailable(PostingWithdrawn):
     """The child process stopped or did not answer in time; nothing of the batch was stored."""
 
 
 class PreparedBatch:
-    """A valid batch whose deals are still arriving: the writer's decisions, in order.
+    """A batch whose deals are being validated and prepared in the child: the writer's
+    decisions, in order. Iterating waits for the next slice (at most SLICE_SECONDS) and
+    raises `InvalidBatch` or `PreparerUnavailable` if the batch cannot be completed."""
 
-    Iterating blocks until the next slice has arrived (at most SLICE_SECONDS)."""
-
-    def __init__(self, atomic: bool, deal_ids: list[str]) -> None:
+    def __init__(self, atomic: bool, count: int, loop: asyncio.AbstractEventLoop) -> None:
         self.atomic = atomic
-        self.deal_ids = deal_ids
+        self._count = count
         self._deals: list[PreparedDeal] = []
-        self._slices: queue.SimpleQueue[bytes | BaseException] = queue.SimpleQueue()
+        self._slices: queue.SimpleQueue[bytes | PostingWithdrawn] = queue.SimpleQueue()
+        self._loop = loop
+        self._verdict: asyncio.Future[None] = _quiet_future(loop)
 
     def __len__(self) -> int:
-        return len(self.deal_ids)
+        return self._count
 
     def __iter__(self) -> Iterator[Decide]:
         deals = self._deals
-        for index in range(len(self.deal_ids)):
+        for index in range(self._count):
             while index >= len(deals):
                 self._receive()
             yield partial(d.judge_deal, deal=deals[index])
+
+    @property
+    def deal_ids(self) -> list[str]:
+        """The deals' ids, in order: once `errors` has found none, every slice is here,
+        though the writer may have stopped reading them (an atomic batch refused)."""
+        while len(self._deals) < self._count:
+            self._receive()
+        return [deal.deal_id for deal in self._deals]
+
+    async def errors(self) -> list[dict[str, Any]] | None:
+        """None once every deal has arrived valid; the validation errors if one did not.
+        Raises `PreparerUnavailable` if the child stopped or is too slow."""
+        try:
+            await asyncio.wait_for(asyncio.shield(self._verdict), VERDICT_SECONDS)
+        except InvalidBatch as invalid:
+            return invalid.errors
+        except TimeoutError:
+            raise PreparerUnavailable(
+                f"the batch preparer did not finish within {VERDICT_SECONDS:g} s") from None
+        return None
 
     def _receive(self) -> None:
         try:
@@ -79,19 +119,31 @@ class PreparedBatch:
         except queue.Empty:
             raise PreparerUnavailable(
                 f"the batch preparer sent no deals for {SLICE_SECONDS:g} s") from None
-        if isinstance(received, BaseException):
+        if isinstance(received, PostingWithdrawn):
             raise received
         self._deals.extend(pickle.loads(received))
+
+    def _settle(self, outcome: PostingWithdrawn | None) -> None:
+        """From the receiving thread: the last slice has come (None), or the batch failed."""
+        if outcome is not None:
+            self._slices.put(outcome)
+        _resolve(self._loop, self._verdict, outcome)
 
 
 @dataclass
 class _Waiting:
-    """A body sent to the child, until its last slice has come back."""
+    """A body sent to the child, until its last slice (or its failure) has come back."""
 
     loop: asyncio.AbstractEventLoop
-    verdict: asyncio.Future[PreparedBatch]
+    started: asyncio.Future[PreparedBatch]
     batch: PreparedBatch | None = None
     slices_left: int = 0
+
+    def fail(self, error: PostingWithdrawn) -> None:
+        if self.batch is None:
+            _resolve(self.loop, self.started, error)
+        else:
+            self.batch._settle(error)
 
 
 @dataclass
@@ -113,7 +165,7 @@ class BatchPreparer:
         self._numbers = iter(range(1, 1 << 31))
         self._start_lock = threading.Lock()
         metrics.counter("ledger_batch_preparer_starts_total", "Batch preparer processes started")
-        metrics.gauge("ledger_batch_preparer_waiting", "Batches waiting for the preparer",
+        metrics.gauge("ledger_batch_preparer_waiting", "Batches the preparer is working on",
                       lambda: float(len(self._child.waiting) if self._child else 0))
 
     def start(self) -> None:
@@ -121,12 +173,13 @@ class BatchPreparer:
         self._running()
 
     async def prepare(self, body: bytes) -> PreparedBatch:
-        """The batch's verdict: a `PreparedBatch` whose deals follow, or (raised) the
-        validation errors as a `RequestValidationError`-ready list in `InvalidBatch`."""
+        """The batch, once its shape is known to be right: its deals follow as they are
+        validated. Raises `InvalidBatch` for a body whose shape is wrong (not JSON, no
+        deals, too many)."""
         child = self._running()
         number = next(self._numbers)
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(loop, loop.create_future())
+        waiting = _Waiting(loop, _quiet_future(loop))
         with child.lock:
             child.waiting[number] = waiting
         try:
@@ -137,20 +190,23 @@ class BatchPreparer:
             raise Overloaded(f"{MAX_WAITING} batches are waiting to be validated; "
                              "retry shortly") from None
         try:
-            return await asyncio.wait_for(asyncio.shield(waiting.verdict), VERDICT_SECONDS)
+            return await asyncio.wait_for(asyncio.shield(waiting.started), VERDICT_SECONDS)
         except BaseException as error:  # invalid, failed, late or cancelled: no slices wanted
             with child.lock:
                 child.waiting.pop(number, None)
             if isinstance(error, TimeoutError):
                 raise PreparerUnavailable(
-                    f"the batch preparer gave no verdict within {VERDICT_SECONDS:g} s") from None
+                    f"the batch preparer did not answer within {VERDICT_SECONDS:g} s") from None
             raise
 
     def stop(self) -> None:
         child, self._child = self._child, None
         if child is None:
             return
-        child.outbox.put(None)
+        try:
+            child.outbox.put_nowait(None)  # the child ends when its stdin closes
+        except queue.Full:
+            child.process.kill()
         try:
             child.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -211,62 +267,54 @@ class BatchPreparer:
         with child.lock:
             waiting, child.waiting = list(child.waiting.values()), {}
         for each in waiting:
-            _fail(each, problem)
+            each.fail(problem)
 
     def _route(self, child: _Child, number: int, kind: int, payload: bytes) -> None:
         with child.lock:
             waiting = child.waiting.get(number)
-            if waiting is None:  # its caller gave up waiting for the verdict
+            if waiting is None:  # its caller gave up waiting
                 return
-            if kind == DEALS:
-                waiting.slices_left -= 1
-                if waiting.slices_left == 0:  # the last: nothing more will come for it
-                    del child.waiting[number]
-        if kind == DEALS:
+            last = kind in (INVALID, FAILED) or (kind == DEALS and waiting.slices_left == 1)
+            if last:  # nothing more will come for it
+                del child.waiting[number]
+        if kind == STARTED:
+            atomic, count = pickle.loads(payload)
+            waiting.batch = PreparedBatch(atomic, count, waiting.loop)
+            waiting.slices_left = -(-count // SLICE)
+            _resolve(waiting.loop, waiting.started, waiting.batch)
+        elif kind == DEALS:
             assert waiting.batch is not None
+            waiting.slices_left -= 1
             waiting.batch._slices.put(payload)
-        elif kind == VALID:
-            atomic, deal_ids = pickle.loads(payload)
-            waiting.batch = PreparedBatch(atomic, deal_ids)
-            waiting.slices_left = -(-len(deal_ids) // SLICE)
-            _settle(waiting, waiting.batch)
+            if last:
+                waiting.batch._settle(None)
         elif kind == INVALID:
-            _settle(waiting, InvalidBatch(pickle.loads(payload)))
+            waiting.fail(InvalidBatch(pickle.loads(payload)))
         elif kind == FAILED:
-            _fail(waiting, PreparerUnavailable(
+            waiting.fail(PreparerUnavailable(
                 f"the batch preparer failed: {pickle.loads(payload)}"))
 
 
-class InvalidBatch(Exception):
-    """The body did not validate; `errors` as pydantic reports them, located under "body"."""
+def _quiet_future(loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+    """A future whose exception no one need read (a caller may have given up on it)."""
+    future: asyncio.Future[Any] = loop.create_future()
+    future.add_done_callback(lambda f: f.cancelled() or f.exception())
+    return future
 
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(f"{len(errors)} validation errors")
-        self.errors = errors
 
-
-def _settle(waiting: _Waiting, outcome: PreparedBatch | InvalidBatch) -> None:
+def _resolve(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any],
+             outcome: Any) -> None:
+    """Settle `future` from another thread: with `outcome`, raised if it is an exception."""
     def settle() -> None:
-        if waiting.verdict.done():
+        if future.done():
             return
-        if isinstance(outcome, InvalidBatch):
-            waiting.verdict.set_exception(outcome)
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
         else:
-            waiting.verdict.set_result(outcome)
-
-    waiting.loop.call_soon_threadsafe(settle)
-
-
-def _fail(waiting: _Waiting, error: PreparerUnavailable) -> None:
-    if waiting.batch is not None:
-        waiting.batch._slices.put(error)
-
-    def fail() -> None:
-        if not waiting.verdict.done():
-            waiting.verdict.set_exception(error)
+            future.set_result(outcome)
 
     with contextlib.suppress(RuntimeError):  # a closed loop: no one is waiting any more
-        waiting.loop.call_soon_threadsafe(fail)
+        loop.call_soon_threadsafe(settle)
 
 
 def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
@@ -295,10 +343,6 @@ def _read_answer(stream: IO[bytes]) -> tuple[int, int, bytes] | None:
 
 def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
     """Validate and prepare each body in turn until stdin closes."""
-    from pydantic import ValidationError
-
-    from ledger.commands import DealBatch
-
     def answer(number: int, kind: int, value: Any) -> None:
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         answers.write(_ANSWER.pack(len(payload), number, kind))
@@ -311,18 +355,55 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
         if body is None:  # the API closed the pipe inside a frame: it is stopping
             return
         try:
-            batch = DealBatch.model_validate_json(body)
-        except ValidationError as error:
-            answer(number, INVALID, [{**e, "loc": ("body", *e["loc"])}
-                                     for e in error.errors(include_url=False)])
-            continue
+            _validate_and_prepare(body, partial(answer, number))
         except Exception as error:  # reported to the caller (503), not swallowed
             answer(number, FAILED, f"{type(error).__name__}: {error}")
-            continue
-        deals = batch.deals
-        answer(number, VALID, (batch.atomic, [deal.deal_id for deal in deals]))
-        for start in range(0, len(deals), SLICE):
-            answer(number, DEALS, [prepare_deal(deal) for deal in deals[start:start + SLICE]])
+
+
+class _Shell(BaseModel):
+    """A batch's outer shape, as `DealBatch` has it, with its deals left for later."""
+
+    model_config = ConfigDict(extra="forbid")
+    deals: list[Any] = Field(min_length=1, max_length=MAX_BATCH)
+    atomic: bool = False
+
+
+@functools.cache
+def _deals_validator() -> TypeAdapter[list[Any]]:
+    """Built in the child only (the API process never validates with it)."""
+    return TypeAdapter(list[DealCommand])
+
+
+def _validate_and_prepare(body: bytes, answer: Callable[[int, Any], None]) -> None:
+    """STARTED once the body's shape is right, then a DEALS answer per slice of valid,
+    prepared deals; INVALID (with the whole body's errors) as soon as anything is wrong."""
+    try:
+        shell = _Shell.model_validate(json.loads(body.decode("utf-8"), parse_float=Decimal))
+    except Exception:  # not JSON, or the wrong shape: as the whole body reports it
+        answer(INVALID, _errors_of(body, None))
+        return
+    answer(STARTED, (shell.atomic, len(shell.deals)))
+    items = shell.deals
+    for start in range(0, len(items), SLICE):
+        try:
+            prepared = [prepare_deal(deal)
+                        for deal in _deals_validator().validate_python(
+                            items[start:start + SLICE])]
+        except Exception as error:
+            answer(INVALID, _errors_of(body, error))
+            return
+        answer(DEALS, prepared)
+
+
+def _errors_of(body: bytes, found: Exception | None) -> list[dict[str, Any]]:
+    """The errors of validating the raw body as a whole, located under "body"."""
+    try:
+        DealBatch.model_validate_json(body)
+    except ValidationError as error:
+        return [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+    # The raw body is valid, though its parsed form was not: refuse rather than guess.
+    return [{"type": "value_error", "loc": ("body",), "input": None,
+             "msg": f"the batch could not be validated: {found}"}]
 
 
 if __name__ == "__main__":

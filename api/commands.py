@@ -136,15 +136,24 @@ async def post_batch(request: Request, key: Platform) -> Response:
     """Up to MAX_BATCH deals; `atomic` stores all or none, otherwise each on its own.
 
     The body is validated and its deals prepared in the batch preparer's process
-    (api/batch_preparer.py), which streams them to the writer as they are ready.
+    (api/batch_preparer.py), which streams them to the writer as they are ready; a deal
+    found invalid after the writer began takes the whole batch back (422, nothing stored).
     """
     preparer: BatchPreparer = request.app.state.batch_preparer
     try:
         batch = await preparer.prepare(await request.body())
-    except InvalidBatch as invalid:
+    except InvalidBatch as invalid:  # not JSON, or the wrong shape
         raise RequestValidationError(invalid.errors) from None
     writer: Writer = request.app.state.writer
-    results = await _answer(writer.post_many(batch, key.label, atomic=batch.atomic))
+    try:
+        results = await _answer(writer.post_many(batch, key.label, atomic=batch.atomic,
+                                                 streamed=True))
+    except InvalidBatch:  # a deal turned out invalid: the writer took the batch back
+        results = []
+    # Also after an atomic batch was refused early: a later deal may yet be invalid (422).
+    errors = await batch.errors()
+    if errors is not None:
+        raise RequestValidationError(errors)
     rows: list[dict[str, Any]] = []
     failed: int | None = None
     for index, (deal_id, result) in enumerate(zip(batch.deal_ids, results, strict=True)):

@@ -67,6 +67,12 @@ class StoreUnavailable(RuntimeError):
     """The group's transaction did not commit; nothing of it was stored (503)."""
 
 
+class PostingWithdrawn(Exception):
+    """Raised by a streamed posting's decisions while they are judged (its body turned out
+    invalid, or stopped arriving): the posting is taken back whole, behind its savepoint, and
+    its caller gets this exception; the rest of the group goes on."""
+
+
 class Result(NamedTuple):
     """What became of one posting. `posted` is set when events are (or were) stored.
 
@@ -85,6 +91,7 @@ class _Posting:
     decisions: Decisions
     posted_by: str
     atomic: bool
+    streamed: bool = False  # its decisions may stop with PostingWithdrawn
     future: Future[list[Result]] = field(default_factory=Future)
 
 
@@ -133,9 +140,12 @@ class Writer:
         return self.post_many([decide], posted_by, atomic=True)
 
     def post_many(
-        self, decisions: Decisions, posted_by: str, *, atomic: bool
+        self, decisions: Decisions, posted_by: str, *, atomic: bool, streamed: bool = False
     ) -> Future[list[Result]]:
-        posting = _Posting(decisions, posted_by, atomic)
+        """Queue a posting. `streamed`: its decisions are still arriving (a batch from the
+        batch preparer) and may stop with `PostingWithdrawn`; it is judged behind a savepoint
+        so that it can be taken back whole."""
+        posting = _Posting(decisions, posted_by, atomic, streamed)
         try:
             self._queue.put_nowait(posting)
         except queue.Full:
@@ -200,7 +210,7 @@ class Writer:
 
     def _judge_and_save(self, register: Register, group: list[_Posting]) -> None:
         """Judge and store one group in one transaction, under the event table's lock."""
-        answers: list[list[Outcome]] = []
+        answers: list[list[Outcome] | PostingWithdrawn] = []
 
         def judge(missed: list[tuple[int, ev.LedgerEvent]], store: ChunkedAppend) -> None:
             for position, event in missed:  # stored by another process a moment ago
@@ -230,9 +240,12 @@ class Writer:
         self._metrics.inc("ledger_events_stored_total", len(stored))
         tally: Counter[tuple[str, str]] = Counter()
         for posting, outcomes in zip(group, answers, strict=True):
-            answer = [_result(register, o, confirmed, tally) for o in outcomes]
-            if not posting.future.done():  # a caller may have stopped waiting (cancelled)
-                posting.future.set_result(answer)
+            if posting.future.done():  # a caller may have stopped waiting (cancelled)
+                continue
+            if isinstance(outcomes, PostingWithdrawn):
+                posting.future.set_exception(outcomes)
+                continue
+            posting.future.set_result([_result(register, o, confirmed, tally) for o in outcomes])
         for (label, value), count in tally.items():  # once per group, not once per deal
             name = "ledger_rule_refusals_total" if label == "rule" else "ledger_postings_total"
             self._metrics.inc(name, count, **{label: value})
@@ -263,40 +276,54 @@ class Writer:
 
 
 def _judge_posting(register: Register, posting: _Posting, stamp: Stamp, store: ChunkedAppend
-                   ) -> list[Outcome]:
+                   ) -> list[Outcome] | PostingWithdrawn:
     """Judge each decision in order and hand the store the events that will stand: a deal's
-    as soon as it is accepted; an atomic posting's only once all its deals are, except that a
-    large one is sent as it goes, behind a savepoint the store rolls back if a deal fails."""
+    as soon as it is accepted; an atomic posting's only once all its deals are. A large
+    atomic posting, or a streamed one, is sent as it goes, behind a savepoint the store rolls
+    back if the posting fails or is withdrawn."""
     outcomes: list[Outcome] = []
-    mine: list[ev.LedgerEvent] = []
-    streamed = posting.atomic and len(posting.decisions) > group_append.CHUNK
-    if streamed:
+    mine: list[ev.LedgerEvent] = []  # what to take back if the posting fails or is withdrawn
+    keep = posting.atomic or posting.streamed
+    behind_savepoint = posting.streamed or (
+        posting.atomic and len(posting.decisions) > group_append.CHUNK)
+    if behind_savepoint:
         store.mark()
-    for decide in posting.decisions:
-        outcome = decide(register, stamp)
-        outcomes.append(outcome)
-        if isinstance(outcome, Accepted):
-            for event in outcome.events:
-                register.apply(event)
-            if posting.atomic:
-                mine.extend(outcome.events)
-            if not posting.atomic or streamed:
-                store.add(outcome.events)
-        elif posting.atomic and not isinstance(outcome, Replayed):
-            for event in reversed(mine):
-                register.retract(event)
-            if streamed:
-                store.undo()
-            failed_at = len(outcomes) - 1
-            return [
-                outcome if i == failed_at else Skipped(failed_at)
-                for i in range(len(posting.decisions))
-            ]
-    if streamed:
+    try:
+        for decide in posting.decisions:
+            outcome = decide(register, stamp)
+            outcomes.append(outcome)
+            if isinstance(outcome, Accepted):
+                for event in outcome.events:
+                    register.apply(event)
+                if keep:
+                    mine.extend(outcome.events)
+                if not posting.atomic or behind_savepoint:
+                    store.add(outcome.events)
+            elif posting.atomic and not isinstance(outcome, Replayed):
+                _take_back(register, mine, store if behind_savepoint else None)
+                failed_at = len(outcomes) - 1
+                return [
+                    outcome if i == failed_at else Skipped(failed_at)
+                    for i in range(len(posting.decisions))
+                ]
+    except PostingWithdrawn as withdrawn:
+        _take_back(register, mine, store)
+        return withdrawn
+    if behind_savepoint:
         store.release()
-    elif mine:
+    elif posting.atomic and mine:
         store.add(mine)
     return outcomes
+
+
+def _take_back(register: Register, events: list[ev.LedgerEvent],
+               store: ChunkedAppend | None) -> None:
+    """Retract a posting's events from the register, latest first, and from the store
+    (back to its savepoint) when they were sent."""
+    for event in reversed(events):
+        register.retract(event)
+    if store is not None:
+        store.undo()
 
 
 def _result(register: Register, outcome: Outcome,

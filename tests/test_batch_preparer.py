@@ -1,0 +1,177 @@
+"""Batches validated and prepared in the child process while the writer judges them.
+
+The writer starts on a batch's first deals before the child has validated the last: a deal
+found invalid later must take the whole batch back (422 with pydantic's own errors, nothing
+stored, the register as before), and the child's parsing must not accept or change what
+validating the raw body would refuse or keep.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import TypeAdapter, ValidationError
+
+from ledger import decisions as d
+from ledger import group_append
+from ledger.commands import DealBatch, DealCommand
+from ledger.service import LedgerService
+from ledger.verify import verify_log
+from ledger.writer import Decide, PostingWithdrawn, _Posting
+from tests.builders import ACME, BETA, PATENT, licence, party, patent, transfer
+
+
+@pytest.fixture
+def registered(client: TestClient) -> TestClient:
+    party(client, ACME)
+    party(client, BETA)
+    patent(client, PATENT, {ACME: "1"})
+    return client
+
+
+def _licences(count: int, prefix: str) -> list[dict[str, Any]]:
+    return [licence(f"{prefix}{i}", [PATENT], [ACME], BETA) for i in range(count)]
+
+
+@pytest.mark.parametrize("atomic", [False, True])
+def test_a_deal_found_invalid_late_takes_the_whole_batch_back(
+        registered: TestClient, service: LedgerService, atomic: bool) -> None:
+    deals = _licences(1_000, "l")
+    deals[950]["fee"]["amount"]["amount"] = "-1"  # judged last: the writer is well under way
+    body = json.dumps({"deals": deals, "atomic": atomic}).encode()
+    head = service.store.head()
+
+    response = registered.post("/v1/deals/batch", content=body,
+                               headers={"content-type": "application/json"})
+
+    assert response.status_code == 422, response.text[:300]
+    with pytest.raises(ValidationError) as whole_body:
+        DealBatch.model_validate_json(body)
+    expected = [["body", *e["loc"]] for e in whole_body.value.errors()]
+    assert [e["path"] for e in response.json()["errors"]] == expected
+    assert expected[0][:3] == ["body", "deals", 950]
+    assert service.store.head() == head, "an invalid batch stored something"
+    again = registered.post("/v1/deals/batch", json={"deals": deals[:950], "atomic": atomic})
+    assert again.status_code == 200
+    assert {r["status"] for r in again.json()["results"]} == {201}, (
+        "the register kept deals of the batch that was taken back (they answered as replays)")
+
+
+def test_a_streamed_posting_withdrawn_midway_leaves_the_rest_of_its_group(
+        registered: TestClient, service: LedgerService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Judged as one group with a posting before and after it, in chunks of two so that the
+    withdrawn posting's first deals were already inserted when it stopped."""
+    monkeypatch.setattr(group_append, "CHUNK", 2)
+    monkeypatch.setattr(group_append, "TAIL_CHUNK", 2)
+    head = service.store.head()
+    adapter: TypeAdapter[Any] = TypeAdapter(DealCommand)
+
+    def decisions(deals: list[dict[str, Any]]) -> list[Decide]:
+        return [partial(d.decide_deal, cmd=adapter.validate_python(deal)) for deal in deals]
+
+    class StopsAfterThree:
+        def __len__(self) -> int:
+            return 6
+
+        def __iter__(self) -> Any:
+            yield from decisions(_licences(3, "w"))
+            raise PostingWithdrawn("the rest of the body was invalid")
+
+    before = _Posting(decisions(_licences(1, "a")), "platform:test", atomic=False)
+    withdrawn = _Posting(StopsAfterThree(), "platform:test", atomic=False, streamed=True)
+    after = _Posting(decisions(_licences(1, "b")), "platform:test", atomic=False)
+    service.writer._commit_group([before, withdrawn, after])
+
+    assert [type(r.outcome).__name__ for r in before.future.result(10)] == ["Accepted"]
+    assert [type(r.outcome).__name__ for r in after.future.result(10)] == ["Accepted"]
+    with pytest.raises(PostingWithdrawn):
+        withdrawn.future.result(10)
+    assert [e.deal_id for _, e in service.store.read_all(head)] == ["a0", "b0"]
+    verdict = verify_log(service.database_url)
+    assert verdict.holds and verdict.linked == verdict.events
+    again = registered.post("/v1/deals/batch", json={"deals": _licences(3, "w")})
+    assert [r["status"] for r in again.json()["results"]] == [201] * 3
+
+
+def test_amounts_given_as_json_numbers_keep_every_digit(
+        registered: TestClient, service: LedgerService) -> None:
+    """A float would keep 17 digits of 12345678901234.123456; validating the raw body keeps
+    all 20, and so must the child."""
+    deal = transfer("t1", [PATENT], [ACME], {BETA: "1"})
+    text = json.dumps({"deals": [deal]}).replace(
+        '"amount": "100000.00"', '"amount": 12345678901234.123456')
+    response = registered.post("/v1/deals/batch", content=text.encode(),
+                               headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    stored = [e for _, e in service.store.read_all() if getattr(e, "deal_id", None) == "t1"]
+    assert stored[0].price.amount == Decimal("12345678901234.123456")
+
+
+def test_a_string_that_is_not_unicode_is_refused_as_invalid_json(
+        registered: TestClient, service: LedgerService) -> None:
+    """`json` reads a lone surrogate escape into a str; the raw body's validation refuses it
+    (it could not be stored as UTF-8), and so does the batch endpoint."""
+    head = service.store.head()
+    deals = _licences(2, "s")
+    text = json.dumps({"deals": deals}).replace('"field": "*"', '"field": "\\ud800"', 1)
+    response = registered.post("/v1/deals/batch", content=text.encode(),
+                               headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["type"] == "json_invalid"
+    assert service.store.head() == head
+
+
+def test_a_batch_that_is_not_json_is_refused_with_pydantics_error(
+        registered: TestClient, service: LedgerService) -> None:
+    head = service.store.head()
+    response = registered.post("/v1/deals/batch", content=b'{"deals": [{"deal_id": ',
+                               headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["type"] == "json_invalid"
+    assert service.store.head() == head
+
+
+def test_the_preparer_is_started_again_after_it_stops(
+        registered: TestClient, service: LedgerService) -> None:
+    first = registered.post("/v1/deals/batch", json={"deals": _licences(2, "p")})
+    assert first.status_code == 200
+    child = registered.app.state.batch_preparer._child  # type: ignore[attr-defined]
+    child.process.kill()
+    child.process.wait()
+
+    second = registered.post("/v1/deals/batch", json={"deals": _licences(2, "q")})
+
+    assert second.status_code == 200, second.text
+    assert [r["status"] for r in second.json()["results"]] == [201, 201]
+    metrics = registered.get("/metrics").text
+    assert "ledger_batch_preparer_starts_total 2" in metrics
+
+
+
+def test_postings_taken_back_do_not_break_the_groups_that_follow(
+        registered: TestClient, service: LedgerService) -> None:
+    """Each refused atomic posting rolls back to its savepoint inside the writer's pipeline.
+    psycopg discards its prepared statements on a rollback, and in a pipeline it did so out
+    of order: groups failed (503) on statements the server no longer had."""
+    adapter: TypeAdapter[Any] = TypeAdapter(DealCommand)
+
+    def posting(deals: list[dict[str, Any]], atomic: bool) -> _Posting:
+        return _Posting([partial(d.decide_deal, cmd=adapter.validate_python(deal))
+                         for deal in deals], "platform:test", atomic, streamed=True)
+
+    for round_ in range(20):
+        refused = posting([licence(f"r{round_}", [PATENT], [ACME], BETA),
+                           licence(f"x{round_}", [PATENT], [ACME], BETA, kind="exclusive")],
+                          atomic=True)  # INV-6: an exclusive licence over an ordinary one
+        service.writer._commit_group([refused])
+        lawful = posting([licence(f"ok{round_}", [PATENT], [ACME], BETA)], atomic=False)
+        service.writer._commit_group([lawful])
+        assert [type(r.outcome).__name__ for r in refused.future.result(10)] == \
+            ["Skipped", "Refusal"], f"round {round_}"
+        assert [type(r.outcome).__name__ for r in lawful.future.result(10)] == \
+            ["Accepted"], f"round {round_}"
