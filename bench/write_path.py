@@ -331,13 +331,33 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
 
 ANALYSIS = """### Where the time goes (batch path)
 
-The API is one Python process: parsing, judging, encoding and answering share one interpreter
-lock, so its CPU per event bounds the batch figure (about 100 us a deal is 10,000 deals/s).
-Per thread (`/proc/PID/task/*/stat` over 30 batches, 2026-11-26 around 11:00): the writer
-thread 58 to 72 us an event, the event loop 22 to 25 (pydantic-core validating the batch body
-from raw bytes is most of it). The two vCPUs are not independent: work on the second one
-(PostgreSQL's inserts, or another process) slows the first by up to a third while they
-overlap, which is why overlapping more with it stopped paying (see "tried" below).
+Since 2026-11-26 (sixth session) a batch is validated and its deals prepared in a child
+process, the batch preparer (`api/batch_preparer.py`), which streams them to the writer in
+slices of 100 while it works on the rest (docs/architecture.md, the flow of a deal). Before,
+the API was one Python process whose parsing, judging, encoding and answering shared one
+interpreter lock, about 100 us of CPU a batched event; now the API process spends 50 to 70
+and the child 40 to 55, on the other core (the table above has this run's figures). What the
+child took over: validating the body (pydantic-core, about a fifth of the API's lock), and
+each deal's fingerprint, stream id and event fields (`ledger/deal_preparation.py`, another
+fifth), which need no register. Prepared deals travel pickled; unpickling them costs the
+writer about 6 us a deal, against about 30 that moved out. Streaming matters for a client
+that sends one batch at a time: the writer starts on the first slice about 2 ms after the
+body arrives instead of after the whole body is validated. With two batches in flight the
+child validates one while the writer stores the other. A deal found invalid after the writer
+began takes the batch back whole (behind a savepoint), so the answer is the 422 it always was.
+
+The benchmark now posts two batches in flight for the bar, and one at a time beside it.
+Alternating runs of the two commits (fifth session's final code, `--rounds 2`, three pairs,
+2026-11-26 13:33 to 13:36, a fast phase of the machine): one batch at a time 8,521 to 12,669
+events/s before, 10,128 to 12,945 after; two in flight 9,806 to 12,032 before, 12,329 to
+15,863 after. The fifth session's note below that moving validation out "cannot help" was
+wrong in its premise: rebuilding pydantic commands in the writer costs what validating them
+does, but the writer does not need commands, only what `prepare_deal` makes of them.
+
+The write path of a single deal is unchanged: a child round trip per deal would cost more
+than the validation it saves, and 16 concurrent clients already fill a group.
+
+Earlier sessions, on the one-process design:
 
 What the writer stopped waiting for and scanning (2026-11-26, fifth session):
 

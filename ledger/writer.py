@@ -7,8 +7,10 @@ events in one transaction (sent to PostgreSQL in chunks while it judges on: a de
 soon as the deal is accepted, an atomic posting's once all its deals are or, for a large one,
 as it goes behind a savepoint; see ledger/group_append.py). Each posting stays all or
 nothing: a refused deal adds no event, and an atomic batch whose deal is refused takes back
-the events of its other deals. If the save fails, every event of the group is taken back and
-each caller hears 503.
+the events of its other deals. A batch from the batch preparer arrives while it is judged
+(a streamed posting) and may turn out invalid part way: it is taken back whole, behind its
+savepoint, and the rest of the group goes on. If the save fails, every event of the group is
+taken back and each caller hears 503.
 
 Other processes may write too (a second API, an importer). The writer judges each group while
 it holds the event table's lock, after folding in whatever other processes stored since it last
@@ -307,7 +309,7 @@ def _judge_posting(register: Register, posting: _Posting, stamp: Stamp, store: C
                     for i in range(len(posting.decisions))
                 ]
     except PostingWithdrawn as withdrawn:
-        _take_back(register, mine, store)
+        _take_back(register, mine, store if behind_savepoint else None)
         return withdrawn
     if behind_savepoint:
         store.release()
