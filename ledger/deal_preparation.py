@@ -52,7 +52,7 @@ class PreparedDeal(NamedTuple):
 def prepare_deal(cmd: Any) -> PreparedDeal:
     """`cmd` is one of the deal commands of `ledger.commands` (validated)."""
     fields, flags = _event_fields(cmd)
-    reference = getattr(cmd, _REFERENCE_NAME[cmd.kind]) if cmd.kind in _REFERENCE_NAME else None
+    reference = getattr(cmd, REFERENCE_FIELD[cmd.kind]) if cmd.kind in REFERENCE_FIELD else None
     return PreparedDeal(
         cmd.deal_id, cmd.kind, fingerprint(cmd), ev.stream_number("deal", cmd.deal_id),
         _EVENT_TYPE[cmd.kind], cmd.effective_on, cmd.signed_on, list(cmd.patents),
@@ -61,7 +61,7 @@ def prepare_deal(cmd: Any) -> PreparedDeal:
 
 
 # The field naming the deal that a deal refers to, by kind.
-_REFERENCE_NAME = {
+REFERENCE_FIELD = {
     "licence_termination": "licence", "pledge_release": "pledge", "default": "pledge",
     "disposal": "pledge",
 }

@@ -15,7 +15,7 @@ from typing import Any
 
 from ledger import commands as c
 from ledger import events as ev
-from ledger.deal_preparation import PreparedDeal, prepare_deal
+from ledger.deal_preparation import REFERENCE_FIELD, PreparedDeal, prepare_deal
 from ledger.fingerprints import fingerprint
 from ledger.register import Posted, Register, deal_key
 from ledger.rules import Refusal
@@ -216,8 +216,8 @@ def _resolve_patents(register: Register, deal: PreparedDeal, errors: _Errors) ->
     referenced: ev.DealEvent | None = None
     kinds = _REFERENCED_KINDS.get(deal.kind)
     if kinds is not None:
-        name = "licence" if deal.kind == "licence_termination" else "pledge"
-        referenced = register.deals.get(deal.reference)  # type: ignore[arg-type]
+        name = REFERENCE_FIELD[deal.kind]
+        referenced = register.deals.get(deal.reference or "")
         if referenced is None or not isinstance(referenced, kinds):
             expected = " or ".join(k.TOPIC for k in kinds)
             errors.add(["body", name],

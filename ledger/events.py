@@ -35,7 +35,7 @@ def stream_id(kind: str, key: str) -> UUID:
     """The aggregate id of a party, patent, deal, subsidy, listing or finding.
 
     Exactly `uuid5(_NAMESPACE, f"{kind}:{key}")` (a test holds it to that), computed without
-    `uuid5`'s own overhead: the writer derives one per deal under the table lock.
+    `uuid5`'s own overhead: one is derived for every deal posted.
     """
     return uuid_of(stream_number(kind, key))
 

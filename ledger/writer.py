@@ -245,6 +245,7 @@ class Writer:
             if posting.future.done():  # a caller may have stopped waiting (cancelled)
                 continue
             if isinstance(outcomes, PostingWithdrawn):
+                tally["outcome", "withdrawn"] += 1
                 posting.future.set_exception(outcomes)
                 continue
             posting.future.set_result([_result(register, o, confirmed, tally) for o in outcomes])
