@@ -15,6 +15,7 @@ from api.app import create_app
 from api.auth import KeyRing
 from ledger.service import LedgerService
 from projections.projectors import Projectors
+from tests.builders import ACME, BETA, PATENT, party, patent
 
 KEYS = {
     "platform": "test-platform-key-0123456789",
@@ -59,6 +60,15 @@ def wait_projected(projectors: Projectors, position: int, timeout: float = 20) -
 @pytest.fixture
 def app(service: LedgerService) -> Any:
     return create_app(service, KeyRing.from_setting(KEY_SETTING))
+
+
+@pytest.fixture
+def registered(client: TestClient) -> TestClient:
+    """The platform's client, with ACME and BETA registered and PATENT owned by ACME."""
+    party(client, ACME)
+    party(client, BETA)
+    patent(client, PATENT, {ACME: "1"})
+    return client
 
 
 @pytest.fixture

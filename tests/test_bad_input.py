@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from tests.builders import ACME, BETA, PATENT, event_count, party, patent, transfer
-
-
-@pytest.fixture
-def registered(client: TestClient) -> TestClient:
-    party(client, ACME)
-    party(client, BETA)
-    patent(client, PATENT, {ACME: "1"})
-    return client
+from tests.builders import ACME, BETA, PATENT, event_count, transfer
 
 
 def _assert_refused_422(client: TestClient, path: str, body: Any, field: str,

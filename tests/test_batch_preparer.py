@@ -23,15 +23,7 @@ from ledger.commands import DealBatch, DealCommand
 from ledger.service import LedgerService
 from ledger.verify import verify_log
 from ledger.writer import Decide, PostingWithdrawn, _Posting
-from tests.builders import ACME, BETA, PATENT, licence, party, patent, transfer
-
-
-@pytest.fixture
-def registered(client: TestClient) -> TestClient:
-    party(client, ACME)
-    party(client, BETA)
-    patent(client, PATENT, {ACME: "1"})
-    return client
+from tests.builders import ACME, BETA, PATENT, licence, transfer
 
 
 def _licences(count: int, prefix: str) -> list[dict[str, Any]]:
