@@ -336,8 +336,8 @@ Since 2026-11-26 (sixth session) a batch is validated and its deals prepared in 
 process, the batch preparer (`api/batch_preparer.py`), which streams them to the writer in
 slices of 100 while it works on the rest (docs/architecture.md, the flow of a deal). Before,
 the API was one Python process whose parsing, judging, encoding and answering shared one
-interpreter lock, about 100 us of CPU a batched event; now the API process spends 50 to 70
-and the child 40 to 55, on the other core (the table above has this run's figures). What the
+interpreter lock, about 100 us of CPU a batched event; now the API process spends 50 to 80
+and the child 40 to 65, on the other core (the table above has this run's figures). What the
 child took over: validating the body (pydantic-core, about a fifth of the API's lock), and
 each deal's fingerprint, stream id and event fields (`ledger/deal_preparation.py`, another
 fifth), which need no register. Prepared deals travel pickled; unpickling them costs the
@@ -347,23 +347,28 @@ body arrives instead of after the whole body is validated. With two batches in f
 child validates one while the writer stores the other. A deal found invalid after the writer
 began takes the batch back whole (behind a savepoint), so the answer is the 422 it always was.
 
-The benchmark now posts two batches in flight for the bar, and one at a time beside it
-(each round posts `--batches` batches in each way, so the register, and the API's peak
-memory, holds about twice the events it did). Alternating runs of the two designs (the fifth
+The benchmark now posts two batches in flight for the bar, and one at a time beside it (each
+round posts `--batches` batches in each way, so the register, and the API's peak memory,
+holds about twice the events it did). Alternating runs of the two designs (the fifth
 session's final code against this one, `--rounds 2`): in a fast phase of the machine
-(2026-11-26 13:33 to 13:36, three pairs) one batch at a time 8,521 to 12,669 events/s before,
-10,128 to 12,945 after, and two in flight 9,806 to 12,032 before, 12,329 to 15,863 after; in
-a slow phase (13:58 to 14:00, two pairs) one at a time 8,483 to 8,994 before, 7,726 to 10,066
-after, and two in flight 8,476 to 10,016 before, 9,452 to 11,117 after. Official runs of this
-command on the final code: 13:57 (slow phase: batched baseline 47,214 to 64,374 rows/s),
+(2026-11-26 13:33 to 13:36, three pairs) one batch at a time 8,521 to 12,669 events/s
+before, 10,128 to 12,945 after, and two in flight 9,806 to 12,032 before, 12,329 to 15,863
+after; in a slow phase (13:58 to 14:00, two pairs) one at a time 8,483 to 8,994 before,
+7,726 to 10,066 after, and two in flight 8,476 to 10,016 before, 9,452 to 11,117 after.
+Official runs of this command: 13:57 (slow phase: batched baseline 47,214 to 64,374 rows/s),
 medians 10,133 with two in flight and 8,869 one at a time; 14:01, 11,194 and 9,302 (single
-deals 870); the table above is the last run. The two cores are now nearly full (the API process, the
-child, PostgreSQL and the load generator together use about 1.8 of them at 10,000 events/s),
-so what is left to gain is CPU in either process, not more overlap: the child spends about
-20 us a deal validating, 15 to 20 preparing (half of it the fingerprint) and 10 pickling.
-The fifth session's note below that moving validation out "cannot help" was
-wrong in its premise: rebuilding pydantic commands in the writer costs what validating them
-does, but the writer does not need commands, only what `prepare_deal` makes of them.
+deals 870); 14:28, 11,408 and 9,356 with single deals at 795, below their bar, while every
+connection the writer used planned each statement afresh (the fix for psycopg's prepared
+statements after a savepoint rollback, `ledger/group_append.py`); now only a connection that
+rolled back does, and 14:30 measured 11,856, 9,623 and 877 (single-deal medians also move by
+a tenth from one run to the next, so the cause is not proven). The table above is the last
+run. The two cores are now nearly full (the API process, the child, PostgreSQL and the load
+generator together use about 1.8 of them at 10,000 events/s), so what is left to gain is CPU
+in either process, not more overlap: the child spends about 20 us a deal validating, 15 to
+20 preparing (half of it the fingerprint) and 10 pickling. The fifth session's note below
+that moving validation out "cannot help" was wrong in its premise: rebuilding pydantic
+commands in the writer costs what validating them does, but the writer does not need
+commands, only what `prepare_deal` makes of them.
 
 The write path of a single deal is unchanged: a child round trip per deal would cost more
 than the validation it saves, and 16 concurrent clients already fill a group.

@@ -106,6 +106,12 @@ class ChunkedAppend:
         """Take back every event added since `mark` (PostgreSQL rolls back to the savepoint;
         the positions it had given are skipped, as after any rollback)."""
         assert self._marked is not None, "undo without mark"
+        # From here on this connection prepares nothing. psycopg discards its prepared
+        # statements when it sees a ROLLBACK, and in pipeline mode it did so out of order,
+        # after preparing new ones: a later group failed on a statement the server no longer
+        # had ("prepared statement _pg3_n does not exist"). Connections that never roll
+        # back keep their prepared statements.
+        self._conn.prepare_threshold = None
         self._conn.cursor().execute(_ROLLBACK_TO_SAVEPOINT)
         self._conn.cursor().execute(_RELEASE_SAVEPOINT)
         del self._in_flight[self._marked:]

@@ -88,13 +88,6 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
         """
         with self.datastore.get_connection() as conn, conn.transaction(), \
                 conn.cursor() as curs:
-            # Nothing prepared on the writer's connections: a savepoint rolled back inside
-            # the pipeline (an atomic or streamed posting taken back) makes psycopg discard
-            # its prepared statements, and in pipeline mode it did so out of order, after
-            # preparing new ones: a later group failed on a statement the server no longer
-            # had ("prepared statement _pg3_n does not exist"). Planning these few
-            # statements per group costs PostgreSQL well under a millisecond.
-            conn.prepare_threshold = None
             self._lock_table(curs)
             missed = self.rows_between(curs, after, MAX_POSITION)
             row = curs.execute(self.last_link_statement).fetchone()
