@@ -8,12 +8,7 @@ are validated and prepared: the writer judges the first slice while the child wo
 next, behind a savepoint, and takes the whole batch back if a later deal turns out invalid
 (the caller then hears 422 with every error, as if nothing had been judged).
 
-Validation is pydantic's, on the body parsed with `json` (floats as Decimal, so amounts
-keep every digit). Whenever that finds anything wrong, or anything else fails, the errors
-reported are those of validating the raw body as a whole (`DealBatch.model_validate_json`),
-exactly what the API reported before the child existed.
-
-Frames on the child's stdin and stdout: a fixed header, then a payload. If the child dies,
+The child's side, and how it validates, is `api/batch_preparation.py`. If the child dies,
 what waits on it fails (503) and the next batch starts a new one.
 """
 
@@ -21,41 +16,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import json
 import logging
 import os
 import pickle
 import queue
-import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-
+from api.batch_preparation import (
+    DEALS,
+    FAILED,
+    INVALID,
+    REQUEST,
+    SLICE,
+    STARTED,
+    read_answer,
+)
 from ledger import decisions as d
-from ledger.commands import MAX_BATCH, DealBatch, DealCommand
-from ledger.deal_preparation import PreparedDeal, prepare_deal
+from ledger.deal_preparation import PreparedDeal
 from ledger.metrics import Metrics
 from ledger.writer import Decide, Overloaded, PostingWithdrawn
 
 log = logging.getLogger("ledger.batch_preparer")
 
-SLICE = 100  # deals per message: the writer starts on the first while the rest come
 MAX_WAITING = 16  # batch bodies waiting for the child; beyond it callers get 503
 VERDICT_SECONDS = 10.0  # the longest a caller waits for the child's first answer, or its last
 SLICE_SECONDS = 10.0  # the longest the writer waits for the next slice of a batch
 
-_REQUEST = struct.Struct(">II")  # payload length, batch number; then the body
-_ANSWER = struct.Struct(">IIB")  # payload length, batch number, kind; then a pickle
-STARTED, DEALS, INVALID, FAILED = range(4)  # kinds of answer
 
 
 class InvalidBatch(PostingWithdrawn):
@@ -226,7 +219,7 @@ class BatchPreparer:
         root = str(Path(__file__).resolve().parent.parent)
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
         process = subprocess.Popen(
-            [sys.executable, "-m", "api.batch_preparer"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "api.batch_preparation"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
         child = _Child(process)
         threading.Thread(target=self._send, args=(child,), name="batch-preparer-send",
@@ -243,7 +236,7 @@ class BatchPreparer:
         try:
             while (item := child.outbox.get()) is not None:
                 number, body = item
-                stdin.write(_REQUEST.pack(len(body), number))
+                stdin.write(REQUEST.pack(len(body), number))
                 stdin.write(body)
                 stdin.flush()
         except OSError as error:  # the child is gone; the receiver fails what waits
@@ -256,7 +249,7 @@ class BatchPreparer:
         stdout = child.process.stdout
         assert stdout is not None
         try:
-            while (answer := _read_answer(stdout)) is not None:
+            while (answer := read_answer(stdout)) is not None:
                 self._route(child, *answer)
         except Exception as error:  # a broken frame: the child cannot be trusted
             log.exception("batch preparer sent a broken answer")
@@ -315,96 +308,3 @@ def _resolve(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any],
 
     with contextlib.suppress(RuntimeError):  # a closed loop: no one is waiting any more
         loop.call_soon_threadsafe(settle)
-
-
-def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
-    """`size` bytes, or None at a clean end of the stream (EOFError inside a frame)."""
-    data = stream.read(size)
-    if len(data) == size:
-        return data
-    if data:
-        raise EOFError(f"a frame ended after {len(data)} of {size} bytes")
-    return None
-
-
-def _read_answer(stream: IO[bytes]) -> tuple[int, int, bytes] | None:
-    header = _read_exactly(stream, _ANSWER.size)
-    if header is None:
-        return None
-    length, number, kind = _ANSWER.unpack(header)
-    payload = _read_exactly(stream, length) if length else b""
-    if payload is None:
-        raise EOFError("the stream ended inside a frame")
-    return number, kind, payload
-
-
-# --- The child ----------------------------------------------------------------------------
-
-
-def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
-    """Validate and prepare each body in turn until stdin closes."""
-    def answer(number: int, kind: int, value: Any) -> None:
-        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        answers.write(_ANSWER.pack(len(payload), number, kind))
-        answers.write(payload)
-        answers.flush()
-
-    while (header := _read_exactly(requests, _REQUEST.size)) is not None:
-        length, number = _REQUEST.unpack(header)
-        body = _read_exactly(requests, length) if length else b""
-        if body is None:  # the API closed the pipe inside a frame: it is stopping
-            return
-        try:
-            _validate_and_prepare(body, partial(answer, number))
-        except Exception as error:  # reported to the caller (503), not swallowed
-            answer(number, FAILED, f"{type(error).__name__}: {error}")
-
-
-class _Shell(BaseModel):
-    """A batch's outer shape, as `DealBatch` has it, with its deals left for later."""
-
-    model_config = ConfigDict(extra="forbid")
-    deals: list[Any] = Field(min_length=1, max_length=MAX_BATCH)
-    atomic: bool = False
-
-
-@functools.cache
-def _deals_validator() -> TypeAdapter[list[Any]]:
-    """Built in the child only (the API process never validates with it)."""
-    return TypeAdapter(list[DealCommand])
-
-
-def _validate_and_prepare(body: bytes, answer: Callable[[int, Any], None]) -> None:
-    """STARTED once the body's shape is right, then a DEALS answer per slice of valid,
-    prepared deals; INVALID (with the whole body's errors) as soon as anything is wrong."""
-    try:
-        shell = _Shell.model_validate(json.loads(body.decode("utf-8"), parse_float=Decimal))
-    except Exception:  # not JSON, or the wrong shape: as the whole body reports it
-        answer(INVALID, _errors_of(body, None))
-        return
-    answer(STARTED, (shell.atomic, len(shell.deals)))
-    items = shell.deals
-    for start in range(0, len(items), SLICE):
-        try:
-            prepared = [prepare_deal(deal)
-                        for deal in _deals_validator().validate_python(
-                            items[start:start + SLICE])]
-        except Exception as error:
-            answer(INVALID, _errors_of(body, error))
-            return
-        answer(DEALS, prepared)
-
-
-def _errors_of(body: bytes, found: Exception | None) -> list[dict[str, Any]]:
-    """The errors of validating the raw body as a whole, located under "body"."""
-    try:
-        DealBatch.model_validate_json(body)
-    except ValidationError as error:
-        return [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
-    # The raw body is valid, though its parsed form was not: refuse rather than guess.
-    return [{"type": "value_error", "loc": ("body",), "input": None,
-             "msg": f"the batch could not be validated: {found}"}]
-
-
-if __name__ == "__main__":
-    _serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter, ValidationError
 
+from api.batch_preparation import _Shell
 from ledger import decisions as d
 from ledger import group_append
 from ledger.commands import DealBatch, DealCommand
@@ -167,3 +168,15 @@ def test_postings_taken_back_do_not_break_the_groups_that_follow(
             ["Skipped", "Refusal"], f"round {round_}"
         assert [type(r.outcome).__name__ for r in lawful.future.result(10)] == \
             ["Accepted"], f"round {round_}"
+
+
+def test_the_childs_outer_shape_is_the_batch_models() -> None:
+    """The child checks a batch's outer shape with a model of its own before its deals; if
+    it drifted from `DealBatch` (a field, a bound, a default), bodies the raw validation
+    refuses could start the writer."""
+    shell, batch = _Shell.model_fields, DealBatch.model_fields
+    assert shell.keys() == batch.keys()
+    assert shell["deals"].metadata == batch["deals"].metadata
+    assert shell["atomic"].default == batch["atomic"].default
+    assert shell["atomic"].annotation == batch["atomic"].annotation
+    assert _Shell.model_config.get("extra") == DealBatch.model_config.get("extra")
