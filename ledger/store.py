@@ -143,11 +143,12 @@ class LedgerStore(Application[Any]):
         assert isinstance(event, ev.LedgerEvent)
         return event
 
-    def read(self, after: int, limit: int, until: int | None = None
-             ) -> list[tuple[int, ev.LedgerEvent]]:
-        """Events after position `after` (and at most `until`), in log order; ids may skip."""
+    def read(self, after: int, limit: int, until: int | None = None,
+             topics: Sequence[str] = ()) -> list[tuple[int, ev.LedgerEvent]]:
+        """Events after position `after` (and at most `until`), in log order; ids may skip.
+        With `topics`, only events of those topics (filtered in SQL, so a page stays full)."""
         notifications = self.recorder.select_notifications(start=after + 1, limit=limit,
-                                                           stop=until)
+                                                           stop=until, topics=list(topics))
         return [(n.id, self._to_event(n)) for n in notifications]
 
     def read_all(self, after: int = 0, until: int | None = None

@@ -27,6 +27,9 @@ _OTHER_KINDS: dict[type[ev.LedgerEvent], str] = {
     ev.AnomalyDismissed: "finding_dismissed",
 }
 EVENT_KINDS: tuple[str, ...] = (*_OTHER_KINDS.values(), *ev.DEAL_EVENTS)
+# Each event class by its read-side kind name (`rm_events.kind`, GraphQL `kind`), and back.
+KIND_NAMES: dict[type[ev.LedgerEvent], str] = {**_OTHER_KINDS, **_DEAL_KINDS}
+CLASS_OF_KIND: dict[str, type[ev.LedgerEvent]] = {name: cls for cls, name in KIND_NAMES.items()}
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp"})
 
 

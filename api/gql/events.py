@@ -3,11 +3,14 @@ integrity (its link in the hash chain and its inclusion proof, api/gql/proofs.py
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from datetime import date, datetime
 
 import strawberry
 from strawberry.scalars import JSON
 
+from api import visibility
 from api.gql.context import Ctx
 from api.gql.paging import encode_cursor, page_size, position_cursor
 from api.gql.proofs import EventProof
@@ -42,6 +45,8 @@ class Event:
                       "checkpoint vouches for, checkable offline (verify_bundle.py --proof). "
                       "Null until a checkpoint covers the event.")
     async def proof(self, info: Ctx) -> EventProof | None:
+        if visibility.proof_withheld(info.context.role, self.kind):
+            return None  # its stored bytes hold members withheld from this role
         found = await info.context.reads.inclusion_proof(self.position)
         return None if found is None else EventProof.of(found)
 
@@ -91,10 +96,36 @@ class EventFilterInput:
                            self.recorded_to)
 
 
+def readable_filter(info: Ctx, where: EventFilter) -> EventFilter | None:
+    """`where`, narrowed to the kinds the caller's role may read (ledger/audiences.py), so
+    the SQL leaves the others out and pages stay full; None when nothing could match."""
+    allowed = visibility.kind_names(info.context.role)
+    if allowed is None:
+        return where
+    kinds = tuple(k for k in where.kinds if k in allowed) if where.kinds else allowed
+    return dataclasses.replace(where, kinds=kinds) if kinds else None
+
+
+def shown(info: Ctx, records: Iterable[EventRecord | None]) -> list[EventRecord]:
+    """The records the caller's role may read, as it may read them: every event answer of
+    GraphQL passes here (events, history, deal, evidence)."""
+    role = info.context.role
+    return [seen for r in records
+            if r is not None and (seen := visibility.shown_record(role, r)) is not None]
+
+
+async def readable_events(info: Ctx, where: EventFilter, after: int, first: int
+                          ) -> list[EventRecord]:
+    narrowed = readable_filter(info, where)
+    if narrowed is None:
+        return []
+    return shown(info, await info.context.reads.event_page(narrowed, after, first))
+
+
 async def event_connection(info: Ctx, where: EventFilter, first: int | None,
                            after: str | None) -> EventConnection:
     size = page_size(first)
-    records = await info.context.reads.event_page(where, position_cursor(after), size + 1)
+    records = await readable_events(info, where, position_cursor(after), size + 1)
     edges = [EventEdge.of(r) for r in records[:size]]
     return EventConnection(edges=edges, page_info=PageInfo(
         has_next_page=len(records) > size, end_cursor=edges[-1].cursor if edges else None))
@@ -102,4 +133,4 @@ async def event_connection(info: Ctx, where: EventFilter, first: int | None,
 
 async def evidence(info: Ctx, positions: tuple[int, ...]) -> list[Event]:
     records = await info.context.loaders.event.load_many(list(positions))
-    return [Event.of(r) for r in records if r is not None]
+    return [Event.of(r) for r in shown(info, records)]

@@ -23,7 +23,12 @@ from strawberry.schema.config import StrawberryConfig
 
 from api.gql.anomalies import AnomalyConnection, AnomalyFilterInput, anomaly_connection
 from api.gql.credit import CreditListing, blacklist
-from api.gql.events import EventConnection, EventFilterInput, event_connection
+from api.gql.events import (
+    EventConnection,
+    EventFilterInput,
+    event_connection,
+    readable_events,
+)
 from api.gql.indicators import Indicator, indicators
 from api.gql.paging import decode_cursor, encode_cursor, page_size
 from api.gql.time_travel import patent_on
@@ -85,7 +90,7 @@ class Query:
 
     @strawberry.field
     async def deal(self, info: Ctx, id: str) -> Deal | None:
-        records = await info.context.reads.event_page(EventFilter(deal_id=id), 0, 1)
+        records = await readable_events(info, EventFilter(deal_id=id), 0, 1)
         return Deal(record=records[0]) if records else None
 
     @strawberry.field(description="Pledges in registration order.")
