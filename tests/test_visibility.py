@@ -454,3 +454,29 @@ def test_the_docs_table_is_the_policy() -> None:
     table = "\n".join(re.findall(r"^\|.*\|$", section.split("\n#", 1)[0], re.MULTILINE))
     assert table + "\n" == visibility.docs_table(), \
         "the docs' table is stale: python -m api.visibility"
+
+
+def test_a_withheld_member_is_absent_for_its_role_and_its_proof_with_it(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No member is withheld today; this holds the mechanism ready for the day one is: here,
+    a transfer's price withheld from platforms on every path that shows a payload."""
+    monkeypatch.setitem(audiences.WITHHELD, ev.OwnershipTransferred,
+                        {"platform": frozenset({"price"})})
+    assert "| platform: price |" in visibility.docs_table()
+    for path in PAYLOAD_PATHS:
+        for role in ROLES_READ:
+            world.seen.pop((path, role), None)  # asked afresh under the changed policy
+        platform = [e for e in answers(world, path, "platform")
+                    if e["kind"] == "OwnershipTransferred"]
+        auditor = [e for e in answers(world, path, "auditor")
+                   if e["kind"] == "OwnershipTransferred"]
+        assert platform and auditor, path
+        assert all("price" not in e["payload"] for e in platform), path
+        assert all(e["payload"]["price"]["amount"] == "1" for e in auditor), path
+        world.seen.pop((path, "platform"))
+        world.seen.pop((path, "auditor"))
+    proofs = '{ events(filter: {kinds: ["transfer"]}) { edges { node { proof { topic } } } } }'
+    assert [e["node"]["proof"] for e in gql(world.client, None, "platform", proofs)[
+        "events"]["edges"]] == [None, None]
+    assert all(e["node"]["proof"] for e in gql(world.client, None, "auditor", proofs)[
+        "events"]["edges"])
