@@ -24,6 +24,7 @@ from api.problems import http_problem, problem, validation_problem
 from ledger.service import LedgerService
 from ledger.writer import Overloaded, StoreUnavailable
 from projections.queries import ReadModels
+from projections.runner import standings
 
 log = logging.getLogger("ledger.api")
 
@@ -77,17 +78,31 @@ def _add_operations(app: FastAPI, service: LedgerService) -> None:
     def healthz() -> Response:
         try:
             head = service.store.head()
+            degraded = _degraded_projections(service.database_url)
         except Exception as error:  # the database is away
             return problem(503, "unhealthy", "Store unavailable", str(error),
                            headers={"Retry-After": "2"})
-        return Response(json.dumps({"status": "ok", "position": head,
-                                    "writer_position": service.writer.position}),
+        body: dict[str, Any] = {"status": "ok", "position": head,
+                                "writer_position": service.writer.position}
+        if degraded is not None:
+            body.update(status="degraded", projections=degraded)
+        return Response(json.dumps(body), status_code=200 if degraded is None else 503,
                         media_type="application/json")
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(service.metrics.render(),
                                  media_type="text/plain; version=0.0.4")
+
+
+def _degraded_projections(database_url: str) -> dict[str, dict[str, Any]] | None:
+    """None while every projection follows the log; else each one's position and error (null
+    for the healthy ones), as recorded by whichever process runs them (projections/stops.py)."""
+    found = standings(database_url)
+    if all(s.error is None for s in found):
+        return None
+    return {s.name: {"position": s.position, "error": s.error,
+                     "failed_position": s.failed_position} for s in found}
 
 
 def _document_raw_bodies(app: FastAPI) -> None:

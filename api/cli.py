@@ -151,7 +151,7 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.migrations import migrate
     from ledger.store import open_store
     from projections import all_projections
-    from projections.rebuild import rebuild
+    from projections.rebuild import RebuildFailed, rebuild
 
     chosen = [p for p in all_projections() if args.projection in ("all", p.name)]
     if not chosen:
@@ -164,7 +164,12 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
         migrate(url)
         for projection in chosen:
             bar = ProgressBar(f"rebuild {projection.name}")
-            position = rebuild(url, store, projection, bar.update)
+            try:
+                position = rebuild(url, store, projection, bar.update)
+            except RebuildFailed as failed:
+                print(f"\npatent-ledger: {failed}", file=sys.stderr)
+                store.close()
+                return 1
             bar.finish()
             print(f"{projection.name}: rebuilt up to position {position} and swapped in",
                   flush=True)

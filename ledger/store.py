@@ -8,6 +8,7 @@ POSTGRES_ENABLE_DB_FUNCTIONS (it skips that lock; architecture.md s2).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -25,6 +26,8 @@ from ledger import stored_events
 from ledger.chain import GENESIS
 from ledger.group_append import INSERT_EVENTS, ChunkedAppend, Row, insert_parameters
 
+log = logging.getLogger("ledger.store")
+
 EVENTS_TABLE = "ledger_events"
 EVENTS_CHANNEL = EVENTS_TABLE  # eventsourcing NOTIFYs on a channel named after the table
 CHAIN_TABLE = "ledger_chain"  # each event's SHA-256 link to the one before (ledger/chain.py)
@@ -34,6 +37,7 @@ LOCK_TIMEOUT_SECONDS = 5
 IDLE_IN_TRANSACTION_SECONDS = 60
 READ_PAGE = 5_000  # notifications per query when folding the log
 MAX_POSITION = (1 << 63) - 1  # bigint: "to the end of the log"
+MAX_NOTED = 10_000  # events whose replaced text was logged once (the set starts over beyond)
 
 
 class ArrayInsertRecorder(PostgresApplicationRecorder):
@@ -119,6 +123,10 @@ class LedgerStore(Application[Any]):
 
     name = "ledger"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._noted: set[Any] = set()  # events whose replaced text was logged
+
     def construct_transcoder(self) -> JSONTranscoder:
         return stored_events.transcoder()
 
@@ -132,16 +140,44 @@ class LedgerStore(Application[Any]):
         with its position, in order. Nothing can land in between. Added events are sent to
         PostgreSQL while `judge` goes on (ledger/group_append.py)."""
         def judge_stored(missed: list[Notification], append: ChunkedAppend) -> None:
-            judge([(n.id, self._to_event(n)) for n in missed], append)
+            judge([(n.id, self._to_event(n, n.id)) for n in missed], append)
 
         recorder = self.recorder
         assert isinstance(recorder, ArrayInsertRecorder)
         return recorder.append_judged(after, judge_stored, expected)
 
-    def _to_event(self, notification: StoredEvent) -> ev.LedgerEvent:
+    def _to_event(self, notification: StoredEvent, position: int | None) -> ev.LedgerEvent:
+        """The event of a stored row, as every reader (projections, writer, API) sees it.
+
+        Text that PostgreSQL or UTF-8 cannot hold (NUL, lone surrogates; older logs may carry
+        it) is read with U+FFFD in its place, so no projection stops on it and no answer fails
+        to encode; the row itself, and so its hash, is never changed (INV-16).
+        """
+        readable = stored_events.readable_state(notification.state)
+        if readable is not None:
+            self._note_replaced(notification, position)
+            notification = StoredEvent(originator_id=notification.originator_id,
+                                       originator_version=notification.originator_version,
+                                       topic=notification.topic, state=readable)
         event = self.mapper.to_domain_event(notification)
         assert isinstance(event, ev.LedgerEvent)
         return event
+
+    def _note_replaced(self, notification: StoredEvent, position: int | None) -> None:
+        """One WARNING per event and process: where the replaced text is, for an operator."""
+        noted = self._noted
+        key = position if position is not None else (notification.originator_id,
+                                                     notification.originator_version)
+        if key in noted:
+            return
+        if len(noted) >= MAX_NOTED:
+            noted.clear()
+        noted.add(key)
+        where = (f"position {position}" if position is not None else
+                 f"{notification.originator_id} v{notification.originator_version}")
+        log.warning("event at %s (%s) holds text that PostgreSQL or UTF-8 cannot carry "
+                    "(NUL or a lone surrogate): read with U+FFFD in its place; the stored "
+                    "event and its hash are unchanged", where, notification.topic)
 
     def read(self, after: int, limit: int, until: int | None = None,
              topics: Sequence[str] = ()) -> list[tuple[int, ev.LedgerEvent]]:
@@ -149,7 +185,7 @@ class LedgerStore(Application[Any]):
         With `topics`, only events of those topics (filtered in SQL, so a page stays full)."""
         notifications = self.recorder.select_notifications(start=after + 1, limit=limit,
                                                            stop=until, topics=list(topics))
-        return [(n.id, self._to_event(n)) for n in notifications]
+        return [(n.id, self._to_event(n, n.id)) for n in notifications]
 
     def read_all(self, after: int = 0, until: int | None = None
                  ) -> Iterator[tuple[int, ev.LedgerEvent]]:
@@ -161,11 +197,11 @@ class LedgerStore(Application[Any]):
             after = page[-1][0]
 
     def decode(self, originator_id: UUID, originator_version: int, topic: str,
-               state: bytes) -> ev.LedgerEvent:
+               state: bytes, position: int | None = None) -> ev.LedgerEvent:
         """An event from a stored row that other code read (the read side's own queries)."""
         return self._to_event(StoredEvent(originator_id=originator_id,
                                           originator_version=originator_version,
-                                          topic=topic, state=bytes(state)))
+                                          topic=topic, state=bytes(state)), position)
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -12,6 +12,8 @@ its generic dispatch (about twice as fast; tests hold both to the same bytes).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -133,3 +135,33 @@ def encode(event: LedgerEvent) -> StoredEvent:
         "topic": event.TOPIC, "state": orjson.dumps(state, default=_wrapped, option=_OPTIONS),
     })
     return stored
+
+
+# Text no reader can pass on: PostgreSQL refuses NUL in text, and UTF-8 (psycopg, orjson)
+# has no lone surrogates. JSON can only carry either as an escape, so a row without one of
+# these escapes needs no look (older logs and a database owner's hand may hold them).
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_UNREADABLE = re.compile("[\x00\ud800-\udfff]")  # in a decoded str, a surrogate is lone
+REPLACEMENT = "\ufffd"
+
+
+def readable_state(state: bytes) -> bytes | None:
+    """The state with NUL and lone surrogates in its text replaced by U+FFFD, or None when it
+    has none. Only what is read changes: the stored bytes, which the hash chain signs, stay."""
+    if _SUSPECT_ESCAPE.search(state) is None:
+        return None
+    parsed = json.loads(state.decode("utf8"))  # the library decodes with `json` too
+    cleaned = _clean(parsed)
+    if cleaned == parsed:  # an escaped backslash before "u0000", or a valid surrogate pair
+        return None
+    return json.dumps(cleaned, ensure_ascii=False, separators=(",", ":")).encode("utf8")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return _UNREADABLE.sub(REPLACEMENT, value)
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value

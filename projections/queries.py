@@ -32,7 +32,7 @@ from projections.patent_view import (
     PledgeView,
 )
 
-Decode = Callable[[UUID, int, str, bytes], ev.LedgerEvent]
+Decode = Callable[[UUID, int, str, bytes, int], ev.LedgerEvent]  # ..., state, position
 POOL_SIZE = 8
 EVENT_CACHE = 50_000  # decoded events kept by position (immutable, so never stale)
 STATEMENT_TIMEOUT_MS = 5_000  # a read that takes longer is a bug or an attack: cut it off
@@ -112,6 +112,7 @@ class ProjectionStanding:
     position: int
     generation: int
     updated_at: datetime
+    error: str | None = None  # why it stopped (projections/stops.py); None while it follows
 
 
 class ReadModels:
@@ -364,7 +365,8 @@ class ReadModels:
             " WHERE x.number = %s ORDER BY x.position", (number,))
         return [(r["notification_id"], self._decode(r["originator_id"],
                                                     r["originator_version"], r["topic"],
-                                                    r["state"])) for r in rows]
+                                                    r["state"], r["notification_id"]))
+                for r in rows]
 
     async def patents_ever_held(self, party: str) -> list[str]:
         rows = await self._rows(
@@ -376,7 +378,7 @@ class ReadModels:
     # --- the ledger itself --------------------------------------------------------------
 
     async def standings(self) -> list[ProjectionStanding]:
-        rows = await self._rows("SELECT name, position, generation, updated_at"
+        rows = await self._rows("SELECT name, position, generation, updated_at, error"
                                 " FROM projection_positions ORDER BY name")
         return [ProjectionStanding(**r) for r in rows]
 
@@ -398,7 +400,8 @@ class ReadModels:
         return record
 
     def _decode_record(self, r: dict[str, Any]) -> EventRecord:
-        event = self._decode(r["originator_id"], r["originator_version"], r["topic"], r["state"])
+        event = self._decode(r["originator_id"], r["originator_version"], r["topic"], r["state"],
+                             r["position"])
         return EventRecord(r["position"], r["kind"], r["deal_id"], r["effective_on"],
                            r["recorded_at"], tuple(patents_of(event)), tuple(parties_of(event)),
                            payload_of(event))

@@ -8,8 +8,11 @@ skips an event, even with many writers; ids may have gaps and nothing assumes ot
 
 The runner catches up in batches of up to BATCH_SIZE events, then waits on LISTEN/NOTIFY with
 polling every POLL_SECONDS as a fallback (a dropped LISTEN connection is only a slower poll
-until the restart). Any error ends the current connections; the supervisor logs it, waits
-(1 s doubling up to 30 s) and starts again from the committed position. One runner per
+until the restart). A passing fault (a lost connection, a restarting database) ends the current
+connections; the supervisor logs it, waits (1 s doubling up to 30 s) and starts again from the
+committed position. An event a projection cannot apply stops that projection alone, loudly, at
+the last event it could (projections/stops.py); the others follow on. A stopped projection is
+tried again when its process starts, or follows the tables a rebuild swaps in. One runner per
 projection is active across processes: a session advisory lock elects it; others stand by.
 """
 
@@ -28,10 +31,18 @@ from typing import Any, Protocol
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from ledger import events as ev
 from ledger import heap
 from ledger.metrics import Metrics
 from ledger.store import EVENTS_CHANNEL, LedgerStore
+from projections.stops import (
+    Batch,
+    Restart,
+    Stop,
+    describe,
+    first_failing,
+    is_transient,
+    record_stop,
+)
 
 log = logging.getLogger("projections.runner")
 
@@ -42,7 +53,7 @@ RESTART_MAX_SECONDS = 30.0
 STANDBY_SECONDS = 2.0  # how often a stand-by runner asks for the lock again
 APPLICATION_NAME = "ledger-projector"  # in pg_stat_activity, for operators (and tests)
 
-Batch = list[tuple[int, ev.LedgerEvent]]
+__all__ = ["Batch", "Restart"]  # the runner's vocabulary, kept in projections/stops.py
 
 
 class Projection(Protocol):
@@ -61,30 +72,34 @@ class Projection(Protocol):
         """Apply a batch to the tables named `table + suffix`, inside the caller's transaction."""
 
 
-class Restart(RuntimeError):
-    """The projection's tables changed under the runner (a rebuild swapped them in)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Standing:
     name: str
     position: int
     generation: int
+    error: str | None = None  # why it stopped; None while it follows the log
+    failed_position: int | None = None  # the event it could not apply
+
+
+_STANDING = "SELECT name, position, generation, error, failed_position FROM projection_positions"
 
 
 def read_standing(conn: psycopg.Connection, name: str, *, lock: bool = False) -> Standing:
-    query = "SELECT position, generation FROM projection_positions WHERE name = %s"
+    query = _STANDING + " WHERE name = %s"
     row = conn.execute(query + (" FOR UPDATE" if lock else ""), (name,)).fetchone()
     if row is None:
         raise RuntimeError(f"projection {name!r} is not in projection_positions")
-    return Standing(name, row[0], row[1])
+    return Standing(*row)
 
 
 def save_position(conn: psycopg.Connection, name: str, position: int,
                   generation: int | None = None) -> None:
+    """Commit-time bookkeeping: a projection that commits follows the log, so a recorded stop
+    clears (after a fix is deployed and the process restarted, or after a rebuild)."""
     conn.execute(
         "UPDATE projection_positions SET position = %s, updated_at = now(),"
-        " generation = coalesce(%s, generation) WHERE name = %s",
+        " generation = coalesce(%s, generation), error = NULL, failed_position = NULL"
+        " WHERE name = %s",
         (position, generation, name))
 
 
@@ -111,6 +126,7 @@ class _Follower:
     conn: psycopg.Connection | None = None  # its own, so its transactions overlap the others'
     position: int = 0
     generation: int = 0
+    stop: Stop | None = None  # it could not apply an event; kept across runner restarts
 
 
 class ProjectionRunner:
@@ -140,6 +156,8 @@ class ProjectionRunner:
         self.active = False  # holds the lock and follows the log
         metrics.counter("projection_events_total", "Events projected, by projection")
         metrics.counter("projection_restarts_total", "Projection runner restarts after an error")
+        metrics.counter("projection_stops_total", "Projections stopped by an event they could "
+                        "not apply")
         metrics.histogram("projection_batch_seconds", "Time to write and commit one batch",
                           (0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 
@@ -149,12 +167,21 @@ class ProjectionRunner:
 
     @property
     def position(self) -> int:
-        """The lowest position among its projections: all have projected up to here."""
-        return min(f.position for f in self._followers)
+        """The lowest position among its following projections: all have projected up to
+        here (a stopped one stays behind, and says so in `stops`)."""
+        return min(f.position for f in self._following() or self._followers)
 
     @property
     def positions(self) -> dict[str, int]:
         return {f.projection.name: f.position for f in self._followers}
+
+    @property
+    def stops(self) -> dict[str, Stop]:
+        """The projections this runner stopped, and why."""
+        return {f.projection.name: f.stop for f in self._followers if f.stop is not None}
+
+    def _following(self) -> list[_Follower]:
+        return [f for f in self._followers if f.stop is None]
 
     def start(self) -> ProjectionRunner:
         self._thread = threading.Thread(target=self.run, name=f"projection-{self.name}",
@@ -174,7 +201,7 @@ class ProjectionRunner:
             started = time.monotonic()
             try:
                 self._follow()
-            except Exception as error:
+            except Exception as error:  # passing faults only: a bad event stops its projection
                 self.active = False
                 for follower in self._followers:
                     self._metrics.inc("projection_restarts_total",
@@ -200,7 +227,9 @@ class ProjectionRunner:
                 standing = read_standing(conn, follower.projection.name)
                 follower.position, follower.generation = standing.position, standing.generation
                 conn.commit()
-            for follower in self._followers:
+                if follower.stop is not None and follower.stop.generation != standing.generation:
+                    follower.stop = None  # a rebuild swapped in new tables: follow them
+            for follower in self._following():
                 warm_up(self._store, follower.projection, follower.position)
             heap.freeze()  # the folds live on: spare the cyclic collector from rescanning them
             pool = stack.enter_context(ThreadPoolExecutor(
@@ -208,13 +237,20 @@ class ProjectionRunner:
             self.active = True
             log.info("projection %s follows the log from %s", self.name, self.positions)
             page = self._store.read(self.position, self._batch_size)
+            checked = time.monotonic()
             while not self._stopping.is_set():
+                if self.stops and time.monotonic() - checked > STANDBY_SECONDS:
+                    self._check_rebuilt()
+                    checked = time.monotonic()
+                if not self._following():  # every one stopped: only a rebuild moves them
+                    self._stopping.wait(POLL_SECONDS)
+                    continue
                 if not page:
                     self._wait(listener)
                     page = self._store.read(self.position, self._batch_size)
                     continue
                 writes = [pool.submit(self._commit, follower, behind)
-                          for follower in self._followers
+                          for follower in self._following()
                           if (behind := [item for item in page if item[0] > follower.position])]
                 upcoming = pool.submit(self._store.read, page[-1][0], self._batch_size)
                 _settle([*writes, upcoming])
@@ -231,6 +267,52 @@ class ProjectionRunner:
         raise Restart("stopping")
 
     def _commit(self, follower: _Follower, page: Batch) -> None:
+        """Write and commit `page`; if an event in it cannot be applied, commit the events
+        before it one by one and stop this projection there (the others go on)."""
+        try:
+            self._write(follower, page)
+            return
+        except Exception as error:
+            if is_transient(error):
+                raise
+            failed: tuple[int, BaseException] | None = (page[0][0], error)
+        if len(page) > 1:
+            # The page's events are folded in memory up to the failure: fold again from the
+            # last commit, then one event per transaction to find the one to blame.
+            warm_up(self._store, follower.projection, follower.position)
+            failed = first_failing(page, lambda one: self._write(follower, one))
+        if failed is not None:
+            self._halt(follower, *failed)
+
+    def _halt(self, follower: _Follower, failed_position: int, error: BaseException) -> None:
+        name, conn = follower.projection.name, follower.conn
+        assert conn is not None, "a follower writes only once it is connected"
+        reason = f"the event at position {failed_position} cannot be applied: {describe(error)}"
+        with conn.transaction():
+            standing = read_standing(conn, name, lock=True)
+            if standing.generation != follower.generation:
+                raise Restart(f"tables of {name} were replaced (rebuild); warming up again")
+            record_stop(conn, name, failed_position, reason)
+        follower.stop = Stop(failed_position, reason, follower.generation)
+        self._metrics.inc("projection_stops_total", projection=name)
+        log.error("projection %s STOPPED at position %s: %s; the other projections go on. "
+                  "It is tried again when its process restarts (deploy a fix first), or run "
+                  "`patent-ledger rebuild %s`", name, follower.position, reason, name,
+                  exc_info=error)
+
+    def _check_rebuilt(self) -> None:
+        """A stopped projection whose tables a rebuild replaced follows again (by a restart
+        of the runner, which warms every projection up from its committed position)."""
+        for follower in self._followers:
+            if follower.stop is None or follower.conn is None:
+                continue
+            standing = read_standing(follower.conn, follower.projection.name)
+            follower.conn.commit()
+            if standing.generation != follower.stop.generation:
+                raise Restart(f"tables of {follower.projection.name} were rebuilt; "
+                              "following the log again")
+
+    def _write(self, follower: _Follower, page: Batch) -> None:
         started = time.perf_counter()
         name = follower.projection.name
         conn = follower.conn
@@ -261,11 +343,10 @@ def _settle(futures: Sequence[Future[Any]]) -> None:
 
 
 def standings(database_url: str) -> list[Standing]:
-    """Every projection's committed position, as readers see it (active runner or not)."""
+    """Every projection's committed position and any stop, as readers see them (active runner
+    or not)."""
     with psycopg.connect(database_url, connect_timeout=5) as conn:
-        rows = conn.execute(
-            "SELECT name, position, generation FROM projection_positions ORDER BY name"
-        ).fetchall()
+        rows = conn.execute(_STANDING + " ORDER BY name").fetchall()
     return [Standing(*row) for row in rows]
 
 
@@ -281,6 +362,12 @@ def register_metrics(metrics: Metrics, database_url: str, head: Callable[[], int
         return {(("projection", s.name),): float(max(last - s.position, 0))
                 for s in standings(database_url)}
 
+    def stopped() -> Series:
+        return {(("projection", s.name),): float(s.error is not None)
+                for s in standings(database_url)}
+
     metrics.gauge_set("projection_position", "Last log position each projection committed",
                       positions)
+    metrics.gauge_set("projection_stopped", "1 while a projection is stopped by an event it "
+                      "could not apply (see /healthz)", stopped)
     metrics.gauge_set("projection_lag_events", "Events stored but not yet projected", lag)

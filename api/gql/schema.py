@@ -136,7 +136,7 @@ class Query:
         standings = await info.context.reads.standings()
         return Ledger(position=head, projections=[
             ProjectionStatus(name=s.name, position=s.position, lag=max(head - s.position, 0),
-                             generation=s.generation, updated_at=s.updated_at)
+                             generation=s.generation, updated_at=s.updated_at, error=s.error)
             for s in standings])
 
 

@@ -442,6 +442,9 @@ class ProjectionStatus:
     lag: int
     generation: int
     updated_at: datetime
+    error: str | None = strawberry.field(
+        default=None, description="Why the projection stopped (and /healthz answers 503 "
+        "degraded): the event it cannot apply, and the error. Null while it follows the log.")
 
 
 @strawberry.type
