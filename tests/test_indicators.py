@@ -23,9 +23,10 @@ def post(client: TestClient, body: dict[str, Any]) -> None:
 
 
 def table(client: TestClient, projectors: Projectors, exclude: bool = True,
-          kind: str | None = None, granularity: str = "year") -> dict[tuple[str, str, str], Any]:
+          kind: str | None = None, granularity: str = "year", role: str = "auditor",
+          ) -> dict[tuple[str, str, str], Any]:
     wait_projected(projectors, client.app.state.service.store.head())  # type: ignore[attr-defined]
-    response = client.post("/graphql", headers=auth("auditor"), json={
+    response = client.post("/graphql", headers=auth(role), json={
         "query": QUERY, "variables": {"from": "2021-01-01", "to": "2022-12-31",
                                       "g": granularity, "ex": exclude, "kind": kind}})
     body = response.json()
@@ -101,6 +102,18 @@ def test_flagged_deals_come_back_on_request_and_filters_apply(
     assert {k[0] for k in banks if k[0] not in ("K7",)} <= {"K6"}
     quarters = table(client, projectors, granularity="quarter")
     assert quarters[("K1", "2021-01-01", "transfers")]["count"] == 1
+
+
+def test_a_platform_cannot_find_flagged_deals_through_the_figures(
+        client: TestClient, projectors: Projectors) -> None:
+    """Platforms read no anomaly data: their figures count flagged deals whatever they ask,
+    so comparing two answers reveals nothing (K10's flagged row is not theirs either)."""
+    scenario(client)
+    everything = table(client, projectors, exclude=False)
+    assert everything[("K10", "2021-01-01", "flagged_left_out")]["count"] == 1
+    unflagged = {k: row for k, row in everything.items() if k[2] != "flagged_left_out"}
+    for exclude in (True, False):
+        assert table(client, projectors, exclude=exclude, role="platform") == unflagged
 
 
 def test_bad_ranges_are_refused(client: TestClient) -> None:

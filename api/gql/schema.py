@@ -119,7 +119,8 @@ class Query:
         return await blacklist(info, as_of or info.context.today)
 
     @strawberry.field(description="K1..K10 by period, region and recipient kind; flagged "
-                                  "deals left out unless excludeFlagged is false.")
+                                  "deals left out unless excludeFlagged is false (roles that "
+                                  "may not read anomalies always count them).")
     async def indicators(
         self, info: Ctx,
         from_: Annotated[date, strawberry.argument(name="from")],
