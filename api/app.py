@@ -20,7 +20,7 @@ from api.auth import AuthError, KeyRing
 from api.batch_preparer import BatchPreparer, PreparerUnavailable
 from api.gql.router import graphql_router
 from api.key_store import KeyRefresher, KeyStore
-from api.problems import http_problem, problem, validation_problem
+from api.problems import PROBLEM, Problem, http_problem, problem, problem_responses, validation_problem
 from ledger.service import LedgerService
 from ledger.writer import Overloaded, StoreUnavailable
 from projections.queries import ReadModels
@@ -73,7 +73,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
 
 
 def _add_operations(app: FastAPI, service: LedgerService) -> None:
-    @app.get("/healthz")
+    @app.get("/healthz", responses=problem_responses(503))
     def healthz() -> Response:
         try:
             head = service.store.head()
@@ -82,6 +82,13 @@ def _add_operations(app: FastAPI, service: LedgerService) -> None:
                            headers={"Retry-After": "2"})
         return Response(json.dumps(health_report(head, service.writer.position)),
                         media_type="application/json")
+
+    @app.api_route("/graphql", methods=["OPTIONS", "PUT", "PATCH", "DELETE"],
+                   include_in_schema=False)
+    def graphql_other_methods() -> Response:
+        """Starlette's 405 would name only the first /graphql route's method (GET)."""
+        return problem(405, "http-error", "Method Not Allowed", "/graphql takes GET and POST",
+                       headers={"Allow": "GET, POST"})
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
@@ -110,10 +117,46 @@ def _document_raw_bodies(app: FastAPI) -> None:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for name, definition in commands.BATCH_SCHEMA_DEFS.items():
                 components.setdefault(name, definition)
+            components.setdefault("Problem", Problem.model_json_schema())
+            _problems_only(schema)
+            _document_graphql(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _problems_only(schema: dict[str, Any]) -> None:
+    """Errors are problem+json: FastAPI's own 422 entry also claims application/json."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and PROBLEM in content:
+                    content.pop("application/json", None)
+
+
+def _document_graphql(schema: dict[str, Any]) -> None:
+    """Strawberry's routes say little: what /graphql takes and answers, as it does."""
+    graphql = schema.get("paths", {}).get("/graphql", {})
+    if "get" in graphql:
+        graphql["get"]["responses"] = {
+            "200": {"description": "the GraphiQL page", "content": {"text/html": {"schema": {
+                "type": "string"}}}},
+            "404": {"description": "GraphiQL is off (production)"}}
+    if "post" in graphql:
+        graphql["post"]["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"type": "object", "required": ["query"], "properties": {
+                "query": {"type": "string", "minLength": 1},
+                "variables": {"type": ["object", "null"]},
+                "operationName": {"type": ["string", "null"]}}}}}}
+        graphql["post"]["responses"] = {
+            "200": {"description": "data and/or GraphQL errors",
+                    "content": {"application/json": {"schema": {"type": "object"}}}},
+            "400": {"description": "not a GraphQL request (strawberry answers in plain text "
+                    "or JSON)", "content": {"text/plain": {"schema": {"type": "string"}},
+                                            "application/json": {"schema": {}}}},
+            **problem_responses(401, 403, 413, 429)}
 
 
 def _add_error_handlers(app: FastAPI) -> None:

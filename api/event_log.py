@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from api.auth import ApiKey, require
-from api.problems import json_response
+from api.problems import json_response, problem_responses
 from ledger import events as ev
 from ledger.store import LedgerStore
 from ledger.values import Money
@@ -70,7 +70,7 @@ def event_json(position: int, event: ev.LedgerEvent) -> dict[str, Any]:
     }
 
 
-@router.get("/events")
+@router.get("/events", responses=problem_responses(401, 403, 422, 429))
 def read_events(
     request: Request,
     key: Annotated[ApiKey, Depends(require("platform", "auditor", "regulator"))],
