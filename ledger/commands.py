@@ -103,7 +103,7 @@ DealId = Annotated[
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
 Share = Annotated[Decimal, Field(gt=0, le=1, max_digits=12, decimal_places=10),
                   _decimal_doc(r"^(?:0?\.(?=[0-9]*[1-9])[0-9]{1,10}|1(?:\.0{1,10})?)$",
-                               {"exclusiveMinimum": 0, "maximum": 1}, 10, "0.5")]
+                               {"exclusiveMinimum": 0, "maximum": 1}, 10, "1")]
 Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=24, decimal_places=6),
                    _decimal_doc(r"^(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,6})?$|^1000000000000000"
                                 r"(?:\.0{1,6})?$", {"minimum": 0, "maximum": 1e15}, 6,
