@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from api.auth import ApiKey, KeyRing, require
 from api.key_store import KeyStore
-from api.problems import json_response, problem
+from api.problems import json_response, problem, problem_responses
 
 router = APIRouter(prefix="/v1/admin")
 Admin = Annotated[ApiKey, Depends(require())]  # admin only
@@ -26,7 +26,10 @@ def _store_and_ring(request: Request) -> tuple[KeyStore, KeyRing]:
     return request.app.state.key_store, request.app.state.keyring
 
 
-@router.post("/keys", status_code=201)
+_ERRORS = problem_responses(400, 401, 403, 413, 422, 429)
+
+
+@router.post("/keys", status_code=201, responses=_ERRORS)
 def issue_key(request: Request, body: NewKey, key: Admin) -> Response:
     """A new key for a role, shown once in the answer; only its hash is kept."""
     store, ring = _store_and_ring(request)
@@ -36,7 +39,7 @@ def issue_key(request: Request, body: NewKey, key: Admin) -> Response:
                           "issued_by": key.label}, 201)
 
 
-@router.get("/keys")
+@router.get("/keys", responses=_ERRORS)
 def list_keys(request: Request, key: Admin) -> Response:
     """Keys issued or revoked at run time (configured keys appear once revoked)."""
     store, _ = _store_and_ring(request)
@@ -45,7 +48,7 @@ def list_keys(request: Request, key: Admin) -> Response:
                           for r in store.records()])
 
 
-@router.delete("/keys/{key_id}")
+@router.delete("/keys/{key_id}", responses={**_ERRORS, **problem_responses(409)})
 def revoke_key(request: Request, key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")],
                key: Admin) -> Response:
     """Revoke a key by its id (the 12 hex digits events record in `posted_by`)."""

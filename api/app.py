@@ -20,7 +20,7 @@ from api.auth import AuthError, KeyRing
 from api.batch_preparer import BatchPreparer, PreparerUnavailable
 from api.gql.router import graphql_router
 from api.key_store import KeyRefresher, KeyStore
-from api.problems import http_problem, problem, validation_problem
+from api.problems import PROBLEM, Problem, http_problem, problem, problem_responses, validation_problem
 from ledger.service import LedgerService
 from ledger.writer import Overloaded, StoreUnavailable
 from projections.queries import ReadModels
@@ -74,7 +74,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
 
 
 def _add_operations(app: FastAPI, service: LedgerService) -> None:
-    @app.get("/healthz")
+    @app.get("/healthz", responses=problem_responses(503))
     def healthz() -> Response:
         try:
             head = service.store.head()
@@ -82,12 +82,18 @@ def _add_operations(app: FastAPI, service: LedgerService) -> None:
         except Exception as error:  # the database is away
             return problem(503, "unhealthy", "Store unavailable", str(error),
                            headers={"Retry-After": "2"})
-        body: dict[str, Any] = {"status": "ok", "position": head,
-                                "writer_position": service.writer.position}
+        body = health_report(head, service.writer.position)
         if degraded is not None:
             body.update(status="degraded", projections=degraded)
         return Response(json.dumps(body), status_code=200 if degraded is None else 503,
                         media_type="application/json")
+
+    @app.api_route("/graphql", methods=["OPTIONS", "PUT", "PATCH", "DELETE"],
+                   include_in_schema=False)
+    def graphql_other_methods() -> Response:
+        """Starlette's 405 would name only the first /graphql route's method (GET)."""
+        return problem(405, "http-error", "Method Not Allowed", "/graphql takes GET and POST",
+                       headers={"Allow": "GET, POST"})
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
@@ -105,6 +111,17 @@ def _degraded_projections(database_url: str) -> dict[str, dict[str, Any]] | None
                      "failed_position": s.failed_position} for s in found}
 
 
+def health_report(head: int, writer_position: int) -> dict[str, Any]:
+    """What /healthz says about the log: `position` is its head (every process's postings);
+    `writer.position` how far this API process's writer has seen it, which trails the head
+    by `writer.behind` events only until it folds in what `demo`, `import` or another API
+    stored (when idle, within a second; else at its next posting). `writer_position` is the
+    same number under its first name, kept for existing clients."""
+    return {"status": "ok", "position": head,
+            "writer": {"position": writer_position, "behind": max(head - writer_position, 0)},
+            "writer_position": writer_position}
+
+
 def _document_raw_bodies(app: FastAPI) -> None:
     """Routes that validate their raw body themselves still publish its schema."""
     generate = app.openapi
@@ -115,10 +132,46 @@ def _document_raw_bodies(app: FastAPI) -> None:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for name, definition in commands.BATCH_SCHEMA_DEFS.items():
                 components.setdefault(name, definition)
+            components.setdefault("Problem", Problem.model_json_schema())
+            _problems_only(schema)
+            _document_graphql(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _problems_only(schema: dict[str, Any]) -> None:
+    """Errors are problem+json: FastAPI's own 422 entry also claims application/json."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and PROBLEM in content:
+                    content.pop("application/json", None)
+
+
+def _document_graphql(schema: dict[str, Any]) -> None:
+    """Strawberry's routes say little: what /graphql takes and answers, as it does."""
+    graphql = schema.get("paths", {}).get("/graphql", {})
+    if "get" in graphql:
+        graphql["get"]["responses"] = {
+            "200": {"description": "the GraphiQL page", "content": {"text/html": {"schema": {
+                "type": "string"}}}},
+            "404": {"description": "GraphiQL is off (production)"}}
+    if "post" in graphql:
+        graphql["post"]["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"type": "object", "required": ["query"], "properties": {
+                "query": {"type": "string", "minLength": 1},
+                "variables": {"type": ["object", "null"]},
+                "operationName": {"type": ["string", "null"]}}}}}}
+        graphql["post"]["responses"] = {
+            "200": {"description": "data and/or GraphQL errors",
+                    "content": {"application/json": {"schema": {"type": "object"}}}},
+            "400": {"description": "not a GraphQL request (strawberry answers in plain text "
+                    "or JSON)", "content": {"text/plain": {"schema": {"type": "string"}},
+                                            "application/json": {"schema": {}}}},
+            **problem_responses(401, 403, 413, 429)}
 
 
 def _add_error_handlers(app: FastAPI) -> None:

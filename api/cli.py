@@ -1,4 +1,5 @@
-"""`patent-ledger`: serve, project, rebuild, demo, migrate (import comes with a later issue).
+"""`patent-ledger`: serve the API, run or rebuild the projections, load a demo, import USPTO
+assignments, migrate, and check or export the hash-chained log.
 
 With no LEDGER_DATABASE_URL the ledger runs on an embedded PostgreSQL cluster kept in
 LEDGER_DATA_DIR, started from the local binaries, so a fresh machine needs no configuration.
@@ -68,6 +69,8 @@ def database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import dataclasses
+
     import uvicorn
 
     from api.app import create_app
@@ -77,6 +80,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.service import LedgerService
     from projections.projectors import Projectors
 
+    # Flags win over LEDGER_HOST / LEDGER_PORT: what a uvicorn user types first.
+    settings = dataclasses.replace(settings, host=args.host or settings.host,
+                                   port=args.port or settings.port)
     refused = []
     if settings.production and not settings.api_keys:
         refused.append("LEDGER_API_KEYS (role:key,role:key)")
@@ -320,12 +326,23 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _port(raw: str) -> int:
+    """A TCP port for --port: a clear argparse error rather than uvicorn's traceback."""
+    if not raw.isdigit() or not 1 <= int(raw) <= 65_535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 1 to 65535, not {raw!r}")
+    return int(raw)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="patent-ledger", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="run the API and the projections")
     serve.add_argument("--no-projections", action="store_true",
                        help="the API only (run `patent-ledger project` elsewhere)")
+    serve.add_argument("--host", help="the address to listen on (default: LEDGER_HOST, "
+                       "else 127.0.0.1; 0.0.0.0 for every interface)")
+    serve.add_argument("--port", type=_port, help="the TCP port to listen on (default: "
+                       "LEDGER_PORT, else 8000)")
     sub.add_parser("project", help="run the projections only")
     rebuild = sub.add_parser("rebuild", help="rebuild projections from the log, then swap")
     rebuild.add_argument("projection", nargs="?", default="all",
@@ -345,10 +362,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("--from", dest="after", type=int, default=0, metavar="POSITION",
                         help="start after this log position (a long log in parts; default: "
                         "the whole log)")
-    importer = sub.add_parser("import", help="import deals recorded elsewhere")
+    importer = sub.add_parser("import", help="import deals recorded elsewhere (USPTO "
+                              "assignment files) through the ledger's command path")
     importer.add_argument("source", choices=["uspto"], help="uspto: USPTO assignment XML")
     importer.add_argument("files", nargs="+", help="ad*.xml daily assignment files")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     configure_logging()
     heap.tune()  # every command here folds a log into memory (ledger/heap.py)
     try:

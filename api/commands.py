@@ -18,7 +18,14 @@ from starlette.responses import Response
 
 from api.auth import ApiKey, require
 from api.batch_preparer import BatchPreparer, InvalidBatch
-from api.problems import PROBLEM, answer, json_response, problem_body, stored_body
+from api.problems import (
+    PROBLEM,
+    answer,
+    json_response,
+    problem_body,
+    problem_responses,
+    stored_body,
+)
 from ledger import commands as c
 from ledger import decisions as d
 from ledger.identifiers import IdentifierError, parse_patent_number
@@ -30,14 +37,11 @@ ANSWER_SECONDS = 5.0  # the longest a posting waits for the writer before 503
 Platform = Annotated[ApiKey, Depends(require("platform"))]
 Regulator = Annotated[ApiKey, Depends(require("regulator"))]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or unknown key"},
-    403: {"description": "the key's role may not call this"},
-    409: {"description": "refused by a rule (INV-n) or an idempotency conflict"},
-    413: {"description": "request body too large"},
-    422: {"description": "invalid shape or unknown reference"},
-    503: {"description": "the writer is overloaded or the store unavailable; retry"},
-}
+# Every error status a command can answer, documented as problem+json (api/problems.py).
+_REPLAYED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the same body was posted before: nothing new stored"}}
+_ERRORS = {**_REPLAYED, **problem_responses(400, 401, 403, 409, 413, 422, 429, 503)}
+_BATCH_ERRORS = problem_responses(400, 401, 403, 409, 413, 422, 424, 429, 503)
 
 
 async def _answer(future: Future[list[Result]]) -> list[Result]:
@@ -128,7 +132,7 @@ BATCH_SCHEMA_DEFS = _BATCH_SCHEMA.pop("$defs", {})
 
 
 @router.post(
-    "/deals/batch", responses=_ERRORS,
+    "/deals/batch", responses=_BATCH_ERRORS,
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": _BATCH_SCHEMA}}}},
 )

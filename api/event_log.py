@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from api import visibility
 from api.auth import ApiKey, require
-from api.problems import json_response
+from api.problems import json_response, problem_responses
 from ledger import audiences
 from ledger import events as ev
 from ledger.store import LedgerStore
@@ -77,7 +77,7 @@ def event_json(position: int, event: ev.LedgerEvent, role: str | None
     }
 
 
-@router.get("/events")
+@router.get("/events", responses=problem_responses(401, 403, 422, 429))
 def read_events(
     request: Request,
     key: Annotated[ApiKey, Depends(require("platform", "auditor", "regulator"))],

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -20,6 +21,41 @@ from ledger.writer import Result
 
 PROBLEM = "application/problem+json"
 _BASE = "https://patent-ledger.example/problems/"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem as this API writes it, for the OpenAPI document."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None  # 422: field paths and messages
+    rule: str | None = None  # 409 refusals: INV-n
+    facts: dict[str, Any] | None = None  # 409: what blocks
+    limit: int | None = None  # 413: the bound in bytes
+
+
+_MEANING = {
+    400: "the body is not JSON (or not a form the endpoint reads)",
+    401: "no, unknown or revoked key",
+    403: "the key's role may not call this",
+    405: "method not allowed",
+    409: "refused by a rule (INV-n), an idempotency conflict or a key revoking itself",
+    413: "request body too large",
+    422: "invalid shape, check character or unknown reference",
+    424: "an atomic batch failed at another deal; nothing stored",
+    429: "the key is over its rate limit (Retry-After)",
+    503: "the writer is overloaded or the store unavailable (Retry-After); retry",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error statuses a route can answer, as problem+json."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {status: {"description": _MEANING[status], "content": {PROBLEM: {"schema": schema}}}
+            for status in statuses}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,

@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -57,13 +58,59 @@ def _patent(raw: str) -> str:
     return parse_patent_number(raw).value
 
 
-PartyId = Annotated[str, StringConstraints(min_length=1, max_length=220), AfterValidator(_party)]
-PatentNo = Annotated[str, StringConstraints(min_length=1, max_length=40), AfterValidator(_patent)]
+# What the OpenAPI document states about ids, amounts and shares: the shapes the validators
+# accept (letters in either case, as they are normalised), all but the check characters,
+# which no pattern can compute; a well-shaped id with a wrong check character is a 422.
+_USCC = "[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{18}"
+PARTY_ID_PATTERN = (
+    rf"^\s*(?:(?:[Uu][Ss][Cc][Cc]:\s*)?{_USCC}|[Cc][Nn][Ii][Dd]:\s*[0-9]{{17}}[0-9Xx]"
+    r"|[Ff][Oo][Rr][Ee][Ii][Gg][Nn]:\s*[A-Za-z]{2}\s*:.*\S.*|[Ee][Xx][Tt]:.*\S.*)\s*$"
+)
+PATENT_NO_PATTERN = (
+    r"^(?:(?:[Zz][Ll]|[Cc][Nn])?(?:[0-9]{12}|[0-9]{8})\.?[0-9Xx]"
+    r"|[A-Za-z]{2}[-:]?[0-9A-Za-z/]{3,20})$"
+)
+_ID_DOC = {
+    "party": {"type": "string", "minLength": 1, "maxLength": 220, "pattern": PARTY_ID_PATTERN,
+              "description": "a unified social credit code (GB 32100-2015, check character "
+              "included), cnid:RESIDENT-ID, foreign:CC:NAME or ext:PLATFORM-ID",
+              "examples": ["91350100M000100Y43"]},
+    "patent": {"type": "string", "minLength": 1, "maxLength": 40, "pattern": PATENT_NO_PATTERN,
+               "description": "a CNIPA number with its check character (ZL/CN prefix "
+               "optional), or a foreign office code and number such as US9227360",
+               "examples": ["201710601862.3"]},
+}
+
+
+def _decimal_doc(pattern: str, bounds: dict[str, float], places: int,
+                 example: str) -> WithJsonSchema:
+    """A decimal as the document states it: a string of digits (exact: the preferred form)
+    or a JSON number, within the bounds the validator checks and with at most `places`
+    decimals (which a JSON Schema number cannot state exactly)."""
+    return WithJsonSchema({"anyOf": [{"type": "string", "pattern": pattern},
+                                     {"type": "number", **bounds}],
+                           "examples": [example],
+                           "description": f"a decimal with at most {places} decimal places"})
+
+
+PartyId = Annotated[str, StringConstraints(min_length=1, max_length=220), AfterValidator(_party),
+                    WithJsonSchema(_ID_DOC["party"])]
+PatentNo = Annotated[str, StringConstraints(min_length=1, max_length=40), AfterValidator(_patent),
+                     WithJsonSchema(_ID_DOC["patent"])]
 DealId = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
-Share = Annotated[Decimal, Field(gt=0, le=1, max_digits=12, decimal_places=10)]
+Share = Annotated[Decimal, Field(gt=0, le=1, max_digits=12, decimal_places=10),
+                  _decimal_doc(r"^(?:0?\.(?=[0-9]*[1-9])[0-9]{1,10}|1(?:\.0{1,10})?)$",
+                               {"exclusiveMinimum": 0, "maximum": 1}, 10, "1")]
+Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=24, decimal_places=6),
+                   _decimal_doc(r"^(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,6})?$|^1000000000000000"
+                                r"(?:\.0{1,6})?$", {"minimum": 0, "maximum": 1e15}, 6,
+                                "100000.00")]
+Currency = Annotated[str, Field(min_length=3, max_length=3),
+                     WithJsonSchema({"type": "string", "enum": sorted(ISO_4217),
+                                     "default": "CNY"})]
 
 
 class Strict(BaseModel):
@@ -71,8 +118,8 @@ class Strict(BaseModel):
 
 
 class MoneyIn(Strict):
-    amount: Decimal = Field(ge=0, le=MAX_AMOUNT, max_digits=24, decimal_places=6)
-    currency: str = Field(default="CNY", min_length=3, max_length=3)
+    amount: Amount
+    currency: Currency = "CNY"
 
     @field_validator("currency")
     @classmethod

@@ -39,13 +39,17 @@ class Settings:
         if not 1 <= batch <= MAX_PROJECTION_BATCH:
             raise ValueError(f"LEDGER_PROJECTION_BATCH must be a whole number from 1 to "
                              f"{MAX_PROJECTION_BATCH}, not {raw_batch!r}")
+        raw_port = os.environ.get("LEDGER_PORT", "8000")
+        if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65_535:
+            raise ValueError(f"LEDGER_PORT must be a whole number from 1 to 65535, "
+                             f"not {raw_port!r}")
         return cls(
             database_url=os.environ.get("LEDGER_DATABASE_URL") or None,
             data_dir=Path(os.environ.get("LEDGER_DATA_DIR", ".ledger-data")).resolve(),
             api_keys=os.environ.get("LEDGER_API_KEYS") or None,
             env=env,
             host=os.environ.get("LEDGER_HOST", "127.0.0.1"),
-            port=int(os.environ.get("LEDGER_PORT", "8000")),
+            port=int(raw_port),
             projection_batch=batch,
             signing_key=Path(os.environ["LEDGER_SIGNING_KEY"]).resolve()
             if os.environ.get("LEDGER_SIGNING_KEY") else None,

@@ -48,6 +48,7 @@ MAX_GROUP = 2_000  # deals per transaction
 MAX_QUEUE = 20_000  # postings waiting; beyond it callers get 503 with Retry-After
 GROUP_LINGER_SECONDS = 0.002  # how long a group waits for more postings under load
 IDLE_SECONDS = 0.1  # no posting for this long: the writer is idle
+IDLE_CATCH_UP_SECONDS = 1.0  # an idle writer folds in other processes' events this often
 
 Decide = Callable[[Register, Stamp], Outcome]
 
@@ -106,6 +107,7 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._busy = False  # the last group held several postings: concurrent load
+        self._caught_up_at = 0.0  # monotonic time of the last idle catch-up
         metrics.counter("ledger_postings_total", "Postings by outcome")
         metrics.counter("ledger_rule_refusals_total", "Refusals by rule code")
         metrics.counter("ledger_groups_total", "Group commits")
@@ -172,6 +174,7 @@ class Writer:
             first = self._queue.get(timeout=IDLE_SECONDS)
         except queue.Empty:
             gc.enable()  # idle: the collector runs on its own again (see _judge_and_save)
+            self._catch_up_when_idle()
             return
         group = [first]
         deals = len(first.decisions)
@@ -254,6 +257,24 @@ class Writer:
             self._metrics.inc(name, count, **{label: value})
 
     # --- keeping the register true to the log ---------------------------------------------
+
+    def _catch_up_when_idle(self) -> None:
+        """Fold in what other processes (`demo`, `import`, another API) stored, at most once
+        every IDLE_CATCH_UP_SECONDS while no posting waits: `position` then says how far this
+        writer has seen the log, not where it last wrote, and the next posting finds the
+        register already current. A store that is away is left for the next posting."""
+        now = time.monotonic()
+        if now - self._caught_up_at < IDLE_CATCH_UP_SECONDS:
+            return
+        self._caught_up_at = now
+        applied = self._register.applied if self._register is not None else 0
+        try:
+            register = self._current_register()
+        except Exception as error:  # the next posting reports it (503)
+            log.debug("idle catch-up could not read the store: %s", error)
+            self._register = None
+            return
+        heap.folded(max(register.applied - applied, 0))
 
     def _load(self) -> Register:
         register = Register()

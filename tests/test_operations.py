@@ -2,15 +2,55 @@
 
 from __future__ import annotations
 
+import time
+from functools import partial
+
 from fastapi.testclient import TestClient
 
+from ledger import commands as c
+from ledger import decisions as d
+from ledger.service import LedgerService
 from tests.builders import ACME, BETA, PATENT, party, patent, pledge, uscc
 
 
 def test_healthz_reports_the_log_position(client: TestClient) -> None:
     party(client, ACME)
     body = client.get("/healthz", headers={"Authorization": ""}).json()
-    assert body == {"status": "ok", "position": 1, "writer_position": 1}
+    assert body == {"status": "ok", "position": 1, "writer": {"position": 1, "behind": 0},
+                    "writer_position": 1}
+
+
+def test_healthz_tells_the_truth_about_postings_of_another_process(
+    client: TestClient, database_url: str
+) -> None:
+    """`demo` and `import` post through their own writer: the head moves at once, and this
+    process's writer is shown behind it by exactly the gap until it has folded those in."""
+    party(client, ACME)
+    other = LedgerService(database_url).start()  # as `demo` and `import` do
+    try:
+        for party_id in (BETA, uscc(1), uscc(2)):
+            cmd = c.PartyCommand(id=party_id, name="Elsewhere", kind="enterprise")
+            result = other.writer.post_and_wait(partial(d.decide_party, cmd=cmd), "platform:x")
+            assert isinstance(result.outcome, d.Accepted)
+    finally:
+        other.stop()
+    seen = []
+    deadline = time.monotonic() + 20
+    while True:
+        body = client.get("/healthz").json()
+        assert body["position"] == 4, "the head counts every process's postings"
+        writer = body["writer"]
+        assert writer["behind"] == body["position"] - writer["position"]
+        assert body["writer_position"] == writer["position"]
+        seen.append(writer["position"])
+        if writer["position"] == 4 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert seen[-1] == 4, f"the idle writer never caught up with the log: {seen}"
+    assert set(seen) <= {1, 4}
+    # Caught up: this process's next posting is judged against the other process's parties.
+    party(client, uscc(3), related_to=[uscc(1)])
+    assert client.get("/healthz").json()["writer"] == {"position": 5, "behind": 0}
 
 
 def test_metrics_count_postings_refusals_and_requests(client: TestClient) -> None:

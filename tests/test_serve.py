@@ -27,12 +27,15 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, args: tuple[str, ...] = (),
+                 env_port: int | None = None, **settings: str) -> None:
+        """`serve` with LEDGER_PORT=`env_port` (default `port`) and `args`; `port` is where
+        it is expected to listen."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-        env.update(LEDGER_DATA_DIR=str(data_dir), LEDGER_PORT=str(port))
+        env.update(LEDGER_DATA_DIR=str(data_dir), LEDGER_PORT=str(env_port or port), **settings)
         self.url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve"], env=env, stdout=subprocess.PIPE,
+            [sys.executable, "-m", "api.cli", "serve", *args], env=env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True,
         )
         self.output: list[str] = []
@@ -99,6 +102,42 @@ def test_serve_starts_on_the_embedded_database_and_keeps_data(data_dir: Path) ->
         assert [e["payload"]["party_id"] for e in events] == [ACME]
     finally:
         second.stop()
+
+
+def test_host_and_port_flags_win_over_the_environment(data_dir: Path) -> None:
+    """uvicorn users reach for --host/--port first; they beat LEDGER_HOST/LEDGER_PORT."""
+    flag_port, env_port = _free_port(), _free_port()
+    server = Server(data_dir, flag_port, ("--host", "127.0.0.1", "--port", str(flag_port)),
+                    env_port=env_port, LEDGER_HOST="localhost")
+    try:
+        server.wait_ready()
+        assert f"serving on http://127.0.0.1:{flag_port}" in "".join(server.output)
+        assert httpx.get(server.url + "/healthz").json()["status"] == "ok"
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{env_port}/healthz", timeout=2)
+    finally:
+        server.stop()
+    assert server.process.returncode == 0
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "eighty"])
+def test_a_bad_port_flag_is_refused_clearly(tmp_path: Path, port: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    env.update(LEDGER_DATA_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", port], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "a port is a whole number from 1 to 65535" in done.stderr
+    assert not (tmp_path / "pgdata").exists(), "refused before any cluster was made"
+
+
+def test_a_bad_port_setting_is_refused_clearly(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    env.update(LEDGER_DATA_DIR=str(tmp_path), LEDGER_PORT="80a")
+    done = subprocess.run([sys.executable, "-m", "api.cli", "serve"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "LEDGER_PORT must be a whole number from 1 to 65535" in done.stderr
 
 
 def test_production_refuses_generated_keys(tmp_path: Path) -> None:

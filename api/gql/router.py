@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+from cross_web import HTTPException
 from fastapi import Request
 from strawberry.fastapi import GraphQLRouter
 
@@ -35,3 +36,12 @@ class _Router(GraphQLRouter[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A body that is JSON but not an object or a list of them (`"AAA"`, `1`) is a 400:
+        strawberry took it for a request and failed on it with a 500."""
+        decoded = orjson.loads(data)
+        if not isinstance(decoded, dict | list) or (
+                isinstance(decoded, list) and not all(isinstance(d, dict) for d in decoded)):
+            raise HTTPException(400, "a GraphQL request is a JSON object with a query")
+        return decoded
