@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from api.auth import ApiKey, KeyRing, require
 from api.key_store import KeyStore
-from api.problems import json_response, problem, problem_responses
+from api.problems import json_response, not_found, problem, problem_responses
 
 router = APIRouter(prefix="/v1/admin")
 Admin = Annotated[ApiKey, Depends(require())]  # admin only
@@ -48,15 +48,18 @@ def list_keys(request: Request, key: Admin) -> Response:
                           for r in store.records()])
 
 
-@router.delete("/keys/{key_id}", responses={**_ERRORS, **problem_responses(409)})
+@router.delete("/keys/{key_id}", responses={**_ERRORS, **problem_responses(404, 409)})
 def revoke_key(request: Request, key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")],
                key: Admin) -> Response:
-    """Revoke a key by its id (the 12 hex digits events record in `posted_by`)."""
+    """Revoke a key by its id (the 12 hex digits events record in `posted_by`): one issued
+    at run time or one configured at start; an id no key has is 404 and stores nothing."""
     store, ring = _store_and_ring(request)
     if key_id == key.key_id:
         return problem(409, "own-key", "Conflict", "a key cannot revoke itself; use another "
                        "admin key")
-    revoked_at = store.revoke(key_id)
+    revoked_at = store.revoke(key_id, configured=ring.configured_ids())
+    if revoked_at is None:
+        return not_found("key", f"no API key has the id {key_id}")
     store.refresh(ring)
     return json_response({"key_id": key_id, "revoked_at": _iso(revoked_at)})
 

@@ -32,7 +32,13 @@ MAX_BODY = 256 * 1024  # one deal, party or patent
 MAX_BATCH_BODY = 16 * 1024 * 1024  # a batch of up to 1,000 deals
 
 
-def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = False) -> FastAPI:
+def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = False,
+               public_docs: bool = False) -> FastAPI:
+    """The application. In production the API's description (/docs, /openapi.json) is not
+    served unless `public_docs` (LEDGER_PUBLIC_DOCS=1): it maps every route and field for
+    whoever asks, keys or not."""
+    docs = not production or public_docs
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The read pool belongs to the event loop that serves: one per lifespan.
@@ -52,7 +58,8 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
         title="Patent deal ledger",
         version="0.1.0",
         description="Post patent deals as immutable events; refusals name the rule (INV-n).",
-        docs_url=None if production else "/docs",
+        docs_url="/docs" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         redoc_url=None,
     )
     app.state.service = service
@@ -205,7 +212,13 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 class BodyLimit:
-    """413 for a body over its route's bound, counted as it streams (Content-Length may lie)."""
+    """413 for a body over its route's bound, counted as it streams (Content-Length may lie,
+    and a chunked body has none).
+
+    The body is read here, in full, before the app is called: an exception raised from inside
+    the app's `receive` is caught by FastAPI's body parsing and answered 400, so the limit
+    must be decided before the app reads anything. What the app gets is the same body, whole
+    (at most `limit` bytes held, which the app would hold anyway)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -219,24 +232,36 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(limit)(scope, receive, send)
             return
+        chunks: list[bytes] = []
         seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
+            if message["type"] != "http.request":  # the client went away: pass it on
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
             if seen > limit:
-                raise _BodyTooLarge
-            return message
+                await _too_large(limit)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([whole], receive), send)
 
-        try:
-            await self.app(scope, counted, send)
-        except _BodyTooLarge:
-            await _too_large(limit)(scope, receive, send)
 
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A `receive` that hands out `messages` first, then whatever the server sends next
+    (a disconnect)."""
+    pending = list(messages)
 
-class _BodyTooLarge(Exception):
-    pass
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
 
 
 def _too_large(limit: int) -> Response:

@@ -62,6 +62,10 @@ class KeyRing:
         """Swap in the keys issued and revoked at run time (both replaced at once)."""
         self._issued, self._revoked = dict(issued), frozenset(revoked)
 
+    def configured_ids(self) -> frozenset[str]:
+        """The ids of the keys configured at start (not issued at run time)."""
+        return frozenset(digest[:12] for digest in self._hashed)
+
     @classmethod
     def from_setting(cls, setting: str) -> KeyRing:
         """Parse LEDGER_API_KEYS: `role:key,role:key`."""

@@ -104,7 +104,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         projectors = Projectors(url, service.store, service.metrics, settings.projection_batch)
         if not args.no_projections:
             projectors.start()
-        app = create_app(service, keyring, production=settings.production)
+        app = create_app(service, keyring, production=settings.production,
+                         public_docs=settings.public_docs)
         app.state.batch_preparer.start()  # now, so the first batch does not wait for it
         print(f"patent-ledger serving on http://{settings.host}:{settings.port} "
               f"(docs at /docs, position {service.writer.position})", flush=True)

@@ -7,7 +7,7 @@ without holding a thread: the writer thread judges and commits, the event loop s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from functools import partial
 from typing import Annotated, Any
@@ -22,6 +22,7 @@ from api.problems import (
     PROBLEM,
     answer,
     json_response,
+    not_found,
     problem_body,
     problem_responses,
     stored_body,
@@ -30,6 +31,7 @@ from ledger import commands as c
 from ledger import decisions as d
 from ledger.identifiers import IdentifierError, parse_patent_number
 from ledger.writer import Decide, Result, StoreUnavailable, Writer
+from projections.queries import ReadModels
 
 router = APIRouter(prefix="/v1")
 ANSWER_SECONDS = 5.0  # the longest a posting waits for the writer before 503
@@ -158,24 +160,36 @@ async def post_batch(request: Request, key: Platform) -> Response:
     errors = await batch.errors()
     if errors is not None:
         raise RequestValidationError(errors)
+    summary = _batch_summary(batch.atomic, batch.deal_ids, results)
+    failed = next((r["status"] for r in summary["results"]
+                   if r["status"] not in (200, 201, 424)), None)
+    if batch.atomic and failed is not None:
+        return json_response(summary, failed)
+    return json_response(summary, 200)
+
+
+def _batch_summary(atomic: bool, deal_ids: Sequence[str], results: Sequence[Result]
+                   ) -> dict[str, Any]:
+    """One row per deal, and honest counts: `stored` new events (201), `replayed` deals the
+    ledger already had (200), `failed` the rest. A conflict with a deal earlier in the same
+    batch names that deal's `first_index` (its position, if it was stored, the writer adds)."""
     rows: list[dict[str, Any]] = []
-    failed: int | None = None
-    for index, (deal_id, result) in enumerate(zip(batch.deal_ids, results, strict=True)):
+    first_index: dict[str, int] = {}
+    for index, (deal_id, result) in enumerate(zip(deal_ids, results, strict=True)):
+        first_index.setdefault(deal_id, index)
         if isinstance(result.outcome, d.Accepted | d.Replayed):
             status, row = stored_body(result, "deal_id", {"index": index, "status": None})
             row["status"] = status  # second, after the index, as in every row
         else:
             status, problem = problem_body(result)
             row = {"index": index, "status": status, **problem, "deal_id": deal_id}
-            if failed is None and not isinstance(result.outcome, d.Skipped):
-                failed = status
+            if isinstance(result.outcome, d.Conflict) and first_index[deal_id] < index:
+                row["facts"] = {**row["facts"], "first_index": first_index[deal_id]}
         rows.append(row)
-    stored = sum(1 for r in rows if r["status"] in (200, 201))
-    summary = {"atomic": batch.atomic, "stored": stored, "failed": len(rows) - stored,
-               "results": rows}
-    if batch.atomic and failed is not None:
-        return json_response(summary, failed)
-    return json_response(summary, 200)
+    stored = sum(1 for r in rows if r["status"] == 201)
+    replayed = sum(1 for r in rows if r["status"] == 200)
+    return {"atomic": atomic, "stored": stored, "replayed": replayed,
+            "failed": len(rows) - stored - replayed, "results": rows}
 
 
 # --- Regulators' decisions ----------------------------------------------------------------
@@ -193,7 +207,8 @@ async def list_party(request: Request, body: c.ListingCommand, key: Regulator) -
     return answer(result, "listing_id")
 
 
-@router.post("/listings/{listing_id}/end", status_code=201, responses=_ERRORS)
+@router.post("/listings/{listing_id}/end", status_code=201,
+             responses={**_ERRORS, **problem_responses(404)})
 async def end_listing(
     request: Request, listing_id: Annotated[str, Path(max_length=100)], key: Regulator,
     body: c.ListingEndCommand | None = None,
@@ -203,10 +218,29 @@ async def end_listing(
     return answer(await _post(request, decide, key), "listing_id")
 
 
-@router.post("/anomalies/{anomaly_id}/finding", status_code=201, responses=_ERRORS)
+ANOMALY_ID = r"^AR-[0-9]{1,2}-[0-9a-f]{12}$"  # projections/anomaly_rules.py Flag.id
+
+
+@router.post("/anomalies/{anomaly_id}/finding", status_code=201,
+             responses={**_ERRORS, **problem_responses(404)})
 async def record_finding(
-    request: Request, anomaly_id: Annotated[str, Path(max_length=100)], body: c.FindingCommand,
-    key: Regulator,
+    request: Request,
+    anomaly_id: Annotated[str, Path(max_length=100, pattern=ANOMALY_ID)],
+    body: c.FindingCommand, key: Regulator,
 ) -> Response:
+    """A regulator's finding on a flag the ledger raised: 404 for an id no flag has.
+
+    Flags are made by the anomalies projection, which the writer must not read (ledger/ does
+    not import projections/), so the handler asks the read models before posting. The race:
+    a flag raised by an event just stored but not yet projected is unknown for that moment
+    (404; the projection follows within a second, and posting again then succeeds); a flag
+    that a late event drops between this look-up and the posting still gets the finding,
+    which stays in the log and attaches again if the same evidence is ever flagged anew.
+    A retry of a finding whose flag has since been dropped hears 404, not its first answer.
+    A malformed id is refused (422) before any look-up.
+    """
+    reads: ReadModels = request.app.state.reads
+    if not await reads.anomaly_flagged(anomaly_id):
+        return not_found("anomaly", f"no anomaly {anomaly_id!r} has been flagged")
     decide = partial(d.decide_finding, anomaly_id=anomaly_id, cmd=body)
     return answer(await _post(request, decide, key), "anomaly_id")

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import secrets
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,16 +46,24 @@ class KeyStore:
                          (digest[:12], digest, role))
         return key, digest[:12]
 
-    def revoke(self, key_id: str) -> datetime:
-        """Revoke a key by id (issued here or configured); the time it was revoked."""
+    def revoke(self, key_id: str, configured: Collection[str] = ()) -> datetime | None:
+        """Revoke a key by id; the time it was (first) revoked, or None if no key has that id.
+
+        A key issued here has its row; a configured key (among `configured`, the key ids of
+        LEDGER_API_KEYS) gets a row holding only its revocation. Any other id is left alone:
+        a row for it would list a key that never was (`role: null`)."""
         with psycopg.connect(self._url) as conn:
-            row = conn.execute(
-                "INSERT INTO api_keys (key_id, revoked_at) VALUES (%s, now()) "
-                "ON CONFLICT (key_id) DO UPDATE SET revoked_at = "
-                "coalesce(api_keys.revoked_at, now()) RETURNING revoked_at", (key_id,)
-            ).fetchone()
-        assert row is not None
-        return row[0]
+            if key_id in configured:
+                row = conn.execute(
+                    "INSERT INTO api_keys (key_id, revoked_at) VALUES (%s, now()) "
+                    "ON CONFLICT (key_id) DO UPDATE SET revoked_at = "
+                    "coalesce(api_keys.revoked_at, now()) RETURNING revoked_at", (key_id,)
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
+                    "WHERE key_id = %s RETURNING revoked_at", (key_id,)).fetchone()
+        return None if row is None else row[0]
 
     def records(self) -> list[KeyRecord]:
         with psycopg.connect(self._url) as conn:

@@ -1,7 +1,8 @@
 """RFC 9457 problem details, and how each outcome of the ledger becomes an HTTP answer.
 
 A rule refusal is 409 with `rule` and `facts`; a shape or reference error is 422 with `errors`
-listing field paths; an idempotency key reused with another body is 409 without a rule.
+listing field paths; an idempotency key reused with another body is 409 without a rule; a path
+naming nothing the ledger has (a listing, an anomaly, a key) is 404.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from ledger.decisions import Accepted, Conflict, Invalid, Replayed, Skipped
+from ledger.decisions import Accepted, Conflict, Invalid, NotFound, Replayed, Skipped
 from ledger.rules import Refusal
 from ledger.writer import Result
 
@@ -41,6 +42,7 @@ _MEANING = {
     400: "the body is not JSON (or not a form the endpoint reads)",
     401: "no, unknown or revoked key",
     403: "the key's role may not call this",
+    404: "no such thing: the path names what the ledger does not hold",
     405: "method not allowed",
     409: "refused by a rule (INV-n), an idempotency conflict or a key revoking itself",
     413: "request body too large",
@@ -81,6 +83,8 @@ def problem_body(result: Result) -> tuple[int, dict[str, Any]]:
         return 422, {"type": _BASE + "invalid-reference", "title": "Unknown reference",
                      "status": 422, "detail": "; ".join(e["message"] for e in outcome.errors),
                      "errors": outcome.errors}
+    if isinstance(outcome, NotFound):
+        return 404, not_found_body(outcome.kind, outcome.detail)
     if isinstance(outcome, Conflict):
         return 409, {"type": _BASE + "idempotency-conflict", "title": "Idempotency key reused",
                      "status": 409, "detail": outcome.detail, "facts": outcome.facts}
@@ -90,6 +94,16 @@ def problem_body(result: Result) -> tuple[int, dict[str, Any]]:
                      f"{outcome.failed_at}; nothing of it was stored",
                      "failed_at": outcome.failed_at}
     raise AssertionError(f"not a problem: {outcome!r}")
+
+
+def not_found_body(kind: str, detail: str) -> dict[str, Any]:
+    """A path that names nothing the ledger has (a listing, an anomaly, a key): 404."""
+    return {"type": _BASE + "not-found", "title": f"Unknown {kind}", "status": 404,
+            "detail": detail}
+
+
+def not_found(kind: str, detail: str) -> Response:
+    return json_response(not_found_body(kind, detail), 404, media_type=PROBLEM)
 
 
 def stored_body(result: Result, id_name: str, body: dict[str, Any] | None = None

@@ -1,16 +1,19 @@
 """From a posted command to the events the ledger will store, or the reason it will not.
 
-`decide` reads the register and never changes it. It answers in one of five ways:
-`Accepted` (new events), `Replayed` (the same posting again: the first answer), `Invalid`
-(a reference to something the ledger does not know: 422), `Refusal` (a rule of law: 409 with
-the rule) or `Conflict` (an idempotency key reused with another body: 409).
+`decide` reads the register and never changes it. It answers in one of six ways:
+`Accepted` (new events), `Replayed` (the same posting again: the first answer), `NotFound`
+(the path names something the ledger does not have: 404), `Invalid` (a body's reference to
+something the ledger does not know: 422), `Refusal` (a rule of law: 409 with the rule) or
+`Conflict` (an idempotency key reused with another body: 409).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import wraps
 from typing import Any
 
 from ledger import commands as c
@@ -43,6 +46,19 @@ class Invalid:
 
 
 @dataclass(frozen=True, slots=True)
+class NotFound:
+    """The thing the path names (a listing to end, ...) is not in the register (404): the
+    request addresses nothing, unlike a body that refers to something unknown (`Invalid`)."""
+
+    kind: str
+    id: str
+
+    @property
+    def detail(self) -> str:
+        return f"no {self.kind} {self.id!r} in the ledger"
+
+
+@dataclass(frozen=True, slots=True)
 class Conflict:
     detail: str
     facts: dict[str, Any]
@@ -55,7 +71,7 @@ class Skipped:
     failed_at: int
 
 
-Outcome = Accepted | Replayed | Invalid | Refusal | Conflict | Skipped
+Outcome = Accepted | Replayed | NotFound | Invalid | Refusal | Conflict | Skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,24 +91,50 @@ class _Errors:
 
 
 def _idempotent(register: Register, key: str, print_: str) -> Replayed | Conflict | None:
+    """The earlier answer for `key`: the same body is a replay, another body a conflict. An
+    earlier posting still pending in this group (position 0) has no position to name yet: the
+    writer adds it once the group is stored (ledger/writer.py), a batch names its index."""
     posted = register.posted.get(key)
     if posted is None:
         return None
     if posted.fingerprint == print_:
         return Replayed(posted)
-    return Conflict(
-        f"{key} was already posted with a different body",
-        {"key": key, "first_position": posted.position},
-    )
+    facts: dict[str, Any] = {"key": key}
+    if posted.position:
+        facts["first_position"] = posted.position
+    return Conflict(f"{key} was already posted with a different body", facts)
 
 
+Decision = Callable[..., Outcome]
+
+
+def once(key: Callable[..., str]) -> Callable[[Decision], Decision]:
+    """Idempotency, written once for every decision that has a key: `key(cmd, ...)` (given
+    the decision's other arguments too) names the
+    posting, the command's fingerprint tells a replay (the first answer) from a conflict (409),
+    and only a new key reaches the decision, which gets the fingerprint as `print_` to store.
+    The decision's command is its keyword argument `cmd` (how the API, importers and batches
+    call every decide_*); a deal's key and fingerprint come with its preparation."""
+
+    def wrap(decide: Decision) -> Decision:
+        @wraps(decide)
+        def decided(register: Register, stamp: Stamp, *args: Any, cmd: Any,
+                    **kwargs: Any) -> Outcome:
+            print_ = fingerprint(cmd)
+            earlier = _idempotent(register, key(cmd, *args, **kwargs), print_)
+            if earlier is not None:
+                return earlier
+            return decide(register, stamp, *args, cmd=cmd, print_=print_, **kwargs)
+
+        return decided
+
+    return wrap
+
+
+@once(lambda cmd: f"party:{cmd.id}")
 def decide_party(
-    register: Register, stamp: Stamp, cmd: c.PartyCommand
+    register: Register, stamp: Stamp, cmd: c.PartyCommand, print_: str
 ) -> Outcome:
-    print_ = fingerprint(cmd)
-    earlier = _idempotent(register, f"party:{cmd.id}", print_)
-    if earlier is not None:
-        return earlier
     errors = _Errors()
     for i, related in enumerate(cmd.related_to):
         if related not in register.parties and related != cmd.id:
@@ -109,11 +151,10 @@ def decide_party(
     )])
 
 
+@once(lambda cmd: f"patent:{cmd.number}")
 def decide_patent(
-    register: Register, stamp: Stamp, cmd: c.PatentCommand
+    register: Register, stamp: Stamp, cmd: c.PatentCommand, print_: str
 ) -> Outcome:
-    print_ = fingerprint(cmd)
-    earlier = _idempotent(register, f"patent:{cmd.number}", print_)
     errors = _Errors()
     for i, holding in enumerate(cmd.owners):
         if holding.party not in register.parties:
@@ -128,8 +169,6 @@ def decide_patent(
         granted_on=cmd.granted_on, expires_on=expiry_date(kind, cmd.filed_on),
         owners={h.party: h.share for h in cmd.owners}, fingerprint=print_,
     )
-    if isinstance(earlier, Replayed):
-        return earlier
     refusal = register.judge(event)  # INV-1: a registered patent changes owner only by a deal
     return refusal if refusal is not None else Accepted([event])
 
@@ -183,7 +222,9 @@ def decide_deal(register: Register, stamp: Stamp, cmd: Any) -> Outcome:
 
 
 def judge_deal(register: Register, stamp: Stamp, deal: PreparedDeal) -> Outcome:
-    """Turn a prepared deal into its event, checking references, then the rules."""
+    """Turn a prepared deal into its event, checking references, then the rules. Its
+    idempotency is `once`'s, with the key and fingerprint its preparation computed (in the
+    batch preparer's process for a batch)."""
     earlier = _idempotent(register, deal_key(deal.deal_id), deal.fingerprint)
     if earlier is not None:
         return earlier
@@ -280,13 +321,10 @@ def _settle_disposal(register: Register, deal: PreparedDeal, patents: list[str],
 # --- Regulators ----------------------------------------------------------------------------
 
 
+@once(lambda cmd: f"subsidy:{cmd.subsidy_id}")
 def decide_subsidy(
-    register: Register, stamp: Stamp, cmd: c.SubsidyCommand
+    register: Register, stamp: Stamp, cmd: c.SubsidyCommand, print_: str
 ) -> Outcome:
-    print_ = fingerprint(cmd)
-    earlier = _idempotent(register, f"subsidy:{cmd.subsidy_id}", print_)
-    if earlier is not None:
-        return earlier
     errors = _Errors()
     if cmd.party not in register.parties:
         errors.add(["body", "party"], f"unknown party {cmd.party}")
@@ -303,13 +341,10 @@ def decide_subsidy(
     )])
 
 
+@once(lambda cmd: f"listing:{cmd.listing_id}")
 def decide_listing(
-    register: Register, stamp: Stamp, cmd: c.ListingCommand
+    register: Register, stamp: Stamp, cmd: c.ListingCommand, print_: str
 ) -> Outcome:
-    print_ = fingerprint(cmd)
-    earlier = _idempotent(register, f"listing:{cmd.listing_id}", print_)
-    if earlier is not None:
-        return earlier
     if cmd.party not in register.parties:
         return Invalid([{"path": ["body", "party"], "message": f"unknown party {cmd.party}"}])
     return Accepted([ev.PartyListed(
@@ -325,7 +360,7 @@ def decide_listing_end(
 ) -> Outcome:
     listing = register.listings.get(listing_id)
     if listing is None:
-        return Invalid([{"path": ["path", "id"], "message": f"unknown listing {listing_id}"}])
+        return NotFound("listing", listing_id)
     earlier = register.posted.get(f"delisting:{listing_id}")
     if earlier is not None:
         return Replayed(earlier)
@@ -341,13 +376,10 @@ def decide_listing_end(
     )])
 
 
+@once(lambda cmd, anomaly_id: f"finding:{anomaly_id}")
 def decide_finding(
-    register: Register, stamp: Stamp, anomaly_id: str, cmd: c.FindingCommand
+    register: Register, stamp: Stamp, anomaly_id: str, cmd: c.FindingCommand, print_: str
 ) -> Outcome:
-    print_ = fingerprint(cmd)
-    earlier = _idempotent(register, f"finding:{anomaly_id}", print_)
-    if earlier is not None:
-        return earlier
     cls = ev.AnomalyConfirmed if cmd.decision.value == "confirmed" else ev.AnomalyDismissed
     return Accepted([cls(
         originator_id=ev.stream_id("finding", anomaly_id), originator_version=1,

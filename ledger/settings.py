@@ -20,6 +20,7 @@ class Settings:
     projection_batch: int  # events per projection transaction while catching up
     signing_key: Path | None = None  # Ed25519 PEM for checkpoints; None: data_dir's, made once
     rate_limit: str | None = None  # "rate[:burst]" requests a second per API key
+    public_docs: bool = False  # LEDGER_PUBLIC_DOCS=1: /docs and /openapi.json in production
 
     @property
     def signing_key_path(self) -> Path:
@@ -34,6 +35,9 @@ class Settings:
         env = os.environ.get("LEDGER_ENV", "development")
         if env not in ("development", "production"):
             raise ValueError(f"LEDGER_ENV must be development or production, not {env!r}")
+        raw_docs = os.environ.get("LEDGER_PUBLIC_DOCS", "0")
+        if raw_docs not in ("0", "1"):
+            raise ValueError(f"LEDGER_PUBLIC_DOCS must be 0 or 1, not {raw_docs!r}")
         raw_batch = os.environ.get("LEDGER_PROJECTION_BATCH", "2000")
         batch = int(raw_batch) if raw_batch.isdigit() else 0
         if not 1 <= batch <= MAX_PROJECTION_BATCH:
@@ -54,4 +58,5 @@ class Settings:
             signing_key=Path(os.environ["LEDGER_SIGNING_KEY"]).resolve()
             if os.environ.get("LEDGER_SIGNING_KEY") else None,
             rate_limit=os.environ.get("LEDGER_RATE_LIMIT") or None,
+            public_docs=raw_docs == "1",
         )

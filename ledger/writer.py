@@ -35,7 +35,7 @@ from typing import NamedTuple, Protocol
 
 from ledger import events as ev
 from ledger import group_append, heap
-from ledger.decisions import Accepted, Outcome, Replayed, Skipped, Stamp
+from ledger.decisions import Accepted, Conflict, Outcome, Replayed, Skipped, Stamp
 from ledger.group_append import ChunkedAppend
 from ledger.metrics import Metrics
 from ledger.register import Posted, Register
@@ -366,6 +366,12 @@ def _result(register: Register, outcome: Outcome,
         return Result(outcome, register.posted[outcome.posted.key])
     if isinstance(outcome, Refusal):
         tally["rule", outcome.rule] += 1
+    elif isinstance(outcome, Conflict) and "first_position" not in outcome.facts:
+        # The first posting was pending in this group when the conflict was judged: name the
+        # position it was stored at, if it was (an atomic batch's may have been taken back).
+        first = register.posted.get(outcome.facts.get("key", ""))
+        if first is not None and first.position:
+            outcome = Conflict(outcome.detail, {**outcome.facts, "first_position": first.position})
     tally["outcome", type(outcome).__name__.lower()] += 1
     return Result(outcome)
 

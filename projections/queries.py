@@ -294,6 +294,11 @@ class ReadModels:
                                 (list(deal_ids),))
         return {r["deal_id"]: r["position"] for r in rows}
 
+    async def anomaly_flagged(self, anomaly_id: str) -> bool:
+        """Whether the anomalies projection holds a flag with this id (a finding names one)."""
+        rows = await self._rows("SELECT 1 FROM rm_anomalies WHERE id = %s", (anomaly_id,))
+        return bool(rows)
+
     async def anomaly_page(self, where: AnomalyFilter, after: tuple[int, str] | None,
                            first: int) -> list[AnomalyRow]:
         clauses: list[str] = ["(a.position, a.id) > (%s, %s)"]

@@ -5,12 +5,18 @@ A refusal is 409 naming the rule and the facts that broke it, and stores nothing
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from ledger.commands import PartyCommand, PatentCommand
+from ledger.decisions import Accepted, Stamp, decide_party, decide_patent
+from ledger.events import LedgerEvent
+from ledger.register import Register
+from ledger.rules import Refusal
 from tests.builders import cn_patent, event_count, licence, party, patent, pledge, transfer, uscc
 
 A, B, C = uscc(1), uscc(2), uscc(3)
@@ -58,10 +64,30 @@ def status(client: TestClient, number: str, value: str, on: str) -> Any:
 
 
 def test_inv_1_reregistering_a_patent_with_new_owners_is_refused(ledger: TestClient) -> None:
+    """Through the API the patent's idempotency key answers first (409 idempotency conflict,
+    nothing stored); INV-1 stands behind it, for a registration whose key the register does
+    not hold (an event stored under an older spelling of the key)."""
     body = {"number": P1, "title": f"Patent {P1}", "filed_on": "2017-07-20",
             "granted_on": "2019-01-08", "owners": [{"party": B, "share": "1"}]}
-    facts = refused(ledger, body, "INV-1", "/v1/patents")
-    assert facts["owners"] == [A]
+    before = event_count(ledger)
+    response = ledger.post("/v1/patents", json=body)
+    assert response.status_code == 409 and response.json()["facts"]["key"] == f"patent:{P1}"
+    assert event_count(ledger) == before
+    register, stamp = Register(), Stamp("test", datetime(2021, 1, 1, tzinfo=UTC))
+    for command in (PartyCommand(id=A, name="A", kind="enterprise"),
+                    PartyCommand(id=B, name="B", kind="enterprise")):
+        register.apply(_accepted(decide_party(register, stamp, cmd=command)))
+    first = PatentCommand.model_validate({**body, "owners": [{"party": A, "share": "1"}]})
+    register.apply(_accepted(decide_patent(register, stamp, cmd=first)))
+    del register.posted[f"patent:{P1}"]
+    refusal = decide_patent(register, stamp, cmd=PatentCommand.model_validate(body))
+    assert isinstance(refusal, Refusal) and refusal.rule == "INV-1"
+    assert refusal.facts["owners"] == [A]
+
+
+def _accepted(outcome: object) -> LedgerEvent:
+    assert isinstance(outcome, Accepted), outcome
+    return outcome.events[0]
 
 
 def test_inv_1_ownership_moves_by_a_transfer(ledger: TestClient) -> None:

@@ -6,8 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
-from graphql import GraphQLError
 
+from api.gql.errors import bad_input
 from api.gql.types import Ctx
 from ledger.audiences import may_read_oversight
 from projections.indicators import (
@@ -57,8 +57,9 @@ async def indicators(info: Ctx, low: date, high: date, granularity: str, region:
     try:
         parameters = query_parameters(low, high, granularity, region, recipient_kind,
                                       exclude_flagged, as_known_at)
-    except ValueError as error:
-        raise GraphQLError(str(error), extensions={"code": "BAD_USER_INPUT"}) from None
+    except ValueError as error:  # the message starts with the argument it is about
+        argument, _, message = str(error).partition(" ")
+        raise bad_input(argument, message) from None
     rows = rows_from(await info.context.reads.indicator_rows(parameters))
     if not oversight:  # K10's count of flagged deals is anomaly data too
         rows = [r for r in rows if r.dimension != FLAGGED_LEFT_OUT]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from graphql import GraphQLError
+from api.gql.errors import bad_input
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
@@ -14,8 +14,8 @@ DEFAULT_PAGE = 20
 def page_size(first: int | None) -> int:
     size = DEFAULT_PAGE if first is None else first
     if not 1 <= size <= MAX_PAGE:
-        raise GraphQLError(f"first must be between 1 and {MAX_PAGE}, not {size}",
-                           extensions={"code": "BAD_USER_INPUT", "limit": MAX_PAGE})
+        raise bad_input("first", f"must be between 1 and {MAX_PAGE}, not {size}",
+                        limit=MAX_PAGE)
     return size
 
 
@@ -31,8 +31,7 @@ def decode_cursor(cursor: str | None, parts: int) -> list[str] | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         key = []
     if len(key) != parts:
-        raise GraphQLError(f"not a cursor of this list: {cursor!r}",
-                           extensions={"code": "BAD_USER_INPUT"})
+        raise bad_input("after", f"not a cursor of this list: {cursor!r}")
     return key
 
 
@@ -41,6 +40,5 @@ def position_cursor(cursor: str | None) -> int:
     if key is None:
         return 0
     if not key[0].isdigit():
-        raise GraphQLError(f"not a cursor of this list: {cursor!r}",
-                           extensions={"code": "BAD_USER_INPUT"})
+        raise bad_input("after", f"not a cursor of this list: {cursor!r}")
     return int(key[0])

@@ -7,9 +7,10 @@ factory would defeat graphql-core's validation cache. Production turns introspec
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -17,12 +18,13 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from api.gql.anomalies import AnomalyConnection, AnomalyFilterInput, anomaly_connection
 from api.gql.credit import CreditListing, blacklist
+from api.gql.errors import SCALARS, ProductionValidation, Validation, process
 from api.gql.events import (
     EventConnection,
     EventFilterInput,
@@ -174,17 +176,34 @@ class Parsed(ParserCache):
         super().__init__(maxsize=CACHED_DOCUMENTS)
 
 
-class Validated(ValidationCache):
-    """Validation is a full walk of the query (milliseconds for a large one): do it once."""
+class LedgerSchema(strawberry.Schema):
+    """The schema, with errors sorted into clients' and ours (api/gql/errors.py) and, in
+    production, graphql-core's suggestions hidden when it coerces variables too."""
 
-    def __init__(self) -> None:
-        super().__init__(maxsize=CACHED_DOCUMENTS)
+    production = False
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        process(errors, execution_context, self.production)
+
+    def _get_custom_context_kwargs(self, operation_extensions: dict[str, Any] | None = None,
+                                   *, sync: bool = False) -> dict[str, Any]:
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        if self.production:
+            kwargs["hide_suggestions"] = True
+        return kwargs
+
+
+class ProductionSchema(LedgerSchema):
+    production = True
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:
     limits = ProductionLimits if production else Limits
-    return strawberry.Schema(query=Query, extensions=[limits, TokenLimit, Parsed, Validated],
-                             config=StrawberryConfig(auto_camel_case=True))
+    validation = ProductionValidation if production else Validation
+    schema_class = ProductionSchema if production else LedgerSchema
+    return schema_class(query=Query, extensions=[limits, TokenLimit, Parsed, validation],
+                        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS))
 
 
 def schema_sdl() -> str:
