@@ -22,6 +22,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from api.gql.anomalies import AnomalyConnection, AnomalyFilterInput, anomaly_connection
+from api.gql.arguments import CheckedArguments
 from api.gql.credit import CreditListing, blacklist
 from api.gql.events import EventConnection, EventFilterInput, event_connection
 from api.gql.indicators import Indicator, indicators
@@ -177,7 +178,8 @@ class Validated(ValidationCache):
 
 def build_schema(*, production: bool) -> strawberry.Schema:
     limits = ProductionLimits if production else Limits
-    return strawberry.Schema(query=Query, extensions=[limits, TokenLimit, Parsed, Validated],
+    return strawberry.Schema(query=Query, extensions=[limits, TokenLimit, Parsed, Validated,
+                                                         CheckedArguments],
                              config=StrawberryConfig(auto_camel_case=True))
 
 
