@@ -19,7 +19,6 @@ from starlette.responses import Response
 from api.auth import ApiKey, require
 from api.batch_preparer import BatchPreparer, InvalidBatch
 from api.problems import (
-    PROBLEM,
     answer,
     json_response,
     not_found,
@@ -29,7 +28,6 @@ from api.problems import (
 )
 from ledger import commands as c
 from ledger import decisions as d
-from ledger.identifiers import IdentifierError, parse_patent_number
 from ledger.writer import Decide, Result, StoreUnavailable, Writer
 from projections.queries import ReadModels
 
@@ -77,36 +75,29 @@ async def register_patent(request: Request, body: c.PatentCommand, key: Platform
     return answer(result, "number")
 
 
-def _patent_in_path(number: str) -> str | Response:
-    """The path's patent number normalised, or the 422 problem that says why it is not one."""
-    try:
-        return parse_patent_number(number).value
-    except IdentifierError as error:
-        return json_response(
-            {"type": "about:blank", "title": "Invalid patent number", "status": 422,
-             "detail": str(error), "errors": [{"path": ["path", "number"],
-                                               "message": str(error)}]},
-            422, media_type=PROBLEM,
-        )
+# Path parameters are the commands' checked field types (ledger/commands.py), so a bad one
+# is the same 422 problem, with `errors` at ["path", name], as a bad body field.
+PatentInPath = Annotated[c.PatentNo, Path(description="a patent number; normalised")]
+ListingInPath = Annotated[c.DealId, Path(description="the listing's id")]
+ANOMALY_ID = r"^AR-[0-9]{1,2}-[0-9a-f]{12}$"  # projections/anomaly_rules.py Flag.id
+AnomalyInPath = Annotated[c.Reference, Path(description="the anomaly's id", pattern=ANOMALY_ID)]
 
 
 async def _post_patent_fact(request: Request, number: str, decide: Callable[..., d.Outcome],
                             body: c.StatusCommand | c.InventorsCommand, key: ApiKey,
                             shown: dict[str, Any]) -> Response:
-    """Post a fact about one patent named in the path; 201 shows `shown` and the position."""
-    normalised = _patent_in_path(number)
-    if isinstance(normalised, Response):
-        return normalised
-    result = await _post(request, partial(decide, number=normalised, cmd=body), key)
+    """Post a fact about one patent named in the path (normalised by its type); 201 shows
+    `shown` and the position."""
+    result = await _post(request, partial(decide, number=number, cmd=body), key)
     if isinstance(result.outcome, d.Accepted):
-        return json_response({"number": normalised, **shown,
+        return json_response({"number": number, **shown,
                               "position": result.positions[0]}, 201)
     return answer(result, "number")
 
 
 @router.post("/patents/{number}/status", status_code=201, responses=_ERRORS)
 async def change_status(
-    request: Request, number: Annotated[str, Path(max_length=40)], body: c.StatusCommand,
+    request: Request, number: PatentInPath, body: c.StatusCommand,
     key: Platform,
 ) -> Response:
     return await _post_patent_fact(request, number, d.decide_status, body, key,
@@ -115,7 +106,7 @@ async def change_status(
 
 @router.post("/patents/{number}/inventors", status_code=201, responses=_ERRORS)
 async def change_inventors(
-    request: Request, number: Annotated[str, Path(max_length=40)], body: c.InventorsCommand,
+    request: Request, number: PatentInPath, body: c.InventorsCommand,
     key: Platform,
 ) -> Response:
     """Record a change of the patent's inventors (AR-11 watches these around transfers)."""
@@ -210,7 +201,7 @@ async def list_party(request: Request, body: c.ListingCommand, key: Regulator) -
 @router.post("/listings/{listing_id}/end", status_code=201,
              responses={**_ERRORS, **problem_responses(404)})
 async def end_listing(
-    request: Request, listing_id: Annotated[str, Path(max_length=100)], key: Regulator,
+    request: Request, listing_id: ListingInPath, key: Regulator,
     body: c.ListingEndCommand | None = None,
 ) -> Response:
     decide = partial(d.decide_listing_end, listing_id=listing_id,
@@ -218,15 +209,11 @@ async def end_listing(
     return answer(await _post(request, decide, key), "listing_id")
 
 
-ANOMALY_ID = r"^AR-[0-9]{1,2}-[0-9a-f]{12}$"  # projections/anomaly_rules.py Flag.id
-
-
 @router.post("/anomalies/{anomaly_id}/finding", status_code=201,
              responses={**_ERRORS, **problem_responses(404)})
 async def record_finding(
-    request: Request,
-    anomaly_id: Annotated[str, Path(max_length=100, pattern=ANOMALY_ID)],
-    body: c.FindingCommand, key: Regulator,
+    request: Request, anomaly_id: AnomalyInPath, body: c.FindingCommand,
+    key: Regulator,
 ) -> Response:
     """A regulator's finding on a flag the ledger raised: 404 for an id no flag has.
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from importers.names import party_id, party_kind
 from importers.uspto_xml import (
@@ -289,7 +289,12 @@ class _DealDecision:
         body = self._body(register)
         if isinstance(body, str):
             return d.Invalid([{"path": ["record", self.record.key], "message": body}])
-        return d.decide_deal(register, stamp, cmd=_DEAL.validate_python(body))
+        try:  # here, in the writer: a record naming its assignors as assignees, say
+            cmd = _DEAL.validate_python(body)
+        except ValidationError as error:
+            return d.Invalid([{"path": ["record", self.record.key],
+                               "message": f"cannot be read as a deal: {error}"}])
+        return d.decide_deal(register, stamp, cmd=cmd)
 
     def _body(self, register: Register) -> dict[str, Any] | str:
         record = self.record

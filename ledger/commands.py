@@ -4,12 +4,15 @@ These pydantic models are the request bodies of the REST API (architecture.md s3
 everything that needs no register: identifiers and their check characters, money, shares that
 sum to 1, dates in order, and the limits below. A failure is a 422 listing field paths; the
 rules that need the register (`ledger/rules.py`) come after, in the writer.
+
+Every string passes a check of `ledger/text.py` (through the field types below: no field
+takes a bare `str`), and the data rules of `ledger/data_rules.py` run here too.
 """
 
 from __future__ import annotations
 
 import functools
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -25,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from ledger import data_rules, text
 from ledger.identifiers import parse_party_id, parse_patent_number
 from ledger.values import (
     ISO_4217,
@@ -93,14 +97,48 @@ def _decimal_doc(pattern: str, bounds: dict[str, float], places: int,
                            "description": f"a decimal with at most {places} decimal places"})
 
 
-PartyId = Annotated[str, StringConstraints(min_length=1, max_length=220), AfterValidator(_party),
+# Every str field is one of these (tests/test_hostile_text.py walks the models to hold it):
+# each runs a check of ledger/text.py first, which refuses controls, lone surrogates and bidi
+# formatting characters, and for names also blank or invisible text. A party id is checked
+# as a name (NFC: a foreign or ext id composed two ways names one party).
+PartyId = Annotated[str, StringConstraints(min_length=1, max_length=220),
+                    AfterValidator(text.name), AfterValidator(_party),
                     WithJsonSchema(_ID_DOC["party"])]
-PatentNo = Annotated[str, StringConstraints(min_length=1, max_length=40), AfterValidator(_patent),
+PatentNo = Annotated[str, StringConstraints(min_length=1, max_length=40),
+                     AfterValidator(text.one_line), AfterValidator(_patent),
                      WithJsonSchema(_ID_DOC["patent"])]
 DealId = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"),
+    AfterValidator(text.one_line),
 ]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=100),
+                      AfterValidator(text.one_line)]  # an id the ledger derived (an anomaly's)
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT),
+                 AfterValidator(text.name)]  # names and titles: NFC, visible, one line
+ShortName = Annotated[str, StringConstraints(min_length=1, max_length=200),
+                      AfterValidator(text.name)]  # a licence's field
+Inventor = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+                     AfterValidator(text.name)]
+FreeText = Annotated[str, StringConstraints(max_length=MAX_TEXT),
+                     AfterValidator(text.lines)]  # notes, grounds, reasons: tab, newline allowed
+Statement = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT),
+                      AfterValidator(text.lines), AfterValidator(text.filled)]  # grounds
+Region = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{2,12}$"),
+                   AfterValidator(text.one_line)]
+Territory = Annotated[str, StringConstraints(pattern=r"^(\*|[A-Z]{2}(-[A-Z0-9]{1,6})?)$"),
+                      AfterValidator(text.one_line)]
+
+
+def _iso_4217(code: str) -> str:
+    if code not in ISO_4217:
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code")
+    return code
+
+
+Currency = Annotated[str, StringConstraints(min_length=3, max_length=3),
+                     AfterValidator(text.one_line), AfterValidator(_iso_4217),
+                     WithJsonSchema({"type": "string", "enum": sorted(ISO_4217),
+                                     "default": "CNY"})]
 Share = Annotated[Decimal, Field(gt=0, le=1, max_digits=12, decimal_places=10),
                   _decimal_doc(r"^(?:0?\.(?=[0-9]*[1-9])[0-9]{1,10}|1(?:\.0{1,10})?)$",
                                {"exclusiveMinimum": 0, "maximum": 1}, 10, "1")]
@@ -108,9 +146,6 @@ Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=24, decimal_pl
                    _decimal_doc(r"^(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,6})?$|^1000000000000000"
                                 r"(?:\.0{1,6})?$", {"minimum": 0, "maximum": 1e15}, 6,
                                 "100000.00")]
-Currency = Annotated[str, Field(min_length=3, max_length=3),
-                     WithJsonSchema({"type": "string", "enum": sorted(ISO_4217),
-                                     "default": "CNY"})]
 
 
 class Strict(BaseModel):
@@ -120,13 +155,6 @@ class Strict(BaseModel):
 class MoneyIn(Strict):
     amount: Amount
     currency: Currency = "CNY"
-
-    @field_validator("currency")
-    @classmethod
-    def _iso_4217(cls, code: str) -> str:
-        if code not in ISO_4217:
-            raise ValueError(f"{code!r} is not an ISO 4217 currency code")
-        return code
 
     def value(self) -> Money:
         return Money(self.amount, self.currency)
@@ -161,22 +189,37 @@ def _distinct(values: list[str], what: str) -> list[str]:
 
 class PartyCommand(Strict):
     id: PartyId
-    name: Text
+    name: Name
     kind: PartyKind
     size: PartySize | None = None
     state_owned: bool | None = None
-    region: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{2,12}$")] | None = None
+    region: Region | None = None
     founded_on: date | None = None
     related_to: list[PartyId] = Field(default_factory=list, max_length=MAX_PARTIES_PER_SIDE)
+
+    @field_validator("founded_on")
+    @classmethod
+    def _founded_by_today(cls, founded_on: date | None) -> date | None:
+        if founded_on is not None:
+            data_rules.founded_by_today(founded_on, datetime.now(UTC).date())
+        return founded_on
 
 
 class PatentCommand(Strict):
     number: PatentNo
-    title: Text
+    title: Name
     filed_on: date
     granted_on: date
     owners: list[Holding] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     kind: Literal["invention", "utility_model", "design"] | None = None
+
+    @field_validator("filed_on")
+    @classmethod
+    def _filed_in_the_numbers_year(cls, filed_on: date, info: ValidationInfo) -> date:
+        number = info.data.get("number")  # absent when itself invalid
+        if number is not None:
+            data_rules.number_year_is_filing_year(parse_patent_number(number), filed_on)
+        return filed_on
 
     @field_validator("owners")
     @classmethod
@@ -203,15 +246,13 @@ class PatentCommand(Strict):
 class StatusCommand(Strict):
     status: PatentStatus
     effective_on: date
-    reason: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+    reason: FreeText | None = None
 
 
 class InventorsCommand(Strict):
-    inventors: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=200,
-                                                                strip_whitespace=True)]],
-                         Field(min_length=1, max_length=MAX_INVENTORS)]
+    inventors: Annotated[list[Inventor], Field(min_length=1, max_length=MAX_INVENTORS)]
     effective_on: date
-    reason: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+    reason: FreeText | None = None
 
 
 # --- Deals ------------------------------------------------------------------------------
@@ -251,8 +292,11 @@ class TransferDeal(DealBase):
 
     @field_validator("to_parties")
     @classmethod
-    def _to_shares(cls, holdings: list[Holding]) -> list[Holding]:
+    def _to_shares(cls, holdings: list[Holding], info: ValidationInfo) -> list[Holding]:
         _shares(holdings)
+        givers = info.data.get("from_parties")  # absent when itself invalid
+        if givers is not None:
+            data_rules.receivers_are_not_the_givers(givers, (h.party for h in holdings))
         return holdings
 
     @field_validator("from_parties")
@@ -268,6 +312,14 @@ class EquityContributionDeal(DealBase):
     valuation: MoneyIn | None = None  # INV-15 refuses a contribution without one
     equity_share: Share | None = None
     pledgee_consent: bool = False
+
+    @field_validator("company")
+    @classmethod
+    def _not_only_giver(cls, company: str, info: ValidationInfo) -> str:
+        givers = info.data.get("from_parties")  # absent when itself invalid
+        if givers is not None:
+            data_rules.receivers_are_not_the_givers(givers, [company])
+        return company
 
 
 class Fee(Strict):
@@ -289,8 +341,8 @@ class LicenceDeal(DealBase):
     licensors: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     licensee: PartyId
     licence_kind: LicenceKind
-    territory: Annotated[str, StringConstraints(pattern=r"^(\*|[A-Z]{2}(-[A-Z0-9]{1,6})?)$")]
-    field: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    territory: Territory
+    field: ShortName
     starts_on: date
     ends_on: date
     fee: Fee
@@ -420,7 +472,7 @@ class DealBatch(Strict):
 class SubsidyCommand(Strict):
     subsidy_id: DealId
     party: PartyId
-    programme: Text
+    programme: Name
     amount: MoneyIn
     awarded_on: date
     deals: list[DealId] = Field(default_factory=list, max_length=MAX_BATCH)
@@ -430,7 +482,7 @@ class ListingCommand(Strict):
     listing_id: DealId
     party: PartyId
     list: CreditList
-    grounds: Text
+    grounds: Statement
     starts_on: date
     ends_on: date | None = None
 
@@ -447,4 +499,4 @@ class ListingEndCommand(Strict):
 
 class FindingCommand(Strict):
     decision: FindingDecision
-    note: Annotated[str, StringConstraints(max_length=MAX_TEXT)] = ""
+    note: FreeText = ""

@@ -32,10 +32,11 @@ _KIND_DIGIT = {
 # Before 2004 the third digit of the 8-digit number carried the kind.
 _OLD_KIND_DIGIT = {"1": PatentKind.INVENTION, "2": PatentKind.UTILITY_MODEL, "3": PatentKind.DESIGN}
 
-_CN_NEW = re.compile(r"^(\d{12})\.?([0-9X])$")
-_CN_OLD = re.compile(r"^(\d{8})\.?([0-9X])$")
+# ASCII digits only: `\d` alone also matches other scripts' digits (Arabic-Indic, ...).
+_CN_NEW = re.compile(r"^(\d{12})\.?([0-9X])$", re.ASCII)
+_CN_OLD = re.compile(r"^(\d{8})\.?([0-9X])$", re.ASCII)
 _FOREIGN = re.compile(r"^([A-Z]{2})[-:]?([0-9A-Z/]{3,20})$")
-_US_KIND_CODE = re.compile(r"^(\d{6,8})(?:[ABPSE]\d?)$")
+_US_KIND_CODE = re.compile(r"^(\d{6,8})(?:[ABPSE]\d?)$", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,7 @@ def parse_party_id(raw: str) -> str:
         return _parse_uscc(rest, raw)
     if scheme == "cnid":
         value = rest.strip().upper()
-        if not re.fullmatch(r"\d{17}[\dX]", value):
+        if not re.fullmatch(r"\d{17}[\dX]", value, re.ASCII):
             raise IdentifierError(f"party id {raw!r}: a resident id has 17 digits and a check")
         expected = cnid_check_character(value[:17])
         if value[17] != expected:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -33,9 +34,18 @@ def party(client: TestClient, party_id: str, kind: str = "enterprise", **extra: 
     assert response.status_code in (200, 201), response.text
 
 
-def patent(client: TestClient, number: str, owners: dict[str, str], filed_on: str = "2017-07-20",
+def filed_in_numbers_year(number: str) -> str:
+    """20 July of the year a Chinese number carries (the number-year rule), else of 2017."""
+    from ledger.data_rules import number_year
+    from ledger.identifiers import parse_patent_number
+
+    return f"{number_year(parse_patent_number(number)) or 2017}-07-20"
+
+
+def patent(client: TestClient, number: str, owners: dict[str, str], filed_on: str | None = None,
            granted_on: str = "2019-01-08", **extra: Any) -> None:
-    body = {"number": number, "title": f"Patent {number}", "filed_on": filed_on,
+    body = {"number": number, "title": f"Patent {number}",
+            "filed_on": filed_on or filed_in_numbers_year(number),
             "granted_on": granted_on,
             "owners": [{"party": p, "share": s} for p, s in owners.items()], **extra}
     response = client.post("/v1/patents", json=body)
@@ -75,3 +85,31 @@ def event_count(client: TestClient) -> int:
     response = client.get("/v1/events", params={"after": 0, "limit": 1000})
     assert response.status_code == 200, response.text
     return len(response.json()["events"])
+
+
+def post_json(client: TestClient, path: str, body: Any, role: str = "platform") -> Any:
+    """Posted as ASCII JSON, so that lone surrogates travel as `\\uXXXX` escapes (a raw
+    surrogate cannot be UTF-8 encoded)."""
+    from tests.ledger_fixtures import auth
+
+    return client.post(path, content=json.dumps(body).encode(),
+                       headers={**auth(role), "content-type": "application/json"})
+
+
+def error_paths(response: Any) -> list[str]:
+    problem = response.json()
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert problem["errors"], problem
+    return [".".join(map(str, e["path"])) for e in problem["errors"]]
+
+
+def assert_refused(client: TestClient, path: str, body: Any, field: str,
+                   role: str = "platform", message: str = "") -> None:
+    """A 422 problem whose `errors` name `field` (and say `message`), and no new event."""
+    before = event_count(client)
+    response = post_json(client, path, body, role)
+    assert response.status_code == 422, response.text
+    paths = error_paths(response)
+    assert any(p.endswith(field) for p in paths), (field, paths)
+    assert message in response.text, response.text
+    assert event_count(client) == before

@@ -23,6 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.gql.anomalies import AnomalyConnection, AnomalyFilterInput, anomaly_connection
+from api.gql.arguments import CheckedArguments
 from api.gql.credit import CreditListing, blacklist
 from api.gql.errors import SCALARS, ProductionValidation, Validation, process
 from api.gql.events import (
@@ -202,7 +203,8 @@ def build_schema(*, production: bool) -> strawberry.Schema:
     limits = ProductionLimits if production else Limits
     validation = ProductionValidation if production else Validation
     schema_class = ProductionSchema if production else LedgerSchema
-    return schema_class(query=Query, extensions=[limits, TokenLimit, Parsed, validation],
+    return schema_class(query=Query, extensions=[limits, TokenLimit, Parsed, validation,
+                                                  CheckedArguments],
                         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS))
 
 
