@@ -7,6 +7,7 @@ without holding a thread: the writer thread judges and commits, the event loop s
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from functools import partial
@@ -80,7 +81,8 @@ async def register_patent(request: Request, body: c.PatentCommand, key: Platform
 PatentInPath = Annotated[c.PatentNo, Path(description="a patent number; normalised")]
 ListingInPath = Annotated[c.DealId, Path(description="the listing's id")]
 ANOMALY_ID = r"^AR-[0-9]{1,2}-[0-9a-f]{12}$"  # projections/anomaly_rules.py Flag.id
-AnomalyInPath = Annotated[c.Reference, Path(description="the anomaly's id", pattern=ANOMALY_ID)]
+AnomalyInPath = Annotated[c.Reference, Path(description="the anomaly's id (rule, hyphen, 12 hex "
+                                                       "digits: AR-5-0123456789ab)")]
 
 
 async def _post_patent_fact(request: Request, number: str, decide: Callable[..., d.Outcome],
@@ -224,10 +226,11 @@ async def record_finding(
     that a late event drops between this look-up and the posting still gets the finding,
     which stays in the log and attaches again if the same evidence is ever flagged anew.
     A retry of a finding whose flag has since been dropped hears 404, not its first answer.
-    A malformed id is refused (422) before any look-up.
+    An id of another shape names no flag either: 404 without a look-up (text the ledger
+    cannot store, like a NUL, is still 422, as in every field).
     """
     reads: ReadModels = request.app.state.reads
-    if not await reads.anomaly_flagged(anomaly_id):
+    if re.fullmatch(ANOMALY_ID, anomaly_id) is None or not await reads.anomaly_flagged(anomaly_id):
         return not_found("anomaly", f"no anomaly {anomaly_id!r} has been flagged")
     decide = partial(d.decide_finding, anomaly_id=anomaly_id, cmd=body)
     return answer(await _post(request, decide, key), "anomaly_id")

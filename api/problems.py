@@ -144,7 +144,17 @@ async def validation_problem(request: Request, exc: Exception) -> Response:
     return problem(422, "invalid-request", "Invalid request", detail, errors=errors)
 
 
+_UNREADABLE = {RecursionError: "it is nested too deeply", UnicodeDecodeError: "it is not UTF-8"}
+
+
 async def http_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        # FastAPI's body parsing failed on something other than a JSON syntax error (which it
+        # reports as 422 itself): a shape error like any other, with the errors member.
+        reason = _UNREADABLE.get(type(exc.__cause__), "it is not JSON this service can read")
+        message = f"the body cannot be read: {reason}"
+        return problem(422, "invalid-request", "Invalid request", message,
+                       errors=[{"path": ["body"], "message": message, "type": "json_invalid"}])
     return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail),
                    headers=getattr(exc, "headers", None))
