@@ -107,8 +107,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         app = create_app(service, keyring, production=settings.production,
                          public_docs=settings.public_docs)
         app.state.batch_preparer.start()  # now, so the first batch does not wait for it
+        docs = ("docs at /docs" if not settings.production or settings.public_docs
+                else "no public docs")
         print(f"patent-ledger serving on http://{settings.host}:{settings.port} "
-              f"(docs at /docs, position {service.writer.position})", flush=True)
+              f"({docs}, position {service.writer.position})", flush=True)
         # uvicorn re-raises SIGTERM once it has shut down; exit through the `finally`
         # blocks so the writer and the embedded cluster stop cleanly.
         signal.signal(signal.SIGTERM, _exit_cleanly)

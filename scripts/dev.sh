@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian machine: installs what is missing, then serves or tests.
 #   bash scripts/dev.sh serve   the API on the embedded PostgreSQL (data in .ledger-data/)
-#   bash scripts/dev.sh test    ruff, mypy and the whole pytest suite against real PostgreSQL
+#   bash scripts/dev.sh test    ruff, mypy, import contracts and the whole pytest suite against real PostgreSQL
 #   bash scripts/dev.sh bench [write|read|import]   benchmarks (write BENCHMARKS.md; all by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +55,8 @@ case "$command" in
         .venv/bin/ruff check .
         say "mypy"
         .venv/bin/mypy
+        say "import contracts"
+        .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
         say "pytest"
         exec .venv/bin/python -m pytest -q "$@"
         ;;
