@@ -133,10 +133,16 @@ def answer(result: Result, id_name: str) -> Response:
     return json_response(body, status, media_type=PROBLEM)
 
 
+def _plain(message: str) -> str:
+    """pydantic prefixes the sentence of our own validators with "Value error, ": the client
+    wants the sentence."""
+    return message.removeprefix("Value error, ")
+
+
 async def validation_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"path": list(err.get("loc", ())), "message": err.get("msg", ""),
+        {"path": list(err.get("loc", ())), "message": _plain(err.get("msg", "")),
          "type": err.get("type", "")}
         for err in exc.errors()
     ]

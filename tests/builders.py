@@ -81,8 +81,13 @@ def pledge(deal_id: str, patents: list[str], pledgors: list[str], pledgee: str,
             **extra}
 
 
-def event_count(client: TestClient) -> int:
-    response = client.get("/v1/events", params={"after": 0, "limit": 1000})
+def event_count(client: TestClient, role: str = "auditor") -> int:
+    """Events in the log as `role` reads them: an auditor reads them all (a platform does not
+    read regulators' events, so "nothing was stored" is counted as an auditor)."""
+    from tests.ledger_fixtures import auth
+
+    headers = auth(role)
+    response = client.get("/v1/events", params={"after": 0, "limit": 1000}, headers=headers)
     assert response.status_code == 200, response.text
     return len(response.json()["events"])
 

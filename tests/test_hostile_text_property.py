@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from ledger.service import LedgerService
 from projections.projectors import Projectors
 from tests.builders import ACME, BETA, PATENT, cn_patent, licence, patent, post_json, transfer, uscc
-from tests.ledger_fixtures import wait_projected
+from tests.ledger_fixtures import auth, wait_projected
 
 REFUSED = [chr(i) for i in (*range(0x20), 0x7F, 0x85, 0x9F, 0xD800, 0xDBFF, 0xDC00, 0xDFFF,
                             *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F,
@@ -109,5 +109,6 @@ def test_random_unicode_in_every_text_field_is_refused_or_stored_and_projected(
     head = service.store.head()
     wait_projected(projectors, head)
     assert all(runner.position == head for runner in projectors.runners)
-    log = registered.get("/v1/events", params={"limit": 1000})  # every stored text reads back
+    log = registered.get("/v1/events", params={"limit": 1000},  # every stored text reads back
+                         headers=auth("auditor"))
     assert log.status_code == 200, log.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import orjson
 from cross_web import HTTPException
 from fastapi import Request
@@ -39,8 +41,15 @@ class _Router(GraphQLRouter[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         """A body that is JSON but not an object or a list of them (`"AAA"`, `1`) is a 400:
-        strawberry took it for a request and failed on it with a 500."""
-        decoded = orjson.loads(data)
+        strawberry took it for a request and failed on it with a 500. Decoded by `json`, which
+        keeps a lone surrogate escape (orjson refuses the whole body), so the argument that
+        holds one is named in a BAD_USER_INPUT error (api/gql/arguments.py)."""
+        try:
+            decoded = json.loads(data)
+        except json.JSONDecodeError:
+            raise  # strawberry answers it: 400 "Unable to parse request body as JSON"
+        except ValueError:  # bytes `json` took for UTF-16 or UTF-32 and could not decode
+            raise HTTPException(400, "a GraphQL request is UTF-8 JSON") from None
         if not isinstance(decoded, dict | list) or (
                 isinstance(decoded, list) and not all(isinstance(d, dict) for d in decoded)):
             raise HTTPException(400, "a GraphQL request is a JSON object with a query")
