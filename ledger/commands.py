@@ -12,6 +12,7 @@ takes a bare `str`), and the data rules of `ledger/data_rules.py` run here too.
 from __future__ import annotations
 
 import functools
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -19,6 +20,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -27,6 +29,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ledger import data_rules, text
 from ledger.identifiers import parse_party_id, parse_patent_number
@@ -148,6 +151,25 @@ Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=24, decimal_pl
                                 "100000.00")]
 
 
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> object:
+    """Dates travel as `YYYY-MM-DD` strings (architecture.md s3): pydantic alone would also
+    take 0 as 1970-01-01, 20200101 as a count of seconds and "2020-01-01T00:00" as a day.
+    A `date` built in Python (importers, tests) passes; the calendar check comes after."""
+    if (isinstance(value, date) and not isinstance(value, datetime)) or (
+            isinstance(value, str) and _ISO_DAY.fullmatch(value)):
+        return value
+    raise PydanticCustomError("date_type", "a date is a string YYYY-MM-DD, not {given}",
+                              {"given": type(value).__name__ if not isinstance(value, str)
+                               else repr(value)[:40]})
+
+
+Day = Annotated[date, BeforeValidator(_iso_day),
+                WithJsonSchema({"type": "string", "format": "date", "examples": ["2020-01-01"]})]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -194,7 +216,7 @@ class PartyCommand(Strict):
     size: PartySize | None = None
     state_owned: bool | None = None
     region: Region | None = None
-    founded_on: date | None = None
+    founded_on: Day | None = None
     related_to: list[PartyId] = Field(default_factory=list, max_length=MAX_PARTIES_PER_SIDE)
 
     @field_validator("founded_on")
@@ -208,8 +230,8 @@ class PartyCommand(Strict):
 class PatentCommand(Strict):
     number: PatentNo
     title: Name
-    filed_on: date
-    granted_on: date
+    filed_on: Day
+    granted_on: Day
     owners: list[Holding] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     kind: Literal["invention", "utility_model", "design"] | None = None
 
@@ -245,13 +267,13 @@ class PatentCommand(Strict):
 
 class StatusCommand(Strict):
     status: PatentStatus
-    effective_on: date
+    effective_on: Day
     reason: FreeText | None = None
 
 
 class InventorsCommand(Strict):
     inventors: Annotated[list[Inventor], Field(min_length=1, max_length=MAX_INVENTORS)]
-    effective_on: date
+    effective_on: Day
     reason: FreeText | None = None
 
 
@@ -260,11 +282,11 @@ class InventorsCommand(Strict):
 
 class DealBase(Strict):
     deal_id: DealId
-    effective_on: date
-    signed_on: date | None = None
+    effective_on: Day
+    signed_on: Day | None = None
     patents: list[PatentNo] = Field(default_factory=list, max_length=MAX_PATENTS_PER_DEAL)
     corrects: DealId | None = None
-    registered_on: date | None = None  # the day an IP office recorded it, when it did
+    registered_on: Day | None = None  # the day an IP office recorded it, when it did
 
     @field_validator("patents")
     @classmethod
@@ -343,12 +365,12 @@ class LicenceDeal(DealBase):
     licence_kind: LicenceKind
     territory: Territory
     field: ShortName
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     fee: Fee
     sublicensable: bool = False
     parent_licence: DealId | None = None
-    filed_on: date | None = None
+    filed_on: Day | None = None
     pledgee_consent: bool = False
 
     @model_validator(mode="after")
@@ -369,8 +391,8 @@ class OpenLicenceDeclarationDeal(DealBase):
     kind: Literal["open_licence_declaration"]
     owners: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     fee: Fee
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     pledgee_consent: bool = False
 
     @model_validator(mode="after")
@@ -397,7 +419,7 @@ class PledgeDeal(DealBase):
     # Required for Chinese patents (a CNIPA pledge registration states both); a foreign
     # office's record (a US security interest) may disclose neither.
     secured_amount: MoneyIn | None = None
-    due_on: date | None = None
+    due_on: Day | None = None
 
     @model_validator(mode="after")
     def _due_after_effect(self) -> PledgeDeal:
@@ -474,7 +496,7 @@ class SubsidyCommand(Strict):
     party: PartyId
     programme: Name
     amount: MoneyIn
-    awarded_on: date
+    awarded_on: Day
     deals: list[DealId] = Field(default_factory=list, max_length=MAX_BATCH)
 
 
@@ -483,8 +505,8 @@ class ListingCommand(Strict):
     party: PartyId
     list: CreditList
     grounds: Statement
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
 
     @model_validator(mode="after")
     def _term_in_order(self) -> ListingCommand:
@@ -494,7 +516,7 @@ class ListingCommand(Strict):
 
 
 class ListingEndCommand(Strict):
-    ended_on: date | None = None
+    ended_on: Day | None = None
 
 
 class FindingCommand(Strict):
