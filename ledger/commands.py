@@ -23,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
@@ -120,7 +121,9 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT),
                  AfterValidator(text.name)]  # names and titles: NFC, visible, one line
 ShortName = Annotated[str, StringConstraints(min_length=1, max_length=200),
                       AfterValidator(text.name)]  # a licence's field
-Inventor = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+# Stripped, so spaces alone are empty: the pattern tells the document so.
+Inventor = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True,
+                                           pattern=r"\S"),
                      AfterValidator(text.name)]
 FreeText = Annotated[str, StringConstraints(max_length=MAX_TEXT),
                      AfterValidator(text.lines)]  # notes, grounds, reasons: tab, newline allowed
@@ -145,6 +148,9 @@ Currency = Annotated[str, StringConstraints(min_length=3, max_length=3),
 Share = Annotated[Decimal, Field(gt=0, le=1, max_digits=12, decimal_places=10),
                   _decimal_doc(r"^(?:0?\.(?=[0-9]*[1-9])[0-9]{1,10}|1(?:\.0{1,10})?)$",
                                {"exclusiveMinimum": 0, "maximum": 1}, 10, "1")]
+Rate = Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=8),
+                 _decimal_doc(r"^(?:0?\.[0-9]{1,8}|0|1(?:\.0{1,8})?)$",
+                              {"minimum": 0, "maximum": 1}, 8, "0.05")]
 Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=24, decimal_places=6),
                    _decimal_doc(r"^(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,6})?$|^1000000000000000"
                                 r"(?:\.0{1,6})?$", {"minimum": 0, "maximum": 1e15}, 6,
@@ -171,6 +177,8 @@ Day = Annotated[date, BeforeValidator(_iso_day),
 
 
 class Strict(BaseModel):
+    """Booleans are StrictBool: pydantic alone took 0, "yes" and "off" for true or false."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -214,7 +222,7 @@ class PartyCommand(Strict):
     name: Name
     kind: PartyKind
     size: PartySize | None = None
-    state_owned: bool | None = None
+    state_owned: StrictBool | None = None
     region: Region | None = None
     founded_on: Day | None = None
     related_to: list[PartyId] = Field(default_factory=list, max_length=MAX_PARTIES_PER_SIDE)
@@ -310,7 +318,7 @@ class TransferDeal(DealBase):
     to_parties: list[Holding] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     price: MoneyIn | None = None
     consideration: Consideration
-    pledgee_consent: bool = False
+    pledgee_consent: StrictBool = False
 
     @field_validator("to_parties")
     @classmethod
@@ -333,7 +341,7 @@ class EquityContributionDeal(DealBase):
     company: PartyId
     valuation: MoneyIn | None = None  # INV-15 refuses a contribution without one
     equity_share: Share | None = None
-    pledgee_consent: bool = False
+    pledgee_consent: StrictBool = False
 
     @field_validator("company")
     @classmethod
@@ -347,7 +355,7 @@ class EquityContributionDeal(DealBase):
 class Fee(Strict):
     mode: FeeMode
     amount: MoneyIn | None = None
-    rate: Decimal | None = Field(default=None, ge=0, le=1, max_digits=12, decimal_places=8)
+    rate: Rate | None = None
 
     @model_validator(mode="after")
     def _mode_fits(self) -> Fee:
@@ -368,10 +376,10 @@ class LicenceDeal(DealBase):
     starts_on: Day
     ends_on: Day
     fee: Fee
-    sublicensable: bool = False
+    sublicensable: StrictBool = False
     parent_licence: DealId | None = None
     filed_on: Day | None = None
-    pledgee_consent: bool = False
+    pledgee_consent: StrictBool = False
 
     @model_validator(mode="after")
     def _term_in_order(self) -> LicenceDeal:
@@ -393,7 +401,7 @@ class OpenLicenceDeclarationDeal(DealBase):
     fee: Fee
     starts_on: Day
     ends_on: Day
-    pledgee_consent: bool = False
+    pledgee_consent: StrictBool = False
 
     @model_validator(mode="after")
     def _term_in_order(self) -> OpenLicenceDeclarationDeal:
@@ -485,7 +493,7 @@ MAX_BATCH = 1_000
 
 class DealBatch(Strict):
     deals: list[DealCommand] = Field(min_length=1, max_length=MAX_BATCH)
-    atomic: bool = False
+    atomic: StrictBool = False
 
 
 # --- Regulators -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ and schemathesis"); tests/test_schemathesis_run.py runs schemathesis itself per 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -132,3 +133,45 @@ def test_a_bad_graphql_body_without_a_key_is_still_a_401(client: TestClient) -> 
     """The key is checked before the body is read."""
     response = client.post("/graphql", json={"query": 7}, headers={"Authorization": ""})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/v1/deals", "/v1/deals/batch"])
+@pytest.mark.parametrize("given", [0, 1, "true", "yes", "off"])
+def test_a_boolean_is_true_or_false_on_both_deal_routes(registered: TestClient, path: str,
+                                                        given: Any) -> None:
+    """pydantic's lax mode took 0 for false and "yes" for true (schemathesis sent
+    `pledgee_consent: 0` to a batch and it was judged as a deal)."""
+    deal = transfer("d1", [PATENT], [ACME], {BETA: "1"}, pledgee_consent=given)
+    before = event_count(registered)
+    response = registered.post(path, json=deal if path == "/v1/deals" else _batch(deal))
+    assert response.status_code == 422, response.text
+    error = next(e for e in response.json()["errors"] if e["path"][-1] == "pledgee_consent")
+    assert error["type"] == "bool_type"
+    assert event_count(registered) == before
+
+
+def test_a_batch_is_atomic_only_when_it_says_true(registered: TestClient) -> None:
+    deal = transfer("d1", [PATENT], [ACME], {BETA: "1"})
+    before = event_count(registered)
+    response = registered.post("/v1/deals/batch", json={"deals": [deal], "atomic": 1})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["path"] == ["body", "atomic"]
+    assert event_count(registered) == before
+    assert registered.post("/v1/deals/batch", json=_batch(deal)).json()["stored"] == 1
+
+
+@pytest.mark.parametrize(("rate", "status"), [("", 422), ("0.12345678", 201), ("1.5", 422),
+                                              (0.05, 201), ("0.123456789", 422)])
+def test_a_royalty_rate_is_as_documented(registered: TestClient, rate: Any, status: int) -> None:
+    """The document said any string; "" was a 422 for a body it admitted."""
+    spec = registered.get("/openapi.json").json()["components"]["schemas"]["Fee"]
+    pattern = spec["properties"]["rate"]["anyOf"][0]["anyOf"][0]["pattern"]
+    if isinstance(rate, str):
+        assert (re.fullmatch(pattern, rate) is not None) == (status == 201)
+    deal = {"deal_id": "L1", "kind": "licence", "effective_on": "2020-03-01",
+            "patents": [PATENT], "licensors": [ACME], "licensee": BETA,
+            "licence_kind": "exclusive", "territory": "CN", "field": "all",
+            "starts_on": "2020-03-01", "ends_on": "2022-03-01",
+            "fee": {"mode": "royalty", "rate": rate}}
+    response = registered.post("/v1/deals", json=deal)
+    assert response.status_code == status, response.text
