@@ -118,7 +118,7 @@ def test_a_graphql_body_that_is_not_json_is_a_400_problem(client: TestClient) ->
     response = client.post("/graphql", content=b"{not json",
                            headers={"content-type": "application/json"})
     assert response.status_code == 400
-    assert response.json()["detail"] == "the body is not JSON"
+    assert response.json()["detail"] == "the body is not UTF-8 JSON"
 
 
 def test_a_graphql_body_as_documented_is_answered(client: TestClient) -> None:
@@ -175,3 +175,4 @@ def test_a_royalty_rate_is_as_documented(registered: TestClient, rate: Any, stat
             "fee": {"mode": "royalty", "rate": rate}}
     response = registered.post("/v1/deals", json=deal)
     assert response.status_code == status, response.text
+
