@@ -13,12 +13,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import admin, commands, event_log
 from api.auth import AuthError, KeyRing
 from api.batch_preparer import BatchPreparer, PreparerUnavailable
-from api.gql.router import graphql_router
+from api.gql.router import BadGraphQLRequest, graphql_router
 from api.key_store import KeyRefresher, KeyStore
 from api.problems import PROBLEM, Problem, http_problem, problem, problem_responses, validation_problem
 from ledger.service import LedgerService
@@ -171,19 +172,40 @@ def _document_graphql(schema: dict[str, Any]) -> None:
             "schema": {"type": "object", "required": ["query"], "properties": {
                 "query": {"type": "string", "minLength": 1},
                 "variables": {"type": ["object", "null"]},
-                "operationName": {"type": ["string", "null"]}}}}}}
+                "operationName": {"type": ["string", "null"]},
+                "extensions": {"type": ["object", "null"]}}}}}}
         graphql["post"]["responses"] = {
             "200": {"description": "data and/or GraphQL errors",
                     "content": {"application/json": {"schema": {"type": "object"}}}},
-            "400": {"description": "not a GraphQL request (strawberry answers in plain text "
-                    "or JSON)", "content": {"text/plain": {"schema": {"type": "string"}},
-                                            "application/json": {"schema": {}}}},
+            "400": {"description": "not a GraphQL request: a body that is not JSON or not "
+                    "as above (problem+json), or one strawberry refuses itself in plain text "
+                    "(a content type other than JSON, an operationName the query does not "
+                    "define)", "content": {
+                        PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}},
+                        "text/plain": {"schema": {"type": "string"}}}},
             **problem_responses(401, 403, 413, 429)}
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> str:
+    """Every method some route at this path takes, for a 405's Allow: Starlette names only
+    the first matching route's, and GET and POST /v1/admin/keys are two routes. Asked of the
+    routes themselves (a full match per method), as FastAPI nests included routers."""
+    return ", ".join(m for m in _METHODS
+                     if any(route.matches({**scope, "method": m})[0] == Match.FULL
+                            for route in app.router.routes))
 
 
 def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_problem)
-    app.add_exception_handler(HTTPException, http_problem)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 405:
+            exc.headers = {"Allow": allowed_methods(request.app, request.scope)}
+        return await http_problem(request, exc)
 
     @app.exception_handler(AuthError)
     async def auth_problem(request: Request, exc: AuthError) -> Response:
@@ -194,6 +216,10 @@ def _add_error_handlers(app: FastAPI) -> None:
                        429: ("Too Many Requests", "rate-limited")}.get(
             exc.status, ("Forbidden", "forbidden"))
         return problem(exc.status, kind, title, exc.detail, headers=headers)
+
+    @app.exception_handler(BadGraphQLRequest)
+    async def bad_graphql_request(request: Request, exc: BadGraphQLRequest) -> Response:
+        return problem(400, "invalid-graphql-request", "Not a GraphQL request", str(exc))
 
     @app.exception_handler(Overloaded)
     async def overloaded(request: Request, exc: Overloaded) -> Response:

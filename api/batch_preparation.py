@@ -26,7 +26,7 @@ from decimal import Decimal
 from functools import partial
 from typing import IO, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError
 
 from ledger.commands import MAX_BATCH, DealBatch, DealCommand
 from ledger.deal_preparation import prepare_deal
@@ -83,7 +83,7 @@ class _Shell(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     deals: list[Any] = Field(min_length=1, max_length=MAX_BATCH)
-    atomic: bool = False
+    atomic: StrictBool = False
 
 
 @functools.cache

@@ -46,7 +46,9 @@ _MEANING = {
     405: "method not allowed",
     409: "refused by a rule (INV-n), an idempotency conflict or a key revoking itself",
     413: "request body too large",
-    422: "invalid shape, check character or unknown reference",
+    422: "invalid shape or unknown reference; also, for a body this document admits, a "
+         "rule JSON Schema cannot state: a check character, shares summing to 1, dates in "
+         "order, a blank name or control characters, the decimals of a JSON number",
     424: "an atomic batch failed at another deal; nothing stored",
     429: "the key is over its rate limit (Retry-After)",
     503: "the writer is overloaded or the store unavailable (Retry-After); retry",

@@ -12,6 +12,7 @@ takes a bare `str`), and the data rules of `ledger/data_rules.py` run here too.
 from __future__ import annotations
 
 import functools
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -19,14 +20,17 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ledger import data_rules, text
 from ledger.identifiers import parse_party_id, parse_patent_number
@@ -117,7 +121,9 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT),
                  AfterValidator(text.name)]  # names and titles: NFC, visible, one line
 ShortName = Annotated[str, StringConstraints(min_length=1, max_length=200),
                       AfterValidator(text.name)]  # a licence's field
-Inventor = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+# Stripped, so spaces alone are empty: the pattern tells the document so.
+Inventor = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True,
+                                           pattern=r"\S"),
                      AfterValidator(text.name)]
 FreeText = Annotated[str, StringConstraints(max_length=MAX_TEXT),
                      AfterValidator(text.lines)]  # notes, grounds, reasons: tab, newline allowed
@@ -142,13 +148,37 @@ Currency = Annotated[str, StringConstraints(min_length=3, max_length=3),
 Share = Annotated[Decimal, Field(gt=0, le=1, max_digits=12, decimal_places=10),
                   _decimal_doc(r"^(?:0?\.(?=[0-9]*[1-9])[0-9]{1,10}|1(?:\.0{1,10})?)$",
                                {"exclusiveMinimum": 0, "maximum": 1}, 10, "1")]
+Rate = Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=8),
+                 _decimal_doc(r"^(?:0?\.[0-9]{1,8}|0|1(?:\.0{1,8})?)$",
+                              {"minimum": 0, "maximum": 1}, 8, "0.05")]
 Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=24, decimal_places=6),
                    _decimal_doc(r"^(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,6})?$|^1000000000000000"
                                 r"(?:\.0{1,6})?$", {"minimum": 0, "maximum": 1e15}, 6,
                                 "100000.00")]
 
 
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> object:
+    """Dates travel as `YYYY-MM-DD` strings (architecture.md s3): pydantic alone would also
+    take 0 as 1970-01-01, 20200101 as a count of seconds and "2020-01-01T00:00" as a day.
+    A `date` built in Python (importers, tests) passes; the calendar check comes after."""
+    if (isinstance(value, date) and not isinstance(value, datetime)) or (
+            isinstance(value, str) and _ISO_DAY.fullmatch(value)):
+        return value
+    raise PydanticCustomError("date_type", "a date is a string YYYY-MM-DD, not {given}",
+                              {"given": type(value).__name__ if not isinstance(value, str)
+                               else repr(value)[:40]})
+
+
+Day = Annotated[date, BeforeValidator(_iso_day),
+                WithJsonSchema({"type": "string", "format": "date", "examples": ["2020-01-01"]})]
+
+
 class Strict(BaseModel):
+    """Booleans are StrictBool: pydantic alone took 0, "yes" and "off" for true or false."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -192,9 +222,9 @@ class PartyCommand(Strict):
     name: Name
     kind: PartyKind
     size: PartySize | None = None
-    state_owned: bool | None = None
+    state_owned: StrictBool | None = None
     region: Region | None = None
-    founded_on: date | None = None
+    founded_on: Day | None = None
     related_to: list[PartyId] = Field(default_factory=list, max_length=MAX_PARTIES_PER_SIDE)
 
     @field_validator("founded_on")
@@ -208,8 +238,8 @@ class PartyCommand(Strict):
 class PatentCommand(Strict):
     number: PatentNo
     title: Name
-    filed_on: date
-    granted_on: date
+    filed_on: Day
+    granted_on: Day
     owners: list[Holding] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     kind: Literal["invention", "utility_model", "design"] | None = None
 
@@ -245,13 +275,13 @@ class PatentCommand(Strict):
 
 class StatusCommand(Strict):
     status: PatentStatus
-    effective_on: date
+    effective_on: Day
     reason: FreeText | None = None
 
 
 class InventorsCommand(Strict):
     inventors: Annotated[list[Inventor], Field(min_length=1, max_length=MAX_INVENTORS)]
-    effective_on: date
+    effective_on: Day
     reason: FreeText | None = None
 
 
@@ -260,11 +290,11 @@ class InventorsCommand(Strict):
 
 class DealBase(Strict):
     deal_id: DealId
-    effective_on: date
-    signed_on: date | None = None
+    effective_on: Day
+    signed_on: Day | None = None
     patents: list[PatentNo] = Field(default_factory=list, max_length=MAX_PATENTS_PER_DEAL)
     corrects: DealId | None = None
-    registered_on: date | None = None  # the day an IP office recorded it, when it did
+    registered_on: Day | None = None  # the day an IP office recorded it, when it did
 
     @field_validator("patents")
     @classmethod
@@ -288,7 +318,7 @@ class TransferDeal(DealBase):
     to_parties: list[Holding] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     price: MoneyIn | None = None
     consideration: Consideration
-    pledgee_consent: bool = False
+    pledgee_consent: StrictBool = False
 
     @field_validator("to_parties")
     @classmethod
@@ -311,7 +341,7 @@ class EquityContributionDeal(DealBase):
     company: PartyId
     valuation: MoneyIn | None = None  # INV-15 refuses a contribution without one
     equity_share: Share | None = None
-    pledgee_consent: bool = False
+    pledgee_consent: StrictBool = False
 
     @field_validator("company")
     @classmethod
@@ -325,7 +355,7 @@ class EquityContributionDeal(DealBase):
 class Fee(Strict):
     mode: FeeMode
     amount: MoneyIn | None = None
-    rate: Decimal | None = Field(default=None, ge=0, le=1, max_digits=12, decimal_places=8)
+    rate: Rate | None = None
 
     @model_validator(mode="after")
     def _mode_fits(self) -> Fee:
@@ -343,13 +373,13 @@ class LicenceDeal(DealBase):
     licence_kind: LicenceKind
     territory: Territory
     field: ShortName
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     fee: Fee
-    sublicensable: bool = False
+    sublicensable: StrictBool = False
     parent_licence: DealId | None = None
-    filed_on: date | None = None
-    pledgee_consent: bool = False
+    filed_on: Day | None = None
+    pledgee_consent: StrictBool = False
 
     @model_validator(mode="after")
     def _term_in_order(self) -> LicenceDeal:
@@ -369,9 +399,9 @@ class OpenLicenceDeclarationDeal(DealBase):
     kind: Literal["open_licence_declaration"]
     owners: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     fee: Fee
-    starts_on: date
-    ends_on: date
-    pledgee_consent: bool = False
+    starts_on: Day
+    ends_on: Day
+    pledgee_consent: StrictBool = False
 
     @model_validator(mode="after")
     def _term_in_order(self) -> OpenLicenceDeclarationDeal:
@@ -397,7 +427,7 @@ class PledgeDeal(DealBase):
     # Required for Chinese patents (a CNIPA pledge registration states both); a foreign
     # office's record (a US security interest) may disclose neither.
     secured_amount: MoneyIn | None = None
-    due_on: date | None = None
+    due_on: Day | None = None
 
     @model_validator(mode="after")
     def _due_after_effect(self) -> PledgeDeal:
@@ -463,7 +493,7 @@ MAX_BATCH = 1_000
 
 class DealBatch(Strict):
     deals: list[DealCommand] = Field(min_length=1, max_length=MAX_BATCH)
-    atomic: bool = False
+    atomic: StrictBool = False
 
 
 # --- Regulators -------------------------------------------------------------------------
@@ -474,7 +504,7 @@ class SubsidyCommand(Strict):
     party: PartyId
     programme: Name
     amount: MoneyIn
-    awarded_on: date
+    awarded_on: Day
     deals: list[DealId] = Field(default_factory=list, max_length=MAX_BATCH)
 
 
@@ -483,8 +513,8 @@ class ListingCommand(Strict):
     party: PartyId
     list: CreditList
     grounds: Statement
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
 
     @model_validator(mode="after")
     def _term_in_order(self) -> ListingCommand:
@@ -494,7 +524,7 @@ class ListingCommand(Strict):
 
 
 class ListingEndCommand(Strict):
-    ended_on: date | None = None
+    ended_on: Day | None = None
 
 
 class FindingCommand(Strict):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import orjson
-from cross_web import HTTPException
 from fastapi import Request
 from strawberry.fastapi import GraphQLRouter
 
@@ -40,17 +39,32 @@ class _Router(GraphQLRouter[Context, None]):
         return orjson.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
-        """A body that is JSON but not an object or a list of them (`"AAA"`, `1`) is a 400:
-        strawberry took it for a request and failed on it with a 500. Decoded by `json`, which
-        keeps a lone surrogate escape (orjson refuses the whole body), so the argument that
-        holds one is named in a BAD_USER_INPUT error (api/gql/arguments.py)."""
+        """The body as the OpenAPI document states it (api/app.py `_document_graphql`), or
+        a 400 problem naming what is wrong: strawberry failed on a JSON body that is not an
+        object (`"AAA"`, `1`) with a 500, and ran a request whose operationName was 5.
+        Decoded by `json`, which keeps a lone surrogate escape (orjson refuses the whole
+        body), so the argument that holds one is named in a BAD_USER_INPUT error."""
         try:
             decoded = json.loads(data)
-        except json.JSONDecodeError:
-            raise  # strawberry answers it: 400 "Unable to parse request body as JSON"
-        except ValueError:  # bytes `json` took for UTF-16 or UTF-32 and could not decode
-            raise HTTPException(400, "a GraphQL request is UTF-8 JSON") from None
-        if not isinstance(decoded, dict | list) or (
-                isinstance(decoded, list) and not all(isinstance(d, dict) for d in decoded)):
-            raise HTTPException(400, "a GraphQL request is a JSON object with a query")
+        except ValueError:  # not JSON, or bytes `json` took for UTF-16 or UTF-32
+            raise BadGraphQLRequest("the body is not UTF-8 JSON") from None
+        if not isinstance(decoded, dict):
+            raise BadGraphQLRequest("a GraphQL request is a JSON object with a query (one "
+                                    "request per body)")
+        for member, wanted, kinds in _MEMBERS:
+            if member in decoded and not isinstance(decoded[member], kinds):
+                raise BadGraphQLRequest(f"`{member}` must be {wanted}")
+        if not decoded.get("query"):
+            raise BadGraphQLRequest("`query` must be a non-empty string")
         return decoded
+
+
+# What a request body's members must be (GraphQL over HTTP, "Request Parameters").
+_MEMBERS = (("query", "a non-empty string", str),
+            ("variables", "an object or null", dict | None),
+            ("operationName", "a string or null", str | None),
+            ("extensions", "an object or null", dict | None))
+
+
+class BadGraphQLRequest(Exception):
+    """A POST /graphql body that is not a GraphQL request: 400 problem+json (api/app.py)."""
