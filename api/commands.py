@@ -29,6 +29,7 @@ from api.problems import (
 )
 from ledger import commands as c
 from ledger import decisions as d
+from ledger import fields
 from ledger.writer import Decide, Result, StoreUnavailable, Writer
 from projections.queries import ReadModels
 
@@ -76,13 +77,13 @@ async def register_patent(request: Request, body: c.PatentCommand, key: Platform
     return answer(result, "number")
 
 
-# Path parameters are the commands' checked field types (ledger/commands.py), so a bad one
+# Path parameters are the commands' checked field types (ledger/fields.py), so a bad one
 # is the same 422 problem, with `errors` at ["path", name], as a bad body field.
-PatentInPath = Annotated[c.PatentNo, Path(description="a patent number; normalised")]
-ListingInPath = Annotated[c.DealId, Path(description="the listing's id")]
+PatentInPath = Annotated[fields.PatentNo, Path(description="a patent number; normalised")]
+ListingInPath = Annotated[fields.DealId, Path(description="the listing's id")]
 ANOMALY_ID = r"^AR-[0-9]{1,2}-[0-9a-f]{12}$"  # projections/anomaly_rules.py Flag.id
-AnomalyInPath = Annotated[c.Reference, Path(description="the anomaly's id (rule, hyphen, 12 hex "
-                                                       "digits: AR-5-0123456789ab)")]
+AnomalyInPath = Annotated[fields.Reference, Path(
+    description="the anomaly's id (rule, hyphen, 12 hex digits: AR-5-0123456789ab)")]
 
 
 async def _post_patent_fact(request: Request, number: str, decide: Callable[..., d.Outcome],

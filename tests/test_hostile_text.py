@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from pydantic import AfterValidator, BaseModel
 
 from ledger import commands as c
-from ledger import text
+from ledger import fields, text
 from tests.builders import (
     ACME,
     BETA,
@@ -105,14 +105,14 @@ def test_every_string_field_of_every_command_is_checked() -> None:
     unchecked = [where for model in models for name, info in model.model_fields.items()
                  for where in _unchecked(info.annotation, list(info.metadata),
                                          f"{model.__name__}.{name}")]
-    assert unchecked == [], "use a checked type of ledger/commands.py for these fields"
+    assert unchecked == [], "use a checked type of ledger/fields.py for these fields"
 
 
 def test_the_walk_finds_a_bare_string() -> None:
     class Careless(BaseModel):
         label: str
         labels: list[str] | None = None
-        fine: c.Name
+        fine: fields.Name
 
     found = [w for n, i in Careless.model_fields.items()
              for w in _unchecked(i.annotation, list(i.metadata), n)]

@@ -69,7 +69,7 @@ def test_every_date_field_of_the_document_is_a_date_string(client: TestClient) -
 
 
 def test_a_patent_number_in_the_path_is_documented_with_its_pattern(client: TestClient) -> None:
-    from ledger.commands import PATENT_NO_PATTERN
+    from ledger.fields import PATENT_NO_PATTERN
 
     paths = client.get("/openapi.json").json()["paths"]
     for route in ("/v1/patents/{number}/status", "/v1/patents/{number}/inventors"):
