@@ -42,8 +42,8 @@ Regulator = Annotated[ApiKey, Depends(require("regulator"))]
 # Every error status a command can answer, documented as problem+json (api/problems.py).
 _REPLAYED: dict[int | str, dict[str, Any]] = {
     200: {"description": "the same body was posted before: nothing new stored"}}
-_ERRORS = {**_REPLAYED, **problem_responses(400, 401, 403, 409, 413, 422, 429, 503)}
-_BATCH_ERRORS = problem_responses(400, 401, 403, 409, 413, 422, 424, 429, 503)
+_ERRORS = {**_REPLAYED, **problem_responses(400, 401, 403, 409, 413, 422, 429, 500, 503)}
+_BATCH_ERRORS = problem_responses(400, 401, 403, 409, 413, 422, 424, 429, 500, 503)
 
 
 async def _answer(future: Future[list[Result]]) -> list[Result]:

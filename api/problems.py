@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from ledger.decisions import Accepted, Conflict, Invalid, NotFound, Replayed, Skipped
+from ledger.decisions import Accepted, Conflict, Faulted, Invalid, NotFound, Replayed, Skipped
 from ledger.rules import Refusal
 from ledger.writer import Result
 
@@ -51,6 +51,7 @@ _MEANING = {
          "order, a blank name or control characters, the decimals of a JSON number",
     424: "an atomic batch failed at another deal; nothing stored",
     429: "the key is over its rate limit (Retry-After)",
+    500: "a fault of the ledger's own while judging this posting (logged); nothing stored",
     503: "the writer is overloaded or the store unavailable (Retry-After); retry",
 }
 
@@ -95,6 +96,10 @@ def problem_body(result: Result) -> tuple[int, dict[str, Any]]:
                      "status": 424, "detail": f"the atomic batch failed at deal "
                      f"{outcome.failed_at}; nothing of it was stored",
                      "failed_at": outcome.failed_at}
+    if isinstance(outcome, Faulted):
+        return 500, {"type": _BASE + "internal-error", "title": "Internal error",
+                     "status": 500, "detail": "the ledger could not judge this posting and "
+                     "logged the fault; nothing of it was stored"}
     raise AssertionError(f"not a problem: {outcome!r}")
 
 

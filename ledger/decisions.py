@@ -71,7 +71,16 @@ class Skipped:
     failed_at: int
 
 
-Outcome = Accepted | Replayed | NotFound | Invalid | Refusal | Conflict | Skipped
+@dataclass(frozen=True, slots=True)
+class Faulted:
+    """Judging this posting raised where no rule says it may: a fault of the ledger's own,
+    logged with its traceback by the writer. Only this posting fails (500); the others of
+    its group are judged and stored as usual, so no input can take a group down with it."""
+
+    error: str
+
+
+Outcome = Accepted | Replayed | NotFound | Invalid | Refusal | Conflict | Skipped | Faulted
 
 
 @dataclass(frozen=True, slots=True)

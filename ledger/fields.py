@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from ledger import text
 from ledger.identifiers import parse_party_id, parse_patent_number
-from ledger.values import ISO_4217, MAX_AMOUNT
+from ledger.values import FIRST_DAY, ISO_4217, LAST_DAY, MAX_AMOUNT, outside_the_calendar
 
 MAX_PATENTS_PER_DEAL = 100
 MAX_PARTIES_PER_SIDE = 50
@@ -152,5 +152,13 @@ def _iso_day(value: object) -> object:
                                else repr(value)[:40]})
 
 
-Day = Annotated[date, BeforeValidator(_iso_day),
-                WithJsonSchema({"type": "string", "format": "date", "examples": ["2020-01-01"]})]
+def _recordable(day: date) -> date:
+    why = outside_the_calendar(day)
+    if why is not None:
+        raise PydanticCustomError("date_range", why)
+    return day
+
+
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_recordable),
+                WithJsonSchema({"type": "string", "format": "date", "examples": ["2020-01-01"],
+                                "description": f"a day from {FIRST_DAY} to {LAST_DAY}"})]

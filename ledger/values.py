@@ -24,6 +24,17 @@ ISO_4217 = frozenset(
 )
 
 MAX_AMOUNT = Decimal("1e15")  # a bound on any single amount: above the GDP of most countries
+# The days the ledger records: from the first patent act (United States, 1790) to 2199. A day
+# outside is a typing error, and a term added to it (20 years) must stay in Python's calendar.
+FIRST_DAY = date(1790, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+
+
+def outside_the_calendar(day: date) -> str | None:
+    """Why the ledger cannot record `day`, or None when it can."""
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return f"{day.isoformat()} is outside the days the ledger records ({FIRST_DAY} to {LAST_DAY})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from typing import NamedTuple, Protocol
 
 from ledger import events as ev
 from ledger import group_append, heap
-from ledger.decisions import Accepted, Conflict, Outcome, Replayed, Skipped, Stamp
+from ledger.decisions import Accepted, Conflict, Faulted, Outcome, Replayed, Skipped, Stamp
 from ledger.group_append import ChunkedAppend
 from ledger.metrics import Metrics
 from ledger.register import Posted, Register
@@ -314,7 +314,7 @@ def _judge_posting(register: Register, posting: _Posting, stamp: Stamp, store: C
         store.mark()
     try:
         for decide in posting.decisions:
-            outcome = decide(register, stamp)
+            outcome = _judged(decide, register, stamp, posting.posted_by)
             outcomes.append(outcome)
             if isinstance(outcome, Accepted):
                 for event in outcome.events:
@@ -338,6 +338,19 @@ def _judge_posting(register: Register, posting: _Posting, stamp: Stamp, store: C
     elif posting.atomic and mine:
         store.add(mine)
     return outcomes
+
+
+def _judged(decide: Decide, register: Register, stamp: Stamp, posted_by: str) -> Outcome:
+    """The decision's outcome, or `Faulted` when it raised: a decision only reads the register
+    (ledger/decisions.py), so a fault leaves it as it was and the group goes on without this
+    posting, instead of every caller of the group hearing 503 again on each retry."""
+    try:
+        return decide(register, stamp)
+    except PostingWithdrawn:
+        raise
+    except Exception as fault:
+        log.exception("judging a posting by %s raised; it alone is refused (500)", posted_by)
+        return Faulted(type(fault).__name__)
 
 
 def _take_back(register: Register, events: list[ev.LedgerEvent],

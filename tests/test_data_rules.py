@@ -142,3 +142,11 @@ def test_blank_names_are_refused_everywhere_a_name_is(registered: TestClient) ->
     ]:
         assert_refused(registered, path, body, field, message="no visible character")
     assert event_count(registered) == before
+
+
+def test_the_days_the_ledger_records_on_plain_values() -> None:
+    from ledger.values import FIRST_DAY, LAST_DAY, outside_the_calendar
+
+    assert outside_the_calendar(FIRST_DAY) is None and outside_the_calendar(LAST_DAY) is None
+    assert "outside the days" in (outside_the_calendar(date(9999, 1, 2)) or "")
+    assert "outside the days" in (outside_the_calendar(date(1, 1, 1)) or "")

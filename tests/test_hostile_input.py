@@ -121,6 +121,18 @@ def _shape_attacks() -> Iterator[Attack]:
     yield Attack("number year not the filing year", "POST", "/v1/patents", refused,
                  body={"number": "201810000001.7", "title": "A pump", "filed_on": "2016-01-02",
                        "granted_on": "2019-01-02", "owners": [{"party": ACME, "share": "1"}]})
+    yield Attack("a patent filed in 9999 (its term leaves the calendar)", "POST", "/v1/patents",
+                 refused, body={"number": "999910000005.3", "title": "A pump",
+                                "filed_on": "9999-01-02", "granted_on": "9999-06-01",
+                                "owners": [{"party": ACME, "share": "1"}]})
+    yield Attack("a licence in 9999", "POST", "/v1/deals", refused,
+                 body=licence("l-9999", [PATENT], [ACME], BETA, starts_on="9999-12-30",
+                              ends_on="9999-12-31"))
+    yield Attack("a status change in year 1", "POST", f"/v1/patents/{PATENT}/status", refused,
+                 body={"status": "lapsed", "effective_on": "0001-01-01"})
+    yield Attack("a day given as a number", "POST", "/v1/deals", refused,
+                 body=transfer("day-number", [PATENT], [ACME], {BETA: "1"},
+                               effective_on=20200301))
     yield Attack("Arabic-Indic digits in a path", "POST", "/v1/patents/١٢/status", refused,
                  body={"status": "fee_grace", "effective_on": "2024-05-01"})
     yield Attack("NUL in a path", "POST", "/v1/patents/2017%00106018623/status",
@@ -179,6 +191,12 @@ GRAPHQL_ATTACKS: list[tuple[str, str, dict[str, Any], str | None]] = [
      {}, "BAD_USER_INPUT"),
     ("a granularity of centuries", '{ indicators(from: "2020-01-01", to: "2021-01-01", '
      'granularity: "century") { indicator } }', {}, "BAD_USER_INPUT"),
+    ("indicators in the year 9999", '{ indicators(from: "9990-01-01", to: "9999-12-31", '
+     'granularity: "year") { indicator } }', {}, "BAD_USER_INPUT"),
+    ("a register as of year 1", f'{{ patent(number: "{PATENT}", asOf: "0001-01-01") '
+     "{ number } }", {}, "BAD_USER_INPUT"),
+    ("an event kind that does not exist", '{ events(filter: {kinds: ["secret"]}) '
+     "{ edges { node { kind } } } }", {}, "BAD_USER_INPUT"),
     ("a field that does not exist", "{ ledger { secrets } }", {}, None),
 ]
 

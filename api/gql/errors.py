@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -34,6 +34,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext
+
+from ledger.values import outside_the_calendar
 
 log = logging.getLogger("ledger.graphql")
 
@@ -62,13 +64,35 @@ def _aware(value: object) -> datetime:
         raise ValueError(f"{value!r} is not an ISO 8601 time") from None
     if moment.utcoffset() is None:
         raise ValueError(f"{value!r} has no zone: add Z or an offset such as +08:00")
+    _recordable(moment.date())
     return moment
 
 
-SCALARS: dict[object, Any] = {datetime: strawberry.scalar(
-    name="DateTime", description="Date with time (isoformat)",
-    serialize=datetime.isoformat, parse_value=_aware,
-)}  # StrawberryConfig.scalar_map: the built-in DateTime's name and description, stricter
+def _day(value: object) -> date:
+    """Date input: YYYY-MM-DD within the days the ledger records, so no resolver computes a
+    period or a term past Python's calendar."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date YYYY-MM-DD as a string, not {value!r}")
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date YYYY-MM-DD") from None
+    return _recordable(day)
+
+
+def _recordable(day: date) -> date:
+    why = outside_the_calendar(day)
+    if why is not None:
+        raise ValueError(why)
+    return day
+
+
+SCALARS: dict[object, Any] = {
+    datetime: strawberry.scalar(name="DateTime", description="Date with time (isoformat)",
+                                serialize=datetime.isoformat, parse_value=_aware),
+    date: strawberry.scalar(name="Date", description="Date (isoformat)",
+                            serialize=date.isoformat, parse_value=_day),
+}  # StrawberryConfig.scalar_map: the built-in scalars' names and descriptions, stricter
 
 
 class ArgumentValues(ValuesOfCorrectTypeRule):

@@ -12,8 +12,10 @@ from strawberry.scalars import JSON
 
 from api import visibility
 from api.gql.context import Ctx
+from api.gql.errors import bad_input
 from api.gql.paging import encode_cursor, page_size, position_cursor
 from api.gql.proofs import EventProof
+from projections.event_facts import CLASS_OF_KIND
 from projections.queries import EventFilter, EventRecord
 
 
@@ -98,7 +100,13 @@ class EventFilterInput:
 
 def readable_filter(info: Ctx, where: EventFilter) -> EventFilter | None:
     """`where`, narrowed to the kinds the caller's role may read (ledger/audiences.py), so
-    the SQL leaves the others out and pages stay full; None when nothing could match."""
+    the SQL leaves the others out and pages stay full; None when nothing could match. A kind
+    the ledger does not know is a typing error (BAD_USER_INPUT); one the role may not read
+    matches nothing, as if no such event had been recorded."""
+    unknown = [k for k in where.kinds if k not in CLASS_OF_KIND]
+    if unknown:
+        raise bad_input("kinds", f"no event kind is called {unknown[0]!r}; the kinds are "
+                        + ", ".join(sorted(CLASS_OF_KIND)))
     allowed = visibility.kind_names(info.context.role)
     if allowed is None:
         return where
