@@ -70,6 +70,22 @@ _ID_DOC = {
 }
 
 
+_PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)?(?:\.[0-9]+)?")
+
+
+def _plain_decimal(value: object) -> object:
+    """A decimal string is ASCII digits and at most one point: Python's Decimal alone would
+    also read "1_000", " 5", "1e3", "NaN" and full-width digits ("１２"), none of which the
+    document allows. A sign passes here so that the bound says what is wrong with "-1"; a
+    negative zero ("-0") is no amount anyone writes."""
+    if isinstance(value, str) and (not value.strip("-.") or not _PLAIN_DECIMAL.fullmatch(value)
+                                   or (value.startswith("-") and not value.strip("-0."))):
+        raise PydanticCustomError("decimal_type", "a decimal is written with the digits 0-9 "
+                                  "and at most one point, such as \"1000.50\", not {given}",
+                                  {"given": repr(value)[:40]})
+    return value
+
+
 def _decimal_doc(pattern: str, bounds: dict[str, float], places: int,
                  example: str) -> WithJsonSchema:
     """A decimal as the document states it: a string of digits (exact: the preferred form)
@@ -125,13 +141,16 @@ Currency = Annotated[str, StringConstraints(min_length=3, max_length=3),
                      AfterValidator(text.one_line), AfterValidator(_iso_4217),
                      WithJsonSchema({"type": "string", "enum": sorted(ISO_4217),
                                      "default": "CNY"})]
-Share = Annotated[Decimal, Field(gt=0, le=1, max_digits=12, decimal_places=10),
+Share = Annotated[Decimal, BeforeValidator(_plain_decimal),
+                  Field(gt=0, le=1, max_digits=12, decimal_places=10),
                   _decimal_doc(r"^(?:0?\.(?=[0-9]*[1-9])[0-9]{1,10}|1(?:\.0{1,10})?)$",
                                {"exclusiveMinimum": 0, "maximum": 1}, 10, "1")]
-Rate = Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=8),
+Rate = Annotated[Decimal, BeforeValidator(_plain_decimal),
+                 Field(ge=0, le=1, max_digits=12, decimal_places=8),
                  _decimal_doc(r"^(?:0?\.[0-9]{1,8}|0|1(?:\.0{1,8})?)$",
                               {"minimum": 0, "maximum": 1}, 8, "0.05")]
-Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=24, decimal_places=6),
+Amount = Annotated[Decimal, BeforeValidator(_plain_decimal),
+                   Field(ge=0, le=MAX_AMOUNT, max_digits=24, decimal_places=6),
                    _decimal_doc(r"^(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,6})?$|^1000000000000000"
                                 r"(?:\.0{1,6})?$", {"minimum": 0, "maximum": 1e15}, 6,
                                 "100000.00")]

@@ -109,6 +109,10 @@ def _shape_attacks() -> Iterator[Attack]:
                  raw=huge.replace(b'"HUGE"', b"1e999"), headers=json_header)
     yield Attack("an amount past the bound", "POST", "/v1/deals", refused,
                  raw=huge.replace(b'"HUGE"', b'"1e30"'), headers=json_header)
+    for amount in ("1_000", " 5", "1e3", "NaN", "１２", "-0"):  # Decimal() reads every one
+        yield Attack(f"the amount {amount!r}", "POST", "/v1/deals", refused,
+                     body=transfer(f"amount-{len(amount)}", [PATENT], [ACME], {BETA: "1"},
+                                   price={"amount": amount, "currency": "CNY"}))
     yield Attack("an unknown field", "POST", "/v1/parties", refused,
                  body={**party_ok, "pledgee_concent": True})
     yield Attack("blank name", "POST", "/v1/parties", refused, body={**party_ok, "name": "   "})

@@ -46,7 +46,7 @@ class _Router(GraphQLRouter[Context, None]):
         body), so the argument that holds one is named in a BAD_USER_INPUT error."""
         try:
             decoded = json.loads(data)
-        except ValueError:  # not JSON, or bytes `json` took for UTF-16 or UTF-32
+        except (ValueError, RecursionError):  # not JSON, UTF-16 or UTF-32, or nested too deep
             raise BadGraphQLRequest("the body is not UTF-8 JSON") from None
         if not isinstance(decoded, dict):
             raise BadGraphQLRequest("a GraphQL request is a JSON object with a query (one "
