@@ -187,6 +187,20 @@ class LedgerStore(Application[Any]):
                                                            stop=until, topics=list(topics))
         return [(n.id, self._to_event(n, n.id)) for n in notifications]
 
+    def read_decodable(self, after: int, limit: int
+                       ) -> tuple[list[tuple[int, ev.LedgerEvent]], tuple[int, Exception] | None]:
+        """As `read`, but an event that cannot be decoded (a kind this code does not know, a
+        state that does not parse) ends the page instead of failing it: the events before it,
+        and its position with the error. Faults of the connection raise, as in `read`."""
+        notifications = self.recorder.select_notifications(start=after + 1, limit=limit)
+        page: list[tuple[int, ev.LedgerEvent]] = []
+        for notification in notifications:
+            try:  # decoding reads no connection: any error here is the event's own
+                page.append((notification.id, self._to_event(notification, notification.id)))
+            except Exception as error:
+                return page, (notification.id, error)
+        return page, None
+
     def read_all(self, after: int = 0, until: int | None = None
                  ) -> Iterator[tuple[int, ev.LedgerEvent]]:
         while True:

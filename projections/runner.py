@@ -236,7 +236,7 @@ class ProjectionRunner:
                 len(self._followers) + 1, thread_name_prefix=f"projection-{self.name}"))
             self.active = True
             log.info("projection %s follows the log from %s", self.name, self.positions)
-            page = self._store.read(self.position, self._batch_size)
+            page, undecodable = self._store.read_decodable(self.position, self._batch_size)
             checked = time.monotonic()
             while not self._stopping.is_set():
                 if self.stops and time.monotonic() - checked > STANDBY_SECONDS:
@@ -245,17 +245,23 @@ class ProjectionRunner:
                 if not self._following():  # every one stopped: only a rebuild moves them
                     self._stopping.wait(POLL_SECONDS)
                     continue
+                if not page and undecodable is not None:
+                    for follower in self._following():  # none of them can read past it
+                        self._halt(follower, *undecodable, unreadable=True)
+                    continue
                 if not page:
                     self._wait(listener)
-                    page = self._store.read(self.position, self._batch_size)
+                    page, undecodable = self._store.read_decodable(self.position,
+                                                                   self._batch_size)
                     continue
                 writes = [pool.submit(self._commit, follower, behind)
                           for follower in self._following()
                           if (behind := [item for item in page if item[0] > follower.position])]
-                upcoming = pool.submit(self._store.read, page[-1][0], self._batch_size)
-                _settle([*writes, upcoming])
+                upcoming = (pool.submit(self._store.read_decodable, page[-1][0],
+                                        self._batch_size) if undecodable is None else None)
+                _settle([*writes, *([upcoming] if upcoming else [])])
                 heap.folded(len(page))
-                page = upcoming.result()
+                page, undecodable = upcoming.result() if upcoming else ([], undecodable)
 
     def _elect(self, listener: psycopg.Connection) -> None:
         key = zlib.crc32(f"projection:{self.name}".encode())
@@ -284,10 +290,14 @@ class ProjectionRunner:
         if failed is not None:
             self._halt(follower, *failed)
 
-    def _halt(self, follower: _Follower, failed_position: int, error: BaseException) -> None:
+    def _halt(self, follower: _Follower, failed_position: int, error: BaseException, *,
+              unreadable: bool = False) -> None:
+        """Stop `follower` before the event at `failed_position`: one it cannot apply (the
+        other projections go on), or one this code cannot read at all (every one stops)."""
         name, conn = follower.projection.name, follower.conn
         assert conn is not None, "a follower writes only once it is connected"
-        reason = f"the event at position {failed_position} cannot be applied: {describe(error)}"
+        cannot = "be read by this version of the ledger" if unreadable else "be applied"
+        reason = f"the event at position {failed_position} cannot {cannot}: {describe(error)}"
         with conn.transaction():
             standing = read_standing(conn, name, lock=True)
             if standing.generation != follower.generation:
@@ -295,9 +305,9 @@ class ProjectionRunner:
             record_stop(conn, name, failed_position, reason)
         follower.stop = Stop(failed_position, reason, follower.generation)
         self._metrics.inc("projection_stops_total", projection=name)
-        log.error("projection %s STOPPED at position %s: %s; the other projections go on. "
-                  "It is tried again when its process restarts (deploy a fix first), or run "
-                  "`patent-ledger rebuild %s`", name, follower.position, reason, name,
+        log.error("projection %s STOPPED at position %s: %s. It is tried again when its "
+                  "process restarts (deploy a fix first), or run `patent-ledger rebuild %s`",
+                  name, follower.position, reason, name,
                   exc_info=error)
 
     def _check_rebuilt(self) -> None:

@@ -290,3 +290,39 @@ def test_nul_and_lone_surrogates_in_the_log_are_projected_as_u_fffd_and_the_even
         assert rebuild(database_url, service.store, projection) == service.store.head()
     assert _stored(database_url, 2) == planted, "the stored event and its hash are untouched"
     assert verify_log(database_url).holds
+
+
+# --- an event this code cannot read at all ------------------------------------------------
+
+
+def _retopic(database_url: str, position: int, topic: str) -> None:
+    """As the database owner, give the stored event at `position` a kind this code does not
+    know, as a newer version of the ledger may have written before a rollback."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute("ALTER TABLE ledger_events DISABLE TRIGGER ledger_events_append_only")
+        conn.execute("UPDATE ledger_events SET topic = %s WHERE notification_id = %s",
+                     (topic, position))
+        conn.execute("ALTER TABLE ledger_events ENABLE TRIGGER ledger_events_append_only")
+
+
+def test_an_event_no_projection_can_read_stops_them_all_at_it_loudly(
+        client: TestClient, service: LedgerService, database_url: str,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    _seed(client)
+    _retopic(database_url, BAD, "ledger.events:FromAFutureVersion")
+    with caplog.at_level(logging.ERROR, logger="projections.runner"):
+        running = _run(monkeypatch, service, database_url, RegisterProjection(),
+                       AuditProjection())
+        try:
+            _wait_until(lambda: all(_standing(database_url)[name][1] is not None
+                                    for name in ("register", "audit")))
+        finally:
+            running.stop()
+    standing = {name: row for name, row in _standing(database_url).items()
+                if name in ("register", "audit")}
+    assert {name: (position, failed) for name, (position, _, failed) in standing.items()} == {
+        "register": (BAD - 1, BAD), "audit": (BAD - 1, BAD)}, "every event before it applied"
+    assert all(f"position {BAD}" in (error or "") for _, error, _ in standing.values())
+    assert any("STOPPED" in r.getMessage() for r in caplog.records)
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json()["status"] == "degraded"

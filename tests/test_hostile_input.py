@@ -151,6 +151,20 @@ def _shape_attacks() -> Iterator[Attack]:
                  raw=b'{"name": "' + b"a" * 300_000 + b'"}', headers=json_header)
 
 
+def _graphql_transport_attacks() -> Iterator[Attack]:
+    """Bodies to /graphql that are no GraphQL request: 400 problem+json, never a 500."""
+    json_header = {"content-type": "application/json"}
+    nested = (b'{"query": "{ ledger { position } }", "variables": ' + b'{"a":' * 5000 + b"1"
+              + b"}" * 5000 + b"}")
+    yield Attack("GraphQL variables nested 5,000 deep", "POST", "/graphql", frozenset({400}),
+                 "auditor", raw=nested, headers=json_header)
+    yield Attack("a GraphQL body json takes for UTF-32 and cannot decode", "POST", "/graphql",
+                 frozenset({400}), "auditor", raw=b"\x00\x00\x00{", headers=json_header)
+    yield Attack("a GraphQL operationName that is a number", "POST", "/graphql",
+                 frozenset({400}), "auditor",
+                 body={"query": "{ ledger { position } }", "operationName": 5})
+
+
 def _reference_attacks() -> Iterator[Attack]:
     """References to things that do not exist: 404, nothing stored."""
     finding = {"decision": "confirmed", "note": "checked"}
@@ -206,7 +220,8 @@ GRAPHQL_ATTACKS: list[tuple[str, str, dict[str, Any], str | None]] = [
 
 
 def catalogue() -> list[Attack]:
-    return [*_text_attacks(), *_shape_attacks(), *_reference_attacks(), *_access_attacks()]
+    return [*_text_attacks(), *_shape_attacks(), *_graphql_transport_attacks(),
+            *_reference_attacks(), *_access_attacks()]
 
 
 def _send(client: TestClient, attack: Attack) -> Any:
