@@ -178,6 +178,12 @@ def _recordable(day: date) -> date:
     return day
 
 
+# The years FIRST_DAY to LAST_DAY as the document states them (a JSON Schema `date` has no
+# bounds); the month and day are the calendar's, which `format: date` states.
+_RECORDABLE_YEARS = r"^(?:179[0-9]|1[89][0-9]{2}|20[0-9]{2}|21[0-9]{2})-[0-9]{2}-[0-9]{2}$"
+assert (FIRST_DAY.year, LAST_DAY.year) == (1790, 2199), "update _RECORDABLE_YEARS with them"
+
 Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_recordable),
-                WithJsonSchema({"type": "string", "format": "date", "examples": ["2020-01-01"],
+                WithJsonSchema({"type": "string", "format": "date", "pattern": _RECORDABLE_YEARS,
+                                "examples": ["2020-01-01"],
                                 "description": f"a day from {FIRST_DAY} to {LAST_DAY}"})]
