@@ -31,6 +31,7 @@ from ledger import commands as c
 from ledger import decisions as d
 from ledger import fields
 from ledger.writer import Decide, Result, StoreUnavailable, Writer
+from projections import anomaly_rules
 from projections.queries import ReadModels
 
 router = APIRouter(prefix="/v1")
@@ -81,7 +82,6 @@ async def register_patent(request: Request, body: c.PatentCommand, key: Platform
 # is the same 422 problem, with `errors` at ["path", name], as a bad body field.
 PatentInPath = Annotated[fields.PatentNo, Path(description="a patent number; normalised")]
 ListingInPath = Annotated[fields.DealId, Path(description="the listing's id")]
-ANOMALY_ID = r"^AR-[0-9]{1,2}-[0-9a-f]{12}$"  # projections/anomaly_rules.py Flag.id
 AnomalyInPath = Annotated[fields.Reference, Path(
     description="the anomaly's id (rule, hyphen, 12 hex digits: AR-5-0123456789ab)")]
 
@@ -231,7 +231,7 @@ async def record_finding(
     cannot store, like a NUL, is still 422, as in every field).
     """
     reads: ReadModels = request.app.state.reads
-    if re.fullmatch(ANOMALY_ID, anomaly_id) is None or not await reads.anomaly_flagged(anomaly_id):
+    if re.fullmatch(anomaly_rules.ID_PATTERN, anomaly_id) is None or not await reads.anomaly_flagged(anomaly_id):
         return not_found("anomaly", f"no anomaly {anomaly_id!r} has been flagged")
     decide = partial(d.decide_finding, anomaly_id=anomaly_id, cmd=body)
     return answer(await _post(request, decide, key), "anomaly_id")

@@ -4,7 +4,9 @@
 `Accepted` (new events), `Replayed` (the same posting again: the first answer), `NotFound`
 (the path names something the ledger does not have: 404), `Invalid` (a body's reference to
 something the ledger does not know: 422), `Refusal` (a rule of law: 409 with the rule) or
-`Conflict` (an idempotency key reused with another body: 409).
+`Conflict` (an idempotency key reused with another body: 409). The writer adds two of its
+own: `Skipped` (a deal of an atomic batch left out because another failed: 424) and
+`Faulted` (judging raised: 500 for that posting alone).
 """
 
 from __future__ import annotations
@@ -118,12 +120,12 @@ Decision = Callable[..., Outcome]
 
 
 def once(key: Callable[..., str]) -> Callable[[Decision], Decision]:
-    """Idempotency, written once for every decision that has a key: `key(cmd, ...)` (given
-    the decision's other arguments too) names the
-    posting, the command's fingerprint tells a replay (the first answer) from a conflict (409),
-    and only a new key reaches the decision, which gets the fingerprint as `print_` to store.
-    The decision's command is its keyword argument `cmd` (how the API, importers and batches
-    call every decide_*); a deal's key and fingerprint come with its preparation."""
+    """Idempotency, written once for every decision that has a key. `key(cmd, ...)` (given
+    the decision's other arguments too) names the posting; the command's fingerprint tells a
+    replay (the first answer) from a conflict (409); only a new key reaches the decision,
+    which gets the fingerprint as `print_` to store. The command is the keyword argument
+    `cmd` (how the API, importers and batches call every decide_*); a deal's key and
+    fingerprint come with its preparation (`judge_deal`)."""
 
     def wrap(decide: Decision) -> Decision:
         @wraps(decide)

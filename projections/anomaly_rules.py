@@ -18,6 +18,10 @@ from decimal import Decimal
 from projections.anomaly_config import RuleParams
 from projections.anomaly_facts import AnomalyFacts, PatentFacts
 
+# A flag's id: its rule, a hyphen and 12 hex digits of its evidence (`Flag.id`); a finding
+# names one (POST /v1/anomalies/{id}/finding).
+ID_PATTERN = r"^AR-[0-9]{1,2}-[0-9a-f]{12}$"
+
 
 @dataclass(frozen=True, slots=True)
 class Flag:
@@ -32,7 +36,7 @@ class Flag:
     evidence: tuple[int, ...]  # log positions
 
     @property
-    def id(self) -> str:
+    def id(self) -> str:  # shaped as ID_PATTERN
         """Stable across re-evaluations while the evidence is the same (findings attach here)."""
         key = f"{self.rule}|{self.scope}|{','.join(map(str, self.evidence))}"
         return f"{self.rule}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"

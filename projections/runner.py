@@ -53,7 +53,6 @@ RESTART_MAX_SECONDS = 30.0
 STANDBY_SECONDS = 2.0  # how often a stand-by runner asks for the lock again
 APPLICATION_NAME = "ledger-projector"  # in pg_stat_activity, for operators (and tests)
 
-__all__ = ["Batch", "Restart"]  # the runner's vocabulary, kept in projections/stops.py
 
 
 class Projection(Protocol):

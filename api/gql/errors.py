@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import (
@@ -53,15 +53,23 @@ def bad_input(argument: str, message: str, **extensions: Any) -> GraphQLError:
                         extensions={"code": BAD_USER_INPUT, "argument": argument, **extensions})
 
 
+T = TypeVar("T")
+
+
+def _parsed(value: object, parse: Callable[[str], T], what: str) -> T:
+    """A scalar's input string parsed, or the ValueError graphql-core reports for it."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected {what} as a string, not {value!r}")
+    try:
+        return parse(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not {what}") from None
+
+
 def _aware(value: object) -> datetime:
     """DateTime input: ISO 8601 with its zone (Z or an offset); the ledger's times are all
     aware, and a naive one cannot be compared with them."""
-    if not isinstance(value, str):
-        raise ValueError(f"expected an ISO 8601 time as a string, not {value!r}")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not an ISO 8601 time") from None
+    moment = _parsed(value, datetime.fromisoformat, "an ISO 8601 time")
     if moment.utcoffset() is None:
         raise ValueError(f"{value!r} has no zone: add Z or an offset such as +08:00")
     _recordable(moment.date())
@@ -71,13 +79,7 @@ def _aware(value: object) -> datetime:
 def _day(value: object) -> date:
     """Date input: YYYY-MM-DD within the days the ledger records, so no resolver computes a
     period or a term past Python's calendar."""
-    if not isinstance(value, str):
-        raise ValueError(f"expected a date YYYY-MM-DD as a string, not {value!r}")
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date YYYY-MM-DD") from None
-    return _recordable(day)
+    return _recordable(_parsed(value, date.fromisoformat, "a date YYYY-MM-DD"))
 
 
 def _recordable(day: date) -> date:
