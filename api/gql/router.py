@@ -46,8 +46,10 @@ class _Router(GraphQLRouter[Context, None]):
         body), so the argument that holds one is named in a BAD_USER_INPUT error."""
         try:
             decoded = json.loads(data)
-        except (ValueError, RecursionError):  # not JSON, UTF-16 or UTF-32, or nested too deep
+        except ValueError:  # not JSON, or bytes `json` took for UTF-16 or UTF-32
             raise BadGraphQLRequest("the body is not UTF-8 JSON") from None
+        except RecursionError:
+            raise BadGraphQLRequest("the body is nested too deeply to read") from None
         if not isinstance(decoded, dict):
             raise BadGraphQLRequest("a GraphQL request is a JSON object with a query (one "
                                     "request per body)")
