@@ -3,10 +3,10 @@
 The API is one Python process: parsing, judging and answering share one interpreter lock.
 For a batch, validating the body (pydantic) and preparing each deal (its fingerprint, its
 stream, its event's fields: `ledger/deal_preparation.py`) took about a third of that lock.
-A child process does both on the other core and streams the deals back in slices as they
-are validated and prepared: the writer judges the first slice while the child works on the
-next, behind a savepoint, and takes the whole batch back if a later deal turns out invalid
-(the caller then hears 422 with every error, as if nothing had been judged).
+A child process does both on the other core and sends the deals back in slices as they are
+validated and prepared. The batch goes to the writer only once every slice has come back
+valid: the writer holds the event table's lock while it judges, and must never wait there for
+a client's body (an invalid batch is 422 with every error, and never reaches the writer).
 
 The child's side, and how it validates, is `api/batch_preparation.py`. If the child dies,
 what waits on it fails (503) and the next batch starts a new one.
@@ -41,17 +41,21 @@ from api.batch_preparation import (
 from ledger import decisions as d
 from ledger.deal_preparation import PreparedDeal
 from ledger.metrics import Metrics
-from ledger.writer import Decide, Overloaded, PostingWithdrawn
+from ledger.writer import Decide, Overloaded
 
 log = logging.getLogger("ledger.batch_preparer")
 
 MAX_WAITING = 16  # batch bodies waiting for the child; beyond it callers get 503
 VERDICT_SECONDS = 10.0  # the longest a caller waits for the child's first answer, or its last
-SLICE_SECONDS = 10.0  # the longest the writer waits for the next slice of a batch
+SLICE_SECONDS = 10.0  # the longest a batch waits for its next slice (after the verdict: none)
 
 
 
-class InvalidBatch(PostingWithdrawn):
+class BatchWithdrawn(Exception):
+    """A batch that cannot be completed: nothing of it reaches the writer."""
+
+
+class InvalidBatch(BatchWithdrawn):
     """The body did not validate; `errors` as pydantic reports them, located under "body"."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
@@ -59,7 +63,7 @@ class InvalidBatch(PostingWithdrawn):
         self.errors = errors
 
 
-class PreparerUnavailable(PostingWithdrawn):
+class PreparerUnavailable(BatchWithdrawn):
     """The child process stopped or did not answer in time; nothing of the batch was stored."""
 
 
@@ -72,7 +76,7 @@ class PreparedBatch:
         self.atomic = atomic
         self._count = count
         self._deals: list[PreparedDeal] = []
-        self._slices: queue.SimpleQueue[bytes | PostingWithdrawn] = queue.SimpleQueue()
+        self._slices: queue.SimpleQueue[bytes | BatchWithdrawn] = queue.SimpleQueue()
         self._loop = loop
         self._verdict: asyncio.Future[None] = _quiet_future(loop)
 
@@ -112,11 +116,11 @@ class PreparedBatch:
         except queue.Empty:
             raise PreparerUnavailable(
                 f"the batch preparer sent no deals for {SLICE_SECONDS:g} s") from None
-        if isinstance(received, PostingWithdrawn):
+        if isinstance(received, BatchWithdrawn):
             raise received
         self._deals.extend(pickle.loads(received))
 
-    def _settle(self, outcome: PostingWithdrawn | None) -> None:
+    def _settle(self, outcome: BatchWithdrawn | None) -> None:
         """From the receiving thread: the last slice has come (None), or the batch failed."""
         if outcome is not None:
             self._slices.put(outcome)
@@ -132,7 +136,7 @@ class _Waiting:
     batch: PreparedBatch | None = None
     slices_left: int = 0
 
-    def fail(self, error: PostingWithdrawn) -> None:
+    def fail(self, error: BatchWithdrawn) -> None:
         if self.batch is None:
             _resolve(self.loop, self.started, error)
         else:

@@ -16,7 +16,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ledger import heap
 from ledger.embedded_postgres import EmbeddedPostgres, PostgresBinariesMissing
 from ledger.settings import Settings
 
@@ -375,7 +374,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging()
-    heap.tune()  # every command here folds a log into memory (ledger/heap.py)
     try:
         settings = Settings.from_environment()
         handler = {"serve": cmd_serve, "project": cmd_project, "rebuild": cmd_rebuild,

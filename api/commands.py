@@ -30,6 +30,7 @@ from api.problems import (
 from ledger import commands as c
 from ledger import decisions as d
 from ledger import fields
+from ledger.deal_preparation import prepare_deal
 from ledger.writer import Decide, Result, StoreUnavailable, Writer
 from projections import anomaly_rules
 from projections.queries import ReadModels
@@ -119,7 +120,7 @@ async def change_inventors(
 
 @router.post("/deals", status_code=201, responses=_ERRORS)
 async def post_deal(request: Request, body: c.DealCommand, key: Platform) -> Response:
-    result = await _post(request, partial(d.decide_deal, cmd=body), key)
+    result = await _post(request, partial(d.judge_deal, deal=prepare_deal(body)), key)
     return answer(result, "deal_id")
 
 
@@ -136,24 +137,19 @@ async def post_batch(request: Request, key: Platform) -> Response:
     """Up to MAX_BATCH deals; `atomic` stores all or none, otherwise each on its own.
 
     The body is validated and its deals prepared in the batch preparer's process
-    (api/batch_preparer.py), which streams them to the writer as they are ready; a deal
-    found invalid after the writer began takes the whole batch back (422, nothing stored).
+    (api/batch_preparer.py); only a batch whose every deal is valid reaches the writer, whole,
+    so an invalid one stores nothing (422) and the writer never waits for a body's rest.
     """
     preparer: BatchPreparer = request.app.state.batch_preparer
     try:
         batch = await preparer.prepare(await request.body())
     except InvalidBatch as invalid:  # not JSON, or the wrong shape
         raise RequestValidationError(invalid.errors) from None
-    writer: Writer = request.app.state.writer
-    try:
-        results = await _answer(writer.post_many(batch, key.label, atomic=batch.atomic,
-                                                 streamed=True))
-    except InvalidBatch:  # a deal turned out invalid: the writer took the batch back
-        results = []
-    # Also after an atomic batch was refused early: a later deal may yet be invalid (422).
     errors = await batch.errors()
     if errors is not None:
         raise RequestValidationError(errors)
+    writer: Writer = request.app.state.writer
+    results = await _answer(writer.post_many(batch, key.label, atomic=batch.atomic))
     summary = _batch_summary(batch.atomic, batch.deal_ids, results)
     failed = next((r["status"] for r in summary["results"]
                    if r["status"] not in (200, 201, 424)), None)

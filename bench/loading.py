@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from ledger import commands as c
 from ledger import decisions as d
+from ledger.deal_preparation import prepare_deal
 from ledger.decisions import Accepted, Replayed
 from ledger.service import LedgerService
 from ledger.writer import Decide
@@ -34,7 +35,7 @@ def decision(path: str, body: dict[str, Any]) -> Decide:
         return partial(d.decide_inventors, number=path.split("/")[3],
                        cmd=c.InventorsCommand.model_validate(body))
     if path == "/v1/deals":
-        return partial(d.decide_deal, cmd=_DEAL.validate_python(body))
+        return partial(d.judge_deal, deal=prepare_deal(_DEAL.validate_python(body)))
     if path == "/v1/subsidies":
         return partial(d.decide_subsidy, cmd=c.SubsidyCommand.model_validate(body))
     if path == "/v1/listings":

@@ -41,6 +41,7 @@ from bench.scenario import planted_scenario
 from bench.write_path import AUDITOR_KEY, KEY, Api, progress
 from ledger import commands as c
 from ledger import decisions as d
+from ledger.deal_preparation import prepare_deal
 from ledger.embedded_postgres import EmbeddedPostgres
 from ledger.metrics import Metrics
 from ledger.migrations import migrate
@@ -89,7 +90,7 @@ def generate(url: str, workload: MarketFlow, events: int) -> int:
             size = min(GENERATE_BATCH, events - posted)
             batch = c.DealBatch.model_validate({"deals": list(workload.deals(size)),
                                                 "atomic": False})
-            results = writer.post_many([partial(d.decide_deal, cmd=deal) for deal in batch.deals],
+            results = writer.post_many([partial(d.judge_deal, deal=prepare_deal(deal)) for deal in batch.deals],
                                        "bench", atomic=False).result(120)
             refused = [r.outcome for r in results if not r.created]
             if refused:

@@ -261,6 +261,9 @@ class _IfNew:
     decide: Callable[..., d.Outcome]
     cmd: Any
 
+    def wants(self, keys: set[str], numbers: set[str]) -> None:
+        keys.add(self.key)
+
     def __call__(self, register: Register, stamp: d.Stamp) -> d.Outcome:
         posted = register.posted.get(self.key)
         if posted is not None:
@@ -281,6 +284,12 @@ class _DealDecision:
     @property
     def deal_id(self) -> str:
         return f"USPTO-{self.record.reel}-{self.record.frame}"
+
+    def wants(self, keys: set[str], numbers: set[str]) -> None:
+        keys.add(f"deal:{self.deal_id}")
+        keys.update([f"party:{party_id(n.raw)}"
+                     for n in (*self.record.assignors, *self.record.assignees)])
+        numbers.update(self.numbers)
 
     def __call__(self, register: Register, stamp: d.Stamp) -> d.Outcome:
         posted = register.posted.get(f"deal:{self.deal_id}")

@@ -22,7 +22,8 @@ from ledger import commands as c
 from ledger import events as ev
 from ledger.deal_preparation import REFERENCE_FIELD, PreparedDeal, prepare_deal
 from ledger.fingerprints import fingerprint
-from ledger.register import Posted, Register, deal_key
+from ledger.keys import deal_key, listing_key, party_key
+from ledger.register import Posted, Register
 from ledger.rules import Refusal
 from ledger.values import Money, expiry_date
 
@@ -117,6 +118,39 @@ def _idempotent(register: Register, key: str, print_: str) -> Replayed | Conflic
 
 
 Decision = Callable[..., Outcome]
+
+
+def wants(decide: Any, keys: set[str], numbers: set[str]) -> None:
+    """Add to `keys` and `numbers` what `decide` will read of the register, so the writer
+    loads a whole group's in one round trip (ledger/register.py). A decision may say so
+    itself (a `wants(keys, numbers)` method); the API's are read from their arguments. What
+    is left out is still found, one round trip at a time."""
+    own = getattr(decide, "wants", None)
+    if own is not None:
+        own(keys, numbers)
+        return
+    arguments: dict[str, Any] = getattr(decide, "keywords", None) or {}
+    deal = arguments.get("deal")
+    if isinstance(deal, PreparedDeal):
+        deal_wants(deal, keys, numbers)
+        return
+    if "number" in arguments:
+        numbers.add(arguments["number"])
+    if "listing_id" in arguments:
+        keys.update((listing_key(arguments["listing_id"]),
+                     f"delisting:{arguments['listing_id']}"))
+    if "anomaly_id" in arguments:
+        keys.add(f"finding:{arguments['anomaly_id']}")
+
+
+def deal_wants(deal: PreparedDeal, keys: set[str], numbers: set[str]) -> None:
+    """What judging `deal` reads: its own key, the deals it names, its parties, its patents."""
+    keys.add(deal_key(deal.deal_id))
+    for named in (deal.reference, deal.corrects, deal.fields.get("parent_licence")):
+        if named:
+            keys.add(deal_key(named))
+    keys.update([party_key(party) for _, _, party in deal.parties])
+    numbers.update(deal.patents)
 
 
 def once(key: Callable[..., str]) -> Callable[[Decision], Decision]:

@@ -31,6 +31,7 @@ from psycopg.sql import Composed
 from ledger import stored_events
 from ledger.chain import links
 from ledger.events import LedgerEvent
+from ledger.keys import patents_of, posting_key
 
 CHUNK = 500  # events per insert: small enough to overlap, large enough to stay cheap (measured:
 # 400 to 600 about 6 % more events/s than 200, whose per-insert overhead showed; 1,000 overlaps
@@ -71,14 +72,18 @@ class ChunkedAppend:
     towards the end when the group's size is `expected`), on `conn` in pipeline mode.
 
     `previous` is the chain's last link and `backlog` the stored rows not linked yet (events
-    from before the chain existed), linked ahead of the first chunk. `finish` sends the rest
-    and returns each event with its position; a failure surfaces there or when the pipeline
-    closes, and the caller's transaction then rolls back: nothing of the group is stored.
+    from before the chain existed), linked ahead of the first chunk; `unindexed` the stored
+    events the writer's state tables do not hold yet (migrations/014_writer_state.sql),
+    indexed with the group's own. `finish` sends the rest and returns each event with its
+    position; a failure surfaces there or when the pipeline closes, and the caller's
+    transaction then rolls back: nothing of the group is stored.
     """
 
     def __init__(self, recorder: Recorder, conn: Connection[DictRow], previous: bytes,
-                 backlog: list[Row], expected: int | None = None) -> None:
+                 backlog: list[Row], expected: int | None = None,
+                 unindexed: Sequence[tuple[int, LedgerEvent]] = ()) -> None:
         self._recorder = recorder
+        self._unindexed = list(unindexed)
         # Events the group may still add (its deals not yet judged); None: not known.
         self._expected_left = expected
         self._next_send = CHUNK if expected is None else chunk_size(expected)
@@ -142,6 +147,7 @@ class ChunkedAppend:
             # As the events: a literal and one bytea, not arrays dumped element by element.
             self._conn.cursor().execute(self._recorder.insert_links_statement, (
                 b"".join(hashes), "{" + ",".join(map(str, linked)) + "}"))
+        send_index(self._conn.cursor(), self._unindexed + stored)
         return stored
 
     def _send(self) -> None:
@@ -192,6 +198,63 @@ def _hex(originator_id: UUID | str) -> str:
         return f"{originator_id.int:032x}"
     return UUID(originator_id).hex
 
+
+def send_index(curs: Cursor[Any], stored: Sequence[tuple[int, LedgerEvent]]) -> None:
+    """File stored events in the writer's state tables, and move their position to the last:
+    each event under its idempotency key, and in the timeline of every patent it touches.
+
+    Keys and numbers travel as one text cut by PostgreSQL at a unit separator (U+001F, which
+    no accepted text holds; a value holding it goes as a dumped array instead), positions as
+    an array literal: no element-by-element dumping in Python.
+    """
+    if not stored:
+        return
+    keys, key_positions, numbers, number_positions = [], [], [], []
+    for position, event in stored:
+        key = posting_key(event)
+        if key is not None:
+            keys.append(key)
+            key_positions.append(position)
+        for number in patents_of(event):
+            numbers.append(number)
+            number_positions.append(position)
+    for statement, texts, positions in ((INSERT_POSTINGS, keys, key_positions),
+                                        (INSERT_PATENT_EVENTS, numbers, number_positions)):
+        if texts:
+            read_back, value = _text_array(texts)
+            curs.execute(statement.format(texts=read_back).encode(),
+                         (value, _bigints(positions)))
+    curs.execute(MOVE_STATE_POSITION, (max(position for position, _ in stored),))
+
+
+def _text_array(values: list[str]) -> tuple[str, str | list[str]]:
+    """The SQL that reads a text array back, and the value to send it."""
+    joined = _SEPARATOR.join(values)
+    if joined.count(_SEPARATOR) != len(values) - 1:
+        return "%s::text[]", values
+    return "string_to_array(%s::text, E'\\x1f')", joined
+
+
+def _bigints(values: list[int]) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+_SEPARATOR = "\x1f"
+
+INSERT_POSTINGS = """
+    INSERT INTO ledger_postings (key, position)
+    SELECT key, position
+    FROM unnest({texts}, %s::bigint[]) AS posting(key, position)
+    ON CONFLICT DO NOTHING"""
+
+INSERT_PATENT_EVENTS = """
+    INSERT INTO ledger_patent_events (number, position)
+    SELECT number, position
+    FROM unnest({texts}, %s::bigint[]) AS filed(number, position)
+    ON CONFLICT DO NOTHING"""
+
+MOVE_STATE_POSITION = """
+    UPDATE ledger_state_position SET position = greatest(position, %s)"""
 
 INSERT_EVENTS = """
     INSERT INTO {table} (originator_id, originator_version, topic, state)

@@ -1,29 +1,61 @@
-"""The register the writer judges deals against: every party, patent timeline and deal id.
+"""The register the writer judges deals against: parties, patent timelines, deals and answers.
 
-It is an in-memory fold of the event log, owned by the single writer thread (`ledger/writer`):
-rebuilt from the log at start, brought up to date before each group commit, and changed only
-by events that were accepted. Each patent keeps its events in effective-date order, so a
-backdated deal is judged on the register as it stood on its effective date and then every
-later event is judged again with it in place ("must not break a later event").
+It lives in PostgreSQL (migrations/014_writer_state.sql: the writer's state tables, kept in the
+same transaction as the events), and this class is its bounded cache, owned by the single
+writer thread (`ledger/writer`). At the start of each group, under the event table's lock, the
+writer folds in what other processes stored since it last looked, then `prefetch`es in one
+round trip every posting and patent the group's deals name that is not cached; anything a
+decision asks for beyond that is loaded on demand. Nothing is evicted while a group is judged,
+so the group's own pending events are never lost; `settle` trims the cache to its bounds after.
+
+Each patent keeps its events in effective-date order, so a backdated deal is judged on the
+register as it stood on its effective date and then every later event is judged again with it
+in place ("must not break a later event").
 """
 
 from __future__ import annotations
 
 import bisect
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import NamedTuple
+from typing import Generic, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 from ledger import events as ev
 from ledger import patent_state as ps
+from ledger.keys import deal_key, listing_key, party_key, patents_of, posting_key
 from ledger.rules import Refusal, check
+
+__all__ = ["Posted", "Register", "StateSource", "deal_key", "posting_key"]
+
+CACHE_EVENTS = 100_000  # patents' events the cache holds (LEDGER_WRITER_CACHE)
+CACHE_POSTINGS = 50_000  # answers (and their parties, deals, listings) the cache holds
+CACHE_STREAMS = 10_000  # stream versions (patents' and listings' own streams)
+
+Stored = tuple[int, ev.LedgerEvent]  # an event and its position in the log
+
+
+class StateSource(Protocol):
+    """The writer's state tables, as the register reads them (ledger/state_tables.py)."""
+
+    def load(self, keys: Collection[str], numbers: Collection[str]
+             ) -> tuple[dict[str, Stored], dict[str, list[Stored]]]:
+        """The events answering `keys` and every event of the patents `numbers`, in one
+        round trip; keys and patents the log does not hold are left out."""
+        ...
+
+    def stream_version(self, stream: UUID) -> int:
+        """The highest version stored for `stream` (0: none)."""
+        ...
 
 
 @dataclass(slots=True)
 class PatentTimeline:
     registered: ev.PatentRegistered
-    # (effective_on, sequence) keys kept sorted beside the events they order.
+    # (effective_on, sequence) keys kept sorted beside the events they order; the sequence of
+    # a stored event is its position, of a pending one a number above every stored position.
     keys: list[tuple[date, int]] = field(default_factory=list)
     events: list[ev.LedgerEvent] = field(default_factory=list)
     _current: ps.PatentState | None = None
@@ -69,13 +101,15 @@ class PatentTimeline:
 
     def place(self, event: ev.LedgerEvent, sequence: int) -> None:
         key = (event.effective_on, sequence)
-        if not self.keys or key >= self.keys[-1]:  # the usual case: the latest so far
+        if not self.keys or key > self.keys[-1]:  # the usual case: the latest so far
             self.keys.append(key)
             self.events.append(event)
             if self._current is not None:
                 ps.apply(self._current, event)
             return
-        index = bisect.bisect_right(self.keys, key)
+        index = bisect.bisect_left(self.keys, key)
+        if index < len(self.keys) and self.keys[index] == key:
+            return  # already here (a position is placed once)
         self.keys.insert(index, key)
         self.events.insert(index, event)
         self._current = None
@@ -85,6 +119,11 @@ class PatentTimeline:
         del self.keys[index]
         del self.events[index]
         self._current = None
+
+    @property
+    def weight(self) -> int:
+        """What this timeline costs the cache: its events, and its registration."""
+        return len(self.events) + 1
 
 
 def _breaks_later(event: ev.LedgerEvent, later: ev.LedgerEvent, broken: Refusal) -> Refusal:
@@ -102,8 +141,7 @@ class Posted(NamedTuple):
     """What the ledger answered for an idempotency key, rebuilt from the stored event.
 
     A named tuple rather than a dataclass: one is made per stored event (twice, for the
-    writer's own: pending, then with its position), and a tuple of strings and numbers is
-    cheaper to build and is left alone by the cyclic garbage collector.
+    writer's own: pending, then with its position), and a tuple is cheap to build.
     """
 
     key: str
@@ -114,67 +152,249 @@ class Posted(NamedTuple):
     flags: tuple[str, ...] = ()  # e.g. INV-13 for a late licence filing
 
 
-@dataclass(slots=True)
+def posted_for(key: str, event: ev.LedgerEvent, position: int) -> Posted:
+    late = isinstance(event, ev.LicenceGranted) and event.late
+    return Posted(key, getattr(event, "fingerprint", ""), event.TOPIC, position,
+                  tuple(patents_of(event)), ("INV-13",) if late else ())
+
+
+class _Answer(NamedTuple):
+    posted: Posted
+    event: ev.LedgerEvent
+
+
+V = TypeVar("V")
+
+
+class _View(Generic[V]):
+    """A read-only mapping over the register, for decisions written against dicts."""
+
+    def __init__(self, find: Callable[[str], V | None],
+                 forget: Callable[[str], None] | None = None) -> None:
+        self._find = find
+        self._forget = forget
+
+    def __delitem__(self, key: str) -> None:
+        """Drop an entry from the cache (the law's tests: a key stored under another name)."""
+        if self._forget is None or self._find(key) is None:
+            raise KeyError(key)
+        self._forget(key)
+
+    def get(self, key: str, default: V | None = None) -> V | None:
+        found = self._find(key)
+        return default if found is None else found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._find(key) is not None
+
+    def __getitem__(self, key: str) -> V:
+        found = self._find(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+
 class Register:
-    parties: dict[str, ev.PartyRegistered] = field(default_factory=dict)
-    patents: dict[str, PatentTimeline] = field(default_factory=dict)
-    deals: dict[str, ev.DealEvent] = field(default_factory=dict)
-    posted: dict[str, Posted] = field(default_factory=dict)  # "deal:ID", "subsidy:ID", ...
-    listings: dict[str, ev.PartyListed] = field(default_factory=dict)
-    delisted: set[str] = field(default_factory=set)
-    versions: dict[UUID, int] = field(default_factory=dict)  # of streams that grow: not deals'
-    position: int = 0  # the last notification id folded in
-    _sequence: int = 0
+    """The writer's bounded view of the register. Without a `source` it holds only what was
+    applied to it (and evicts nothing): the law's tests use it so, with no database."""
+
+    def __init__(self, source: StateSource | None = None, position: int = 0, *,
+                 max_events: int = CACHE_EVENTS, max_postings: int = CACHE_POSTINGS) -> None:
+        self._source = source
+        self.position = position  # the last position folded in (or known to be indexed)
+        self.max_events = max_events
+        self.max_postings = max_postings
+        self._answers: OrderedDict[str, _Answer] = OrderedDict()
+        self._timelines: OrderedDict[str, PatentTimeline] = OrderedDict()
+        self._events_held = 0
+        self._versions: OrderedDict[UUID, int] = OrderedDict()
+        self._absent_keys: set[str] = set()  # looked up in this group, not in the log
+        self._absent_numbers: set[str] = set()
+        self._sequence = 0
+        self.loads = 0  # round trips to the state tables (metrics, tests)
+        self.parties: _View[ev.PartyRegistered] = _View(self._party)
+        self.deals: _View[ev.DealEvent] = _View(self._deal)
+        self.listings: _View[ev.PartyListed] = _View(self._listing)
+        self.posted: _View[Posted] = _View(self._posted, self._forget_answer)
+        self.patents: _View[PatentTimeline] = _View(self._timeline)
+
+    # --- what the cache holds -----------------------------------------------------------
 
     @property
-    def applied(self) -> int:
-        """How many events were ever folded in (retracted ones included)."""
-        return self._sequence
+    def cached_events(self) -> int:
+        return self._events_held
+
+    @property
+    def cached_postings(self) -> int:
+        return len(self._answers)
+
+    def prefetch(self, keys: Iterable[str], numbers: Iterable[str]) -> None:
+        """Load, in one round trip, the answers and patents not cached; then, in a second,
+        the patents of the deals just loaded that a reference will need."""
+        if self._source is None:
+            return
+        wanted = {k for k in keys if k not in self._answers and k not in self._absent_keys}
+        patents = {n for n in numbers
+                   if n not in self._timelines and n not in self._absent_numbers}
+        self._load(wanted, patents)
+        referenced = {n for k in wanted if k.startswith("deal:") and k in self._answers
+                      for n in self._answers[k].posted.patents}
+        self._load(set(), {n for n in referenced
+                           if n not in self._timelines and n not in self._absent_numbers})
+
+    def settle(self) -> None:
+        """After a group: forget what was looked up and found absent, and trim the cache to
+        its bounds, least recently used first."""
+        self._absent_keys.clear()
+        self._absent_numbers.clear()
+        if self._source is None:
+            return
+        while self._events_held > self.max_events and self._timelines:
+            _, timeline = self._timelines.popitem(last=False)
+            self._events_held -= timeline.weight
+        while len(self._answers) > self.max_postings:
+            self._answers.popitem(last=False)
+        while len(self._versions) > CACHE_STREAMS:
+            self._versions.popitem(last=False)
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def _answer(self, key: str) -> _Answer | None:
+        found = self._answers.get(key)
+        if found is not None:
+            self._answers.move_to_end(key)
+            return found
+        if self._source is None or key in self._absent_keys:
+            return None
+        self._load({key}, set())
+        return self._answers.get(key)
+
+    def _forget_answer(self, key: str) -> None:
+        del self._answers[key]
+
+    def _posted(self, key: str) -> Posted | None:
+        found = self._answer(key)
+        return None if found is None else found.posted
+
+    def _party(self, party_id: str) -> ev.PartyRegistered | None:
+        found = self._answer(party_key(party_id))
+        return found.event if found is not None and isinstance(
+            found.event, ev.PartyRegistered) else None
+
+    def _deal(self, deal_id: str) -> ev.DealEvent | None:
+        found = self._answer(deal_key(deal_id))
+        return found.event if found is not None and isinstance(
+            found.event, ev.DealEvent) else None
+
+    def _listing(self, listing_id: str) -> ev.PartyListed | None:
+        found = self._answer(listing_key(listing_id))
+        return found.event if found is not None and isinstance(
+            found.event, ev.PartyListed) else None
+
+    def _timeline(self, number: str) -> PatentTimeline | None:
+        found = self._timelines.get(number)
+        if found is not None:
+            self._timelines.move_to_end(number)
+            return found
+        if self._source is None or number in self._absent_numbers:
+            return None
+        self._load(set(), {number})
+        return self._timelines.get(number)
+
+    def _load(self, keys: set[str], numbers: set[str]) -> None:
+        if self._source is None or not (keys or numbers):
+            return
+        self.loads += 1
+        answers, timelines = self._source.load(keys, numbers)
+        for key in keys:
+            stored = answers.get(key)
+            if stored is None:
+                self._absent_keys.add(key)
+            else:
+                position, event = stored
+                self._answers[key] = _Answer(posted_for(key, event, position), event)
+        for number in numbers:
+            events = timelines.get(number) or []
+            registered = events[0][1] if events else None
+            if not isinstance(registered, ev.PatentRegistered):
+                self._absent_numbers.add(number)
+                continue
+            timeline = PatentTimeline(registered)
+            for position, event in sorted(events[1:], key=lambda s: (s[1].effective_on, s[0])):
+                timeline.keys.append((event.effective_on, position))
+                timeline.events.append(event)
+            self._timelines[number] = timeline
+            self._events_held += timeline.weight
+            stream = ev.stream_id("patent", number)
+            self._versions[stream] = max(
+                (e.originator_version for _, e in events if e.originator_id == stream),
+                default=1)
 
     def next_version(self, stream: UUID) -> int:
-        return self.versions.get(stream, 0) + 1
+        version = self._versions.get(stream)
+        if version is None:
+            version = self._source.stream_version(stream) if self._source is not None else 0
+            self._versions[stream] = version
+        return version + 1
+
+    # --- judging -------------------------------------------------------------------------
 
     def judge(self, event: ev.LedgerEvent) -> Refusal | None:
         """The first refusal over every patent the event touches (all or nothing)."""
         if isinstance(event, ev.PatentRegistered):
             existing = self.patents.get(event.number)
             return None if existing is None else check(existing.current(), event)
-        for number in _patents_of(event):
+        for number in patents_of(event):
             refusal = self.patents[number].judge(event)
             if refusal is not None:
                 return refusal
         return None
 
+    # --- changes -------------------------------------------------------------------------
+
     def apply(self, event: ev.LedgerEvent, position: int = 0) -> None:
-        """Fold an accepted event in; `position` is 0 until the store has given it one."""
-        self._sequence += 1
-        if isinstance(event, ev.DealEvent):  # nearly every event: the short way
-            self.deals[event.deal_id] = event
-            for number in event.patents:
-                self.patents[number].place(event, self._sequence)
-            key = deal_key(event.deal_id)
-            late = isinstance(event, ev.LicenceGranted) and event.late
-            self.posted[key] = Posted(key, event.fingerprint, event.TOPIC, position,
-                                      tuple(event.patents), ("INV-13",) if late else ())
-            if position > self.position:
-                self.position = position
+        """Fold an event in. `position` 0: this writer's own, accepted and not yet stored
+        (its patents are cached, since it was judged). Otherwise another process stored it:
+        what is cached is brought up to date, and the rest is left to the tables."""
+        if position:
+            self._apply_stored(event, position)
             return
-        self.versions[event.originator_id] = event.originator_version  # deals' never grow
-        if isinstance(event, ev.PartyRegistered):
-            self.parties[event.party_id] = event
-        elif isinstance(event, ev.PatentRegistered):
-            self.patents[event.number] = PatentTimeline(event)
-        elif isinstance(event, ev.PartyListed):
-            self.listings[event.listing_id] = event
-        elif isinstance(event, ev.PartyDelisted):
-            self.delisted.add(event.listing_id)
-        for number in _patents_of(event):
-            self.patents[number].place(event, self._sequence)
-        posted_key = posting_key(event)
-        if posted_key is not None:
-            self.posted[posted_key] = Posted(posted_key, getattr(event, "fingerprint", ""),
-                                             event.TOPIC, position, tuple(_patents_of(event)))
+        self._sequence = max(self._sequence, self.position) + 1
+        key = posting_key(event)
+        if key is not None:
+            self._absent_keys.discard(key)
+            self._answers[key] = _Answer(posted_for(key, event, 0), event)
+        if isinstance(event, ev.PatentRegistered):
+            self._absent_numbers.discard(event.number)
+            self._timelines[event.number] = PatentTimeline(event)
+            self._events_held += 1
+        else:
+            for number in patents_of(event):
+                self.patents[number].place(event, self._sequence)
+                self._events_held += 1
+        if not isinstance(event, ev.DealEvent):  # deals' own streams never grow
+            self._versions[event.originator_id] = event.originator_version
+
+    def _apply_stored(self, event: ev.LedgerEvent, position: int) -> None:
         self.position = max(self.position, position)
+        key = posting_key(event)
+        if key is not None:
+            self._absent_keys.discard(key)
+            if self._source is None:
+                self._answers[key] = _Answer(posted_for(key, event, position), event)
+        if isinstance(event, ev.PatentRegistered):
+            self._absent_numbers.discard(event.number)
+            if self._source is None:
+                self._timelines[event.number] = PatentTimeline(event)
+        else:
+            for number in patents_of(event):
+                timeline = self._timelines.get(number)
+                if timeline is not None:
+                    timeline.place(event, position)
+                    self._events_held += 1
+        if event.originator_id in self._versions:
+            self._versions[event.originator_id] = max(self._versions[event.originator_id],
+                                                      event.originator_version)
 
     def confirm(self, event: ev.LedgerEvent, position: int) -> Posted | None:
         """Record the position the store gave an event applied before it was saved; the
@@ -184,63 +404,29 @@ class Register:
         key = posting_key(event)
         if key is None:
             return None
-        first = self.posted[key]  # built by `apply` with position 0; answers stay frozen
-        confirmed = Posted(first.key, first.fingerprint, first.topic, position, first.patents,
-                           first.flags)
-        self.posted[key] = confirmed
+        first = self._answers.get(key)
+        if first is None:  # trimmed already (a group larger than the cache): from the event
+            return posted_for(key, event, position)
+        confirmed = first.posted._replace(position=position)  # answers stay frozen otherwise
+        self._answers[key] = _Answer(confirmed, event)
         return confirmed
 
     def retract(self, event: ev.LedgerEvent) -> None:
-        """Undo `apply` for an event whose transaction did not commit."""
-        if isinstance(event, ev.PatentRegistered):
-            del self.patents[event.number]
-        else:
-            for number in _patents_of(event):
-                self.patents[number].retract(event)
-        if isinstance(event, ev.PartyRegistered):
-            del self.parties[event.party_id]
-        if isinstance(event, ev.PartyListed):
-            del self.listings[event.listing_id]
-        if isinstance(event, ev.PartyDelisted):
-            self.delisted.discard(event.listing_id)
-        if isinstance(event, ev.DealEvent):
-            del self.deals[event.deal_id]
+        """Undo `apply` for one of this writer's events whose posting was taken back."""
         key = posting_key(event)
         if key is not None:
-            del self.posted[key]
-        if event.originator_version > 1:
-            self.versions[event.originator_id] = event.originator_version - 1
+            self._answers.pop(key, None)
+            self._absent_keys.add(key)
+        if isinstance(event, ev.PatentRegistered):
+            timeline = self._timelines.pop(event.number)
+            self._events_held -= timeline.weight
+            self._absent_numbers.add(event.number)
         else:
-            self.versions.pop(event.originator_id, None)
-
-
-def _patents_of(event: ev.LedgerEvent) -> list[str]:
-    if isinstance(event, ev.DealEvent):
-        return event.patents
-    if isinstance(event, ev.PatentStatusChanged | ev.InventorsChanged):
-        return [event.number]
-    return []
-
-
-def deal_key(deal_id: str) -> str:
-    """The idempotency key of a deal (the writer's and the decisions' one spelling of it)."""
-    return f"deal:{deal_id}"
-
-
-def posting_key(event: ev.LedgerEvent) -> str | None:
-    """The idempotency key under which a retry of the same posting finds its first answer."""
-    if isinstance(event, ev.DealEvent):
-        return deal_key(event.deal_id)
-    if isinstance(event, ev.SubsidyAwarded):
-        return f"subsidy:{event.subsidy_id}"
-    if isinstance(event, ev.PartyListed):
-        return f"listing:{event.listing_id}"
-    if isinstance(event, ev.PartyDelisted):
-        return f"delisting:{event.listing_id}"
-    if isinstance(event, ev.AnomalyFinding):
-        return f"finding:{event.anomaly_id}"
-    if isinstance(event, ev.PartyRegistered):
-        return f"party:{event.party_id}"
-    if isinstance(event, ev.PatentRegistered):
-        return f"patent:{event.number}"
-    return None
+            for number in patents_of(event):
+                self._timelines[number].retract(event)
+                self._events_held -= 1
+        if not isinstance(event, ev.DealEvent):
+            if event.originator_version > 1:
+                self._versions[event.originator_id] = event.originator_version - 1
+            else:
+                self._versions[event.originator_id] = 0

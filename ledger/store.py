@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Notification, StoredEvent
+from eventsourcing.persistence import JSONTranscoder, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -66,9 +66,11 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
             "ORDER BY notification_id LIMIT %b").format(table=table)
         chain = SQL("{schema}.{table}").format(schema=Identifier(self.datastore.schema),
                                                  table=Identifier(CHAIN_TABLE))
-        self.last_link_statement = SQL(
-            "SELECT position, hash FROM {chain} ORDER BY position DESC LIMIT 1").format(
-            chain=chain)
+        self.state_statement = SQL(  # the chain's last link, and the state tables' position
+            "SELECT link.position AS last, link.hash, state.position AS indexed "
+            "FROM ledger_state_position AS state LEFT JOIN LATERAL "
+            "(SELECT position, hash FROM {chain} ORDER BY position DESC LIMIT 1) AS link "
+            "ON true").format(chain=chain)
         self.insert_links_statement = SQL(  # the hashes end to end, 32 bytes each
             "INSERT INTO {chain} (position, hash) "
             "SELECT position, substring(%b::bytea FROM 32 * (n - 1)::int + 1 FOR 32) "
@@ -82,26 +84,33 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
         curs.execute(self.insert_events_statement, insert_parameters(stored_events))
 
     def append_judged(
-        self, after: int, judge: Callable[[list[Notification], ChunkedAppend], None],
+        self, after: int, decode: Callable[[Row], ev.LedgerEvent],
+        judge: Callable[[list[tuple[int, ev.LedgerEvent]], ChunkedAppend], None],
         expected: int | None = None,
     ) -> list[tuple[int, ev.LedgerEvent]]:
         """Lock, hand `judge` what was stored after `after` and a `ChunkedAppend` to add the
-        events that stand to; commit. Each event added, with its position, in order.
+        events that stand to; commit. Each event added, with its position, in order. Events
+        stored without being filed in the writer's state tables (before migration 014, or by
+        hand) are filed in the same transaction.
 
         Not retried here: `judge` changes the caller's state, so the caller decides.
         """
         with self.datastore.get_connection() as conn, conn.transaction(), \
                 conn.cursor() as curs:
             self._lock_table(curs)
-            missed = self.rows_between(curs, after, MAX_POSITION)
-            row = curs.execute(self.last_link_statement).fetchone()
-            last, previous = (row["position"], bytes(row["hash"])) if row else (0, GENESIS)
-            known_head = missed[-1][0] if missed else after
+            row = curs.execute(self.state_statement).fetchone()
+            assert row is not None, "migration 014 inserts the state position"
+            last, previous = row["last"] or 0, bytes(row["hash"] or GENESIS)
+            indexed = row["indexed"]
+            rows = self.rows_between(curs, min(after, indexed), MAX_POSITION)
+            known_head = rows[-1][0] if rows else after
             backlog = self.rows_between(curs, last, known_head) if last < known_head else []
+            stored = [(r[0], decode(r)) for r in rows]
+            missed = [s for s in stored if s[0] > after]
+            unindexed = [s for s in stored if s[0] > indexed]
             with conn.pipeline():
-                append = ChunkedAppend(self, conn, previous, backlog, expected)
-                judge([Notification(id=r[0], originator_id=r[1], originator_version=r[2],
-                                    topic=r[3], state=r[4]) for r in missed], append)
+                append = ChunkedAppend(self, conn, previous, backlog, expected, unindexed)
+                judge(missed, append)
                 return append.finish()
 
     def rows_between(self, curs: Cursor[DictRow], after: int, upto: int) -> list[Row]:
@@ -139,12 +148,12 @@ class LedgerStore(Application[Any]):
         `ChunkedAppend`; store the events it adds there, in one transaction, and return each
         with its position, in order. Nothing can land in between. Added events are sent to
         PostgreSQL while `judge` goes on (ledger/group_append.py)."""
-        def judge_stored(missed: list[Notification], append: ChunkedAppend) -> None:
-            judge([(n.id, self._to_event(n, n.id)) for n in missed], append)
+        def decode(row: Row) -> ev.LedgerEvent:
+            return self.decode(row[1], row[2], row[3], row[4], row[0])
 
         recorder = self.recorder
         assert isinstance(recorder, ArrayInsertRecorder)
-        return recorder.append_judged(after, judge_stored, expected)
+        return recorder.append_judged(after, decode, judge, expected)
 
     def _to_event(self, notification: StoredEvent, position: int | None) -> ev.LedgerEvent:
         """The event of a stored row, as every reader (projections, writer, API) sees it.

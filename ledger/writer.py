@@ -7,10 +7,15 @@ events in one transaction (sent to PostgreSQL in chunks while it judges on: a de
 soon as the deal is accepted, an atomic posting's once all its deals are or, for a large one,
 as it goes behind a savepoint; see ledger/group_append.py). Each posting stays all or
 nothing: a refused deal adds no event, and an atomic batch whose deal is refused takes back
-the events of its other deals. A batch from the batch preparer arrives while it is judged
-(a streamed posting) and may turn out invalid part way: it is taken back whole, behind its
-savepoint, and the rest of the group goes on. If the save fails, every event of the group is
-taken back and each caller hears 503.
+the events of its other deals. A posting reaches the queue whole (a batch once the batch
+preparer has validated every deal), so the writer never waits for a client while it holds
+the lock. If the save fails, every event of the group is taken back and each caller hears
+503.
+
+The register it judges against lives in PostgreSQL (ledger/register.py): under the lock, the
+writer loads in one round trip what the group's postings name and its cache does not hold,
+and files the group's events in the state tables in the same transaction. A start reads no
+event of the log.
 
 Other processes may write too (a second API, an importer). The writer judges each group while
 it holds the event table's lock, after folding in whatever other processes stored since it last
@@ -21,7 +26,6 @@ on two cores; the lock costs nothing when this writer is alone, and queues the o
 
 from __future__ import annotations
 
-import gc
 import logging
 import queue
 import threading
@@ -34,12 +38,22 @@ from datetime import UTC, datetime
 from typing import NamedTuple, Protocol
 
 from ledger import events as ev
-from ledger import group_append, heap
-from ledger.decisions import Accepted, Conflict, Faulted, Outcome, Replayed, Skipped, Stamp
+from ledger import group_append
+from ledger.decisions import (
+    Accepted,
+    Conflict,
+    Faulted,
+    Outcome,
+    Replayed,
+    Skipped,
+    Stamp,
+    wants,
+)
 from ledger.group_append import ChunkedAppend
 from ledger.metrics import Metrics
-from ledger.register import Posted, Register
+from ledger.register import CACHE_EVENTS, Posted, Register
 from ledger.rules import Refusal
+from ledger.state_tables import StateTables
 from ledger.store import LedgerStore
 
 log = logging.getLogger("ledger.writer")
@@ -49,13 +63,13 @@ MAX_QUEUE = 20_000  # postings waiting; beyond it callers get 503 with Retry-Aft
 GROUP_LINGER_SECONDS = 0.002  # how long a group waits for more postings under load
 IDLE_SECONDS = 0.1  # no posting for this long: the writer is idle
 IDLE_CATCH_UP_SECONDS = 1.0  # an idle writer folds in other processes' events this often
+MAX_CATCH_UP = 20_000  # events of other processes folded into the cache; beyond, it starts over
 
 Decide = Callable[[Register, Stamp], Outcome]
 
 
 class Decisions(Protocol):
-    """A posting's decisions, judged in order: a list, or a batch whose deals are still
-    arriving from the batch preparer (iterating may wait for them)."""
+    """A posting's decisions, judged in order (all of them there: iterating never waits)."""
 
     def __len__(self) -> int: ...
 
@@ -68,12 +82,6 @@ class Overloaded(RuntimeError):
 
 class StoreUnavailable(RuntimeError):
     """The group's transaction did not commit; nothing of it was stored (503)."""
-
-
-class PostingWithdrawn(Exception):
-    """Raised by a streamed posting's decisions while they are judged (its body turned out
-    invalid, or stopped arriving): the posting is taken back whole, behind its savepoint, and
-    its caller gets this exception; the rest of the group goes on."""
 
 
 class Result(NamedTuple):
@@ -94,13 +102,15 @@ class _Posting:
     decisions: Decisions
     posted_by: str
     atomic: bool
-    streamed: bool = False  # its decisions may stop with PostingWithdrawn
     future: Future[list[Result]] = field(default_factory=Future)
 
 
 class Writer:
-    def __init__(self, store: LedgerStore, metrics: Metrics) -> None:
+    def __init__(self, store: LedgerStore, metrics: Metrics,
+                 cache_events: int = CACHE_EVENTS) -> None:
         self._store = store
+        self._tables = StateTables(store)
+        self._cache_events = cache_events
         self._metrics = metrics
         self._queue: queue.Queue[_Posting] = queue.Queue(maxsize=MAX_QUEUE)
         self._register: Register | None = None
@@ -121,11 +131,16 @@ class Writer:
         metrics.gauge("ledger_writer_queue", "Postings waiting for the writer", self._queue.qsize)
         metrics.gauge("ledger_position", "Last position the writer has seen",
                       lambda: float(self._register.position if self._register else 0))
+        metrics.counter("ledger_state_loads_total",
+                        "Round trips to the writer's state tables (cache misses)")
+        metrics.gauge("ledger_writer_cache_events", "Patents' events in the writer's cache",
+                      lambda: float(self._register.cached_events if self._register else 0))
 
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        self._register = self._load()
+        self._tables.catch_up()  # nothing to do unless the log predates the state tables
+        self._register = self._new_register()
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
 
@@ -144,12 +159,10 @@ class Writer:
         return self.post_many([decide], posted_by, atomic=True)
 
     def post_many(
-        self, decisions: Decisions, posted_by: str, *, atomic: bool, streamed: bool = False
+        self, decisions: Decisions, posted_by: str, *, atomic: bool
     ) -> Future[list[Result]]:
-        """Queue a posting. `streamed`: its decisions are still arriving (a batch from the
-        batch preparer) and may stop with `PostingWithdrawn`; it is judged behind a savepoint
-        so that it can be taken back whole."""
-        posting = _Posting(decisions, posted_by, atomic, streamed)
+        """Queue a posting: each decision judged in order, all of them or each on its own."""
+        posting = _Posting(decisions, posted_by, atomic)
         try:
             self._queue.put_nowait(posting)
         except queue.Full:
@@ -163,17 +176,13 @@ class Writer:
     # --- the writer thread --------------------------------------------------------------
 
     def _run(self) -> None:
-        try:
-            while not self._stopping.is_set():
-                self._serve_one_group()
-        finally:
-            gc.enable()  # stopped: the collector is not left off (see _judge_and_save)
+        while not self._stopping.is_set():
+            self._serve_one_group()
 
     def _serve_one_group(self) -> None:
         try:
             first = self._queue.get(timeout=IDLE_SECONDS)
         except queue.Empty:
-            gc.enable()  # idle: the collector runs on its own again (see _judge_and_save)
             self._catch_up_when_idle()
             return
         group = [first]
@@ -206,31 +215,35 @@ class Writer:
             self._register = None
             _fail_all(group, StoreUnavailable(f"the event store is unavailable: {error}"))
             return
-        applied = register.applied
-        self._judge_and_save(register, group)
-        heap.folded(register.applied - applied)
+        loads = register.loads
+        try:
+            self._judge_and_save(register, group)
+        finally:
+            register.settle()
+        self._metrics.inc("ledger_state_loads_total", register.loads - loads)
         self._metrics.inc("ledger_groups_total")
         self._metrics.observe("ledger_group_deals", sum(len(p.decisions) for p in group))
         self._metrics.observe("ledger_group_seconds", time.perf_counter() - started)
 
     def _judge_and_save(self, register: Register, group: list[_Posting]) -> None:
         """Judge and store one group in one transaction, under the event table's lock."""
-        answers: list[list[Outcome] | PostingWithdrawn] = []
+        answers: list[list[Outcome]] = []
 
         def judge(missed: list[tuple[int, ev.LedgerEvent]], store: ChunkedAppend) -> None:
             for position, event in missed:  # stored by another process a moment ago
                 register.apply(event, position)
             self._metrics.inc("ledger_events_caught_up_total", len(missed))
+            keys: set[str] = set()
+            numbers: set[str] = set()
+            for posting in group:
+                for decide in posting.decisions:
+                    wants(decide, keys, numbers)
+            register.prefetch(keys, numbers)  # one round trip for what is not cached
             stamp_time = datetime.now(UTC)  # under the lock: recorded_at follows log order
             for posting in group:
                 answers.append(_judge_posting(register, posting,
                                               Stamp(posting.posted_by, stamp_time), store))
 
-        # The collector is off from here until the writer is next idle: no collection under
-        # the lock, and the ones that fall due run at the start of the next group, when this
-        # group's answers have been sent and its transient objects are gone (ledger/heap.py).
-        heap.collect_due()
-        gc.disable()
         try:
             stored = self._store.append_judged(
                 register.position, judge, expected=sum(len(p.decisions) for p in group))
@@ -247,10 +260,6 @@ class Writer:
         for posting, outcomes in zip(group, answers, strict=True):
             if posting.future.done():  # a caller may have stopped waiting (cancelled)
                 continue
-            if isinstance(outcomes, PostingWithdrawn):
-                tally["outcome", "withdrawn"] += 1
-                posting.future.set_exception(outcomes)
-                continue
             posting.future.set_result([_result(register, o, confirmed, tally) for o in outcomes])
         for (label, value), count in tally.items():  # once per group, not once per deal
             name = "ledger_rule_refusals_total" if label == "rule" else "ledger_postings_total"
@@ -261,78 +270,74 @@ class Writer:
     def _catch_up_when_idle(self) -> None:
         """Fold in what other processes (`demo`, `import`, another API) stored, at most once
         every IDLE_CATCH_UP_SECONDS while no posting waits: `position` then says how far this
-        writer has seen the log, not where it last wrote, and the next posting finds the
-        register already current. A store that is away is left for the next posting."""
+        writer has seen the log, not where it last wrote, and the next group finds little to
+        fold under the lock. A store that is away is left for the next posting."""
         now = time.monotonic()
         if now - self._caught_up_at < IDLE_CATCH_UP_SECONDS:
             return
         self._caught_up_at = now
-        applied = self._register.applied if self._register is not None else 0
         try:
-            register = self._current_register()
+            self._current_register()
         except Exception as error:  # the next posting reports it (503)
             log.debug("idle catch-up could not read the store: %s", error)
             self._register = None
-            return
-        heap.folded(max(register.applied - applied, 0))
 
-    def _load(self) -> Register:
-        register = Register()
-        for position, event in self._store.read_all():
-            register.apply(event, position)
-        log.info("register loaded up to position %d", register.position)
-        heap.freeze()  # the register lives as long as the process (ledger/heap.py)
+    def _new_register(self) -> Register:
+        """An empty cache over the state tables, as far as they are filed: no event is read."""
+        register = Register(self._tables, self._tables.position(),
+                            max_events=self._cache_events)
+        log.info("register opened at position %d (cache: %d events)", register.position,
+                 self._cache_events)
         return register
 
     def _current_register(self) -> Register:
-        """The register, folded up to the log's head as this writer last saw it.
+        """The register, its cache brought up to the log's head as this writer last saw it.
 
-        Read before taking the table lock, so that the read under the lock (which is what
-        guarantees a complete register) finds little or nothing and the lock is held briefly.
+        Read before taking the table lock, so that the read under the lock finds little or
+        nothing and the lock is held briefly. Only what is cached changes; when other
+        processes stored more than MAX_CATCH_UP events, the cache starts over instead (the
+        tables hold it all), so this never reads a long stretch of the log.
         """
         if self._register is None:
-            self._register = self._load()
-            return self._register
+            self._register = self._new_register()
         register = self._register
-        for position, event in self._store.read_all(after=register.position):
+        missed = self._store.read(register.position, MAX_CATCH_UP + 1)
+        if len(missed) > MAX_CATCH_UP:
+            self._register = register = self._new_register()
+            return register
+        for position, event in missed:
             register.apply(event, position)
         return register
 
 
 def _judge_posting(register: Register, posting: _Posting, stamp: Stamp, store: ChunkedAppend
-                   ) -> list[Outcome] | PostingWithdrawn:
+                   ) -> list[Outcome]:
     """Judge each decision in order and hand the store the events that will stand: a deal's
     as soon as it is accepted; an atomic posting's only once all its deals are. A large
-    atomic posting, or a streamed one, is sent as it goes, behind a savepoint the store rolls
-    back if the posting fails or is withdrawn."""
+    atomic posting is sent as it goes, behind a savepoint the store rolls back if a deal is
+    refused."""
     outcomes: list[Outcome] = []
-    mine: list[ev.LedgerEvent] = []  # what to take back if the posting fails or is withdrawn
-    keep = posting.atomic or posting.streamed
-    behind_savepoint = posting.streamed or (
-        posting.atomic and len(posting.decisions) > group_append.CHUNK)
+    mine: list[ev.LedgerEvent] = []  # what to take back if the posting fails
+    behind_savepoint = posting.atomic and len(posting.decisions) > group_append.CHUNK
     if behind_savepoint:
         store.mark()
-    try:
-        for decide in posting.decisions:
-            outcome = _judged(decide, register, stamp, posting.posted_by)
-            outcomes.append(outcome)
-            if isinstance(outcome, Accepted):
-                for event in outcome.events:
-                    register.apply(event)
-                if keep:
-                    mine.extend(outcome.events)
-                if not posting.atomic or behind_savepoint:
-                    store.add(outcome.events)
-            elif posting.atomic and not isinstance(outcome, Replayed):
-                _take_back(register, mine, store if behind_savepoint else None)
-                failed_at = len(outcomes) - 1
-                return [
-                    outcome if i == failed_at else Skipped(failed_at)
-                    for i in range(len(posting.decisions))
-                ]
-    except PostingWithdrawn as withdrawn:
-        _take_back(register, mine, store if behind_savepoint else None)
-        return withdrawn
+    for decide in posting.decisions:
+        outcome = _judged(decide, register, stamp, posting.posted_by)
+        outcomes.append(outcome)
+        if isinstance(outcome, Accepted):
+            for event in outcome.events:
+                register.apply(event)
+            if posting.atomic:
+                mine.extend(outcome.events)
+            if not posting.atomic or behind_savepoint:
+                store.add(outcome.events)
+        elif posting.atomic and not isinstance(outcome, Replayed):
+            _take_back(register, mine, store if behind_savepoint else None)
+            failed_at = len(outcomes) - 1
+            return [
+                outcome if i == failed_at else Skipped(failed_at)
+                for i in range(len(posting.decisions))
+            ]
     if behind_savepoint:
         store.release()
     elif posting.atomic and mine:
@@ -346,8 +351,6 @@ def _judged(decide: Decide, register: Register, stamp: Stamp, posted_by: str) ->
     posting, instead of every caller of the group hearing 503 again on each retry."""
     try:
         return decide(register, stamp)
-    except PostingWithdrawn:
-        raise
     except Exception as fault:
         log.exception("judging a posting by %s raised; it alone is refused (500)", posted_by)
         return Faulted(type(fault).__name__)

@@ -31,7 +31,6 @@ from typing import Any, Protocol
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from ledger import heap
 from ledger.metrics import Metrics
 from ledger.store import EVENTS_CHANNEL, LedgerStore
 from projections.stops import (
@@ -230,7 +229,6 @@ class ProjectionRunner:
                     follower.stop = None  # a rebuild swapped in new tables: follow them
             for follower in self._following():
                 warm_up(self._store, follower.projection, follower.position)
-            heap.freeze()  # the folds live on: spare the cyclic collector from rescanning them
             pool = stack.enter_context(ThreadPoolExecutor(
                 len(self._followers) + 1, thread_name_prefix=f"projection-{self.name}"))
             self.active = True
@@ -259,7 +257,6 @@ class ProjectionRunner:
                 upcoming = (pool.submit(self._store.read_decodable, page[-1][0],
                                         self._batch_size) if undecodable is None else None)
                 _settle([*writes, *([upcoming] if upcoming else [])])
-                heap.folded(len(page))
                 page, undecodable = upcoming.result() if upcoming else ([], undecodable)
 
     def _elect(self, listener: psycopg.Connection) -> None:

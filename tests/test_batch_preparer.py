@@ -1,9 +1,8 @@
-"""Batches validated and prepared in the child process while the writer judges them.
+"""Batches validated and prepared in the child process before the writer judges them.
 
-The writer starts on a batch's first deals before the child has validated the last: a deal
-found invalid later must take the whole batch back (422 with pydantic's own errors, nothing
-stored, the register as before), and the child's parsing must not accept or change what
-validating the raw body would refuse or keep.
+A deal found invalid anywhere in a batch refuses the whole batch (422 with pydantic's own
+errors, nothing stored, the register as before) before the writer sees any of it, and the
+child's parsing must not accept or change what validating the raw body would refuse or keep.
 """
 
 from __future__ import annotations
@@ -22,8 +21,7 @@ from ledger import decisions as d
 from ledger import group_append
 from ledger.commands import DealBatch, DealCommand
 from ledger.service import LedgerService
-from ledger.verify import verify_log
-from ledger.writer import Decide, PostingWithdrawn, _Posting
+from ledger.writer import _Posting
 from tests.builders import ACME, BETA, PATENT, licence, transfer
 
 
@@ -55,40 +53,24 @@ def test_a_deal_found_invalid_late_takes_the_whole_batch_back(
         "the register kept deals of the batch that was taken back (they answered as replays)")
 
 
-def test_a_streamed_posting_withdrawn_midway_leaves_the_rest_of_its_group(
-        registered: TestClient, service: LedgerService, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Judged as one group with a posting before and after it, in chunks of two so that the
-    withdrawn posting's first deals were already inserted when it stopped."""
-    monkeypatch.setattr(group_append, "CHUNK", 2)
-    monkeypatch.setattr(group_append, "TAIL_CHUNK", 2)
+def test_an_invalid_batch_never_reaches_the_writer(
+        registered: TestClient, service: LedgerService) -> None:
+    """The writer judges under the event table's lock, which every other writer waits for:
+    it must never wait there for the rest of a client's body. A batch reaches it only once
+    every deal is valid, so an invalid one costs the writer no group at all."""
+    deals = _licences(600, "w")
+    deals[599]["ends_on"] = "not a day"
+    groups = service.metrics.value("ledger_groups_total")
     head = service.store.head()
-    adapter: TypeAdapter[Any] = TypeAdapter(DealCommand)
 
-    def decisions(deals: list[dict[str, Any]]) -> list[Decide]:
-        return [partial(d.decide_deal, cmd=adapter.validate_python(deal)) for deal in deals]
+    response = registered.post("/v1/deals/batch", json={"deals": deals})
 
-    class StopsAfterThree:
-        def __len__(self) -> int:
-            return 6
-
-        def __iter__(self) -> Any:
-            yield from decisions(_licences(3, "w"))
-            raise PostingWithdrawn("the rest of the body was invalid")
-
-    before = _Posting(decisions(_licences(1, "a")), "platform:test", atomic=False)
-    withdrawn = _Posting(StopsAfterThree(), "platform:test", atomic=False, streamed=True)
-    after = _Posting(decisions(_licences(1, "b")), "platform:test", atomic=False)
-    service.writer._commit_group([before, withdrawn, after])
-
-    assert [type(r.outcome).__name__ for r in before.future.result(10)] == ["Accepted"]
-    assert [type(r.outcome).__name__ for r in after.future.result(10)] == ["Accepted"]
-    with pytest.raises(PostingWithdrawn):
-        withdrawn.future.result(10)
-    assert [e.deal_id for _, e in service.store.read_all(head)] == ["a0", "b0"]
-    verdict = verify_log(service.database_url)
-    assert verdict.holds and verdict.linked == verdict.events
-    again = registered.post("/v1/deals/batch", json={"deals": _licences(3, "w")})
-    assert [r["status"] for r in again.json()["results"]] == [201] * 3
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"][:3] == ["body", "deals", 599]
+    assert service.metrics.value("ledger_groups_total") == groups, "the writer judged it"
+    assert service.store.head() == head
+    again = registered.post("/v1/deals/batch", json={"deals": deals[:599]})
+    assert [r["status"] for r in again.json()["results"]] == [201] * 599
 
 
 def test_amounts_given_as_json_numbers_keep_every_digit(
@@ -147,15 +129,18 @@ def test_the_preparer_is_started_again_after_it_stops(
 
 
 def test_postings_taken_back_do_not_break_the_groups_that_follow(
-        registered: TestClient, service: LedgerService) -> None:
+        registered: TestClient, service: LedgerService, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each refused atomic posting rolls back to its savepoint inside the writer's pipeline.
     psycopg discards its prepared statements on a rollback, and in a pipeline it did so out
-    of order: groups failed (503) on statements the server no longer had."""
+    of order: groups failed (503) on statements the server no longer had. (Chunks of one,
+    so that every atomic posting goes behind a savepoint.)"""
     adapter: TypeAdapter[Any] = TypeAdapter(DealCommand)
+    monkeypatch.setattr(group_append, "CHUNK", 1)
+    monkeypatch.setattr(group_append, "TAIL_CHUNK", 1)
 
     def posting(deals: list[dict[str, Any]], atomic: bool) -> _Posting:
         return _Posting([partial(d.decide_deal, cmd=adapter.validate_python(deal))
-                         for deal in deals], "platform:test", atomic, streamed=True)
+                         for deal in deals], "platform:test", atomic)
 
     for round_ in range(20):
         refused = posting([licence(f"r{round_}", [PATENT], [ACME], BETA),

@@ -1,0 +1,54 @@
+"""What an event is filed under: the idempotency key that finds it again, and its patents.
+
+The writer's state tables (migrations/014_writer_state.sql) index the log by exactly these, so
+the writer that appends an event and the writer that later loads it agree on one spelling.
+"""
+
+from __future__ import annotations
+
+from ledger import events as ev
+
+
+def deal_key(deal_id: str) -> str:
+    """The idempotency key of a deal (the writer's and the decisions' one spelling of it)."""
+    return f"deal:{deal_id}"
+
+
+def party_key(party_id: str) -> str:
+    return f"party:{party_id}"
+
+
+def patent_key(number: str) -> str:
+    return f"patent:{number}"
+
+
+def listing_key(listing_id: str) -> str:
+    return f"listing:{listing_id}"
+
+
+def posting_key(event: ev.LedgerEvent) -> str | None:
+    """The idempotency key under which a retry of the same posting finds its first answer."""
+    if isinstance(event, ev.DealEvent):
+        return deal_key(event.deal_id)
+    if isinstance(event, ev.SubsidyAwarded):
+        return f"subsidy:{event.subsidy_id}"
+    if isinstance(event, ev.PartyListed):
+        return listing_key(event.listing_id)
+    if isinstance(event, ev.PartyDelisted):
+        return f"delisting:{event.listing_id}"
+    if isinstance(event, ev.AnomalyFinding):
+        return f"finding:{event.anomaly_id}"
+    if isinstance(event, ev.PartyRegistered):
+        return party_key(event.party_id)
+    if isinstance(event, ev.PatentRegistered):
+        return patent_key(event.number)
+    return None
+
+
+def patents_of(event: ev.LedgerEvent) -> list[str]:
+    """The patents whose timeline the event belongs to (a registration starts one)."""
+    if isinstance(event, ev.DealEvent):
+        return event.patents
+    if isinstance(event, ev.PatentStatusChanged | ev.InventorsChanged | ev.PatentRegistered):
+        return [event.number]
+    return []
