@@ -98,7 +98,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         keyring = KeyRing.development(settings.data_dir, lambda line: print(line, flush=True))
     keyring.limiter = RateLimiter.from_setting(settings.rate_limit)
     with ledger_database(settings) as url:
-        service = LedgerService(url).start()
+        service = LedgerService(url, cache_events=settings.writer_cache).start()
         checkpointer = Checkpointer(url, signing_key).start()
         projectors = Projectors(url, service.store, service.metrics, settings.projection_batch)
         if not args.no_projections:
@@ -202,7 +202,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     postings += planted_scenario().postings
     postings += [("/v1/deals", body, "platform") for body in background.deals(args.deals)]
     with ledger_database(settings) as url:
-        service = LedgerService(url).start()
+        service = LedgerService(url, cache_events=settings.writer_cache).start()
         try:
             bar = ProgressBar("demo", unit="postings")
             stored, refused = load(service, postings, bar.update)
@@ -238,7 +238,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     if missing:
         raise ValueError(f"no such file: {', '.join(missing)}")
     with ledger_database(settings) as url:
-        service = LedgerService(url).start()
+        service = LedgerService(url, cache_events=settings.writer_cache).start()
         try:
             bar = ProgressBar("import uspto", unit="records")
             report = UsptoImport(service.writer, bar.update).run(paths)

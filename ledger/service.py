@@ -10,6 +10,7 @@ import logging
 
 from ledger.metrics import Metrics
 from ledger.migrations import migrate
+from ledger.register import CACHE_EVENTS
 from ledger.store import LedgerStore, open_store
 from ledger.writer import Writer
 
@@ -17,14 +18,15 @@ log = logging.getLogger("ledger.service")
 
 
 class LedgerService:
-    def __init__(self, database_url: str, metrics: Metrics | None = None) -> None:
+    def __init__(self, database_url: str, metrics: Metrics | None = None,
+                 cache_events: int = CACHE_EVENTS) -> None:
         self.database_url = database_url
         self.metrics = metrics or Metrics()
         self.store: LedgerStore = open_store(database_url)
         applied = migrate(database_url)
         if applied:
             log.info("migrations applied: %s", ", ".join(applied))
-        self.writer = Writer(self.store, self.metrics)
+        self.writer = Writer(self.store, self.metrics, cache_events)
 
     def start(self) -> LedgerService:
         self.writer.start()

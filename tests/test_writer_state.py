@@ -1,0 +1,162 @@
+"""The writer's register lives in PostgreSQL; a process holds only a bounded cache of it.
+
+What a user notices: a writer that starts on a long log answers at once, replays postings it
+never saw and refuses deals on state it never folded; a patent dropped from the cache is
+judged on its whole timeline again, backdated deals included; two writers caching the same
+patent never judge on a stale copy; a log written before the state tables is filed at start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import KeyRing
+from ledger.service import LedgerService
+from tests.builders import ACME, BETA, cn_patent, licence, party, patent, transfer, uscc
+from tests.ledger_fixtures import KEY_SETTING, auth
+
+GAMMA = uscc(7)
+
+
+def _client(service: LedgerService) -> TestClient:
+    return TestClient(create_app(service, KeyRing.from_setting(KEY_SETTING)),
+                      headers=auth("platform"))
+
+
+@pytest.fixture
+def second(database_url: str) -> Iterator[LedgerService]:
+    """Another writer process on the same database, started after the first has written."""
+    services: list[LedgerService] = []
+
+    def start(**options: Any) -> LedgerService:
+        services.append(LedgerService(database_url, **options).start())
+        return services[-1]
+
+    yield start  # type: ignore[misc]
+    for service in services:
+        service.stop()
+
+
+def _market(client: TestClient, patents: int) -> list[str]:
+    for party_id in (ACME, BETA, GAMMA):
+        party(client, party_id)
+    numbers = [cn_patent(2017, 1, serial) for serial in range(1, patents + 1)]
+    for number in numbers:
+        patent(client, number, {ACME: "1"})
+    return numbers
+
+
+def test_a_writer_started_on_a_log_reads_none_of_it_and_judges_from_the_tables(
+        client: TestClient, service: LedgerService, second: Any) -> None:
+    numbers = _market(client, 5)
+    assert client.post("/v1/deals", json=transfer("t1", [numbers[0]], [ACME],
+                                                   {BETA: "1"})).status_code == 201
+    other: LedgerService = second()
+    register = other.writer._register
+    assert register is not None
+    assert (register.cached_events, register.cached_postings, register.loads) == (0, 0, 0)
+    assert register.position == service.store.head()
+
+    with _client(other) as again:
+        replay = again.post("/v1/deals", json=transfer("t1", [numbers[0]], [ACME],
+                                                       {BETA: "1"}))
+        stale = again.post("/v1/deals", json=licence("l1", [numbers[0]], [ACME], GAMMA,
+                                                     starts_on="2021-01-01"))
+        lawful = again.post("/v1/deals", json=licence("l2", [numbers[0]], [BETA], GAMMA,
+                                                      starts_on="2021-01-01"))
+
+    assert replay.status_code == 200, replay.text  # a replay of a posting it never saw
+    assert stale.status_code == 409 and stale.json()["rule"] == "INV-2", stale.text
+    assert lawful.status_code == 201, lawful.text
+
+
+def test_a_group_loads_what_it_names_in_one_round_trip(
+        client: TestClient, service: LedgerService, second: Any) -> None:
+    numbers = _market(client, 20)
+    other: LedgerService = second()
+    deals = [licence(f"l{i}", [numbers[i % 20]], [ACME], BETA) for i in range(100)]
+    with _client(other) as again:
+        response = again.post("/v1/deals/batch", json={"deals": deals})
+    assert {r["status"] for r in response.json()["results"]} == {201}
+    assert other.metrics.value("ledger_state_loads_total") == 1
+    assert other.writer._register is not None
+    assert other.writer._register.cached_events == 20 + 100
+
+
+def test_a_backdated_deal_on_a_patent_dropped_from_the_cache_is_judged_on_its_timeline(
+        client: TestClient, service: LedgerService, second: Any) -> None:
+    numbers = _market(client, 30)
+    target = numbers[0]
+    assert client.post("/v1/deals", json=transfer(
+        "later", [target], [ACME], {BETA: "1"}, effective_on="2021-01-01")).status_code == 201
+    other: LedgerService = second(cache_events=3)  # a patent or two at most
+    with _client(other) as again:
+        assert again.post("/v1/deals", json=licence(
+            "warm", [target], [BETA], GAMMA, starts_on="2021-02-01")).status_code == 201
+        for i, number in enumerate(numbers[1:]):  # push the target out of the cache
+            assert again.post("/v1/deals", json=licence(
+                f"other{i}", [number], [ACME], GAMMA)).status_code == 201
+        register = other.writer._register
+        assert register is not None and register.cached_events <= 3 + 2
+        loads = register.loads
+
+        breaking = again.post("/v1/deals", json=transfer(
+            "early", [target], [ACME], {GAMMA: "1"}, effective_on="2020-06-01"))
+        lawful = again.post("/v1/deals", json=licence(
+            "backdated", [target], [ACME], GAMMA, starts_on="2020-03-01",
+            ends_on="2020-12-31"))
+
+    assert breaking.status_code == 409, breaking.text
+    refusal = breaking.json()
+    assert refusal["rule"] == "INV-2" and refusal["facts"]["breaks_later_event"] == "later"
+    assert lawful.status_code == 201, lawful.text
+    assert register.loads > loads, "the evicted patent was judged without loading it"
+
+
+def test_two_writers_caching_one_patent_never_judge_on_a_stale_copy(
+        client: TestClient, service: LedgerService, second: Any) -> None:
+    numbers = _market(client, 1)
+    other: LedgerService = second()
+    with _client(other) as again:
+        assert again.post("/v1/deals", json=licence(
+            "cached", numbers, [ACME], GAMMA)).status_code == 201  # the patent is cached there
+        assert client.post("/v1/deals", json=transfer(
+            "moved", numbers, [ACME], {BETA: "1"}, effective_on="2021-01-01")).status_code == 201
+        stale = again.post("/v1/deals", json=licence(
+            "by-old-owner", numbers, [ACME], GAMMA, starts_on="2021-06-01"))
+    assert stale.status_code == 409 and stale.json()["rule"] == "INV-2", stale.text
+
+
+def test_a_log_written_before_the_state_tables_is_filed_when_a_writer_starts(
+        client: TestClient, service: LedgerService, database_url: str, second: Any) -> None:
+    numbers = _market(client, 3)
+    assert client.post("/v1/deals", json=transfer("t1", numbers[:2], [ACME],
+                                                   {BETA: "1"})).status_code == 201
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        filed = conn.execute("SELECT (SELECT count(*) FROM ledger_postings), "
+                             "(SELECT count(*) FROM ledger_patent_events)").fetchone()
+        conn.execute("DELETE FROM ledger_postings")
+        conn.execute("DELETE FROM ledger_patent_events")
+        conn.execute("UPDATE ledger_state_position SET position = 0")
+
+    other: LedgerService = second()
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        again = conn.execute("SELECT (SELECT count(*) FROM ledger_postings), "
+                             "(SELECT count(*) FROM ledger_patent_events), "
+                             "(SELECT position FROM ledger_state_position)").fetchone()
+    assert again is not None and filed is not None
+    assert again[:2] == filed and again[2] == service.store.head()
+    with _client(other) as later:
+        replay = later.post("/v1/deals", json=transfer("t1", numbers[:2], [ACME],
+                                                       {BETA: "1"}))
+        stale = later.post("/v1/deals", json=licence("l1", [numbers[1]], [ACME], GAMMA,
+                                                     starts_on="2021-01-01"))
+    assert replay.status_code == 200, replay.text
+    assert stale.status_code == 409 and stale.json()["rule"] == "INV-2"
