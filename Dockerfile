@@ -7,8 +7,10 @@ RUN uv pip install --system --no-cache -r requirements.lock
 COPY ledger ledger
 COPY api api
 COPY projections projections
+COPY importers importers
+COPY demo demo
 COPY migrations migrations
-COPY bench bench
+COPY config config
 RUN uv pip install --system --no-cache --no-deps -e .
 ENV LEDGER_HOST=0.0.0.0 LEDGER_PORT=8000
 EXPOSE 8000

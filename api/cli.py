@@ -189,9 +189,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """Load a scenario with planted anomalies and a lawful background flow into the ledger
     (through the command path, beside a running `serve`), then show what to ask."""
     from api.progress import ProgressBar
-    from bench.flows import MarketFlow
-    from bench.loading import load
-    from bench.scenario import planted_scenario
+    from demo.loading import load
+    from demo.market import MarketFlow
+    from demo.scenario import planted_scenario
     from ledger.service import LedgerService
 
     # Four years of a small market, with a trickle of quick resales for AR-1/AR-2.

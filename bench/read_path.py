@@ -33,12 +33,12 @@ import orjson
 import psycopg
 
 from api.progress import ProgressBar
-from bench.flows import MarketFlow
 from bench.http_client import Connection
-from bench.loading import decision
 from bench.report import bench_main, machine_line, update_section
-from bench.scenario import planted_scenario
 from bench.write_path import AUDITOR_KEY, KEY, Api, progress
+from demo.loading import decision
+from demo.market import MarketFlow
+from demo.scenario import planted_scenario
 from ledger import commands as c
 from ledger import decisions as d
 from ledger.deal_preparation import prepare_deal
@@ -501,12 +501,12 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
         f"(VmHWM, writer register and projections included): "
         f"{result['peak_rss_mib']:,.0f} MiB.",
         "",
-        f"Method: the log is generated through the ledger's writer by `bench/flows.py` "
+        f"Method: the log is generated through the ledger's writer by `demo/market.py` "
         f"(5,000 parties, {result['events'] // 12:,} patents, then five years of a lawful "
         "market at 500 deals a day: licences, transfers, pledges released or defaulted and "
         f"auctioned, equity contributions, open licences; {FLIP_RATE:.0%} of transfers are "
         f"quick resales; {result['hot']} popular patents draw 2 % of the deals so each has "
-        "50+ events), with the planted case of every anomaly rule (`bench/scenario.py`). "
+        "50+ events), with the planted case of every anomaly rule (`demo/scenario.py`). "
         "Indicators and anomalies are asked as an auditor, 100 times each after 3 warm-ups. "
         "Catch-up runs the projections from position 0 in one process, as `serve` "
         "does: first register and audit (the issue-3 bar), then all of them. GraphQL queries "

@@ -13,12 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from ledger.identifiers import cn_check_character, uscc_check_character
-
-
-def party_id(n: int) -> str:
-    body = f"91330000{n:09d}"
-    return body + uscc_check_character(body)
+from demo.market import party_id
+from ledger.identifiers import cn_check_character
 
 
 def patent_number(n: int) -> str:

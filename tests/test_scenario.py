@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import psycopg
 
-from bench.flows import MarketFlow
-from bench.loading import load
-from bench.scenario import planted_scenario
+from demo.loading import load
+from demo.market import MarketFlow
+from demo.scenario import planted_scenario
 from ledger.service import LedgerService
 from projections.projectors import Projectors
 from tests.ledger_fixtures import wait_projected

@@ -5,22 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import strawberry
-from graphql import GraphQLError
 
 from api.gql.context import Ctx
 from api.gql.events import Event, PageInfo, evidence
+from api.gql.oversight import require_oversight
 from api.gql.paging import decode_cursor, encode_cursor, page_size
 from api.gql.types import Party, Patent, party_by_id
-from ledger import audiences
 from projections.queries import AnomalyFilter, AnomalyRow
-
-
-def require_oversight(info: Ctx, what: str) -> None:
-    """Platforms post deals; anomalies, credit and listings are for auditors and regulators
-    (and admin): the roles that read the events they come from (ledger/audiences.py)."""
-    if not audiences.may_read_oversight(info.context.role):
-        raise GraphQLError(f"role {info.context.role} may not read {what}",
-                           extensions={"code": "FORBIDDEN"})
 
 
 @strawberry.type

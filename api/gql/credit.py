@@ -1,4 +1,9 @@
-"""GraphQL for credit: a party's grade with its reasons, its listings, and the blacklist."""
+"""GraphQL for credit: a party's grade with its reasons, its listings, and the blacklist.
+
+The listings are answered here as the projection's `Listing`s; the `CreditListing` type that
+shows them lives in types.py beside `Party`, because each points at the other. So types.py
+imports this module and this module imports no GraphQL type above it: no circle.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ from datetime import date
 
 import strawberry
 
-from api.gql.anomalies import require_oversight
-from api.gql.types import Ctx, Event, Party, evidence, party_by_id
+from api.gql.context import Ctx
+from api.gql.events import Event, evidence
+from api.gql.oversight import require_oversight
 from projections.credit import Credit, Listing, Reason, automatic_listings, grade
 
 
@@ -35,51 +41,19 @@ class CreditGrade:
             for r in credit.reasons])
 
 
-@strawberry.type(description="A credit listing: a regulator's, or automatic.")
-class CreditListing:
-    listing: strawberry.Private[Listing]
-    listing_id: str
-    list_name: str = strawberry.field(name="list", description="dishonest, "
-                                      "serious_dishonesty, or automatic:<rule>.")
-    grounds: str
-    starts_on: date
-    ends_on: date | None
-    repair_from: date = strawberry.field(description="From this date repair may be asked.")
-    automatic: bool
-    consequences: list[str]
-
-    @staticmethod
-    def of(listing: Listing) -> CreditListing:
-        return CreditListing(listing=listing, listing_id=listing.listing_id,
-                             list_name=listing.list,
-                             grounds=listing.grounds, starts_on=listing.starts_on,
-                             ends_on=listing.ends_on, repair_from=listing.repair_from,
-                             automatic=listing.automatic,
-                             consequences=list(listing.consequences))
-
-    @strawberry.field
-    async def party(self, info: Ctx) -> Party:
-        return await party_by_id(info, self.listing.party)
-
-    @strawberry.field
-    async def evidence(self, info: Ctx) -> list[Event]:
-        return await evidence(info, self.listing.evidence)
-
-
 async def credit_of(info: Ctx, party: str, day: date) -> CreditGrade:
     require_oversight(info, "credit")
     inputs = await info.context.loaders.credit.load(party)
     return CreditGrade.of(grade(party, inputs.listings, inputs.marks, inputs.findings, day))
 
 
-async def listings_of(info: Ctx, party: str, day: date) -> list[CreditListing]:
+async def listings_of(info: Ctx, party: str, day: date) -> list[Listing]:
     """Every listing of the party that has started by `day`, in force or not."""
     require_oversight(info, "listings")
     inputs = await info.context.loaders.credit.load(party)
     found = [x for x in inputs.listings if x.starts_on <= day]
     found += automatic_listings(inputs.marks, inputs.findings, day)
-    return [CreditListing.of(x) for x in sorted(found, key=lambda x: (x.starts_on,
-                                                                        x.listing_id))]
+    return sorted(found, key=lambda x: (x.starts_on, x.listing_id))
 
 
 async def blacklisted(info: Ctx, party: str, day: date) -> bool:
@@ -90,8 +64,8 @@ async def blacklisted(info: Ctx, party: str, day: date) -> bool:
                          *automatic_listings(inputs.marks, inputs.findings, day)])
 
 
-async def blacklist(info: Ctx, day: date) -> list[CreditListing]:
+async def blacklist(info: Ctx, day: date) -> list[Listing]:
     require_oversight(info, "the blacklist")
     listings, marks, findings = await info.context.reads.blacklist_inputs(day)
     found = listings + automatic_listings(marks, findings, day)
-    return [CreditListing.of(x) for x in sorted(found, key=lambda x: (x.party, x.starts_on))]
+    return sorted(found, key=lambda x: (x.party, x.starts_on))

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import strawberry
 
+from api.gql.context import Ctx
 from api.gql.errors import bad_input
-from api.gql.types import Ctx
 from ledger.audiences import may_read_oversight
 from projections.indicators import (
     IndicatorRow,

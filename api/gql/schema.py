@@ -24,7 +24,8 @@ from strawberry.types import ExecutionContext
 
 from api.gql.anomalies import AnomalyConnection, AnomalyFilterInput, anomaly_connection
 from api.gql.arguments import CheckedArguments
-from api.gql.credit import CreditListing, blacklist
+from api.gql.credit import blacklist
+from api.gql.deals import Deal
 from api.gql.errors import SCALARS, ProductionValidation, Validation, process
 from api.gql.events import (
     EventConnection,
@@ -34,10 +35,10 @@ from api.gql.events import (
 )
 from api.gql.indicators import Indicator, indicators
 from api.gql.paging import decode_cursor, encode_cursor, page_size
-from api.gql.time_travel import patent_on
+from api.gql.time_travel import view_on
 from api.gql.types import (
+    CreditListing,
     Ctx,
-    Deal,
     Ledger,
     PageInfo,
     Party,
@@ -65,7 +66,8 @@ class Query:
                      as_known_at: datetime | None = None) -> Patent | None:
         if as_of is None and as_known_at is None:
             return await Patent.current(info, number)
-        return await patent_on(info, number, as_of, as_known_at)
+        view = await view_on(info, number, as_of, as_known_at)
+        return None if view is None else Patent.from_view(info, view, as_of, as_known_at)
 
     @strawberry.field(description="Patents in number order, optionally those a party owns.")
     async def patents(self, info: Ctx, first: int | None = None, after: str | None = None,
@@ -119,7 +121,7 @@ class Query:
     @strawberry.field(description="Parties on a credit list on asOf (else today): "
                                   "regulators' listings and automatic ones.")
     async def blacklist(self, info: Ctx, as_of: date | None = None) -> list[CreditListing]:
-        return await blacklist(info, as_of or info.context.today)
+        return [CreditListing.of(x) for x in await blacklist(info, as_of or info.context.today)]
 
     @strawberry.field(description="K1..K10 by period, region and recipient kind; flagged "
                                   "deals left out unless excludeFlagged is false (roles that "

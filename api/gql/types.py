@@ -2,20 +2,25 @@
 
 A `Patent` is either the register now (rows of the read models, loaded lazily and batched) or
 the register at `asOf`/`asKnownAt` (folded from its events); both present the same views.
+
+The types here point at one another (a party's holdings name patents, a patent's owners name
+parties, a credit listing names its party), so they are built in one module; what they fold or
+grade comes from the modules below (time_travel, credit), which import none of them back.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from strawberry.scalars import JSON
 
 from api.gql.context import Ctx
+from api.gql.credit import CreditGrade, blacklisted, credit_of, listings_of
 from api.gql.events import Event, EventConnection, PageInfo, event_connection, evidence
+from api.gql.money import Fee, Money
+from api.gql.time_travel import held_on
 from ledger.patent_state import licence_last_day
-from ledger.values import Money as MoneyValue
+from projections.credit import Listing
 from projections.patent_view import (
     LicenceView,
     OpenLicenceView,
@@ -23,34 +28,7 @@ from projections.patent_view import (
     PatentView,
     PledgeView,
 )
-from projections.queries import EventFilter, EventRecord, PartyRow
-
-if TYPE_CHECKING:
-    from api.gql.credit import CreditGrade, CreditListing
-
-
-@strawberry.type
-class Money:
-    amount: str
-    currency: str
-
-    @staticmethod
-    def of(value: MoneyValue | None) -> Money | None:
-        return None if value is None else Money(amount=str(value.amount), currency=value.currency)
-
-
-@strawberry.type
-class Fee:
-    mode: str
-    amount: Money | None
-    rate: str | None
-
-    @staticmethod
-    def of(fee: dict[str, Any]) -> Fee:
-        amount = fee.get("amount")
-        return Fee(mode=fee["mode"], rate=fee.get("rate"),
-                   amount=None if amount is None else Money(amount=amount["amount"],
-                                                            currency=amount["currency"]))
+from projections.queries import EventFilter, PartyRow
 
 
 @strawberry.type
@@ -77,9 +55,8 @@ class Party:
         if self.as_of is None:
             held = await info.context.loaders.holdings.load(self.id)
             return [Holding(number=n, share=str(s)) for n, s in held]
-        from api.gql.time_travel import holdings_on
-
-        return await holdings_on(info, self.id, self.as_of)
+        return [Holding(number=number, share=share, view=view, as_of=self.as_of)
+                for number, share, view in await held_on(info, self.id, self.as_of)]
 
     @strawberry.field
     async def history(self, info: Ctx, first: int | None = None, after: str | None = None,
@@ -89,25 +66,51 @@ class Party:
 
     @strawberry.field(description="Grade A-D on asOf (else today) with its reasons "
                                   "(auditors and regulators).")
-    async def credit(self, info: Ctx) -> Annotated[CreditGrade,
-                                                   strawberry.lazy("api.gql.credit")]:
-        from api.gql.credit import credit_of
-
+    async def credit(self, info: Ctx) -> CreditGrade:
         return await credit_of(info, self.id, self.as_of or info.context.today)
 
     @strawberry.field(description="Listings started by asOf (else today), regulators' and "
                                   "automatic.")
-    async def listings(self, info: Ctx) -> list[Annotated[CreditListing,
-                                                          strawberry.lazy("api.gql.credit")]]:
-        from api.gql.credit import listings_of
-
-        return await listings_of(info, self.id, self.as_of or info.context.today)
+    async def listings(self, info: Ctx) -> list[CreditListing]:
+        found = await listings_of(info, self.id, self.as_of or info.context.today)
+        return [CreditListing.of(x) for x in found]
 
     @strawberry.field(description="On a list in force on asOf (else today).")
     async def blacklisted(self, info: Ctx) -> bool:
-        from api.gql.credit import blacklisted
-
         return await blacklisted(info, self.id, self.as_of or info.context.today)
+
+
+@strawberry.type(description="A credit listing: a regulator's, or automatic.")
+class CreditListing:
+    """Here rather than in credit.py: it names its `Party`, and `Party` lists it."""
+
+    listing: strawberry.Private[Listing]
+    listing_id: str
+    list_name: str = strawberry.field(name="list", description="dishonest, "
+                                      "serious_dishonesty, or automatic:<rule>.")
+    grounds: str
+    starts_on: date
+    ends_on: date | None
+    repair_from: date = strawberry.field(description="From this date repair may be asked.")
+    automatic: bool
+    consequences: list[str]
+
+    @staticmethod
+    def of(listing: Listing) -> CreditListing:
+        return CreditListing(listing=listing, listing_id=listing.listing_id,
+                             list_name=listing.list,
+                             grounds=listing.grounds, starts_on=listing.starts_on,
+                             ends_on=listing.ends_on, repair_from=listing.repair_from,
+                             automatic=listing.automatic,
+                             consequences=list(listing.consequences))
+
+    @strawberry.field
+    async def party(self, info: Ctx) -> Party:
+        return await party_by_id(info, self.listing.party)
+
+    @strawberry.field
+    async def evidence(self, info: Ctx) -> list[Event]:
+        return await evidence(info, self.listing.evidence)
 
 
 async def party_by_id(info: Ctx, party_id: str, as_of: date | None = None) -> Party:
@@ -386,53 +389,6 @@ class PatentEdge:
 class PatentConnection:
     edges: list[PatentEdge]
     page_info: PageInfo
-
-
-@strawberry.type
-class Deal:
-    record: strawberry.Private[EventRecord]
-
-    @strawberry.field
-    def deal_id(self) -> str:
-        return self.record.deal_id or ""
-
-    @strawberry.field
-    def kind(self) -> str:
-        return self.record.kind
-
-    @strawberry.field
-    def position(self) -> int:
-        return self.record.position
-
-    @strawberry.field
-    def effective_on(self) -> date:
-        return self.record.effective_on
-
-    @strawberry.field
-    def signed_on(self) -> date | None:
-        signed = self.record.payload.get("signed_on")
-        return None if signed is None else date.fromisoformat(signed)
-
-    @strawberry.field
-    def recorded_at(self) -> datetime:
-        return self.record.recorded_at
-
-    @strawberry.field
-    async def patents(self, info: Ctx) -> list[Patent]:
-        found = [await Patent.current(info, n) for n in self.record.patents]
-        return [p for p in found if p is not None]
-
-    @strawberry.field
-    async def parties(self, info: Ctx) -> list[Party]:
-        return [await party_by_id(info, p) for p in self.record.parties]
-
-    @strawberry.field
-    def payload(self) -> JSON:
-        return JSON(self.record.payload)
-
-    @strawberry.field
-    def event(self) -> Event:
-        return Event.of(self.record)
 
 
 @strawberry.type

@@ -3,7 +3,7 @@
 Used by `patent-ledger demo` and by the tests that check each planted case is flagged with
 its evidence and no near miss is. Postings are (path, body, role) in the order they must be
 posted; `planted` maps each rule to the deal ids its flag must cite, `near_misses` lists deal
-ids that must appear in no flag. A lawful multi-year market (bench/flows.MarketFlow) can be
+ids that must appear in no flag. A lawful multi-year market (demo/market.MarketFlow) can be
 added around them.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.workload import party_id
+from demo.market import party_id
 from ledger.identifiers import cn_check_character
 
 Posting = tuple[str, dict[str, Any], str]  # (path, body, role)

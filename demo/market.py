@@ -10,8 +10,8 @@ patents are licensed again and again, so their histories run to hundreds of even
 Every deal is lawful when posted in order (the INV rules), and the flow keeps clear of the
 anomaly patterns: a patent changes hands at most once in 400 days, prices stay fair against
 any recorded valuation, nobody re-pledges soon after a release; only `flip_rate` of the
-transfers are quick resales, which AR-1/AR-2 flag. The planted cases of `bench/scenario.py`
-(every rule and its near miss) are added beside it by the demo and the benchmark.
+transfers are quick resales, which AR-1/AR-2 flag. The planted cases of `demo/scenario.py`
+(every rule and its near miss) are added beside it by the demo and the read benchmark.
 Deterministic for a seed: the same bodies every run.
 """
 
@@ -24,13 +24,18 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from bench.workload import party_id
-from ledger.identifiers import cn_check_character
+from ledger.identifiers import cn_check_character, uscc_check_character
 from ledger.values import expiry_date
 
 SIZES = (("micro", 0.30), ("small", 0.35), ("medium", 0.20), ("large", 0.15))
 TITLE_GAP = timedelta(days=400)  # AR-1/AR-2 look within a year
 REPLEDGE_GAP = timedelta(days=400)  # AR-9
+
+
+def party_id(n: int) -> str:
+    """The n-th synthetic party's USCC (unified social credit code), with its check character."""
+    body = f"91330000{n:09d}"
+    return body + uscc_check_character(body)
 
 
 @dataclass
