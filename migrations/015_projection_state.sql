@@ -58,10 +58,11 @@ CREATE TABLE rm_anomaly_movements (     -- patents arriving at (sold = false) or
     sold            boolean NOT NULL,
     day             date NOT NULL,
     position        bigint NOT NULL,
+    ord             smallint NOT NULL,  -- the patent's place in its deal (the order taken)
     number          text NOT NULL,
     deal_id         text NOT NULL,
     counterparties  text[] NOT NULL,
-    PRIMARY KEY (party, sold, position, number)
+    PRIMARY KEY (party, sold, position, ord)
 );
 CREATE TABLE rm_anomaly_deals (         -- where each deal is in the log (its event is read there)
     deal_id   text PRIMARY KEY,
