@@ -94,6 +94,6 @@ TRUNCATE rm_parties, rm_patents, rm_owners, rm_open_licences, rm_licences, rm_pl
          rm_events, rm_event_patents, rm_event_parties, rm_deal_facts,
          rm_anomalies, rm_findings, rm_listings, rm_credit_marks,
          rm_indicator_totals, rm_indicator_members;
-UPDATE projection_positions SET position = 0, generation = generation + 1, error = NULL,
+UPDATE projection_positions SET position = 0, error = NULL,
        failed_position = NULL
  WHERE name IN ('register', 'audit', 'anomalies', 'indicators');
