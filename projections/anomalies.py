@@ -1,7 +1,10 @@
 """Projection "anomalies": the flags of AR-1..AR-12, re-judged for every scope an event touches.
 
-Each batch folds its events into `AnomalyFacts`, then runs the rules again for each touched
-scope (a patent, a party, or the subsidies as a whole) and replaces that scope's rows. So a
+Each batch takes its events into `AnomalyFacts` (the chronologies they touch, read from this
+projection's tables, `projections/anomaly_tables.py`; the new facts are written beside the
+flags), then runs the rules again for each touched scope (a patent, a party, or the subsidies
+as a whole) on what that scope needs, read back for the whole batch, and replaces the flags
+that changed. So a
 late (backdated) event that completes or breaks a pattern raises or drops the flag it should,
 and a flag whose evidence is unchanged keeps its id, and with it the regulator's finding.
 """
@@ -15,8 +18,10 @@ from ledger import events as ev
 from projections.anomaly_config import rule_params
 from projections.anomaly_facts import AnomalyFacts
 from projections.anomaly_rules import PARTY_RULES, PATENT_RULES, SUBSIDY_RULES, Flag
+from projections.anomaly_tables import TABLES, AnomalyTables
 from projections.copy_text import array
 from projections.credit_marks import CreditRows
+from projections.event_facts import patents_of
 
 Batch = list[tuple[int, ev.LedgerEvent]]
 COLUMNS = ("id", "rule", "rule_version", "score", "explanation", "scope", "detected_on",
@@ -38,61 +43,105 @@ def evaluate(facts: AnomalyFacts, scope: str) -> list[Flag]:
 
 class AnomalyProjection:
     name: str = "anomalies"
-    tables: tuple[str, ...] = ("rm_anomalies", "rm_findings", "rm_listings", "rm_credit_marks")
+    tables: tuple[str, ...] = ("rm_anomalies", "rm_findings", "rm_listings", "rm_credit_marks",
+                               *TABLES)
 
-    def __init__(self) -> None:
-        self.facts = AnomalyFacts()
-        # The flag ids each scope has in the table, for scopes written since the last warm-up:
-        # re-judging a busy patent mostly finds the same flags, and only changes are written.
-        self._written: dict[str, dict[str, int]] = {}  # scope -> flag id -> content hash
+    def __init__(self, cache_patents: int | None = None,
+                 cache_parties: int | None = None) -> None:
+        self.store = AnomalyTables(cache_patents, cache_parties)
 
     def reset(self) -> None:
-        self.facts = AnomalyFacts()
-        self._written = {}
-
-    def warm(self, batch: Batch) -> None:
-        for position, event in batch:
-            self.facts.apply(position, event)
+        self.store.reset()
 
     def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
+        facts = self._needed(cur, batch, suffix)
         touched: set[str] = set()
         findings = []
         credit = CreditRows()
         for position, event in batch:
-            touched |= self.facts.apply(position, event)
-            credit.add(position, event, self.facts)
+            touched |= facts.apply(position, event)
+            credit.add(position, event, facts)
             if isinstance(event, ev.AnomalyFinding):
                 decision = "confirmed" if isinstance(event, ev.AnomalyConfirmed) else "dismissed"
                 findings.append((event.anomaly_id, decision, event.note, position,
                                  event.timestamp))
+        self.store.write(cur, facts.taken, suffix)
+        credit.write(cur, suffix)  # the listings, before the rules read them
         if touched:
-            self._write_flags(cur, sorted(touched), Identifier("rm_anomalies" + suffix))
+            scopes = sorted(touched)
+            self._write_flags(cur, scopes, self._world(cur, scopes, suffix), suffix)
         if findings:
             with cur.copy(SQL("COPY {} (anomaly_id, decision, note, position, recorded_at)"
                               " FROM STDIN").format(Identifier("rm_findings" + suffix))) as copy:
                 for row in findings:
                     copy.write_row(row)
-        credit.write(cur, suffix)
+        self.store.trim()
 
-    def _write_flags(self, cur: psycopg.Cursor, scopes: list[str], table: Identifier) -> None:
-        """Replace each scope's flags: by id where this process wrote the scope before, else
-        the whole scope (after a warm-up the table's ids are not in memory)."""
-        whole: list[str] = []
+    def _needed(self, cur: psycopg.Cursor, batch: Batch, suffix: str) -> AnomalyFacts:
+        """What taking the batch's events in reads: the chronologies of the patents they
+        touch, the pledges their defaults and disposals name, the sales of parties listed."""
+        new = {e.number for _, e in batch if isinstance(e, ev.PatentRegistered)}
+        numbers = {n for _, e in batch if not isinstance(e, ev.PatentRegistered)
+                   for n in patents_of(e)} - new
+        pledges = {e.pledge for _, e in batch if isinstance(e, ev.LoanDefaulted) or
+                   (isinstance(e, ev.PledgeDisposed) and e.to_parties)}
+        listed = {e.party for _, e in batch if isinstance(e, ev.PartyListed | ev.PartyDelisted)}
+        facts = AnomalyFacts()
+        facts.patents.update(self.store.patents(cur, numbers, suffix))
+        facts.deals.update(self.store.deals(cur, pledges, suffix))
+        facts.sold.update(self.store.movements(cur, listed, suffix, sold_only=True)[1])
+        return facts
+
+    def _world(self, cur: psycopg.Cursor, scopes: list[str], suffix: str) -> AnomalyFacts:
+        """What the touched scopes are judged on, as it stands after the batch."""
+        store, world = self.store, AnomalyFacts()
+        kinds: dict[str, list[str]] = {"patent": [], "party": [], "subsidies": []}
+        for scope in scopes:
+            kind, _, key = scope.partition(":")
+            kinds[kind].append(key)
+        world.patents.update(store.patents(cur, kinds["patent"], suffix))
+        parties = set(kinds["party"])
+        if parties:
+            world.received, world.sold = store.movements(cur, parties, suffix)
+        everything = bool(kinds["subsidies"])
+        if parties or everything:
+            world.subsidies, world.subsidies_of = store.subsidies(
+                cur, None if everything else parties, suffix)
+        if everything:
+            world.deals = store.deals(cur, [d for _, s in world.subsidies.values()
+                                            for d in s.deals], suffix)
+            claimed = {n for _, deal in world.deals.values() for n in deal.patents}
+            world.patents.update(store.patents(cur, claimed - world.patents.keys(), suffix))
+        sellers = {s for n in kinds["patent"] if n in world.patents
+                   for c in world.patents[n].changes for s in c.sellers}
+        named = sellers | {b for n in kinds["patent"] if n in world.patents
+                           for c in world.patents[n].changes for b in c.buyers}
+        named |= {b for p in parties for m in world.sold.get(p, []) for b in m.counterparties}
+        world.parties.update(store.parties(cur, named | parties, suffix))
+        world.listings.update(store.listings(cur, sellers, suffix))
+        return world
+
+    def _write_flags(self, cur: psycopg.Cursor, scopes: list[str], world: AnomalyFacts,
+                     suffix: str) -> None:
+        """Replace each scope's flags where they changed: the stored ones are read back and
+        compared by id and content (a flag whose evidence is unchanged keeps its row)."""
+        table = Identifier("rm_anomalies" + suffix)
+        cur.execute(SQL("SELECT rule, rule_version, score, explanation, scope, detected_on,"
+                        " parties, patents, evidence FROM {} WHERE scope = ANY(%s)"
+                        ).format(table), (scopes,))
+        stored: dict[str, dict[str, Flag]] = {}
+        for rule, version, score, explanation, scope, day, parties, patents, evidence in \
+                cur.fetchall():
+            flag = Flag(rule, version, float(score), explanation, scope, day, tuple(parties),
+                        tuple(patents), tuple(evidence))
+            stored.setdefault(scope, {})[flag.id] = flag
         dropped: list[str] = []
         added: dict[str, Flag] = {}
         for scope in scopes:
-            flags = {f.id: f for f in evaluate(self.facts, scope)}
-            now = {i: hash(f) for i, f in flags.items()}  # an explanation may change alone
-            before = self._written.get(scope)
-            if before is None:
-                whole.append(scope)
-                added.update(flags)
-            else:
-                dropped += [i for i, h in before.items() if now.get(i) != h]
-                added.update((i, f) for i, f in flags.items() if before.get(i) != now[i])
-            self._written[scope] = now
-        if whole:
-            cur.execute(SQL("DELETE FROM {} WHERE scope = ANY(%s)").format(table), (whole,))
+            now = {f.id: f for f in evaluate(world, scope)}
+            before = stored.get(scope, {})
+            dropped += [i for i, f in before.items() if now.get(i) != f]
+            added.update((i, f) for i, f in now.items() if before.get(i) != f)
         if dropped:
             cur.execute(SQL("DELETE FROM {} WHERE id = ANY(%s)").format(table), (dropped,))
         if added:

@@ -1,10 +1,15 @@
-"""What the anomaly rules look at, kept in memory from the log: chronologies, not state.
+"""What the anomaly rules look at: chronologies, not state.
 
 The rules ask about sequences (who owned a patent before, when pledges were released and
 taken again, what a party received before a subsidy), so each patent keeps its ownership
 changes, pledges and status changes in effective-date order, and each party what it received
 and sold. `apply` returns the scopes an event may change the flags of: a late (backdated)
 event lands in the middle of a chronology and its whole scope is judged again.
+
+An `AnomalyFacts` holds one batch's world, never the whole log: what the batch's events need
+and what its touched scopes are judged on, read from the projection's own tables
+(`projections/anomaly_tables.py`); `apply` notes each fact it takes in (`Taken`), and those
+rows are written in the batch's transaction.
 """
 
 from __future__ import annotations
@@ -63,6 +68,26 @@ class PatentFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class PartyFacts:
+    """What the rules read of a party's registration."""
+
+    party_kind: str
+    size: str | None
+    founded_on: date | None
+    related_to: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListingFacts:
+    """A credit-list entry, with its end as it stands (an early delisting, or its term)."""
+
+    listing_id: str
+    credit_list: str
+    starts_on: date
+    ends_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
 class Movement:
     """A patent arriving at or leaving a party."""
 
@@ -77,17 +102,30 @@ def _insert(items: list[Any], item: Any) -> None:
     bisect.insort(items, item, key=lambda i: (i.day, i.position))
 
 
+@dataclass(slots=True)
+class Taken:
+    """The facts one batch took in, to be written beside its flags."""
+
+    parties: list[tuple[str, PartyFacts]] = field(default_factory=list)
+    patents: list[PatentFacts] = field(default_factory=list)
+    changes: list[tuple[str, Change]] = field(default_factory=list)
+    dated: list[tuple[str, int, Dated]] = field(default_factory=list)  # number, order, fact
+    movements: list[tuple[str, bool, int, Movement]] = field(default_factory=list)  # sold?
+    deals: list[tuple[str, int]] = field(default_factory=list)
+    subsidies: list[tuple[str, str, int]] = field(default_factory=list)
+
+
 class AnomalyFacts:
     def __init__(self) -> None:
-        self.parties: dict[str, ev.PartyRegistered] = {}
+        self.parties: dict[str, PartyFacts] = {}
         self.patents: dict[str, PatentFacts] = {}
         self.deals: dict[str, tuple[int, ev.DealEvent]] = {}
         self.subsidies: dict[str, tuple[int, ev.SubsidyAwarded]] = {}
         self.subsidies_of: dict[str, list[str]] = defaultdict(list)  # party -> subsidy ids
-        self.listings: dict[str, list[tuple[int, ev.PartyListed]]] = defaultdict(list)
-        self.delisted: dict[str, date] = {}  # listing id -> the day it ended early
+        self.listings: dict[str, list[tuple[int, ListingFacts]]] = defaultdict(list)
         self.received: dict[str, list[Movement]] = defaultdict(list)
         self.sold: dict[str, list[Movement]] = defaultdict(list)
+        self.taken = Taken()
 
     # --- reading -------------------------------------------------------------------------
 
@@ -99,10 +137,10 @@ class AnomalyFacts:
         one, other = self.parties.get(a), self.parties.get(b)
         return bool((one and b in one.related_to) or (other and a in other.related_to))
 
-    def listed_on(self, party: str, day: date) -> ev.PartyListed | None:
+    def listed_on(self, party: str, day: date) -> ListingFacts | None:
         """The credit-list entry in force for `party` on `day`, if any."""
         for _, listing in self.listings.get(party, []):
-            ends = self.delisted.get(listing.listing_id, listing.ends_on)
+            ends = listing.ends_on
             if listing.starts_on <= day and (ends is None or day < ends):
                 return listing
         return None
@@ -113,35 +151,39 @@ class AnomalyFacts:
         """Take one event in; the scopes ("patent:N", "party:P", "subsidies") to judge again."""
         match event:
             case ev.PartyRegistered():
-                self.parties[event.party_id] = event
+                party = self.parties[event.party_id] = PartyFacts(
+                    event.party_kind, event.size, event.founded_on, tuple(event.related_to))
+                self.taken.parties.append((event.party_id, party))
                 return set()
             case ev.PatentRegistered():
-                self.patents[event.number] = PatentFacts(
+                patent = self.patents[event.number] = PatentFacts(
                     event.number, event.patent_kind, event.expires_on, position,
                     frozenset(event.owners))
+                self.taken.patents.append(patent)
                 return set()
             case ev.PatentStatusChanged():
-                _insert(self.patents[event.number].dated,
-                        Dated(event.effective_on, position, f"status:{event.status}"))
+                self._date(event.number, 0, Dated(event.effective_on, position,
+                                                  f"status:{event.status}"))
                 return {f"patent:{event.number}"}
             case ev.InventorsChanged():
-                _insert(self.patents[event.number].dated,
-                        Dated(event.effective_on, position, "inventors"))
+                self._date(event.number, 0, Dated(event.effective_on, position, "inventors"))
                 return {f"patent:{event.number}"}
             case ev.SubsidyAwarded():
                 self.subsidies[event.subsidy_id] = (position, event)
                 self.subsidies_of[event.party].append(event.subsidy_id)
+                self.taken.subsidies.append((event.subsidy_id, event.party, position))
                 return {f"party:{event.party}", "subsidies"}
-            case ev.PartyListed():
-                self.listings[event.party].append((position, event))
-                return self._sales_of(event.party)
-            case ev.PartyDelisted():
-                self.delisted[event.listing_id] = event.effective_on
+            case ev.PartyListed() | ev.PartyDelisted():  # the listing itself: rm_listings
                 return self._sales_of(event.party)
             case ev.DealEvent():
                 self.deals[event.deal_id] = (position, event)
+                self.taken.deals.append((event.deal_id, position))
                 return self._deal(position, event)
         return set()
+
+    def _date(self, number: str, order: int, dated: Dated) -> None:
+        _insert(self.patents[number].dated, dated)
+        self.taken.dated.append((number, order, dated))
 
     def _sales_of(self, party: str) -> set[str]:
         return {f"patent:{m.number}" for m in self.sold.get(party, [])}
@@ -155,19 +197,25 @@ class AnomalyFacts:
                 index = bisect.bisect_right([(c.day, c.position) for c in facts.changes],
                                             (event.effective_on, position))
                 from_ = sellers or facts.owners_before(index)
-                _insert(facts.changes, Change(event.effective_on, position, event.deal_id,
-                                              type(event).TOPIC, frozenset(from_), buyers,
-                                              price, consideration))
+                change = Change(event.effective_on, position, event.deal_id, type(event).TOPIC,
+                                frozenset(from_), buyers, price, consideration)
+                _insert(facts.changes, change)
+                self.taken.changes.append((number, change))
+                order = event.patents.index(number)
                 for buyer in buyers:
-                    _insert(self.received[buyer], Movement(event.effective_on, position, number,
-                                                           event.deal_id, frozenset(from_)))
+                    movement = Movement(event.effective_on, position, number, event.deal_id,
+                                        frozenset(from_))
+                    _insert(self.received[buyer], movement)
+                    self.taken.movements.append((buyer, False, order, movement))
                     touched.add(f"party:{buyer}")
                 for seller in from_:
-                    _insert(self.sold[seller], Movement(event.effective_on, position, number,
-                                                        event.deal_id, buyers))
+                    movement = Movement(event.effective_on, position, number, event.deal_id,
+                                        buyers)
+                    _insert(self.sold[seller], movement)
+                    self.taken.movements.append((seller, True, order, movement))
                     touched.add(f"party:{seller}")
-            for dated in _dated(position, event):
-                _insert(facts.dated, dated)
+            for order, dated in enumerate(_dated(position, event)):
+                self._date(number, order, dated)
         return touched
 
 

@@ -14,7 +14,7 @@ from psycopg.sql import SQL, Identifier
 
 from ledger import events as ev
 from projections.deal_facts import COLUMNS as FACT_COLUMNS
-from projections.deal_facts import FollowsPartyTraits, fact_row
+from projections.deal_facts import FollowsPartyTraits
 from projections.event_facts import deal_id_of, kind_of, parties_of, patents_of
 
 Batch = list[tuple[int, ev.LedgerEvent]]
@@ -23,7 +23,8 @@ Batch = list[tuple[int, ev.LedgerEvent]]
 class AuditProjection(FollowsPartyTraits):
     name: str = "audit"
     tables: tuple[str, ...] = ("rm_events", "rm_event_patents", "rm_event_parties",
-                               "rm_deal_facts")
+                               "rm_deal_facts", "rm_audit_party_traits")
+    traits_table = "rm_audit_party_traits"
 
     def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
         def copy_into(table: str, columns: str) -> AbstractContextManager[psycopg.Copy]:
@@ -43,8 +44,7 @@ class AuditProjection(FollowsPartyTraits):
             for position, event in batch:
                 for party in parties_of(event):
                     copy.write_row((party, position))
+        facts = self.deal_rows(cur, batch, suffix)
         with copy_into("rm_deal_facts", ", ".join(FACT_COLUMNS)) as copy:
-            for position, event in batch:
-                self.traits.note(event)
-                if isinstance(event, ev.DealEvent):
-                    copy.write_row(fact_row(position, event, self.traits.parties))
+            for row in facts:
+                copy.write_row(row)

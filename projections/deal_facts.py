@@ -1,17 +1,21 @@
 """One row per deal event for the indicators K1..K10: giver, receiver, value, detail.
 
-Written by the audit projection (it needs no memory: parties' kind, size and region are
-joined from `rm_parties` when an indicator is asked).
+Written by the audit projection, and computed by the indicator projection for its rollup; each
+keeps the parties' kind and size it needs in its own table (`FollowsPartyTraits`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import psycopg
+from psycopg.sql import SQL, Identifier
+
 from ledger import events as ev
 from ledger.values import Consideration, Money
 from projections.copy_text import array
-from projections.event_facts import kind_of
+from projections.event_facts import kind_of, parties_of
+from projections.log_events import Lru
 
 SUCCESSION = (Consideration.MERGER.value, Consideration.NAME_CHANGE.value)
 COLUMNS = ("position", "kind", "deal_id", "effective_on", "recorded_at", "patents", "givers",
@@ -20,33 +24,56 @@ COLUMNS = ("position", "kind", "deal_id", "effective_on", "recorded_at", "patent
 
 # What the indicators need of a party: its kind and size, as registered.
 PartyTraits = dict[str, tuple[str, str | None]]
-
-
-class PartyTraitsFold:
-    """Every party's kind and size, folded from the log (a projection's own memory, so its
-    facts never depend on how far another projection has got)."""
-
-    def __init__(self) -> None:
-        self.parties: PartyTraits = {}
-
-    def note(self, event: ev.LedgerEvent) -> None:
-        if isinstance(event, ev.PartyRegistered):
-            self.parties[event.party_id] = (event.party_kind, event.size)
+CACHE_PARTIES = 50_000  # parties' kind and size kept between batches, per projection
 
 
 class FollowsPartyTraits:
-    """For a projection that writes deal facts: its own fold of the parties' traits, reset
-    with the projection and warmed from the log before it resumes."""
+    """For a projection that writes deal facts: the parties' kind and size in its own table
+    (`traits_table`, so its facts never depend on how far another projection has got), with
+    the most recently used kept in a bounded cache. A batch reads the parties its deals name
+    that the cache lacks in one statement; nothing is read at start."""
 
-    def __init__(self) -> None:
-        self.traits = PartyTraitsFold()
+    traits_table: str
+
+    def __init__(self, cache_parties: int | None = None) -> None:
+        self.traits: Lru[str, tuple[str, str | None]] = Lru(cache_parties or CACHE_PARTIES)
 
     def reset(self) -> None:
-        self.traits = PartyTraitsFold()
+        self.traits.clear()
 
-    def warm(self, batch: list[tuple[int, ev.LedgerEvent]]) -> None:
+    def deal_rows(self, cur: psycopg.Cursor, batch: list[tuple[int, ev.LedgerEvent]],
+                  suffix: str) -> list[tuple[Any, ...]]:
+        """The batch's deal facts, and its new parties written to the traits table."""
+        table = Identifier(self.traits_table + suffix)
+        known: PartyTraits = {}
+        wanted: set[str] = set()
         for _, event in batch:
-            self.traits.note(event)
+            if isinstance(event, ev.DealEvent):
+                for party in parties_of(event):
+                    cached = self.traits.get(party)
+                    if cached is not None:
+                        known[party] = cached
+                    else:
+                        wanted.add(party)
+        if wanted:
+            cur.execute(SQL("SELECT id, kind, size FROM {} WHERE id = ANY(%s)").format(table),
+                        (sorted(wanted),))
+            known.update((i, (kind, size)) for i, kind, size in cur.fetchall())
+        rows, new = [], []
+        for position, event in batch:
+            if isinstance(event, ev.PartyRegistered):
+                known[event.party_id] = (event.party_kind, event.size)
+                new.append((event.party_id, event.party_kind, event.size))
+            elif isinstance(event, ev.DealEvent):
+                rows.append(fact_row(position, event, known))
+        if new:
+            with cur.copy(SQL("COPY {} (id, kind, size) FROM STDIN").format(table)) as copy:
+                for row in new:
+                    copy.write_row(row)
+        for party, traits in known.items():
+            self.traits.put(party, traits)
+        self.traits.trim()
+        return rows
 
 
 def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits) -> tuple[Any, ...]:

@@ -2,7 +2,7 @@
 
 Its own projection, not part of "audit", so the audit index keeps its pace and the rollup can be
 rebuilt alone. It needs no other projection's tables: each batch's deal facts are computed here
-(with the parties' kinds this projection folds itself), copied into a temporary table and added
+(with the parties' kinds from this projection's own table), copied into a temporary table and added
 to the rollup by one statement.
 """
 
@@ -12,7 +12,7 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from ledger import events as ev
-from projections.deal_facts import COLUMNS, FollowsPartyTraits, fact_row
+from projections.deal_facts import COLUMNS, FollowsPartyTraits
 from projections.indicator_sql import rollup_write
 
 Batch = list[tuple[int, ev.LedgerEvent]]
@@ -21,14 +21,12 @@ BATCH_TABLE = "indicator_batch_facts"  # per connection, emptied at each commit
 
 class IndicatorProjection(FollowsPartyTraits):
     name: str = "indicators"
-    tables: tuple[str, ...] = ("rm_indicator_totals", "rm_indicator_members")
+    tables: tuple[str, ...] = ("rm_indicator_totals", "rm_indicator_members",
+                               "rm_indicator_party_traits")
+    traits_table = "rm_indicator_party_traits"
 
     def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
-        rows = []
-        for position, event in batch:
-            self.traits.note(event)
-            if isinstance(event, ev.DealEvent):
-                rows.append(fact_row(position, event, self.traits.parties))
+        rows = self.deal_rows(cur, batch, suffix)
         if not rows:
             return
         cur.execute(SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE rm_deal_facts) "

@@ -3,7 +3,7 @@
 Readers keep getting the old tables' answers while the new ones fill; the swap (renames inside
 one transaction, under the projection's position row lock) is atomic, so there is no moment of
 empty or half-built answers. A running projector notices the new `generation` at its next batch
-and warms up again from the log.
+and drops its caches (nothing is folded from the log).
 
 An event the projection cannot apply ends the rebuild with `RebuildFailed`, naming the event's
 position and the error; the live tables stay as they were and the shadow tables are dropped.
@@ -17,7 +17,7 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from ledger.store import LedgerStore
-from projections.runner import BATCH_SIZE, Projection, read_standing, save_position, warm_up
+from projections.runner import BATCH_SIZE, Projection, read_standing, save_position
 from projections.stops import Batch, describe, first_failing, is_transient
 
 SHADOW = "_rebuild"
@@ -104,10 +104,10 @@ def _write(conn: psycopg.Connection, projection: Projection, page: Batch) -> Non
 def _blame(conn: psycopg.Connection, store: LedgerStore, projection: Projection, after: int,
            page: Batch, error: BaseException) -> None:
     """Find the event of `page` that cannot be applied and raise `RebuildFailed` naming it
-    (memory folds again up to `after`, then the page goes in one event at a time)."""
+    (the caches are dropped, then the page goes in one event at a time)."""
     failed: tuple[int, BaseException] | None = (page[0][0], error)
     if len(page) > 1:
-        warm_up(store, projection, after)
+        projection.reset()
         failed = first_failing(page, lambda one: _write(conn, projection, one))
     if failed is not None:
         raise RebuildFailed(projection.name, *failed) from failed[1]

@@ -1,15 +1,21 @@
 """Projection "register": parties, patents, owners, licences, open licences and pledges now.
 
-It keeps each patent's events in memory (`PatentFold`), so the rows it writes always come from
-the ledger's own fold. An event that arrives in effective-date order marks only what it changed
-(one licence, one pledge, the owner set...) and only those rows are rewritten; a rewrite_all event
-can change anything after its date, so that patent's rows are all rewritten. The memory is
-rebuilt from the log at start (`warm`), up to the committed position.
+The rows it writes always come from the ledger's own fold (`Folding`). It keeps the folds of
+the patents it touched last in a bounded cache (`CACHE_PATENTS`), never the whole log: an
+event that arrives in effective-date order is applied to its patent's cached fold and marks
+only what it changed (one licence, one pledge, the owner set...), so only those rows are
+rewritten. A backdated event can change anything after its date: that patent's events are
+read back from the log (through `rm_register_patent_events`, this projection's index of
+which events are a patent's), folded again in date order and all its rows rewritten. A patent
+the cache dropped is read back the same way when an event next touches it, one statement per
+batch for all of them. Nothing is folded at start.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import psycopg
@@ -20,7 +26,8 @@ from ledger import events as ev
 from ledger import patent_state as ps
 from projections.copy_text import array
 from projections.event_facts import patents_of
-from projections.patent_view import Folding, PatentFold
+from projections.log_events import Lru, Reads, decode
+from projections.patent_view import Folding
 
 Batch = list[tuple[int, ev.LedgerEvent]]
 Row = tuple[Any, ...]
@@ -40,6 +47,8 @@ COLUMNS = {
                    "due_on", "registered_on", "status", "defaulted_on", "outstanding",
                    "ended_on", "position", "positions"),
 }
+INDEX = "rm_register_patent_events"  # (number, position): every event of every patent
+CACHE_PATENTS = 20_000  # patents whose current fold is kept between batches (README limits)
 WHOLE = ("rm_patents", "rm_owners", "rm_open_licences")  # rewritten per patent
 BY_DEAL = ("rm_licences", "rm_pledges")  # rewritten per (patent, deal)
 
@@ -80,60 +89,135 @@ class _Changes:
                 self.deals["rm_pledges"].add((number, event.pledge))
 
 
+@dataclass(slots=True)
+class _Fold:
+    """A patent's fold after all its events, and the latest (effective date, position) among
+    them after its registration: an event after it comes in date order."""
+
+    folding: Folding
+    last: tuple[date, int] | None
+
+
+def _fold(events: list[tuple[int, ev.LedgerEvent]]) -> _Fold:
+    """Fold a patent's events (its registration among them) in effective-date order."""
+    registered = [(p, e) for p, e in events if isinstance(e, ev.PatentRegistered)]
+    if len(registered) != 1:
+        raise RuntimeError(f"a patent's events hold {len(registered)} registrations")
+    position, event = registered[0]
+    assert isinstance(event, ev.PatentRegistered)
+    folding = Folding.start(event, position)
+    rest = sorted(((e.effective_on, p), e) for p, e in events if p != position)
+    for (_, later), later_event in rest:
+        folding.step(later, later_event)
+    return _Fold(folding, rest[-1][0] if rest else None)
+
+
 class RegisterProjection:
     name: str = "register"
-    tables: tuple[str, ...] = ("rm_parties", *WHOLE, *BY_DEAL)
+    tables: tuple[str, ...] = ("rm_parties", *WHOLE, *BY_DEAL, INDEX)
 
-    def __init__(self) -> None:
-        self.folds: dict[str, PatentFold] = {}
+    def __init__(self, cache_patents: int | None = None) -> None:
+        self.folds: Lru[str, _Fold] = Lru(cache_patents or CACHE_PATENTS)
 
     def reset(self) -> None:
-        self.folds = {}
-
-    def warm(self, batch: Batch) -> None:
-        for position, event in batch:
-            if isinstance(event, ev.PatentRegistered):
-                self.folds[event.number] = PatentFold(event, position)
-            else:
-                for number in patents_of(event):
-                    self.folds[number].add(position, event)
+        """Forget the cached folds (after a failed batch or a rebuild): the tables hold it all."""
+        self.folds.clear()
 
     def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
         parties: dict[str, Row] = {}
         changes = _Changes()
         rewrite_all: set[str] = set()
+        arrived: dict[str, list[tuple[int, ev.LedgerEvent]]] = defaultdict(list)  # this batch's
+        refold: set[str] = set()  # backdated: folded again from the log at the end
+        index: list[tuple[str, int]] = []
+        loaded = self._load(cur, batch, suffix)
+        folds: dict[str, _Fold] = {}
         for position, event in batch:
             if isinstance(event, ev.PartyRegistered):
                 parties[event.party_id] = _party_row(position, event)
-            elif isinstance(event, ev.PatentRegistered):
-                self.folds[event.number] = PatentFold(event, position)
+                continue
+            if isinstance(event, ev.PatentRegistered):
+                folds[event.number] = _Fold(Folding.start(event, position), None)
+                arrived[event.number].append((position, event))
+                index.append((event.number, position))
                 rewrite_all.add(event.number)  # a new patent: all of it
-            else:
-                for number in patents_of(event):
-                    fold = self.folds[number]
-                    if fold.add(position, event) and number not in rewrite_all:
-                        changes.event(number, event, fold.current())
-                    else:
-                        rewrite_all.add(number)
+                continue
+            for number in patents_of(event):
+                index.append((number, position))
+                arrived[number].append((position, event))
+                if number in refold:
+                    continue
+                fold = folds.get(number) or self.folds.get(number)
+                if fold is None:
+                    fold = _fold(loaded[number])
+                folds[number] = fold
+                key = (event.effective_on, position)
+                if fold.last is None or key >= fold.last:
+                    fold.folding.step(position, event)
+                    fold.last = key
+                    if number not in rewrite_all:
+                        changes.event(number, event, fold.folding)
+                else:  # backdated: fold this patent again from its events in the log
+                    refold.add(number)
+                    rewrite_all.add(number)
+        if refold:
+            missing = sorted(n for n in refold if n not in loaded)
+            loaded.update(self._events_of(cur, missing, suffix))
+            for number in refold:
+                folds[number] = _fold([*loaded[number], *arrived[number]])
+        for number, fold in folds.items():
+            self.folds.put(number, fold)
         for number in rewrite_all:
-            changes.everything(number, self.folds[number].current())
+            changes.everything(number, folds[number].folding)
         if parties:
             _replace(cur, "rm_parties" + suffix, "DELETE FROM {} WHERE id = ANY(%s)",
                      (list(parties),), COLUMNS["rm_parties"], parties.values())
         for table in WHOLE:
             numbers = sorted(changes.whole[table])
             if numbers:
-                rows = [row for n in numbers for row in _rows(table, self.folds[n].current(), n)]
+                rows = [row for n in numbers for row in _rows(table, folds[n].folding, n)]
                 _replace(cur, table + suffix, "DELETE FROM {} WHERE number = ANY(%s)",
                          (numbers,), COLUMNS[table], rows)
         for table in BY_DEAL:
             keys = sorted(changes.deals[table])
             if keys:
-                rows = [_deal_row(table, self.folds[n].current(), n, d) for n, d in keys]
+                rows = [_deal_row(table, folds[n].folding, n, d) for n, d in keys]
                 _replace(cur, table + suffix,
                          "DELETE FROM {} WHERE (number, deal_id) IN "
                          "(SELECT * FROM unnest(%s::text[], %s::text[]))",
                          ([n for n, _ in keys], [d for _, d in keys]), COLUMNS[table], rows)
+        if index:
+            with cur.copy(SQL("COPY {} (number, position) FROM STDIN").format(
+                    Identifier(INDEX + suffix))) as copy:
+                for row in index:
+                    copy.write_row(row)
+        self.folds.trim()
+
+    def _load(self, cur: psycopg.Cursor, batch: Batch, suffix: str
+              ) -> dict[str, list[tuple[int, ev.LedgerEvent]]]:
+        """The events in the log of every patent the batch touches that the cache dropped
+        (registered before this batch), in one statement."""
+        new = {e.number for _, e in batch if isinstance(e, ev.PatentRegistered)}
+        wanted = {n for _, e in batch if not isinstance(e, ev.PatentRegistered)
+                  for n in patents_of(e) if n not in new and n not in self.folds}
+        return self._events_of(cur, sorted(wanted), suffix)
+
+    def _events_of(self, cur: psycopg.Cursor, numbers: list[str], suffix: str
+                   ) -> dict[str, list[tuple[int, ev.LedgerEvent]]]:
+        found: dict[str, list[tuple[int, ev.LedgerEvent]]] = {n: [] for n in numbers}
+        if not numbers:
+            return found
+        cur.execute(SQL(
+            "SELECT x.number, l.notification_id, l.originator_id, l.originator_version,"
+            " l.topic, l.state FROM {} x JOIN ledger_events l ON l.notification_id = x.position"
+            " WHERE x.number = ANY(%s) ORDER BY x.number, x.position").format(
+                Identifier(INDEX + suffix)), (numbers,))
+        rows = cur.fetchall()
+        for number, position, *stored in rows:
+            found[number].append((position, decode(*stored)))
+        Reads.events += len(rows)
+        Reads.statements += 1
+        return found
 
 
 def _replace(cur: psycopg.Cursor, table: str, delete: str, keys: tuple[Any, ...],

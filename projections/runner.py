@@ -61,10 +61,8 @@ class Projection(Protocol):
     tables: tuple[str, ...]
 
     def reset(self) -> None:
-        """Forget any in-memory state (before warming up again)."""
-
-    def warm(self, batch: Batch) -> None:
-        """Fold already-projected events into memory without writing (after a restart)."""
+        """Forget any cached state: the tables hold all of it (after a restart, a failed
+        batch or a rebuild). Nothing is read from the log here, or at start."""
 
     def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
         """Apply a batch to the tables named `table + suffix`, inside the caller's transaction."""
@@ -99,21 +97,6 @@ def save_position(conn: psycopg.Connection, name: str, position: int,
         " generation = coalesce(%s, generation), error = NULL, failed_position = NULL"
         " WHERE name = %s",
         (position, generation, name))
-
-
-def warm_up(store: LedgerStore, projection: Projection, until: int,
-            progress: Callable[[int], None] | None = None) -> None:
-    """Fold the log up to `until` into the projection's memory, without writing."""
-    projection.reset()
-    after = 0
-    while after < until:
-        page = store.read(after, BATCH_SIZE, until)
-        if not page:
-            break
-        projection.warm(page)
-        after = page[-1][0]
-        if progress:
-            progress(after)
 
 
 @dataclass(slots=True)
@@ -227,8 +210,8 @@ class ProjectionRunner:
                 conn.commit()
                 if follower.stop is not None and follower.stop.generation != standing.generation:
                     follower.stop = None  # a rebuild swapped in new tables: follow them
-            for follower in self._following():
-                warm_up(self._store, follower.projection, follower.position)
+            for follower in self._followers:
+                follower.projection.reset()  # its caches may hold a rolled-back batch
             pool = stack.enter_context(ThreadPoolExecutor(
                 len(self._followers) + 1, thread_name_prefix=f"projection-{self.name}"))
             self.active = True
@@ -279,9 +262,9 @@ class ProjectionRunner:
                 raise
             failed: tuple[int, BaseException] | None = (page[0][0], error)
         if len(page) > 1:
-            # The page's events are folded in memory up to the failure: fold again from the
-            # last commit, then one event per transaction to find the one to blame.
-            warm_up(self._store, follower.projection, follower.position)
+            # The caches may hold the page's events up to the failure: drop them (the tables
+            # are as last committed), then one event per transaction to find the one to blame.
+            follower.projection.reset()
             failed = first_failing(page, lambda one: self._write(follower, one))
         if failed is not None:
             self._halt(follower, *failed)
@@ -297,7 +280,7 @@ class ProjectionRunner:
         with conn.transaction():
             standing = read_standing(conn, name, lock=True)
             if standing.generation != follower.generation:
-                raise Restart(f"tables of {name} were replaced (rebuild); warming up again")
+                raise Restart(f"tables of {name} were replaced (rebuild); following them afresh")
             record_stop(conn, name, failed_position, reason)
         follower.stop = Stop(failed_position, reason, follower.generation)
         self._metrics.inc("projection_stops_total", projection=name)
@@ -308,7 +291,7 @@ class ProjectionRunner:
 
     def _check_rebuilt(self) -> None:
         """A stopped projection whose tables a rebuild replaced follows again (by a restart
-        of the runner, which warms every projection up from its committed position)."""
+        of the runner, which drops every projection's caches and resumes from its committed position)."""
         for follower in self._followers:
             if follower.stop is None or follower.conn is None:
                 continue
@@ -327,7 +310,7 @@ class ProjectionRunner:
             standing = read_standing(conn, name, lock=True)
             if standing.generation != follower.generation or \
                     standing.position != follower.position:
-                raise Restart(f"tables of {name} were replaced (rebuild); warming up again")
+                raise Restart(f"tables of {name} were replaced (rebuild); following them afresh")
             with conn.cursor() as cur:
                 follower.projection.write(cur, page)
             save_position(conn, name, page[-1][0])

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from ledger.metrics import Metrics
 from ledger.service import LedgerService
 from projections import all_projections, runner
+from projections.anomalies import AnomalyProjection
 from projections.audit import AuditProjection
 from projections.indicator_rollup import IndicatorProjection
 from projections.rebuild import rebuild
@@ -79,7 +80,7 @@ class _FailsOnce:
     """A projection that dies after writing half of its second batch (a crash mid-batch)."""
 
     def __init__(self, inner: RegisterProjection | AuditProjection | IndicatorProjection
-                 ) -> None:
+                 | AnomalyProjection) -> None:
         self.inner, self.name, self.tables = inner, inner.name, inner.tables
         self.batches = 0
 
@@ -106,7 +107,8 @@ def test_a_projector_dying_mid_batch_resumes_with_no_double_count(
     metrics = Metrics()
     runners = [ProjectionRunner(database_url, service.store, _FailsOnce(p), metrics,
                                 batch_size=37)
-               for p in (RegisterProjection(), AuditProjection(), IndicatorProjection())]
+               for p in (RegisterProjection(), AuditProjection(), IndicatorProjection(),
+                         AnomalyProjection())]
     for r in runners:
         r.start()
     try:
@@ -117,6 +119,7 @@ def test_a_projector_dying_mid_batch_resumes_with_no_double_count(
     assert metrics.value("projection_restarts_total", projection="register") == 1
     assert metrics.value("projection_restarts_total", projection="audit") == 1
     assert metrics.value("projection_restarts_total", projection="indicators") == 1
+    assert metrics.value("projection_restarts_total", projection="anomalies") == 1
     survived = _dump(database_url)
     assert [row[0] for row in survived["rm_events"]] == [p for p, _ in service.store.read_all()]
     for projection in all_projections():

@@ -1,0 +1,246 @@
+"""The anomaly projection's chronologies in PostgreSQL, and the bounded caches in front of them.
+
+`AnomalyFacts` used to hold every party, patent chronology, deal, subsidy and movement of the
+log in memory (issue 16). Now each fact is a row of a table of this projection (migration
+015), written in the batch's transaction as `AnomalyFacts.apply` takes it in, and a batch
+reads back only what its events and touched scopes need, with one statement per kind of fact
+for the whole batch. The patents' chronologies and the parties most recently used stay in LRU
+caches (`CACHE_PATENTS`, `CACHE_PARTIES`); listings are read from `rm_listings`, and deals and
+subsidies are decoded from the log by position.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg.sql import SQL, Identifier
+
+from ledger import events as ev
+from ledger.values import Money
+from projections.anomaly_facts import (
+    Change,
+    Dated,
+    ListingFacts,
+    Movement,
+    PartyFacts,
+    PatentFacts,
+    Taken,
+)
+from projections.copy_text import array
+from projections.log_events import Lru, events_at
+
+CACHE_PATENTS = 20_000  # patents' chronologies kept between batches (README limits)
+CACHE_PARTIES = 50_000  # parties' registrations kept between batches
+
+TABLES = ("rm_anomaly_parties", "rm_anomaly_patents", "rm_anomaly_changes", "rm_anomaly_dated",
+          "rm_anomaly_movements", "rm_anomaly_deals", "rm_anomaly_subsidies")
+
+
+def _money(amount: str | None, currency: str | None) -> Money | None:
+    return None if amount is None or currency is None else Money(Decimal(amount), currency)
+
+
+def _amount(money: Money | None) -> tuple[str | None, str | None]:
+    return (None, None) if money is None else (str(money.amount), money.currency)
+
+
+class AnomalyTables:
+    """Reads and writes the chronologies of one projection's tables (`suffix`: a rebuild's)."""
+
+    def __init__(self, cache_patents: int | None = None,
+                 cache_parties: int | None = None) -> None:
+        self.patent_cache: Lru[str, PatentFacts] = Lru(cache_patents or CACHE_PATENTS)
+        self.party_cache: Lru[str, PartyFacts] = Lru(cache_parties or CACHE_PARTIES)
+
+    def reset(self) -> None:
+        self.patent_cache.clear()
+        self.party_cache.clear()
+
+    def trim(self) -> None:
+        self.patent_cache.trim()
+        self.party_cache.trim()
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def patents(self, cur: psycopg.Cursor, numbers: Iterable[str], suffix: str
+                ) -> dict[str, PatentFacts]:
+        """Each patent's chronology (those not registered yet are left out)."""
+        found: dict[str, PatentFacts] = {}
+        wanted = []
+        for number in set(numbers):
+            cached = self.patent_cache.get(number)
+            if cached is not None:
+                found[number] = cached
+            else:
+                wanted.append(number)
+        if not wanted:
+            return found
+        loaded: dict[str, PatentFacts] = {}
+        cur.execute(SQL("SELECT number, kind, expires_on, registered_at, first_owners FROM {}"
+                        " WHERE number = ANY(%s)").format(self._t("rm_anomaly_patents", suffix)),
+                    (wanted,))
+        for number, kind, expires_on, registered_at, first_owners in cur.fetchall():
+            loaded[number] = PatentFacts(number, kind, expires_on, registered_at,
+                                         frozenset(first_owners))
+        cur.execute(SQL("SELECT number, day, position, deal_id, kind, sellers, buyers, price,"
+                        " currency, consideration FROM {} WHERE number = ANY(%s)"
+                        " ORDER BY number, day, position").format(
+                            self._t("rm_anomaly_changes", suffix)), (wanted,))
+        for n, day, position, deal_id, kind, sellers, buyers, price, currency, why in \
+                cur.fetchall():
+            loaded[n].changes.append(Change(day, position, deal_id, kind, frozenset(sellers),
+                                            frozenset(buyers), _money(price, currency), why))
+        cur.execute(SQL("SELECT number, day, position, kind, deal_id, parties, amount, currency"
+                        " FROM {} WHERE number = ANY(%s) ORDER BY number, day, position, ord"
+                        ).format(self._t("rm_anomaly_dated", suffix)), (wanted,))
+        for n, day, position, kind, deal_id, parties, amount, currency in cur.fetchall():
+            loaded[n].dated.append(Dated(day, position, kind, deal_id, frozenset(parties),
+                                         _money(amount, currency)))
+        for number, facts in loaded.items():
+            self.patent_cache.put(number, facts)
+        return found | loaded
+
+    def parties(self, cur: psycopg.Cursor, ids: Iterable[str], suffix: str
+                ) -> dict[str, PartyFacts]:
+        found: dict[str, PartyFacts] = {}
+        wanted = []
+        for party in set(ids):
+            cached = self.party_cache.get(party)
+            if cached is not None:
+                found[party] = cached
+            else:
+                wanted.append(party)
+        if wanted:
+            cur.execute(SQL("SELECT id, kind, size, founded_on, related_to FROM {}"
+                            " WHERE id = ANY(%s)").format(self._t("rm_anomaly_parties", suffix)),
+                        (wanted,))
+            for party, kind, size, founded_on, related_to in cur.fetchall():
+                found[party] = facts = PartyFacts(kind, size, founded_on, tuple(related_to))
+                self.party_cache.put(party, facts)
+        return found
+
+    def movements(self, cur: psycopg.Cursor, parties: Iterable[str], suffix: str,
+                  sold_only: bool = False) -> tuple[dict[str, list[Movement]],
+                                                    dict[str, list[Movement]]]:
+        """(received, sold) of each party, in the order they were taken in."""
+        received: dict[str, list[Movement]] = defaultdict(list)
+        sold: dict[str, list[Movement]] = defaultdict(list)
+        wanted = sorted(set(parties))
+        if wanted:
+            cur.execute(SQL("SELECT party, sold, day, position, number, deal_id, counterparties"
+                            " FROM {} WHERE party = ANY(%s) AND (sold OR NOT %s)"
+                            " ORDER BY party, sold, day, position, ord").format(
+                                self._t("rm_anomaly_movements", suffix)), (wanted, sold_only))
+            for party, is_sold, day, position, number, deal_id, others in cur.fetchall():
+                (sold if is_sold else received)[party].append(
+                    Movement(day, position, number, deal_id, frozenset(others)))
+        return received, sold
+
+    def listings(self, cur: psycopg.Cursor, parties: Iterable[str], suffix: str
+                 ) -> dict[str, list[tuple[int, ListingFacts]]]:
+        """Each party's listings in log order (this projection's `rm_listings`)."""
+        found: dict[str, list[tuple[int, ListingFacts]]] = defaultdict(list)
+        wanted = sorted(set(parties))
+        if wanted:
+            cur.execute(SQL("SELECT party, position, listing_id, list, starts_on,"
+                            " coalesce(ended_on, ends_on) FROM {} WHERE party = ANY(%s)"
+                            " ORDER BY party, position").format(
+                                self._t("rm_listings", suffix)), (wanted,))
+            for party, position, listing_id, credit_list, starts_on, ends_on in cur.fetchall():
+                found[party].append((position, ListingFacts(listing_id, credit_list, starts_on,
+                                                            ends_on)))
+        return found
+
+    def deals(self, cur: psycopg.Cursor, deal_ids: Iterable[str], suffix: str
+              ) -> dict[str, tuple[int, ev.DealEvent]]:
+        """Deals by id, decoded from the log (the ids this projection has not seen are left
+        out)."""
+        wanted = sorted(set(deal_ids))
+        if not wanted:
+            return {}
+        cur.execute(SQL("SELECT deal_id, position FROM {} WHERE deal_id = ANY(%s)").format(
+            self._t("rm_anomaly_deals", suffix)), (wanted,))
+        at: dict[str, int] = dict(cur.fetchall())
+        events = events_at(cur, at.values())
+        found = {}
+        for deal_id, position in at.items():
+            event = events[position]
+            assert isinstance(event, ev.DealEvent)
+            found[deal_id] = (position, event)
+        return found
+
+    def subsidies(self, cur: psycopg.Cursor, parties: Iterable[str] | None, suffix: str
+                  ) -> tuple[dict[str, tuple[int, ev.SubsidyAwarded]], dict[str, list[str]]]:
+        """Subsidies (of `parties`, or all of them) decoded from the log, and each party's
+        subsidy ids in log order."""
+        table = self._t("rm_anomaly_subsidies", suffix)
+        if parties is None:
+            cur.execute(SQL("SELECT subsidy_id, party, position FROM {} ORDER BY position"
+                            ).format(table))
+        else:
+            cur.execute(SQL("SELECT subsidy_id, party, position FROM {} WHERE party = ANY(%s)"
+                            " ORDER BY position").format(table), (sorted(set(parties)),))
+        rows = cur.fetchall()
+        events = events_at(cur, [position for _, _, position in rows])
+        subsidies: dict[str, tuple[int, ev.SubsidyAwarded]] = {}
+        of: dict[str, list[str]] = defaultdict(list)
+        for subsidy_id, party, position in rows:
+            event = events[position]
+            assert isinstance(event, ev.SubsidyAwarded)
+            subsidies[subsidy_id] = (position, event)
+            of[party].append(subsidy_id)
+        return subsidies, of
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def write(self, cur: psycopg.Cursor, taken: Taken, suffix: str) -> None:
+        """The facts a batch took in, and its new patents and parties into the caches."""
+        self._copy(cur, "rm_anomaly_parties", suffix,
+                   ("id", "kind", "size", "founded_on", "related_to"),
+                   [(i, p.party_kind, p.size, p.founded_on, array(p.related_to))
+                    for i, p in taken.parties])
+        self._copy(cur, "rm_anomaly_patents", suffix,
+                   ("number", "kind", "expires_on", "registered_at", "first_owners"),
+                   [(p.number, p.kind, p.expires_on, p.registered_at,
+                     array(sorted(p.first_owners))) for p in taken.patents])
+        self._copy(cur, "rm_anomaly_changes", suffix,
+                   ("number", "day", "position", "deal_id", "kind", "sellers", "buyers",
+                    "price", "currency", "consideration"),
+                   [(n, c.day, c.position, c.deal_id, c.kind, array(sorted(c.sellers)),
+                     array(sorted(c.buyers)), *_amount(c.price), c.consideration)
+                    for n, c in taken.changes])
+        self._copy(cur, "rm_anomaly_dated", suffix,
+                   ("number", "day", "position", "ord", "kind", "deal_id", "parties", "amount",
+                    "currency"),
+                   [(n, d.day, d.position, order, d.kind, d.deal_id, array(sorted(d.parties)),
+                     *_amount(d.amount)) for n, order, d in taken.dated])
+        self._copy(cur, "rm_anomaly_movements", suffix,
+                   ("party", "sold", "day", "position", "ord", "number", "deal_id",
+                    "counterparties"),
+                   [(party, sold, m.day, m.position, order, m.number, m.deal_id,
+                     array(sorted(m.counterparties)))
+                    for party, sold, order, m in taken.movements])
+        self._copy(cur, "rm_anomaly_deals", suffix, ("deal_id", "position"), taken.deals)
+        self._copy(cur, "rm_anomaly_subsidies", suffix, ("subsidy_id", "party", "position"),
+                   taken.subsidies)
+        for party, facts in taken.parties:
+            self.party_cache.put(party, facts)
+        for patent in taken.patents:
+            self.patent_cache.put(patent.number, patent)
+
+    def _copy(self, cur: psycopg.Cursor, table: str, suffix: str, columns: tuple[str, ...],
+              rows: list[Any]) -> None:
+        if not rows:
+            return
+        with cur.copy(SQL("COPY {} ({}) FROM STDIN").format(
+                self._t(table, suffix), SQL(", ").join(map(Identifier, columns)))) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    @staticmethod
+    def _t(table: str, suffix: str) -> Identifier:
+        return Identifier(table + suffix)

@@ -1,0 +1,141 @@
+"""The projections keep no whole-log folds (issue 16): bounded caches in front of their own
+tables, nothing read from the log at start, and the same answers when the caches are far
+smaller than the register (every patent dropped and read back, a backdated deal on one)."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from ledger.metrics import Metrics
+from ledger.service import LedgerService
+from projections import all_projections
+from projections.anomalies import AnomalyProjection
+from projections.audit import AuditProjection
+from projections.indicator_rollup import IndicatorProjection
+from projections.log_events import Reads
+from projections.rebuild import rebuild
+from projections.register_model import RegisterProjection
+from projections.runner import Projection, ProjectionRunner
+from tests.builders import ACME, BETA, cn_patent, licence, party, patent, pledge, transfer, uscc
+
+TINY = 2  # entries per cache: far fewer than the patents and parties below
+PATENTS = [cn_patent(2015, 1, 3000 + i) for i in range(8)]
+BANK = uscc(910)
+
+
+def _tiny() -> list[Projection]:
+    return [RegisterProjection(cache_patents=TINY), AuditProjection(cache_parties=TINY),
+            AnomalyProjection(cache_patents=TINY, cache_parties=TINY),
+            IndicatorProjection(cache_parties=TINY)]
+
+
+def _seed(client: TestClient) -> None:
+    """Each patent goes out and comes back within months (AR-1 flags), is licensed and
+    pledged: many events per patent, in date order."""
+    for who, kind in ((ACME, "enterprise"), (BETA, "enterprise"), (BANK, "bank"),
+                      (uscc(911), "enterprise")):
+        party(client, who, kind=kind)
+    for number in PATENTS:
+        patent(client, number, {ACME: "1"}, filed_on="2015-03-01", granted_on="2017-05-01")
+    for i, number in enumerate(PATENTS):
+        for path, body in (
+                ("/v1/deals", transfer(f"T1-{i}", [number], [ACME], {BETA: "1"}, "2019-01-10")),
+                ("/v1/deals", transfer(f"T2-{i}", [number], [BETA], {ACME: "1"}, "2019-03-10")),
+                ("/v1/deals", licence(f"L-{i}", [number], [ACME], BETA, "ordinary",
+                                      "2019-06-01", "2021-12-31")),
+                ("/v1/deals", pledge(f"P-{i}", [number], [ACME], BANK, "2019-09-01"))):
+            response = client.post(path, json=body)
+            assert response.status_code in (200, 201), response.text
+
+
+def _dump(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
+    tables = [t for p in all_projections() for t in p.tables]
+    with psycopg.connect(database_url) as conn:
+        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=_order)
+                for t in tables}
+
+
+def _order(row: tuple[Any, ...]) -> list[tuple[bool, Any]]:
+    return [(x is None, x if isinstance(x, int | float | Decimal) else str(x)) for x in row]
+
+
+def _follow(database_url: str, service: LedgerService, chosen: list[Projection]
+            ) -> ProjectionRunner:
+    runner = ProjectionRunner(database_url, service.store, chosen, Metrics(), batch_size=5)
+    runner.start()
+    head = service.store.head()
+    deadline = time.monotonic() + 60
+    while not (runner.active and runner.position >= head):
+        assert time.monotonic() < deadline, f"projections stuck at {runner.positions}"
+        assert not runner.stops, runner.stops
+        time.sleep(0.05)
+    return runner
+
+
+def _cached(chosen: list[Projection]) -> dict[str, int]:
+    register, audit, anomalies, indicators = chosen
+    assert isinstance(register, RegisterProjection) and isinstance(audit, AuditProjection)
+    assert isinstance(anomalies, AnomalyProjection)
+    assert isinstance(indicators, IndicatorProjection)
+    return {"register": len(register.folds), "audit": len(audit.traits),
+            "anomaly patents": len(anomalies.store.patent_cache),
+            "anomaly parties": len(anomalies.store.party_cache),
+            "indicators": len(indicators.traits)}
+
+
+def test_tiny_caches_give_the_answers_of_a_rebuild_and_start_up_reads_no_log(
+        client: TestClient, service: LedgerService, database_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _seed(client)
+    chosen = _tiny()
+    runner = _follow(database_url, service, chosen)
+    try:
+        assert all(size <= TINY for size in _cached(chosen).values()), _cached(chosen)
+        # A licence backdated before everything else on the first patent, long dropped from
+        # every cache: its events are read back from the log and folded again.
+        before = Reads.events
+        response = client.post("/v1/deals", json=licence(
+            "L-back", [PATENTS[0]], [ACME], uscc(911), "ordinary", "2018-02-01", "2018-12-31"))
+        assert response.status_code == 201, response.text
+        head = service.store.head()
+        deadline = time.monotonic() + 30
+        while runner.position < head:
+            assert time.monotonic() < deadline, "the backdated licence was not projected"
+            time.sleep(0.05)
+        assert Reads.events > before, "the evicted patent was not read back from the log"
+        assert all(size <= TINY for size in _cached(chosen).values()), _cached(chosen)
+    finally:
+        runner.stop()
+    projected = _dump(database_url)
+    assert projected["rm_anomalies"], "the round trips raise AR-1 flags"
+    assert any(row[1] == "L-back" for row in projected["rm_licences"])
+    for projection in all_projections():  # default caches, from the first event
+        rebuild(database_url, service.store, projection)
+    assert _dump(database_url) == projected
+
+    # A projector started on this log reads nothing from it until an event arrives.
+    reads = (Reads.events, Reads.statements)
+    fresh = _tiny()
+    runner = _follow(database_url, service, fresh)
+    try:
+        assert (Reads.events, Reads.statements) == reads, "start-up read the log"
+        assert set(_cached(fresh).values()) == {0}, _cached(fresh)
+        response = client.post("/v1/deals", json=licence(
+            "L-next", [PATENTS[3]], [ACME], uscc(911), "ordinary", "2022-02-01", "2022-12-31",
+            pledgee_consent=True))
+        assert response.status_code == 201, response.text
+        head = service.store.head()
+        deadline = time.monotonic() + 30
+        while runner.position < head:
+            assert time.monotonic() < deadline, "the licence was not projected"
+            time.sleep(0.05)
+        # Only that patent's events were read back (its registration and four deals).
+        assert Reads.events - reads[0] == 5
+    finally:
+        runner.stop()
