@@ -16,7 +16,6 @@ everything in place.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,12 +84,11 @@ def migrate(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
 
 
 def _take_lock(conn: psycopg.Connection) -> None:
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while True:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,)).fetchone()
-        if row and row[0]:
-            return
-        if time.monotonic() > deadline:
-            raise MigrationError(f"another process held the schema lock for {LOCK_WAIT_SECONDS}s "
-                                 "(migrating or creating the event store's tables)")
-        time.sleep(0.2)
+    """Wait for the lock (woken the moment it is free), at most LOCK_WAIT_SECONDS."""
+    conn.execute(f"SET lock_timeout = '{LOCK_WAIT_SECONDS}s'")
+    try:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+    except psycopg.errors.LockNotAvailable:
+        raise MigrationError(f"another process held the schema lock for {LOCK_WAIT_SECONDS}s "
+                             "(migrating or creating the event store's tables)") from None
+    conn.execute("SET lock_timeout = 0")

@@ -27,6 +27,7 @@ import httpx
 import psycopg
 import pytest
 
+from ledger.store import open_store
 from tests.builders import cn_patent, uscc
 
 CLIENTS = 3  # per process
@@ -272,3 +273,27 @@ def test_a_crashed_projector_is_restarted_and_a_killed_serve_leaves_no_projector
         _wait(lambda: not _alive(second), 30, "the projector to notice its serve is gone")
     finally:
         server.stop()
+
+
+def test_stores_opened_at_one_instant_by_many_starts_all_open(database_url: str) -> None:
+    """What killed one of two `serve`s: eventsourcing creates its table and replaces its
+    insert function at every start, and two at once fail ("tuple concurrently updated", or a
+    duplicate pg_type key on a fresh database). Each round opens STARTS stores at once."""
+    starts, rounds = 4, 6
+    failures: list[str] = []
+
+    def open_one(barrier: threading.Barrier) -> None:
+        barrier.wait()
+        try:
+            open_store(database_url, pool_size=1).close()
+        except Exception as error:  # reported below, with its text
+            failures.append(f"{type(error).__name__}: {error}")
+
+    for _ in range(rounds):
+        barrier = threading.Barrier(starts)
+        threads = [threading.Thread(target=open_one, args=(barrier,)) for _ in range(starts)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert failures == []
