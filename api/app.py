@@ -22,10 +22,10 @@ from api.batch_preparer import BatchPreparer, PreparerUnavailable
 from api.gql.router import BadGraphQLRequest, graphql_router
 from api.key_store import KeyRefresher, KeyStore
 from api.problems import PROBLEM, Problem, http_problem, problem, problem_responses, validation_problem
+from api.projection_standing import LedgerStanding
 from ledger.service import LedgerService
 from ledger.writer import Overloaded, StoreUnavailable
 from projections.queries import ReadModels
-from projections.runner import standings
 
 log = logging.getLogger("ledger.api")
 
@@ -52,6 +52,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
         finally:
             refresher.stop()
             app.state.batch_preparer.stop()
+            app.state.standing.close()
             await reads.close()
 
     app = FastAPI(
@@ -69,6 +70,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
     app.state.store = service.store
     app.state.keyring = keyring
     app.state.key_store = KeyStore(service.database_url)
+    app.state.standing = LedgerStanding(service.database_url)
     app.include_router(commands.router)
     app.include_router(admin.router)
     app.include_router(event_log.router)
@@ -82,18 +84,21 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
 
 
 def _add_operations(app: FastAPI, service: LedgerService) -> None:
+    standing: LedgerStanding = app.state.standing
+    standing.register_metrics(service.metrics)
+
     @app.get("/healthz", responses=problem_responses(503))
     def healthz() -> Response:
         try:
-            head = service.store.head()
-            degraded = _degraded_projections(service.database_url)
+            now = standing.read()
         except Exception as error:  # the database is away
             return problem(503, "unhealthy", "Store unavailable", str(error),
                            headers={"Retry-After": "2"})
-        body = health_report(head, service.writer.position)
-        if degraded is not None:
-            body.update(status="degraded", projections=degraded)
-        return Response(json.dumps(body), status_code=200 if degraded is None else 503,
+        body = health_report(now.head, service.writer.position)
+        body["projections"] = {p.name: p.report() for p in now.projections}
+        if now.degraded:
+            body["status"] = "degraded"
+        return Response(json.dumps(body), status_code=503 if now.degraded else 200,
                         media_type="application/json")
 
     @app.api_route("/graphql", methods=["OPTIONS", "PUT", "PATCH", "DELETE"],
@@ -109,22 +114,14 @@ def _add_operations(app: FastAPI, service: LedgerService) -> None:
                                  media_type="text/plain; version=0.0.4")
 
 
-def _degraded_projections(database_url: str) -> dict[str, dict[str, Any]] | None:
-    """None while every projection follows the log; else each one's position and error (null
-    for the healthy ones), as recorded by whichever process runs them (projections/stops.py)."""
-    found = standings(database_url)
-    if all(s.error is None for s in found):
-        return None
-    return {s.name: {"position": s.position, "error": s.error,
-                     "failed_position": s.failed_position} for s in found}
-
-
 def health_report(head: int, writer_position: int) -> dict[str, Any]:
     """What /healthz says about the log: `position` is its head (every process's postings);
     `writer.position` how far this API process's writer has seen it, which trails the head
     by `writer.behind` events only until it folds in what `demo`, `import` or another API
     stored (when idle, within a second; else at its next posting). `writer_position` is the
-    same number under its first name, kept for existing clients."""
+    same number under its first name, kept for existing clients. The caller adds
+    `projections`: each one's committed position, its lag behind the head, and its stop if
+    any, read from the database (api/projection_standing.py), whichever process projects."""
     return {"status": "ok", "position": head,
             "writer": {"position": writer_position, "behind": max(head - writer_position, 0)},
             "writer_position": writer_position}

@@ -93,9 +93,18 @@ class KeyRing:
         data_dir.mkdir(parents=True, exist_ok=True)
         keys = {role: f"dev-{role}-{secrets.token_urlsafe(24)}" for role in ROLES}
         hashed = {_digest(key): role for role, key in keys.items()}
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written whole under another name, then linked into place: a second `serve` started
+        # at the same moment either links first or finds the complete file of the first.
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
             json.dump(hashed, out)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return cls.development(data_dir, announce)
+        finally:
+            draft.unlink()
         announce("development API keys (shown once; only their hashes are kept):")
         for role, key in keys.items():
             announce(f"  {role:9} {key}")

@@ -74,10 +74,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.auth import KeyRing
+    from api.projector_process import ProjectorProcess
     from api.rate_limits import RateLimiter
     from ledger.checkpoints import Checkpointer, load_or_create_key
     from ledger.service import LedgerService
-    from projections.projectors import Projectors
 
     # Flags win over LEDGER_HOST / LEDGER_PORT: what a uvicorn user types first.
     settings = dataclasses.replace(settings, host=args.host or settings.host,
@@ -100,9 +100,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     with ledger_database(settings) as url:
         service = LedgerService(url, cache_events=settings.writer_cache).start()
         checkpointer = Checkpointer(url, signing_key).start()
-        projectors = Projectors(url, service.store, service.metrics, settings.projection_batch)
+        # The projections fold in a child process of their own (api/projector_process.py).
+        projector = ProjectorProcess(url, service.metrics, settings.projection_batch)
         if not args.no_projections:
-            projectors.start()
+            projector.start()
         app = create_app(service, keyring, production=settings.production,
                          public_docs=settings.public_docs)
         app.state.batch_preparer.start()  # now, so the first batch does not wait for it
@@ -117,7 +118,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                         access_log=False, timeout_graceful_shutdown=10)
         finally:
-            projectors.stop()
+            projector.stop()
             checkpointer.stop()
             service.stop()
     return 0
@@ -128,22 +129,31 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 
 def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
-    """The projections alone (docker-compose runs them beside an API started with
-    --no-projections); one runner per projection is active across processes anyway."""
+    """The projections alone: on another machine beside an API started with --no-projections
+    (docker-compose), or as `serve`'s child (`--until-stdin-closes`: it stops when `serve`
+    closes the pipe or dies, and leaves Ctrl-C to `serve`). One runner per projection is
+    active across processes anyway."""
     import threading
 
+    from api.projector_process import watch_parent
     from ledger.metrics import Metrics
     from ledger.migrations import migrate
     from ledger.store import open_store
     from projections.projectors import Projectors
 
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if args.until_stdin_closes:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's Ctrl-C is serve's
+        watch_parent(stop)
     with ledger_database(settings) as url:
         store = open_store(url)
         migrate(url)
         projectors = Projectors(url, store, Metrics(), settings.projection_batch).start()
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        print("patent-ledger projecting; SIGTERM or Ctrl-C stops", flush=True)
+        if args.until_stdin_closes:
+            logging.getLogger("ledger.projector_process").info("projecting for serve")
+        else:
+            print("patent-ledger projecting; SIGTERM or Ctrl-C stops", flush=True)
         try:
             stop.wait()
         except KeyboardInterrupt:
@@ -338,14 +348,15 @@ def _port(raw: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="patent-ledger", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve = sub.add_parser("serve", help="run the API and the projections")
+    serve = sub.add_parser("serve", help="run the API, and the projections in a child process")
     serve.add_argument("--no-projections", action="store_true",
                        help="the API only (run `patent-ledger project` elsewhere)")
     serve.add_argument("--host", help="the address to listen on (default: LEDGER_HOST, "
                        "else 127.0.0.1; 0.0.0.0 for every interface)")
     serve.add_argument("--port", type=_port, help="the TCP port to listen on (default: "
                        "LEDGER_PORT, else 8000)")
-    sub.add_parser("project", help="run the projections only")
+    project = sub.add_parser("project", help="run the projections only")
+    project.add_argument("--until-stdin-closes", action="store_true", help=argparse.SUPPRESS)
     rebuild = sub.add_parser("rebuild", help="rebuild projections from the log, then swap")
     rebuild.add_argument("projection", nargs="?", default="all",
                          help="a projection's name, or all (default)")

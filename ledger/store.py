@@ -25,6 +25,7 @@ from ledger import events as ev
 from ledger import stored_events
 from ledger.chain import GENESIS
 from ledger.group_append import INSERT_EVENTS, ChunkedAppend, Row, insert_parameters
+from ledger.migrations import schema_lock
 
 log = logging.getLogger("ledger.store")
 
@@ -253,4 +254,7 @@ def store_environment(database_url: str, pool_size: int = 5) -> dict[str, str]:
 
 
 def open_store(database_url: str, pool_size: int = 5) -> LedgerStore:
-    return LedgerStore(env=store_environment(database_url, pool_size))
+    """The store; eventsourcing creates its table and function under the schema lock, as two
+    processes starting together must not run those statements at once (ledger/migrations.py)."""
+    with schema_lock(database_url):
+        return LedgerStore(env=store_environment(database_url, pool_size))

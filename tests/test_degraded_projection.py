@@ -117,7 +117,8 @@ def test_an_event_a_projection_cannot_apply_stops_it_alone_and_loudly(
     assert body["status"] == "degraded" and body["position"] == head
     assert body["projections"]["register"]["position"] == BAD - 1
     assert f"position {BAD}" in body["projections"]["register"]["error"]
-    assert body["projections"]["audit"] == {"position": head, "error": None,
+    assert body["projections"]["register"]["lag"] == head - BAD + 1
+    assert body["projections"]["audit"] == {"position": head, "lag": 0, "error": None,
                                             "failed_position": None}
     metrics = client.get("/metrics").text
     assert 'projection_stopped{projection="register"} 1' in metrics

@@ -16,8 +16,12 @@ from tests.builders import ACME, BETA, PATENT, party, patent, pledge, uscc
 def test_healthz_reports_the_log_position(client: TestClient) -> None:
     party(client, ACME)
     body = client.get("/healthz", headers={"Authorization": ""}).json()
+    projections = body.pop("projections")
     assert body == {"status": "ok", "position": 1, "writer": {"position": 1, "behind": 0},
                     "writer_position": 1}
+    # No projector runs in this test: each projection's lag, read from the database, says so.
+    assert projections["register"] == {"position": 0, "lag": 1, "error": None,
+                                       "failed_position": None}
 
 
 def test_healthz_tells_the_truth_about_postings_of_another_process(

@@ -1,0 +1,149 @@
+"""`serve`'s projector: `patent-ledger project` run as a supervised child process.
+
+The projections fold events in Python; run as threads in the API's process they took the
+interpreter lock from the writer and the request handlers, and a user of the README's `serve`
+got about half the batch throughput the benchmark measured without them (issue 16). The child
+folds on the other core. The API process keeps only reads: GraphQL, /healthz and /metrics read
+the projections' tables and `projection_positions`, whichever process writes them.
+
+Like the batch preparer (api/batch_preparer.py), the child is started with `serve`, counted
+(`ledger_projector_starts_total`) and logged; unlike it, nothing waits on it, so when it stops
+on its own the supervisor logs an ERROR and starts it again after RESTART_MIN_SECONDS,
+doubling up to RESTART_MAX_SECONDS while it keeps failing. The child logs JSON lines to the
+same stderr as the API.
+
+The child holds the read end of a pipe whose write end only this process has: when this
+process ends, however it ends (SIGKILL included), the child reads end-of-file and stops, so no
+projector outlives its `serve`. A stand-by child (another `serve` on the same database already
+projects) waits on the runner's advisory lock, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ledger.metrics import Metrics
+
+log = logging.getLogger("ledger.projector_process")
+
+RESTART_MIN_SECONDS = 1.0  # the first pause before starting a child that stopped
+RESTART_MAX_SECONDS = 30.0  # the longest pause; a child that ran this long starts over at 1 s
+STOP_SECONDS = 15.0  # how long a stopping child may finish its batch before it is killed
+PARENT_PIPE_FLAG = "--until-stdin-closes"  # `project` in child mode (api/cli.py)
+
+
+class ProjectorProcess:
+    """Starts `patent-ledger project` as a child, restarts it when it stops, stops it with
+    `serve`. `database_url` is passed in the child's environment (LEDGER_DATABASE_URL), so a
+    child of a `serve` on the embedded cluster borrows that cluster rather than starting one."""
+
+    def __init__(self, database_url: str, metrics: Metrics, batch_size: int) -> None:
+        self._url = database_url
+        self._batch_size = batch_size
+        self._metrics = metrics
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._child: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        metrics.counter("ledger_projector_starts_total", "Projector processes started (more "
+                        "than one: it stopped and was restarted; see the ERROR log)")
+        metrics.gauge("ledger_projector_running", "1 while serve's projector process runs",
+                      lambda: float(self.running))
+
+    @property
+    def running(self) -> bool:
+        child = self._child
+        return child is not None and child.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        child = self._child
+        return child.pid if child is not None else None
+
+    def start(self) -> ProjectorProcess:
+        self._thread = threading.Thread(target=self._supervise, name="projector-supervisor",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close the child's pipe (it finishes its batch and exits), then wait for it."""
+        self._stopping.set()
+        with self._lock:
+            child = self._child
+        if child is not None:
+            _end(child)
+        if self._thread is not None:
+            self._thread.join(timeout=STOP_SECONDS + 5)
+
+    def _supervise(self) -> None:
+        pause = RESTART_MIN_SECONDS
+        while not self._stopping.is_set():
+            try:
+                with self._lock:
+                    if self._stopping.is_set():
+                        return
+                    child = self._child = self._spawn()
+            except OSError:  # no interpreter to run, no processes left: try again later
+                log.exception("could not start the projector process; trying again in %.0f s",
+                              pause)
+                self._stopping.wait(pause)
+                pause = min(pause * 2, RESTART_MAX_SECONDS)
+                continue
+            started = time.monotonic()
+            code = child.wait()
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - started > RESTART_MAX_SECONDS:
+                pause = RESTART_MIN_SECONDS  # it ran a good while: a fresh fault
+            log.error("projector process %d stopped (exit code %s); restarting it in %.0f s",
+                      child.pid, code, pause)
+            self._stopping.wait(pause)
+            pause = min(pause * 2, RESTART_MAX_SECONDS)
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        root = str(Path(__file__).resolve().parent.parent)
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        env = {**os.environ, "PYTHONPATH": path, "LEDGER_DATABASE_URL": self._url,
+               "LEDGER_PROJECTION_BATCH": str(self._batch_size)}
+        child = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "project", PARENT_PIPE_FLAG],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
+        self._metrics.inc("ledger_projector_starts_total")
+        log.info("projector process started (pid %d)", child.pid)
+        return child
+
+
+def _end(child: subprocess.Popen[bytes]) -> None:
+    """End-of-file on its pipe asks it to stop; SIGTERM, then SIGKILL, if it does not."""
+    if child.stdin is not None:
+        with contextlib.suppress(OSError):
+            child.stdin.close()
+    for signal_it in (None, child.terminate, child.kill):
+        if signal_it is not None:
+            with contextlib.suppress(OSError):
+                signal_it()
+        try:
+            child.wait(timeout=STOP_SECONDS if signal_it is None else 5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def watch_parent(stop: threading.Event) -> None:
+    """In the child: set `stop` when stdin reaches end-of-file, which happens when the parent
+    closes the pipe or dies. Runs on a daemon thread."""
+    def read_until_closed() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while sys.stdin.buffer.read(4096):
+                pass
+        stop.set()
+
+    threading.Thread(target=read_until_closed, name="parent-watch", daemon=True).start()
