@@ -18,13 +18,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import admin, commands, event_log
 from api.auth import AuthError, KeyRing
-from api.batch_preparer import BatchPreparer, PreparerUnavailable
 from api.gql.router import BadGraphQLRequest, graphql_router
 from api.key_store import KeyRefresher, KeyStore
 from api.problems import PROBLEM, Problem, http_problem, problem, problem_responses, validation_problem
 from api.projection_standing import LedgerStanding
+from ledger.engine.batch_preparer import BatchPreparer, PreparerUnavailable
+from ledger.engine.writer import Overloaded, StoreUnavailable
 from ledger.service import LedgerService
-from ledger.writer import Overloaded, StoreUnavailable
 from projections.queries import ReadModels
 
 log = logging.getLogger("ledger.api")

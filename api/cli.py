@@ -16,8 +16,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ledger.embedded_postgres import EmbeddedPostgres, PostgresBinariesMissing
 from ledger.settings import Settings
+from ledger.storage.embedded_postgres import EmbeddedPostgres, PostgresBinariesMissing
 
 
 class JsonLines(logging.Formatter):
@@ -76,7 +76,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from api.auth import KeyRing
     from api.projector_process import ProjectorProcess
     from api.rate_limits import RateLimiter
-    from ledger.checkpoints import Checkpointer, load_or_create_key
+    from ledger.integrity.checkpoints import Checkpointer, load_or_create_key
     from ledger.service import LedgerService
 
     # Flags win over LEDGER_HOST / LEDGER_PORT: what a uvicorn user types first.
@@ -137,8 +137,8 @@ def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
 
     from api.projector_process import watch_parent
     from ledger.metrics import Metrics
-    from ledger.migrations import migrate
-    from ledger.store import open_store
+    from ledger.storage.migrations import migrate
+    from ledger.storage.store import open_store
     from projections.projectors import Projectors
 
     stop = threading.Event()
@@ -166,8 +166,8 @@ def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     from api.progress import ProgressBar
-    from ledger.migrations import migrate
-    from ledger.store import open_store
+    from ledger.storage.migrations import migrate
+    from ledger.storage.store import open_store
     from projections import all_projections
     from projections.rebuild import RebuildFailed, rebuild
 
@@ -265,8 +265,8 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from api.progress import ProgressBar
-    from ledger.checkpoints import check_checkpoints, load_or_create_key
-    from ledger.verify import verify_log
+    from ledger.integrity.checkpoints import check_checkpoints, load_or_create_key
+    from ledger.integrity.verify import verify_log
 
     if args.public_key:
         public = serialization.load_pem_public_key(Path(args.public_key).read_bytes())
@@ -295,8 +295,8 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     """Write an evidence bundle (events, links, checkpoints, public key, verifier script)."""
-    from ledger.checkpoints import load_or_create_key
-    from ledger.evidence import export_bundle
+    from ledger.integrity.checkpoints import load_or_create_key
+    from ledger.integrity.evidence import export_bundle
 
     public = load_or_create_key(settings.signing_key_path, create=False).public_key()
     with ledger_database(settings) as url:
@@ -308,7 +308,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
     """Sign a checkpoint of the chain now (serve also signs one every minute)."""
-    from ledger.checkpoints import load_or_create_key, make_checkpoint
+    from ledger.integrity.checkpoints import load_or_create_key, make_checkpoint
 
     key = load_or_create_key(settings.signing_key_path, create=not settings.production)
     with ledger_database(settings) as url:
@@ -320,7 +320,7 @@ def cmd_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_public_key(settings: Settings, args: argparse.Namespace) -> int:
     """Print the public key that checks the checkpoints (publish it to auditors)."""
-    from ledger.checkpoints import load_or_create_key, public_pem
+    from ledger.integrity.checkpoints import load_or_create_key, public_pem
 
     sys.stdout.write(public_pem(load_or_create_key(settings.signing_key_path, create=False))
                      .decode())
@@ -328,8 +328,8 @@ def cmd_public_key(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from ledger.migrations import migrate
-    from ledger.store import open_store
+    from ledger.storage.migrations import migrate
+    from ledger.storage.store import open_store
 
     with ledger_database(settings) as url:
         open_store(url).close()  # eventsourcing creates its event table first

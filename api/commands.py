@@ -18,7 +18,6 @@ from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
 from api.auth import ApiKey, require
-from api.batch_preparer import BatchPreparer, InvalidBatch
 from api.problems import (
     answer,
     json_response,
@@ -27,11 +26,12 @@ from api.problems import (
     problem_responses,
     stored_body,
 )
-from ledger import commands as c
-from ledger import decisions as d
-from ledger import fields
-from ledger.deal_preparation import prepare_deal
-from ledger.writer import Decide, Result, StoreUnavailable, Writer
+from ledger.engine.batch_preparer import BatchPreparer, InvalidBatch
+from ledger.engine.writer import Decide, Result, StoreUnavailable, Writer
+from ledger.posting import commands as c
+from ledger.posting import decisions as d
+from ledger.posting import fields
+from ledger.posting.preparation import prepare_deal
 from projections import anomaly_rules
 from projections.queries import ReadModels
 
@@ -79,7 +79,7 @@ async def register_patent(request: Request, body: c.PatentCommand, key: Platform
     return answer(result, "number")
 
 
-# Path parameters are the commands' checked field types (ledger/fields.py), so a bad one
+# Path parameters are the commands' checked field types (ledger/posting/fields.py), so a bad one
 # is the same 422 problem, with `errors` at ["path", name], as a bad body field.
 PatentInPath = Annotated[fields.PatentNo, Path(description="a patent number; normalised")]
 ListingInPath = Annotated[fields.DealId, Path(description="the listing's id")]
@@ -137,7 +137,7 @@ async def post_batch(request: Request, key: Platform) -> Response:
     """Up to MAX_BATCH deals; `atomic` stores all or none, otherwise each on its own.
 
     The body is validated and its deals prepared in the batch preparer's process
-    (api/batch_preparer.py); only a batch whose every deal is valid reaches the writer, whole,
+    (ledger/engine/batch_preparer.py); only a batch whose every deal is valid reaches the writer, whole,
     so an invalid one stores nothing (422) and the writer never waits for a body's rest.
     """
     preparer: BatchPreparer = request.app.state.batch_preparer

@@ -13,10 +13,10 @@ from starlette.responses import Response
 from api import visibility
 from api.auth import ApiKey, require
 from api.problems import json_response, problem_responses
-from ledger import audiences
-from ledger import events as ev
-from ledger.store import LedgerStore
-from ledger.values import Money
+from ledger.law import audiences
+from ledger.law import events as ev
+from ledger.law.values import Money
+from ledger.storage.store import LedgerStore
 
 router = APIRouter(prefix="/v1")
 
@@ -55,7 +55,7 @@ def parties_of(event: ev.LedgerEvent) -> list[str]:
 
 def event_json(position: int, event: ev.LedgerEvent, role: str | None
                ) -> dict[str, Any] | None:
-    """The event as `role` may read it, or None when it may not (ledger/audiences.py)."""
+    """The event as `role` may read it, or None when it may not (ledger/law/audiences.py)."""
     fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
     payload = audiences.shown(role, type(event), {k: plain(v) for k, v in fields.items()
                                                   if k not in _ENVELOPE})
@@ -84,7 +84,7 @@ def read_events(
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> Response:
-    """The log as the caller's role may read it (ledger/audiences.py): kinds it may not read
+    """The log as the caller's role may read it (ledger/law/audiences.py): kinds it may not read
     are left out in SQL, so every page is full until the end and `next_after` (the last
     position returned) always moves a consumer on; positions skip where events were left out."""
     store: LedgerStore = request.app.state.store

@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from ledger.decisions import Accepted, Conflict, Faulted, Invalid, NotFound, Replayed, Skipped
-from ledger.rules import Refusal
-from ledger.writer import Result
+from ledger.engine.writer import Result
+from ledger.law.rules import Refusal
+from ledger.posting.decisions import Accepted, Conflict, Faulted, Invalid, NotFound, Replayed, Skipped
 
 PROBLEM = "application/problem+json"
 _BASE = "https://patent-ledger.example/problems/"

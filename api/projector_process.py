@@ -6,7 +6,7 @@ got about half the batch throughput the benchmark measured without them (issue 1
 folds on the other core. The API process keeps only reads: GraphQL, /healthz and /metrics read
 the projections' tables and `projection_positions`, whichever process writes them.
 
-Like the batch preparer (api/batch_preparer.py), the child is started with `serve`, counted
+Like the batch preparer (ledger/engine/batch_preparer.py), the child is started with `serve`, counted
 (`ledger_projector_starts_total`) and logged; unlike it, nothing waits on it, so when it stops
 on its own the supervisor logs an ERROR and starts it again after RESTART_MIN_SECONDS,
 doubling up to RESTART_MAX_SECONDS while it keeps failing. The child logs JSON lines to the

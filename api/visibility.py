@@ -1,4 +1,4 @@
-"""The read paths' side of ledger/audiences.py: its one answer in the forms they filter by.
+"""The read paths' side of ledger/law/audiences.py: its one answer in the forms they filter by.
 
 `/v1/events` filters by stored topic in SQL (`topics`); GraphQL filters `rm_events.kind` in
 SQL (`kind_names`) and passes every record it shows through `shown_record`. Both say None
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from ledger import audiences
-from ledger.events import ALL_EVENTS
+from ledger.law import audiences
+from ledger.law.events import ALL_EVENTS
 from projections.event_facts import CLASS_OF_KIND, KIND_NAMES
 from projections.queries import EventRecord
 

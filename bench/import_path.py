@@ -27,8 +27,8 @@ from bench.report import bench_main, machine_line, update_section
 from bench.write_path import BASELINE_TABLE, baseline_batch, progress
 from importers.uspto import UsptoImport
 from importers.uspto_xml import read_records
-from ledger.embedded_postgres import EmbeddedPostgres
 from ledger.service import LedgerService
+from ledger.storage.embedded_postgres import EmbeddedPostgres
 
 SOURCE = Path(__file__).resolve().parent.parent / "tests" / "data" / "ad20160101.xml"
 

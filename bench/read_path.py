@@ -39,13 +39,13 @@ from bench.write_path import AUDITOR_KEY, KEY, Api, progress
 from demo.loading import decision
 from demo.market import MarketFlow
 from demo.scenario import planted_scenario
-from ledger import commands as c
-from ledger import decisions as d
-from ledger.deal_preparation import prepare_deal
-from ledger.embedded_postgres import EmbeddedPostgres
 from ledger.metrics import Metrics
-from ledger.migrations import migrate
+from ledger.posting import commands as c
+from ledger.posting import decisions as d
+from ledger.posting.preparation import prepare_deal
 from ledger.service import LedgerService
+from ledger.storage.embedded_postgres import EmbeddedPostgres
+from ledger.storage.migrations import migrate
 from projections.projectors import Projectors
 
 BARS = {"catch_up": 5_000.0, "catch_up_all": 3_000.0, "patent_p99_ms": 25.0, "lag_p99_ms": 500.0,
@@ -108,7 +108,7 @@ def generate(url: str, workload: MarketFlow, events: int) -> int:
 
 def catch_up(url: str, head: int, only: set[str] | None) -> tuple[float, float]:
     """(events/s until the projections reached `head`, the projector's RSS growth MiB)."""
-    from ledger.store import open_store
+    from ledger.storage.store import open_store
 
     reset_projections(url)
     store = open_store(url)

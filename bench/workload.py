@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from demo.market import party_id
-from ledger.identifiers import cn_check_character
+from ledger.law.identifiers import cn_check_character
 
 
 def patent_number(n: int) -> str:

@@ -33,7 +33,7 @@ import psycopg
 from bench.http_client import Connection
 from bench.report import bench_main, machine_line, update_section
 from bench.workload import Workload
-from ledger.embedded_postgres import EmbeddedPostgres
+from ledger.storage.embedded_postgres import EmbeddedPostgres
 
 CLIENTS = 16
 BATCH_SIZE = 1_000

@@ -12,12 +12,12 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from ledger import commands as c
-from ledger import decisions as d
-from ledger.deal_preparation import prepare_deal
-from ledger.decisions import Accepted, Replayed
+from ledger.engine.writer import Decide
+from ledger.posting import commands as c
+from ledger.posting import decisions as d
+from ledger.posting.decisions import Accepted, Replayed
+from ledger.posting.preparation import prepare_deal
 from ledger.service import LedgerService
-from ledger.writer import Decide
 
 _DEAL: TypeAdapter[Any] = TypeAdapter(c.DealCommand)
 CHUNK = 500

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from ledger.identifiers import cn_check_character, uscc_check_character
-from ledger.values import expiry_date
+from ledger.law.identifiers import cn_check_character, uscc_check_character
+from ledger.law.values import expiry_date
 
 SIZES = (("micro", 0.30), ("small", 0.35), ("medium", 0.20), ("large", 0.15))
 TITLE_GAP = timedelta(days=400)  # AR-1/AR-2 look within a year

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from demo.market import party_id
-from ledger.identifiers import cn_check_character
+from ledger.law.identifiers import cn_check_character
 
 Posting = tuple[str, dict[str, Any], str]  # (path, body, role)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ledger.values import PartyKind
+from ledger.law.values import PartyKind
 
 ID_PREFIX = "ext:USPTO:"
 MAX_NAME = 190  # the party id allows 200 characters after its scheme

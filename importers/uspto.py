@@ -34,13 +34,13 @@ from importers.uspto_xml import (
     Property,
     read_records,
 )
-from ledger import commands as c
-from ledger import decisions as d
-from ledger import events as ev
-from ledger.identifiers import IdentifierError, parse_patent_number
-from ledger.register import Register
-from ledger.values import expiry_date
-from ledger.writer import Decide, Result, Writer
+from ledger.engine.register import Register
+from ledger.engine.writer import Decide, Result, Writer
+from ledger.law import events as ev
+from ledger.law.identifiers import IdentifierError, parse_patent_number
+from ledger.law.values import expiry_date
+from ledger.posting import commands as c
+from ledger.posting import decisions as d
 
 POSTED_BY = "importer:uspto"
 _DEAL: TypeAdapter[Any] = TypeAdapter(c.DealCommand)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 
+from ledger.engine.register import CACHE_EVENTS
+from ledger.engine.writer import Writer
 from ledger.metrics import Metrics
-from ledger.migrations import migrate
-from ledger.register import CACHE_EVENTS
-from ledger.store import LedgerStore, open_store
-from ledger.writer import Writer
+from ledger.storage.migrations import migrate
+from ledger.storage.store import LedgerStore, open_store
 
 log = logging.getLogger("ledger.service")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from ledger import events as ev
+from ledger.law import events as ev
 from projections.anomaly_config import rule_params
 from projections.anomaly_facts import AnomalyFacts
 from projections.anomaly_rules import PARTY_RULES, PATENT_RULES, SUBSIDY_RULES, Flag

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ledger import events as ev
-from ledger.values import Money
+from ledger.law import events as ev
+from ledger.law.values import Money
 
 
 @dataclass(frozen=True, slots=True)

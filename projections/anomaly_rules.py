@@ -345,7 +345,7 @@ def ar_4_reused_patent(world: AnomalyFacts, p: RuleParams) -> list[Flag]:
 
 def ar_6_nominal_licence(world: AnomalyFacts, p: RuleParams) -> list[Flag]:
     """AR-6: a subsidy counts a licence that is free or for a nominal fee."""
-    from ledger import events as ev
+    from ledger.law import events as ev
 
     flags = []
     for subsidy_id, (position, subsidy) in world.subsidies.items():

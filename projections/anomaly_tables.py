@@ -19,8 +19,8 @@ from typing import Any
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from ledger import events as ev
-from ledger.values import Money
+from ledger.law import events as ev
+from ledger.law.values import Money
 from projections.anomaly_facts import (
     Change,
     Dated,

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from ledger import events as ev
+from ledger.law import events as ev
 from projections.deal_facts import COLUMNS as FACT_COLUMNS
 from projections.deal_facts import FollowsPartyTraits
 from projections.event_facts import deal_id_of, kind_of, parties_of, patents_of

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from ledger import events as ev
+from ledger.law import events as ev
 from projections.anomaly_facts import AnomalyFacts
 from projections.copy_text import array
 

@@ -11,8 +11,8 @@ from typing import Any
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from ledger import events as ev
-from ledger.values import Consideration, Money
+from ledger.law import events as ev
+from ledger.law.values import Consideration, Money
 from projections.copy_text import array
 from projections.event_facts import kind_of, parties_of
 from projections.log_events import Lru

@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from ledger import events as ev
-from ledger.values import Money
+from ledger.law import events as ev
+from ledger.law.values import Money
 
 _DEAL_KINDS: dict[type[ev.LedgerEvent], str] = {cls: kind for kind, cls in ev.DEAL_EVENTS.items()}
 _OTHER_KINDS: dict[type[ev.LedgerEvent], str] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from ledger import events as ev
+from ledger.law import events as ev
 from projections.deal_facts import COLUMNS, FollowsPartyTraits
 from projections.indicator_sql import rollup_write
 

@@ -3,7 +3,7 @@
 The projections keep no whole-log folds (issue 16): when a batch needs an event it no longer
 holds (a patent folded again after a backdated deal, the pledge a default names, the deals a
 subsidy counts), it reads that event's row from `ledger_events` by position, in one statement
-for the whole batch, and decodes it exactly as the store does (`ledger.stored_events`).
+for the whole batch, and decodes it exactly as the store does (`ledger.storage.stored_events`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from ledger import events as ev
-from ledger import stored_events
+from ledger.law import events as ev
+from ledger.storage import stored_events
 
 _MAPPER: Mapper[UUID] = Mapper(transcoder=stored_events.transcoder())
 _SELECT = ("SELECT notification_id, originator_id, originator_version, topic, state"
@@ -38,7 +38,7 @@ class Reads:
 def decode(originator_id: object, originator_version: int, topic: str, state: bytes
            ) -> ev.LedgerEvent:
     """An event from its stored row, with text no reader can carry replaced as the store
-    does (ledger/store.py `_to_event`; the row and its hash stay as they are)."""
+    does (ledger/storage/store.py `_to_event`; the row and its hash stay as they are)."""
     data = bytes(state)
     readable = stored_events.readable_state(data)
     stored = StoredEvent(originator_id=originator_id,  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """One patent as the read side shows it, folded from its events with the evidence for each part.
 
-The fold is the ledger's own (`ledger.patent_state.apply`), so a read model can never disagree
+The fold is the ledger's own (`ledger.law.patent_state.apply`), so a read model can never disagree
 with what the writer judged deals against. Beside the state it keeps, for each owner set,
 licence, open licence and pledge, the log positions of the events it came from: every answer
 can show its evidence. Events are folded in effective-date order (ties: log order), which is
@@ -15,9 +15,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ledger import events as ev
-from ledger import patent_state as ps
-from ledger.values import Money
+from ledger.law import events as ev
+from ledger.law import patent_state as ps
+from ledger.law.values import Money
 
 
 @dataclass(frozen=True, slots=True)

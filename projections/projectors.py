@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from ledger.metrics import Metrics
-from ledger.store import LedgerStore
+from ledger.storage.store import LedgerStore
 from projections import all_projections
-from projections.runner import BATCH_SIZE, ProjectionRunner, register_metrics
+from projections.runner import BATCH_SIZE, Metrics, ProjectionRunner, register_metrics
 
 
 class Projectors:

@@ -8,19 +8,19 @@ a page of 100 patents to a bounded number of queries.
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from ledger import events as ev
-from ledger.proofs import InclusionProof, inclusion_proof
-from ledger.values import Money
+from ledger.law import events as ev
+from ledger.law.values import Money
 from projections.credit import Listing, listing_from_row
 from projections.event_facts import parties_of, patents_of, payload_of
 from projections.indicator_sql import RAW_QUERY, ROLLUP_QUERY
@@ -36,6 +36,8 @@ Decode = Callable[[UUID, int, str, bytes, int], ev.LedgerEvent]  # ..., state, p
 POOL_SIZE = 8
 EVENT_CACHE = 50_000  # decoded events kept by position (immutable, so never stale)
 STATEMENT_TIMEOUT_MS = 5_000  # a read that takes longer is a bug or an attack: cut it off
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,15 +281,17 @@ class ReadModels:
         return {r["position"]: self._record(r) for r in rows}
 
     async def links(self, positions: Sequence[int]) -> dict[int, bytes]:
-        """Each event's link in the hash chain (ledger/chain.py)."""
+        """Each event's link in the hash chain (ledger/integrity/chain.py)."""
         rows = await self._rows("SELECT position, hash FROM ledger_chain WHERE position = ANY(%s)",
                                 (list(positions),))
         return {r["position"]: bytes(r["hash"]) for r in rows}
 
-    async def inclusion_proof(self, position: int) -> InclusionProof | None:
+    async def run(self, read: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
+        """A read the read side does not own (an inclusion proof: ledger/integrity), on its
+        pool and counted with its queries."""
         self.queries_run += 1
         async with self._pool.connection() as conn:
-            return await inclusion_proof(conn, position)
+            return await read(conn)
 
     async def deal_positions(self, deal_ids: Sequence[str]) -> dict[str, int]:
         rows = await self._rows("SELECT deal_id, position FROM rm_events WHERE deal_id = ANY(%s)",

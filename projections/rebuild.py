@@ -16,7 +16,7 @@ from collections.abc import Callable
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from ledger.store import LedgerStore
+from ledger.storage.store import LedgerStore
 from projections.runner import BATCH_SIZE, Projection, read_standing, save_position
 from projections.stops import Batch, describe, first_failing, is_transient
 

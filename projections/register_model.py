@@ -22,8 +22,8 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
-from ledger import events as ev
-from ledger import patent_state as ps
+from ledger.law import events as ev
+from ledger.law import patent_state as ps
 from projections.copy_text import array
 from projections.event_facts import patents_of
 from projections.log_events import Lru, Reads, decode

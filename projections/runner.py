@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -31,8 +31,7 @@ from typing import Any, Protocol
 import psycopg
 from psycopg.sql import SQL, Identifier
 
-from ledger.metrics import Metrics
-from ledger.store import EVENTS_CHANNEL, LedgerStore
+from ledger.storage.store import EVENTS_CHANNEL, LedgerStore
 from projections.stops import (
     Batch,
     Restart,
@@ -52,6 +51,22 @@ RESTART_MAX_SECONDS = 30.0
 STANDBY_SECONDS = 2.0  # how often a stand-by runner asks for the lock again
 APPLICATION_NAME = "ledger-projector"  # in pg_stat_activity, for operators (and tests)
 
+
+
+class Metrics(Protocol):
+    """What the runner reports to: the service's registry (`ledger/metrics.py`), which the
+    projections receive rather than import, so the read side depends on the log alone."""
+
+    def counter(self, name: str, help_: str) -> None: ...
+
+    def histogram(self, name: str, help_: str, buckets: tuple[float, ...]) -> None: ...
+
+    def gauge_set(self, name: str, help_: str,
+                  read: Callable[[], Mapping[tuple[tuple[str, str], ...], float]]) -> None: ...
+
+    def inc(self, name: str, amount: float = 1, **labels: str) -> None: ...
+
+    def observe(self, name: str, value: float, **labels: str) -> None: ...
 
 
 class Projection(Protocol):

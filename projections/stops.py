@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from ledger import events as ev
+from ledger.law import events as ev
 
 Batch = list[tuple[int, ev.LedgerEvent]]
 

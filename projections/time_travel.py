@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ledger import events as ev
+from ledger.law import events as ev
 from projections.patent_view import PatentFold, PatentView
 
 

@@ -15,14 +15,14 @@ PATENT = "201710601862.3"  # a real CNIPA invention number
 
 def uscc(seed: int) -> str:
     """A valid unified social credit code derived from `seed` (check character computed)."""
-    from ledger.identifiers import uscc_check_character
+    from ledger.law.identifiers import uscc_check_character
 
     body = f"91110000{seed:09d}"
     return body + uscc_check_character(body)
 
 
 def cn_patent(year: int, kind: int, serial: int) -> str:
-    from ledger.identifiers import cn_check_character
+    from ledger.law.identifiers import cn_check_character
 
     digits = f"{year:04d}{kind}{serial:07d}"
     return f"{digits}.{cn_check_character(digits)}"
@@ -36,8 +36,8 @@ def party(client: TestClient, party_id: str, kind: str = "enterprise", **extra: 
 
 def filed_in_numbers_year(number: str) -> str:
     """20 July of the year a Chinese number carries (the number-year rule), else of 2017."""
-    from ledger.data_rules import number_year
-    from ledger.identifiers import parse_patent_number
+    from ledger.law.data_rules import number_year
+    from ledger.law.identifiers import parse_patent_number
 
     return f"{number_year(parse_patent_number(number)) or 2017}-07-20"
 

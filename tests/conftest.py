@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ledger.embedded_postgres import EmbeddedPostgres
+from ledger.storage.embedded_postgres import EmbeddedPostgres
 
 pytest_plugins = ["tests.ledger_fixtures"]
 

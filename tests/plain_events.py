@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ledger import events as ev
-from ledger.patent_state import PatentState, apply, start_state
-from ledger.rules import check
-from ledger.values import Money, expiry_date
+from ledger.law import events as ev
+from ledger.law.patent_state import PatentState, apply, start_state
+from ledger.law.rules import check
+from ledger.law.values import Money, expiry_date
 from tests.builders import ACME, BETA, PATENT, uscc
 
 A, B = ACME, BETA  # the owners

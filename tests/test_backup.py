@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from importers.uspto import UsptoImport
-from ledger.checkpoints import check_checkpoints, make_checkpoint
-from ledger.embedded_postgres import find_postgres_bin_dir
+from ledger.integrity.checkpoints import check_checkpoints, make_checkpoint
+from ledger.integrity.verify import verify_log
 from ledger.service import LedgerService
-from ledger.store import open_store
-from ledger.verify import verify_log
+from ledger.storage.embedded_postgres import find_postgres_bin_dir
+from ledger.storage.store import open_store
 from projections import all_projections
 from projections.projectors import Projectors
 from projections.rebuild import rebuild

@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
-from ledger import group_append
-from ledger.commands import DealCommand
-from ledger.decisions import decide_deal
+from ledger.engine.writer import _Posting
+from ledger.integrity.verify import verify_log
+from ledger.posting.commands import DealCommand
+from ledger.posting.decisions import decide_deal
 from ledger.service import LedgerService
-from ledger.verify import verify_log
-from ledger.writer import _Posting
+from ledger.storage import group_append
 from tests.builders import ACME, BETA, PATENT, event_count, licence, party, patent, pledge, uscc
 
 

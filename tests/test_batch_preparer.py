@@ -16,12 +16,12 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter, ValidationError
 
-from api.batch_preparation import _Shell
-from ledger import decisions as d
-from ledger import group_append
-from ledger.commands import DealBatch, DealCommand
+from ledger.engine.batch_preparation import _Shell
+from ledger.engine.writer import _Posting
+from ledger.posting import decisions as d
+from ledger.posting.commands import DealBatch, DealCommand
 from ledger.service import LedgerService
-from ledger.writer import _Posting
+from ledger.storage import group_append
 from tests.builders import ACME, BETA, PATENT, licence, transfer
 
 

@@ -15,9 +15,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.chain import GENESIS, link, links
+from ledger.integrity.chain import GENESIS, link, links
+from ledger.integrity.verify import verify_log
 from ledger.service import LedgerService
-from ledger.verify import verify_log
 from tests.builders import cn_patent, licence, party, patent, transfer, uscc
 
 A, B, C = uscc(70), uscc(71), uscc(72)
@@ -141,8 +141,8 @@ def test_events_stored_before_the_chain_are_linked_at_the_next_write(
 
 def test_the_databases_links_follow_the_chains_definition_for_every_kind_of_row(
         client: TestClient, service: LedgerService) -> None:
-    """The links the writer stores (ledger/group_append.py) are the chain's definition
-    (ledger/chain.py) recomputed from the stored rows, for later stream versions, non-ASCII
+    """The links the writer stores (ledger/storage/group_append.py) are the chain's definition
+    (ledger/integrity/chain.py) recomputed from the stored rows, for later stream versions, non-ASCII
     text and long states too."""
     party(client, A, name="杭州某某科技有限公司 " * 40)  # a long state, multi-byte text
     number = cn_patent(2016, 1, 720)
@@ -180,8 +180,8 @@ def test_a_checkpoint_signs_the_head_and_the_root_of_every_link(
         client: TestClient, service: LedgerService) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from ledger.checkpoints import check_checkpoints, make_checkpoint
-    from ledger.merkle import merkle_root
+    from ledger.integrity.checkpoints import check_checkpoints, make_checkpoint
+    from ledger.integrity.merkle import merkle_root
 
     key = Ed25519PrivateKey.generate()
     positions = seed(client)
@@ -211,7 +211,7 @@ def test_a_cut_tail_and_a_rewritten_history_are_caught_by_the_checkpoint(
     what was signed; rewriting from some point on with fresh links breaks the signed head."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from ledger.checkpoints import check_checkpoints, make_checkpoint
+    from ledger.integrity.checkpoints import check_checkpoints, make_checkpoint
 
     key = Ed25519PrivateKey.generate()
     positions = seed(client)
@@ -296,9 +296,9 @@ def test_a_bundle_of_part_of_the_log_checks_against_the_whole_tree(
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from ledger import evidence, merkle
-    from ledger.bundle_verifier import check_bundle
-    from ledger.checkpoints import make_checkpoint
+    from ledger.integrity import evidence, merkle
+    from ledger.integrity.bundle_verifier import check_bundle
+    from ledger.integrity.checkpoints import make_checkpoint
 
     monkeypatch.setattr(merkle, "BLOCK_LEVEL", 2)
     key = Ed25519PrivateKey.generate()

@@ -14,11 +14,11 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger import events as ev
-from ledger import group_append
-from ledger.group_append import ChunkedAppend
+from ledger.integrity.verify import verify_log
+from ledger.law import events as ev
 from ledger.service import LedgerService
-from ledger.verify import verify_log
+from ledger.storage import group_append
+from ledger.storage.group_append import ChunkedAppend
 from projections.projectors import Projectors
 from tests.builders import cn_patent, licence, party, patent, uscc
 from tests.ledger_fixtures import wait_projected
@@ -93,8 +93,8 @@ def test_eight_writer_processes_share_one_log(client: TestClient, service: Ledge
         for n in range(DEALS_PER_WRITER):
             from functools import partial
 
-            from ledger.commands import LicenceDeal
-            from ledger.decisions import decide_deal
+            from ledger.posting.commands import LicenceDeal
+            from ledger.posting.decisions import decide_deal
 
             cmd = LicenceDeal.model_validate(_deal(w, n, owner, number))
             result = others[w].writer.post_and_wait(partial(decide_deal, cmd=cmd), "test:w")

@@ -1,5 +1,5 @@
 """Data no registry would accept: each rule refused (422, nothing stored) and its lawful
-neighbour accepted; the rule functions on plain values too (ledger/data_rules.py)."""
+neighbour accepted; the rule functions on plain values too (ledger/law/data_rules.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger import data_rules
-from ledger.identifiers import parse_patent_number
+from ledger.law import data_rules
+from ledger.law.identifiers import parse_patent_number
 from tests.builders import (
     ACME,
     BETA,
@@ -145,7 +145,7 @@ def test_blank_names_are_refused_everywhere_a_name_is(registered: TestClient) ->
 
 
 def test_the_days_the_ledger_records_on_plain_values() -> None:
-    from ledger.values import FIRST_DAY, LAST_DAY, outside_the_calendar
+    from ledger.law.values import FIRST_DAY, LAST_DAY, outside_the_calendar
 
     assert outside_the_calendar(FIRST_DAY) is None and outside_the_calendar(LAST_DAY) is None
     assert "outside the days" in (outside_the_calendar(date(9999, 1, 2)) or "")

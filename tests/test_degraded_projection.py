@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 import projections
-from ledger import chain
+from ledger.integrity import chain
+from ledger.integrity.verify import verify_log
 from ledger.service import LedgerService
-from ledger.verify import verify_log
 from projections import projectors as projectors_module
 from projections import runner
 from projections.audit import AuditProjection
@@ -261,7 +261,7 @@ def test_nul_and_lone_surrogates_in_the_log_are_projected_as_u_fffd_and_the_even
     planted = _plant(database_url, 2, NAME)
     assert verify_log(database_url).holds
     patent(client, PATENT, {ACME: "1"})  # posted after it: projected too
-    with caplog.at_level(logging.WARNING, logger="ledger.store"):
+    with caplog.at_level(logging.WARNING, logger="ledger.storage.store"):
         running = Projectors(database_url, service.store, service.metrics).start()
         try:
             _wait_until(lambda: set(_standing(database_url).values())
@@ -310,7 +310,7 @@ def test_an_event_no_projection_can_read_stops_them_all_at_it_loudly(
         client: TestClient, service: LedgerService, database_url: str,
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     _seed(client)
-    _retopic(database_url, BAD, "ledger.events:FromAFutureVersion")
+    _retopic(database_url, BAD, "ledger.law.events:FromAFutureVersion")
     with caplog.at_level(logging.ERROR, logger="projections.runner"):
         running = _run(monkeypatch, service, database_url, RegisterProjection(),
                        AuditProjection())

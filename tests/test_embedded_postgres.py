@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ledger.embedded_postgres import EmbeddedPostgres, PostgresBinariesMissing, find_postgres_bin_dir
+from ledger.storage.embedded_postgres import EmbeddedPostgres, PostgresBinariesMissing, find_postgres_bin_dir
 
 
 @pytest.fixture

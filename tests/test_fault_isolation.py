@@ -15,10 +15,10 @@ from functools import partial
 
 from fastapi.testclient import TestClient
 
-from ledger import commands as c
-from ledger import decisions as d
-from ledger.decisions import Stamp
-from ledger.register import Register
+from ledger.engine.register import Register
+from ledger.posting import commands as c
+from ledger.posting import decisions as d
+from ledger.posting.decisions import Stamp
 from ledger.service import LedgerService
 from tests.builders import event_count, uscc
 

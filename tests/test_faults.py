@@ -20,7 +20,7 @@ import httpx
 import psycopg
 import pytest
 
-from ledger.embedded_postgres import EmbeddedPostgres
+from ledger.storage.embedded_postgres import EmbeddedPostgres
 from tests.builders import cn_patent, uscc
 
 pytestmark = pytest.mark.slow

@@ -1,5 +1,5 @@
 """The insert behind every append: rows go to PostgreSQL as joined text and one bytea, and come
-back exactly as they were sent, in order (ledger/group_append.py, `insert_parameters`)."""
+back exactly as they were sent, in order (ledger/storage/group_append.py, `insert_parameters`)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import psycopg
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from ledger import events as ev
-from ledger.group_append import CHUNK, TAIL_CHUNK, ChunkedAppend, chunk_size, insert_parameters
+from ledger.law import events as ev
 from ledger.service import LedgerService
-from ledger.store import open_store
+from ledger.storage.group_append import CHUNK, TAIL_CHUNK, ChunkedAppend, chunk_size, insert_parameters
+from ledger.storage.store import open_store
 
 STATES = [
     b'{"a":1}',
@@ -30,7 +30,7 @@ def test_rows_are_stored_byte_for_byte_in_order(database_url: str) -> None:
         sent = [StoredEvent(originator_id=uuid.uuid4(), originator_version=version,
                             topic=topic, state=state)
                 for version, (topic, state) in enumerate(zip(
-                    ["PartyRegistered", "ledger.events:PatentRegistered", "Topic_2", "T", "X"],
+                    ["PartyRegistered", "ledger.law.events:PatentRegistered", "Topic_2", "T", "X"],
                     STATES, strict=True), start=1)]
         positions = store.recorder.insert_events(sent)
         assert positions == sorted(positions) and len(positions) == len(sent)

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import AfterValidator, BaseModel
 
-from ledger import commands as c
-from ledger import fields, text
+from ledger.posting import commands as c
+from ledger.posting import fields, text
 from tests.builders import (
     ACME,
     BETA,
@@ -82,7 +82,7 @@ def _command_models() -> list[type[BaseModel]]:
 
 
 def _unchecked(annotation: Any, metadata: list[Any], where: str) -> Iterator[str]:
-    """Where a `str` is reached without an AfterValidator of ledger.text in its metadata."""
+    """Where a `str` is reached without an AfterValidator of ledger.posting.text in its metadata."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         inner, *extra = typing.get_args(annotation)
@@ -105,7 +105,7 @@ def test_every_string_field_of_every_command_is_checked() -> None:
     unchecked = [where for model in models for name, info in model.model_fields.items()
                  for where in _unchecked(info.annotation, list(info.metadata),
                                          f"{model.__name__}.{name}")]
-    assert unchecked == [], "use a checked type of ledger/fields.py for these fields"
+    assert unchecked == [], "use a checked type of ledger/posting/fields.py for these fields"
 
 
 def test_the_walk_finds_a_bare_string() -> None:

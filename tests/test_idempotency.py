@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
-from ledger.commands import DealCommand
-from ledger.decisions import fingerprint
+from ledger.posting.commands import DealCommand
+from ledger.posting.decisions import fingerprint
 from tests.builders import ACME, BETA, PATENT, event_count, licence, party, patent, transfer
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.identifiers import IdentifierError, PatentKind, parse_party_id, parse_patent_number
+from ledger.law.identifiers import IdentifierError, PatentKind, parse_party_id, parse_patent_number
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,7 @@ def test_the_check_character_error_says_what_was_expected() -> None:
 
 
 def test_kind_digit_must_be_a_known_kind() -> None:
-    from ledger.identifiers import cn_check_character
+    from ledger.law.identifiers import cn_check_character
 
     digits = "201740601862"  # T = 4 is no patent kind
     with pytest.raises(IdentifierError, match="kind digit"):
@@ -80,7 +80,7 @@ def test_stream_ids_stay_the_uuid5_that_stored_logs_use(kind: str, key: str) -> 
     """Stored events carry these ids: a faster derivation must never change one."""
     from uuid import NAMESPACE_URL, uuid5
 
-    from ledger.events import stream_id
+    from ledger.law.events import stream_id
 
     expected = uuid5(uuid5(NAMESPACE_URL, "urn:patent-ledger"), f"{kind}:{key}")
     assert stream_id(kind, key) == expected

@@ -12,11 +12,11 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.commands import PartyCommand, PatentCommand
-from ledger.decisions import Accepted, Stamp, decide_party, decide_patent
-from ledger.events import LedgerEvent
-from ledger.register import Register
-from ledger.rules import Refusal
+from ledger.engine.register import Register
+from ledger.law.events import LedgerEvent
+from ledger.law.rules import Refusal
+from ledger.posting.commands import PartyCommand, PatentCommand
+from ledger.posting.decisions import Accepted, Stamp, decide_party, decide_patent
 from tests.builders import cn_patent, event_count, licence, party, patent, pledge, transfer, uscc
 
 A, B, C = uscc(1), uscc(2), uscc(3)

@@ -8,8 +8,8 @@ import hashlib
 
 import pytest
 
-from ledger import bundle_verifier as offline
-from ledger import merkle
+from ledger.integrity import bundle_verifier as offline
+from ledger.integrity import merkle
 
 
 def rfc6962_root(links: list[bytes]) -> bytes:

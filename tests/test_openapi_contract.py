@@ -55,7 +55,7 @@ def test_an_iso_date_string_is_still_taken_on_both_deal_routes(
 
 
 def test_every_date_field_of_the_document_is_a_date_string(client: TestClient) -> None:
-    """One shared type (ledger.fields.Day) validates and documents every date."""
+    """One shared type (ledger.posting.fields.Day) validates and documents every date."""
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     dates = {f"{name}.{field}": spec
              for name, schema in schemas.items()
@@ -69,7 +69,7 @@ def test_every_date_field_of_the_document_is_a_date_string(client: TestClient) -
 
 
 def test_a_patent_number_in_the_path_is_documented_with_its_pattern(client: TestClient) -> None:
-    from ledger.fields import PATENT_NO_PATTERN
+    from ledger.posting.fields import PATENT_NO_PATTERN
 
     paths = client.get("/openapi.json").json()["paths"]
     for route in ("/v1/patents/{number}/status", "/v1/patents/{number}/inventors"):

@@ -7,8 +7,8 @@ from functools import partial
 
 from fastapi.testclient import TestClient
 
-from ledger import commands as c
-from ledger import decisions as d
+from ledger.posting import commands as c
+from ledger.posting import decisions as d
 from ledger.service import LedgerService
 from tests.builders import ACME, BETA, PATENT, party, patent, pledge, uscc
 

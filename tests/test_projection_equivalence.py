@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from ledger.patent_state import PatentState
+from ledger.law.patent_state import PatentState
 from ledger.service import LedgerService
 from projections.projectors import Projectors
 from tests.builders import cn_patent, licence, party, patent, pledge, transfer, uscc

@@ -18,9 +18,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from ledger import merkle
-from ledger.bundle_verifier import check_proof
-from ledger.checkpoints import check_checkpoints, make_checkpoint, public_pem
+from ledger.integrity import merkle
+from ledger.integrity.bundle_verifier import check_proof
+from ledger.integrity.checkpoints import check_checkpoints, make_checkpoint, public_pem
 from ledger.service import LedgerService
 from projections.projectors import Projectors
 from tests.builders import cn_patent, licence, party, patent, transfer, uscc
@@ -75,7 +75,7 @@ def events(client: TestClient, projectors: Projectors) -> list[dict[str, Any]]:
 
 
 def snake(proof: dict[str, Any]) -> dict[str, Any]:
-    from ledger.bundle_verifier import _snake
+    from ledger.integrity.bundle_verifier import _snake
     return _snake(proof)  # type: ignore[no-any-return]
 
 

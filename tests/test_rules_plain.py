@@ -6,7 +6,7 @@ same rules through the API; these hold the law itself, and run in milliseconds. 
 here asks for PostgreSQL (tests/conftest.py starts it only for tests that ask).
 
 INV-13 (a late licence filing is accepted and flagged) and INV-16 (append-only) are not rules
-of `ledger/rules.py`: the first is a flag set when a deal is prepared, the second the event
+of `ledger/law/rules.py`: the first is a flag set when a deal is prepared, the second the event
 table's triggers. Their tests are the REST and store ones.
 """
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from ledger import rules
-from ledger.patent_state import apply
-from ledger.rules import check
+from ledger.law import rules
+from ledger.law.patent_state import apply
+from ledger.law.rules import check
 from tests.plain_events import (
     BANK,
     EXPIRES,

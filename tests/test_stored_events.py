@@ -1,7 +1,7 @@
 """The writer's own encoder writes every event exactly as eventsourcing's mapper would.
 
 The stored bytes are signed by the hash chain and read back by the library's decoder, so the
-fast path (ledger/stored_events.py) must match the library byte for byte: checked here for
+fast path (ledger/storage/stored_events.py) must match the library byte for byte: checked here for
 every event class, with optional fields empty and filled, non-ASCII text, and values that are
 equal yet print differently (Decimal 0.5 and 0.50) or repeat (dates, one group's timestamp).
 """
@@ -19,9 +19,9 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import JSONTranscoder, Mapper
 
-from ledger import events as ev
-from ledger import stored_events
-from ledger.values import Money
+from ledger.law import events as ev
+from ledger.law.values import Money
+from ledger.storage import stored_events
 
 
 def _library_mapper() -> Mapper[UUID]:

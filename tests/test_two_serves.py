@@ -27,7 +27,7 @@ import httpx
 import psycopg
 import pytest
 
-from ledger.store import open_store
+from ledger.storage.store import open_store
 from tests.builders import cn_patent, uscc
 
 CLIENTS = 3  # per process

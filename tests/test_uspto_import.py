@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from importers.names import normalise, party_id, party_kind
 from importers.uspto import ImportReport, UsptoImport
 from importers.uspto_xml import AssignmentRecord, BrokenRecord, read_records
+from ledger.law.values import PartyKind
 from ledger.service import LedgerService
-from ledger.values import PartyKind
 from projections.projectors import Projectors
 from tests.ledger_fixtures import auth, wait_projected
 
@@ -252,7 +252,7 @@ def test_a_corrective_assignment_corrects_the_deal_it_names(
 
 def test_a_record_naming_its_assignor_as_assignee_is_reported_not_stored(
         service: LedgerService, tmp_path: Path) -> None:
-    """A transfer to its own givers is refused by the shape (ledger/data_rules.py) inside the
+    """A transfer to its own givers is refused by the shape (ledger/law/data_rules.py) inside the
     writer, where the importer builds the deal: it is reported, and the rest is imported."""
     import re
 

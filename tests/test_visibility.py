@@ -1,4 +1,4 @@
-"""Roles hold on every read path: event kind x role x read path (ledger/audiences.py).
+"""Roles hold on every read path: event kind x role x read path (ledger/law/audiences.py).
 
 One ledger holds an event of every kind, a real anomaly with a confirmed and a dismissed
 finding among them. Each cell asks one read path as one role and checks that the kind shows
@@ -27,9 +27,9 @@ from psycopg import sql
 from api import visibility
 from api.app import create_app
 from api.auth import ROLES, KeyRing
-from ledger import audiences
-from ledger import events as ev
-from ledger.checkpoints import make_checkpoint
+from ledger.integrity.checkpoints import make_checkpoint
+from ledger.law import audiences
+from ledger.law import events as ev
 from ledger.service import LedgerService
 from projections.event_facts import KIND_NAMES
 from projections.projectors import Projectors
@@ -407,7 +407,7 @@ def test_the_oversight_views_follow_the_oversight_events() -> None:
 
 
 # Every member of the kinds platforms read. A new member makes this fail on purpose: decide
-# whether platforms may read it (ledger/audiences.py WITHHELD), then add it here.
+# whether platforms may read it (ledger/law/audiences.py WITHHELD), then add it here.
 _DEAL = "corrects deal_id fingerprint patents registered_on signed_on"
 PLATFORM_MEMBERS = {
     "PartyRegistered": "fingerprint founded_on name party_id party_kind region related_to size "
@@ -443,7 +443,7 @@ def test_every_member_a_platform_reads_was_decided() -> None:
         members = {f.name for f in dataclasses.fields(cls)} - _ENVELOPE
         assert members == set(PLATFORM_MEMBERS[topic].split()), (
             f"{topic} changed its members: decide what platforms may read of it "
-            "(ledger/audiences.py WITHHELD) and update PLATFORM_MEMBERS")
+            "(ledger/law/audiences.py WITHHELD) and update PLATFORM_MEMBERS")
         assert audiences.withheld_members("platform", cls) <= members
 
 

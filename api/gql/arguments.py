@@ -5,7 +5,7 @@ Arguments reach PostgreSQL as query parameters (`patent(number:)`, `party(id:)`,
 cannot be encoded, and a bidi override has no place in an id. So before execution this
 extension walks the operation's arguments (literals in the document, and the variables they
 name) and refuses a bad string with `BAD_USER_INPUT` naming the argument, as a bad REST
-field is a 422 naming the field. The check is `ledger.text.one_line`, the one the commands'
+field is a 422 naming the field. The check is `ledger.posting.text.one_line`, the one the commands'
 id types use; nothing is resolved.
 """
 
@@ -31,7 +31,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from ledger.text import one_line
+from ledger.posting.text import one_line
 
 MAX_WALKED = 10_000  # argument values looked at per request (the token limit bounds it first)
 

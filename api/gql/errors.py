@@ -35,7 +35,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext
 
-from ledger.values import outside_the_calendar
+from ledger.law.values import outside_the_calendar
 
 log = logging.getLogger("ledger.graphql")
 

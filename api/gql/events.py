@@ -15,6 +15,7 @@ from api.gql.context import Ctx
 from api.gql.errors import bad_input
 from api.gql.paging import encode_cursor, page_size, position_cursor
 from api.gql.proofs import EventProof
+from ledger.integrity.proofs import inclusion_proof
 from projections.event_facts import CLASS_OF_KIND
 from projections.queries import EventFilter, EventRecord
 
@@ -49,7 +50,8 @@ class Event:
     async def proof(self, info: Ctx) -> EventProof | None:
         if visibility.proof_withheld(info.context.role, self.kind):
             return None  # its stored bytes hold members withheld from this role
-        found = await info.context.reads.inclusion_proof(self.position)
+        position = self.position
+        found = await info.context.reads.run(lambda conn: inclusion_proof(conn, position))
         return None if found is None else EventProof.of(found)
 
 
@@ -99,7 +101,7 @@ class EventFilterInput:
 
 
 def readable_filter(info: Ctx, where: EventFilter) -> EventFilter | None:
-    """`where`, narrowed to the kinds the caller's role may read (ledger/audiences.py), so
+    """`where`, narrowed to the kinds the caller's role may read (ledger/law/audiences.py), so
     the SQL leaves the others out and pages stay full; None when nothing could match. A kind
     the ledger does not know is a typing error (BAD_USER_INPUT); one the role may not read
     matches nothing, as if no such event had been recorded."""

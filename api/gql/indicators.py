@@ -9,7 +9,7 @@ import strawberry
 
 from api.gql.context import Ctx
 from api.gql.errors import bad_input
-from ledger.audiences import may_read_oversight
+from ledger.law.audiences import may_read_oversight
 from projections.indicators import (
     IndicatorRow,
     progress,

@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 
-from ledger.values import Money as MoneyValue
+from ledger.law.values import Money as MoneyValue
 
 
 @strawberry.type

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from ledger.checkpoints import Checkpoint
-from ledger.proofs import InclusionProof
+from ledger.integrity.checkpoints import Checkpoint
+from ledger.integrity.proofs import InclusionProof
 
 
 @strawberry.type(description="A checkpoint signed with the ledger's Ed25519 key: the log held "

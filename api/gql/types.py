@@ -19,7 +19,7 @@ from api.gql.credit import CreditGrade, blacklisted, credit_of, listings_of
 from api.gql.events import Event, EventConnection, PageInfo, event_connection, evidence
 from api.gql.money import Fee, Money
 from api.gql.time_travel import held_on
-from ledger.patent_state import licence_last_day
+from ledger.law.patent_state import licence_last_day
 from projections.credit import Listing
 from projections.patent_view import (
     LicenceView,

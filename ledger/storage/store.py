@@ -21,17 +21,17 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from ledger import events as ev
-from ledger import stored_events
-from ledger.chain import GENESIS
-from ledger.group_append import INSERT_EVENTS, ChunkedAppend, Row, insert_parameters
-from ledger.migrations import schema_lock
+from ledger.integrity.chain import GENESIS
+from ledger.law import events as ev
+from ledger.storage import stored_events
+from ledger.storage.group_append import INSERT_EVENTS, ChunkedAppend, Row, insert_parameters
+from ledger.storage.migrations import schema_lock
 
-log = logging.getLogger("ledger.store")
+log = logging.getLogger("ledger.storage.store")
 
 EVENTS_TABLE = "ledger_events"
 EVENTS_CHANNEL = EVENTS_TABLE  # eventsourcing NOTIFYs on a channel named after the table
-CHAIN_TABLE = "ledger_chain"  # each event's SHA-256 link to the one before (ledger/chain.py)
+CHAIN_TABLE = "ledger_chain"  # each event's SHA-256 link to the one before (ledger/integrity/chain.py)
 LOCK_TIMEOUT_SECONDS = 5
 # The writer judges a group inside its transaction (under the table lock); the library's
 # default of 5 s idle-in-transaction would cut it off during a long garbage collection.
@@ -148,7 +148,7 @@ class LedgerStore(Application[Any]):
         """Under the table lock: show `judge` the events stored after `after` and a
         `ChunkedAppend`; store the events it adds there, in one transaction, and return each
         with its position, in order. Nothing can land in between. Added events are sent to
-        PostgreSQL while `judge` goes on (ledger/group_append.py)."""
+        PostgreSQL while `judge` goes on (ledger/storage/group_append.py)."""
         def decode(row: Row) -> ev.LedgerEvent:
             return self.decode(row[1], row[2], row[3], row[4], row[0])
 
@@ -249,12 +249,12 @@ def store_environment(database_url: str, pool_size: int = 5) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": "5",
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "CREATE_TABLE": "y",
-        "APPLICATION_RECORDER_TOPIC": "ledger.store:ArrayInsertRecorder",
+        "APPLICATION_RECORDER_TOPIC": "ledger.storage.store:ArrayInsertRecorder",
     }
 
 
 def open_store(database_url: str, pool_size: int = 5) -> LedgerStore:
     """The store; eventsourcing creates its table and function under the schema lock, as two
-    processes starting together must not run those statements at once (ledger/migrations.py)."""
+    processes starting together must not run those statements at once (ledger/storage/migrations.py)."""
     with schema_lock(database_url):
         return LedgerStore(env=store_environment(database_url, pool_size))

@@ -1,9 +1,9 @@
 """The batch preparer's child process: batch bodies validated and their deals prepared.
 
-Started by the API as `python -m api.batch_preparation`; the API's side is
-`api/batch_preparer.py`. Each body is answered in order: STARTED once its outer
+Started by the API as `python -m ledger.engine.batch_preparation`; the API's side is
+`ledger/engine/batch_preparer.py`. Each body is answered in order: STARTED once its outer
 shape is right, then a DEALS answer per slice of SLICE valid, prepared deals
-(`ledger/deal_preparation.py`), or INVALID as soon as anything is wrong (FAILED for what is
+(`ledger/posting/preparation.py`), or INVALID as soon as anything is wrong (FAILED for what is
 not the body's fault).
 
 Validation is pydantic's, on the body parsed with `json` (floats as Decimal, so amounts
@@ -28,8 +28,8 @@ from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError
 
-from ledger.commands import MAX_BATCH, DealBatch, DealCommand
-from ledger.deal_preparation import prepare_deal
+from ledger.posting.commands import MAX_BATCH, DealBatch, DealCommand
+from ledger.posting.preparation import prepare_deal
 
 SLICE = 100  # deals per message: the writer starts on the first while the rest come
 

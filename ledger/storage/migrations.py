@@ -6,7 +6,7 @@ kept, so a file changed after it was applied is reported instead of silently ski
 
 Every change to the schema at start-up takes the same lock (`schema_lock`): the migrations
 here, and eventsourcing's own `CREATE TABLE IF NOT EXISTS` / `CREATE OR REPLACE FUNCTION`
-(ledger/store.py `open_store`). Those statements are not safe side by side: two processes
+(ledger/storage/store.py `open_store`). Those statements are not safe side by side: two processes
 replacing the same function at once fail with "tuple concurrently updated", and two creating
 the same table with a duplicate key in pg_type. Two `serve` processes started at the same
 moment on one database did exactly that; under the lock the second waits, then finds
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 _LOCK_KEY = 0x6D696772  # "migr"
 LOCK_WAIT_SECONDS = 60  # the longest a process waits for another's schema changes
 

@@ -4,7 +4,7 @@ A ledger keeps what it is given for ever (INV-16), and its projections copy text
 PostgreSQL, which cannot hold NUL, and whose encoder cannot hold a lone surrogate: one such
 character, once stored, would stop the read side for good. Characters that reorder how text
 is shown (bidi overrides and isolates) let a name display as another. So every string a
-client sends passes one of the checks below (the shared field types of `ledger/fields.py`
+client sends passes one of the checks below (the shared field types of `ledger/posting/fields.py`
 use them, and so do the REST path parameters and the GraphQL arguments):
 
 - `one_line`: identifiers, codes and arguments; no control character at all (C0, DEL, C1),

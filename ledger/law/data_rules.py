@@ -2,9 +2,9 @@
 
 These need no register: each looks at one command's own values. One small function per
 rule, its source on the first line of its docstring; each raises `ValueError` with a
-sentence the client can act on (the request models of `ledger/commands.py` call them, so a
+sentence the client can act on (the request models of `ledger/posting/commands.py` call them, so a
 failure is a 422 naming the field, and nothing is stored). The rules that need the register
-are INV-1..16 in `ledger/rules.py` (409).
+are INV-1..16 in `ledger/law/rules.py` (409).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from ledger.identifiers import PatentNumber
+from ledger.law.identifiers import PatentNumber
 
 # CNIPA kind digits whose number's year is the filing year (invention, utility model, design);
 # a PCT entry's number (8, 9) carries the year it entered China, not the international filing.

@@ -18,9 +18,9 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
-from ledger import merkle
-from ledger.chain import GENESIS
-from ledger.checkpoints import CHECKPOINT_COLUMNS, Checkpoint, checkpoint_from_row
+from ledger.integrity import merkle
+from ledger.integrity.chain import GENESIS
+from ledger.integrity.checkpoints import CHECKPOINT_COLUMNS, Checkpoint, checkpoint_from_row
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,8 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
-from ledger.events import LedgerEvent
-from ledger.values import Money
+from ledger.law.events import LedgerEvent
+from ledger.law.values import Money
 
 
 class DateAsISO(Transcoding):

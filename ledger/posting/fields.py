@@ -1,7 +1,7 @@
 """The field types every command is made of: what a client may send in one value.
 
 Each type carries its whole check (lengths, patterns, check characters, the text checks of
-`ledger/text.py`) and what the OpenAPI document states about it, so a command model names a
+`ledger/posting/text.py`) and what the OpenAPI document states about it, so a command model names a
 type and never repeats a check, and no field can forget one (tests/test_hostile_text.py
 walks the models: no field takes a bare `str`). The document states the shapes the
 validators accept; what JSON Schema cannot state (a check character, shares summing to 1)
@@ -25,9 +25,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ledger import text
-from ledger.identifiers import parse_party_id, parse_patent_number
-from ledger.values import FIRST_DAY, ISO_4217, LAST_DAY, MAX_AMOUNT, outside_the_calendar
+from ledger.law.identifiers import parse_party_id, parse_patent_number
+from ledger.law.values import FIRST_DAY, ISO_4217, LAST_DAY, MAX_AMOUNT, outside_the_calendar
+from ledger.posting import text
 
 MAX_PATENTS_PER_DEAL = 100
 MAX_PARTIES_PER_SIDE = 50
@@ -98,7 +98,7 @@ def _decimal_doc(pattern: str, bounds: dict[str, float], places: int,
 
 
 # Every str field is one of these (tests/test_hostile_text.py walks the models to hold it):
-# each runs a check of ledger/text.py first, which refuses controls, lone surrogates and bidi
+# each runs a check of ledger/posting/text.py first, which refuses controls, lone surrogates and bidi
 # formatting characters, and for names also blank or invisible text. A party id is checked
 # as a name (NFC: a foreign or ext id composed two ways names one party).
 PartyId = Annotated[str, StringConstraints(min_length=1, max_length=220),

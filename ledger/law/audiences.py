@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ledger import events as ev
+from ledger.law import events as ev
 
 ROLES: tuple[str, ...] = ("platform", "auditor", "regulator", "admin")  # as api/auth.py ROLES
 OVERSIGHT: frozenset[str] = frozenset({"auditor", "regulator", "admin"})

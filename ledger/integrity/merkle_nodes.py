@@ -3,7 +3,7 @@
 Made as each checkpoint is signed, in its transaction: the links since the last stored block
 are hashed into new blocks of 256, and every parent the new blocks complete is added. A root
 of a million links then reads about twenty stored hashes and fewer than 256 links, and so
-does an inclusion proof (ledger/proofs.py). The rows are derived from `ledger_chain` and never
+does an inclusion proof (ledger/integrity/proofs.py). The rows are derived from `ledger_chain` and never
 change; a row altered by hand gives roots and proofs that fail their signature check.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import psycopg
 
-from ledger import merkle
+from ledger.integrity import merkle
 
 PAGE = 50_000  # links read at a time while filling blocks
 

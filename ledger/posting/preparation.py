@@ -3,7 +3,7 @@
 The fingerprint, the deal's stream, its event's class and fields, the parties and deals it
 names: all follow from the command alone, so they can be worked out anywhere. The writer
 judges a `PreparedDeal` against the register (`decisions.judge_deal`); a batch's deals are
-prepared in the batch preparer's own process (api/batch_preparer.py), beside the writer's
+prepared in the batch preparer's own process (ledger/engine/batch_preparer.py), beside the writer's
 interpreter lock rather than under it, and reach the writer pickled.
 """
 
@@ -15,10 +15,10 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
-from ledger import commands as c
-from ledger import events as ev
-from ledger.fingerprints import fingerprint
-from ledger.values import Money, add_months
+from ledger.law import events as ev
+from ledger.law.values import Money, add_months
+from ledger.posting import commands as c
+from ledger.posting.fingerprints import fingerprint
 
 # Fields naming parties, in the order their unknown parties are reported.
 _PARTY_FIELDS = (
@@ -50,7 +50,7 @@ class PreparedDeal(NamedTuple):
 
 
 def prepare_deal(cmd: Any) -> PreparedDeal:
-    """`cmd` is one of the deal commands of `ledger.commands` (validated)."""
+    """`cmd` is one of the deal commands of `ledger.posting.commands` (validated)."""
     fields, flags = _event_fields(cmd)
     reference = getattr(cmd, REFERENCE_FIELD[cmd.kind]) if cmd.kind in REFERENCE_FIELD else None
     return PreparedDeal(

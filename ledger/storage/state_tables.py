@@ -1,7 +1,7 @@
 """The writer's state tables (migrations/014_writer_state.sql) as the register reads them.
 
 Each table indexes the event log, so what the writer needs of a patent or a posting is one
-indexed join away, and a process holds only the cache it chooses (ledger/register.py). The
+indexed join away, and a process holds only the cache it chooses (ledger/engine/register.py). The
 tables are filed by the writer in the transaction that appends the events
 (`group_append.send_index`); `catch_up` files a log written before they existed.
 """
@@ -13,11 +13,11 @@ import time
 from collections.abc import Collection
 from uuid import UUID
 
-from ledger import events as ev
-from ledger.group_append import send_index
-from ledger.store import READ_PAGE, LedgerStore
+from ledger.law import events as ev
+from ledger.storage.group_append import send_index
+from ledger.storage.store import READ_PAGE, LedgerStore
 
-log = logging.getLogger("ledger.state_tables")
+log = logging.getLogger("ledger.storage.state_tables")
 
 MAX_LOAD = 20_000  # keys and patents in one load (a group names at most a few thousand)
 

@@ -5,14 +5,14 @@ lock. So one thread owns the write path: it takes every posting waiting in its q
 MAX_GROUP deals), judges each against the register in arrival order, and saves all accepted
 events in one transaction (sent to PostgreSQL in chunks while it judges on: a deal's event as
 soon as the deal is accepted, an atomic posting's once all its deals are or, for a large one,
-as it goes behind a savepoint; see ledger/group_append.py). Each posting stays all or
+as it goes behind a savepoint; see ledger/storage/group_append.py). Each posting stays all or
 nothing: a refused deal adds no event, and an atomic batch whose deal is refused takes back
 the events of its other deals. A posting reaches the queue whole (a batch once the batch
 preparer has validated every deal), so the writer never waits for a client while it holds
 the lock. If the save fails, every event of the group is taken back and each caller hears
 503.
 
-The register it judges against lives in PostgreSQL (ledger/register.py): under the lock, the
+The register it judges against lives in PostgreSQL (ledger/engine/register.py): under the lock, the
 writer loads in one round trip what the group's postings name and its cache does not hold,
 and files the group's events in the state tables in the same transaction. A start reads no
 event of the log.
@@ -37,9 +37,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple, Protocol
 
-from ledger import events as ev
-from ledger import group_append
-from ledger.decisions import (
+from ledger.engine.register import CACHE_EVENTS, Posted, Register
+from ledger.law import events as ev
+from ledger.law.rules import Refusal
+from ledger.metrics import Metrics
+from ledger.posting.decisions import (
     Accepted,
     Conflict,
     Faulted,
@@ -49,14 +51,12 @@ from ledger.decisions import (
     Stamp,
     wants,
 )
-from ledger.group_append import ChunkedAppend
-from ledger.metrics import Metrics
-from ledger.register import CACHE_EVENTS, Posted, Register
-from ledger.rules import Refusal
-from ledger.state_tables import StateTables
-from ledger.store import LedgerStore
+from ledger.storage import group_append
+from ledger.storage.group_append import ChunkedAppend
+from ledger.storage.state_tables import StateTables
+from ledger.storage.store import LedgerStore
 
-log = logging.getLogger("ledger.writer")
+log = logging.getLogger("ledger.engine.writer")
 
 MAX_GROUP = 2_000  # deals per transaction
 MAX_QUEUE = 20_000  # postings waiting; beyond it callers get 503 with Retry-After
@@ -347,7 +347,7 @@ def _judge_posting(register: Register, posting: _Posting, stamp: Stamp, store: C
 
 def _judged(decide: Decide, register: Register, stamp: Stamp, posted_by: str) -> Outcome:
     """The decision's outcome, or `Faulted` when it raised: a decision only reads the register
-    (ledger/decisions.py), so a fault leaves it as it was and the group goes on without this
+    (ledger/posting/decisions.py), so a fault leaves it as it was and the group goes on without this
     posting, instead of every caller of the group hearing 503 again on each retry."""
     try:
         return decide(register, stamp)

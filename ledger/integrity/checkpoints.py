@@ -7,7 +7,7 @@ development). Whoever holds the public key can check a checkpoint offline with S
 Ed25519 alone. The chain shows an event was changed; a checkpoint also shows the log was cut
 short or rewritten from some point on, since no one without the key can sign a new one.
 
-The tree (ledger/merkle.py, RFC 6962 shape) covers the whole log, so the latest checkpoint
+The tree (ledger/integrity/merkle.py, RFC 6962 shape) covers the whole log, so the latest checkpoint
 alone vouches for any event before it, with an inclusion proof of about log2(n) hashes.
 """
 
@@ -26,12 +26,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ledger import merkle
-from ledger.merkle_nodes import grow
+from ledger.integrity import merkle
+from ledger.integrity.merkle_nodes import grow
 
 STATEMENT_VERSION = "patent-ledger checkpoint v2"
 CHECKPOINT_SECONDS = 60.0  # how often `serve` signs the new links
-log = logging.getLogger("ledger.checkpoints")
+log = logging.getLogger("ledger.integrity.checkpoints")
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from uuid import NAMESPACE_URL, UUID, SafeUUID, uuid5
 from eventsourcing.domain import DomainEvent, MetaDomainEvent
 from eventsourcing.utils import register_topic
 
-from ledger.values import Money
+from ledger.law.values import Money
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:patent-ledger")
 _NAMESPACE_BYTES = _NAMESPACE.bytes

@@ -2,7 +2,7 @@
 
 It lives in PostgreSQL (migrations/014_writer_state.sql: the writer's state tables, kept in the
 same transaction as the events), and this class is its bounded cache, owned by the single
-writer thread (`ledger/writer`). At the start of each group, under the event table's lock, the
+writer thread (`ledger/engine/writer`). At the start of each group, under the event table's lock, the
 writer folds in what other processes stored since it last looked, then `prefetch`es in one
 round trip every posting and patent the group's deals name that is not cached; anything a
 decision asks for beyond that is loaded on demand. Nothing is evicted while a group is judged,
@@ -23,10 +23,11 @@ from datetime import date
 from typing import Generic, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
-from ledger import events as ev
-from ledger import patent_state as ps
-from ledger.keys import deal_key, listing_key, party_key, patents_of, posting_key
-from ledger.rules import Refusal, check
+from ledger.law import events as ev
+from ledger.law import patent_state as ps
+from ledger.law.keys import deal_key, listing_key, party_key, patents_of, posting_key
+from ledger.law.rules import Refusal, check
+from ledger.posting.posted import Posted, posted_for
 
 __all__ = ["Posted", "Register", "StateSource", "deal_key", "posting_key"]
 
@@ -38,7 +39,7 @@ Stored = tuple[int, ev.LedgerEvent]  # an event and its position in the log
 
 
 class StateSource(Protocol):
-    """The writer's state tables, as the register reads them (ledger/state_tables.py)."""
+    """The writer's state tables, as the register reads them (ledger/storage/state_tables.py)."""
 
     def load(self, keys: Collection[str], numbers: Collection[str]
              ) -> tuple[dict[str, Stored], dict[str, list[Stored]]]:
@@ -135,27 +136,6 @@ def _breaks_later(event: ev.LedgerEvent, later: ev.LedgerEvent, broken: Refusal)
         {**broken.facts, "breaks_later_event": later_id,
          "later_effective_on": later.effective_on.isoformat()},
     )
-
-
-class Posted(NamedTuple):
-    """What the ledger answered for an idempotency key, rebuilt from the stored event.
-
-    A named tuple rather than a dataclass: one is made per stored event (twice, for the
-    writer's own: pending, then with its position), and a tuple is cheap to build.
-    """
-
-    key: str
-    fingerprint: str
-    topic: str
-    position: int
-    patents: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()  # e.g. INV-13 for a late licence filing
-
-
-def posted_for(key: str, event: ev.LedgerEvent, position: int) -> Posted:
-    late = isinstance(event, ev.LicenceGranted) and event.late
-    return Posted(key, getattr(event, "fingerprint", ""), event.TOPIC, position,
-                  tuple(patents_of(event)), ("INV-13",) if late else ())
 
 
 class _Answer(NamedTuple):

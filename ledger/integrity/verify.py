@@ -1,7 +1,7 @@
 """`patent-ledger verify`: re-read the whole log beside its hash chain and name the first break.
 
 Streams both tables in position order through a server-side cursor, so memory stays flat on any
-log size, and recomputes every link (ledger/chain.py).
+log size, and recomputes every link (ledger/integrity/chain.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 
-from ledger.chain import Break, first_break
+from ledger.integrity.chain import Break, first_break
 
 PAGE = 5_000  # rows fetched at a time
 _WALK = """

@@ -6,7 +6,7 @@ the writer that appends an event and the writer that later loads it agree on one
 
 from __future__ import annotations
 
-from ledger import events as ev
+from ledger.law import events as ev
 
 
 def deal_key(deal_id: str) -> str:

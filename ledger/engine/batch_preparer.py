@@ -2,13 +2,13 @@
 
 The API is one Python process: parsing, judging and answering share one interpreter lock.
 For a batch, validating the body (pydantic) and preparing each deal (its fingerprint, its
-stream, its event's fields: `ledger/deal_preparation.py`) took about a third of that lock.
+stream, its event's fields: `ledger/posting/preparation.py`) took about a third of that lock.
 A child process does both on the other core and sends the deals back in slices as they are
 validated and prepared. The batch goes to the writer only once every slice has come back
 valid: the writer holds the event table's lock while it judges, and must never wait there for
 a client's body (an invalid batch is 422 with every error, and never reaches the writer).
 
-The child's side, and how it validates, is `api/batch_preparation.py`. If the child dies,
+The child's side, and how it validates, is `ledger/engine/batch_preparation.py`. If the child dies,
 what waits on it fails (503) and the next batch starts a new one.
 """
 
@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from api.batch_preparation import (
+from ledger.engine.batch_preparation import (
     DEALS,
     FAILED,
     INVALID,
@@ -38,10 +38,10 @@ from api.batch_preparation import (
     STARTED,
     read_answer,
 )
-from ledger import decisions as d
-from ledger.deal_preparation import PreparedDeal
+from ledger.engine.writer import Decide, Overloaded
 from ledger.metrics import Metrics
-from ledger.writer import Decide, Overloaded
+from ledger.posting import decisions as d
+from ledger.posting.preparation import PreparedDeal
 
 log = logging.getLogger("ledger.batch_preparer")
 
@@ -220,10 +220,10 @@ class BatchPreparer:
             return child
 
     def _spawn(self) -> _Child:
-        root = str(Path(__file__).resolve().parent.parent)
+        root = str(Path(__file__).resolve().parents[2])
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
         process = subprocess.Popen(
-            [sys.executable, "-m", "api.batch_preparation"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "ledger.engine.batch_preparation"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
         child = _Child(process)
         threading.Thread(target=self._send, args=(child,), name="batch-preparer-send",

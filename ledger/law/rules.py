@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ledger import events as ev
-from ledger.patent_state import DEAD_STATUSES, IN_FORCE, PatentState
-from ledger.values import add_years
+from ledger.law import events as ev
+from ledger.law.patent_state import DEAD_STATUSES, IN_FORCE, PatentState
+from ledger.law.values import add_years
 
 
 @dataclass(frozen=True, slots=True)

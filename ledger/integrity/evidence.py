@@ -28,9 +28,9 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ledger.chain import GENESIS
-from ledger.checkpoints import CHECKPOINT_COLUMNS, checkpoint_from_row, latest
-from ledger.merkle_nodes import prefix
+from ledger.integrity.chain import GENESIS
+from ledger.integrity.checkpoints import CHECKPOINT_COLUMNS, checkpoint_from_row, latest
+from ledger.integrity.merkle_nodes import prefix
 
 VERIFIER = Path(__file__).with_name("bundle_verifier.py")
 PAGE = 5_000

@@ -3,10 +3,10 @@
 These pydantic models are the request bodies of the REST API (architecture.md s3). They check
 everything that needs no register: identifiers and their check characters, money, shares that
 sum to 1, dates in order, and the limits below. A failure is a 422 listing field paths; the
-rules that need the register (`ledger/rules.py`) come after, in the writer.
+rules that need the register (`ledger/law/rules.py`) come after, in the writer.
 
-Every value is one of the field types of `ledger/fields.py`, which carry their own checks (no
-field takes a bare `str`); the data rules of `ledger/data_rules.py` run here too.
+Every value is one of the field types of `ledger/posting/fields.py`, which carry their own checks (no
+field takes a bare `str`); the data rules of `ledger/law/data_rules.py` run here too.
 """
 
 from __future__ import annotations
@@ -25,8 +25,21 @@ from pydantic import (
     model_validator,
 )
 
-from ledger import data_rules
-from ledger.fields import (
+from ledger.law import data_rules
+from ledger.law.identifiers import parse_patent_number
+from ledger.law.values import (
+    Consideration,
+    CreditList,
+    DisposalMode,
+    FeeMode,
+    FindingDecision,
+    LicenceKind,
+    Money,
+    PartyKind,
+    PartySize,
+    PatentStatus,
+)
+from ledger.posting.fields import (
     MAX_INVENTORS,
     MAX_PARTIES_PER_SIDE,
     MAX_PATENTS_PER_DEAL,
@@ -45,19 +58,6 @@ from ledger.fields import (
     ShortName,
     Statement,
     Territory,
-)
-from ledger.identifiers import parse_patent_number
-from ledger.values import (
-    Consideration,
-    CreditList,
-    DisposalMode,
-    FeeMode,
-    FindingDecision,
-    LicenceKind,
-    Money,
-    PartyKind,
-    PartySize,
-    PatentStatus,
 )
 
 

@@ -1,6 +1,6 @@
 """The state of one patent on the register as of a date, and how each event changes it.
 
-The rules (`ledger/rules.py`) read this state; `apply` is the only code that changes it. A
+The rules (`ledger/law/rules.py`) read this state; `apply` is the only code that changes it. A
 patent's state on any date is the fold of its events in effective-date order, which is what
 lets a backdated deal be judged against the register as it stood on its effective date.
 """
@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ledger import events as ev
+from ledger.law import events as ev
 
 IN_FORCE = "in_force"
 DEAD_STATUSES = frozenset({"lapsed", "expired", "invalidated"})

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 
-# Subtrees of 2**BLOCK_LEVEL leaves and above are stored (ledger/merkle_nodes.py); smaller
+# Subtrees of 2**BLOCK_LEVEL leaves and above are stored (ledger/integrity/merkle_nodes.py); smaller
 # ones are hashed from the links when needed, which reads at most 256 links.
 BLOCK_LEVEL = 8
 

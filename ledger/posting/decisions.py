@@ -16,18 +16,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledger import commands as c
-from ledger import events as ev
-from ledger.deal_preparation import REFERENCE_FIELD, PreparedDeal, prepare_deal
-from ledger.fingerprints import fingerprint
-from ledger.keys import deal_key, listing_key, party_key
-from ledger.register import Posted, Register
-from ledger.rules import Refusal
-from ledger.values import Money, expiry_date
+from ledger.law import events as ev
+from ledger.law.keys import deal_key, listing_key, party_key
+from ledger.law.rules import Refusal
+from ledger.law.values import Money, expiry_date
+from ledger.posting import commands as c
+from ledger.posting.fingerprints import fingerprint
+from ledger.posting.posted import Posted
+from ledger.posting.preparation import REFERENCE_FIELD, PreparedDeal, prepare_deal
 
 FieldPath = list[str | int]
+
+if TYPE_CHECKING:  # the writer's register; decisions only read it
+    from ledger.engine.register import Register
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +108,7 @@ class _Errors:
 def _idempotent(register: Register, key: str, print_: str) -> Replayed | Conflict | None:
     """The earlier answer for `key`: the same body is a replay, another body a conflict. An
     earlier posting still pending in this group (position 0) has no position to name yet: the
-    writer adds it once the group is stored (ledger/writer.py), a batch names its index."""
+    writer adds it once the group is stored (ledger/engine/writer.py), a batch names its index."""
     posted = register.posted.get(key)
     if posted is None:
         return None
@@ -122,7 +125,7 @@ Decision = Callable[..., Outcome]
 
 def wants(decide: Any, keys: set[str], numbers: set[str]) -> None:
     """Add to `keys` and `numbers` what `decide` will read of the register, so the writer
-    loads a whole group's in one round trip (ledger/register.py). A decision may say so
+    loads a whole group's in one round trip (ledger/engine/register.py). A decision may say so
     itself (a `wants(keys, numbers)` method); the API's are read from their arguments. What
     is left out is still found, one round trip at a time."""
     own = getattr(decide, "wants", None)

@@ -28,10 +28,10 @@ from psycopg import Connection, Cursor
 from psycopg.rows import DictRow, scalar_row
 from psycopg.sql import Composed
 
-from ledger import stored_events
-from ledger.chain import links
-from ledger.events import LedgerEvent
-from ledger.keys import patents_of, posting_key
+from ledger.integrity.chain import links
+from ledger.law.events import LedgerEvent
+from ledger.law.keys import patents_of, posting_key
+from ledger.storage import stored_events
 
 CHUNK = 500  # events per insert: small enough to overlap, large enough to stay cheap (measured:
 # 400 to 600 about 6 % more events/s than 200, whose per-insert overhead showed; 1,000 overlaps

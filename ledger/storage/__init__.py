@@ -1,0 +1,3 @@
+"""Storage: the event store, the writer's state tables, event encoding, migrations and the
+embedded PostgreSQL.
+"""
