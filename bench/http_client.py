@@ -28,9 +28,9 @@ class Connection:
         Bytes encoded earlier are refused: a user's client encodes each request's body, and
         the benchmarks count that work, as it shares the machine with the service.
         """
-        assert self._reader is not None and self._writer is not None
         if isinstance(body, bytes | bytearray | str):
             raise TypeError("post() takes the body as data and encodes it per request")
+        assert self._reader is not None and self._writer is not None
         payload = orjson.dumps(body)
         head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n"
                 f"Authorization: Bearer {self.key}\r\nContent-Type: application/json\r\n"

@@ -272,7 +272,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                      f"{report.single:,.0f} single deals/s, {report.batches:,.0f} deals/s "
                      f"batched; patent p99 {report.patent_p99_ms:.1f} ms")
         return {"postgres": version, "sizes": [asdict(r) for r in reports],
-                "parties": market.flow.parties, "deals_per_day": market.flow.deals_per_day}
+                "parties": market.flow.parties, "deals_per_day": market.flow.deals_per_day,
+                "workdir": str(workdir)}
     finally:
         try:
             service.stop()
