@@ -32,6 +32,7 @@ STOP_WITHIN = 60.0  # seconds a SIGTERM may take before the service is killed
 POLL_SECONDS = 0.02  # /healthz and projection positions are polled this often
 REQUEST_TIMEOUT = 120.0  # seconds one request may take before the run fails
 LOG_TAIL = 40  # lines of the service's output quoted when it fails
+POSTGRES_PROGRAMS = frozenset({"pg_ctl", "postgres", "initdb"})  # PostgreSQL's, not serve's
 
 
 class ServiceFailed(RuntimeError):
@@ -126,10 +127,12 @@ class Service:
                               ) from None
 
     def pids(self) -> list[int]:
-        """The serve process and every descendant, as /proc lists them now."""
+        """The serve process and every descendant, as /proc lists them now, but not the
+        PostgreSQL it starts: pg_ctl and the postmaster hang below serve until the server
+        is up, and are counted with PostgreSQL's processes."""
         if self.process is None or self.process.poll() is not None:
             return []
-        return process_tree(self.process.pid)
+        return process_tree(self.process.pid, skip=POSTGRES_PROGRAMS)
 
     def memory(self) -> Memory:
         return memory_of(self.pids())
@@ -166,10 +169,17 @@ class Service:
 # --- /proc ----------------------------------------------------------------------------------
 
 
-def process_tree(root: int) -> list[int]:
+def process_tree(root: int, skip: frozenset[str] = frozenset()) -> list[int]:
+    """`root` and its descendants; a process running one of the `skip` programs is left out
+    with everything below it."""
     found, todo = [], [root]
     while todo:
         pid = todo.pop()
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() in skip:
+                continue
+        except OSError:
+            continue
         found.append(pid)
         try:
             for task in Path(f"/proc/{pid}/task").iterdir():
