@@ -296,7 +296,7 @@ async def post_paced(api: Api, workload: MarketFlow, rate: float, seconds: float
                      clients: int = 8) -> list[tuple[float, int]]:
     posted: list[tuple[float, int]] = []
     per_client = rate / clients
-    bodies = [orjson.dumps(b) for b in workload.deals(int(rate * seconds))]
+    bodies = list(workload.deals(int(rate * seconds)))  # encoded per request by the client
 
     async def client(lane: int) -> None:
         connection = await Connection("127.0.0.1", api.port, KEY).open()

@@ -103,12 +103,12 @@ class MarketFlow:
             bodies.append(body)
         return bodies
 
-    def _make_patents(self) -> list[dict[str, Any]]:
+    def _make_patents(self, first: int = 0) -> list[dict[str, Any]]:
         owners = list(self._kinds)
         holders = [p for p in owners if self._kinds[p] != "bank"]
         academic = [p for p in owners if self._kinds[p] in ("university", "research_institute")]
         bodies = []
-        for n in range(self.patents):
+        for n in range(first, self.patents):
             roll = self._random.random()
             kind, digit = (("invention", 1) if roll < 0.6 else ("utility_model", 2)
                            if roll < 0.95 else ("design", 3))
@@ -130,6 +130,12 @@ class MarketFlow:
 
     def patent_bodies(self) -> list[dict[str, Any]]:
         return self._patent_bodies
+
+    def add_patents(self, count: int) -> list[dict[str, Any]]:
+        """`count` more patents, to register before the deals that follow may use them (a
+        log that grows keeps growing its register too)."""
+        first, self.patents = self.patents, self.patents + count
+        return self._make_patents(first)
 
     def hot_patents(self) -> list[str]:
         """The popular patents: licensed widely, so each has a long history."""

@@ -2,7 +2,8 @@
 # One entry point for a fresh Debian machine: installs what is missing, then serves or tests.
 #   bash scripts/dev.sh serve   the API on the embedded PostgreSQL (data in .ledger-data/)
 #   bash scripts/dev.sh test    ruff, mypy, import contracts and the whole pytest suite against real PostgreSQL
-#   bash scripts/dev.sh bench [write|read|import]   benchmarks (write BENCHMARKS.md; all by default)
+#   bash scripts/dev.sh bench [write|read|import|scale]   benchmarks (write BENCHMARKS.md; all
+#                               but scale by default: scale loads up to 3,000,000 events)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,13 +67,14 @@ case "$command" in
         which=${1:-all}
         shift || true
         case "$which" in
-            write) exec .venv/bin/python -m bench.write_path --no-projections "$@" ;;
+            write) exec .venv/bin/python -m bench.write_path "$@" ;;
             read) exec .venv/bin/python -m bench.read_path "$@" ;;
             import) exec .venv/bin/python -m bench.import_path "$@" ;;
-            all) .venv/bin/python -m bench.write_path --no-projections \
+            scale) exec .venv/bin/python -m bench.scale "$@" ;;
+            all) .venv/bin/python -m bench.write_path \
                     && .venv/bin/python -m bench.import_path \
                     && exec .venv/bin/python -m bench.read_path ;;
-            *) echo "usage: bash scripts/dev.sh bench [write|read|import|all] [options]" >&2
+            *) echo "usage: bash scripts/dev.sh bench [write|read|import|scale|all] [options]" >&2
                exit 2 ;;
         esac
         ;;
