@@ -2,7 +2,7 @@
 
     python -m bench.scale [--sizes 100000,1000000,3000000 | --events N] [--queries 500]
 
-A lawful multi-year market (bench/flows.py: parties, then patents, then deals; more patents
+A lawful multi-year market (demo/market.py: parties, then patents, then deals; more patents
 registered as the log grows) is posted through the public REST API of `patent-ledger serve`
 as the README starts it (bench/service.py): parties and patents one by one from 16 clients,
 deals in batches of 1,000 sent one at a time. At each size the service is stopped (SIGTERM)
@@ -42,7 +42,6 @@ import httpx
 import orjson
 import psycopg
 
-from bench.flows import MarketFlow
 from bench.http_client import Connection
 from bench.report import bench_main, machine_line, update_section
 from bench.service import (
@@ -56,6 +55,7 @@ from bench.service import (
     wait_projected,
 )
 from bench.write_path import BATCH_SIZE, CLIENTS, post_all, progress
+from demo.market import MarketFlow
 
 SIZES = (100_000, 1_000_000, 3_000_000)
 BARS = {"memory_mib_at_1m": 1024.0, "memory_growth": 0.30, "healthy_s": 5.0,
@@ -287,7 +287,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _stop_cluster(service: Service) -> None:
     """serve stops the cluster it started; after a failure, make sure nothing is left."""
-    from ledger.embedded_postgres import EmbeddedPostgres
+    from ledger.storage.embedded_postgres import EmbeddedPostgres
 
     if (service.data_dir / "pgdata" / "postmaster.pid").exists():
         EmbeddedPostgres(service.data_dir).stop()
@@ -367,7 +367,7 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
         "Method: `patent-ledger serve` as the README's `bash scripts/dev.sh serve` starts it "
         "(bench/service.py: the same console script, default options, the embedded "
         "PostgreSQL with fsync on in a data directory of the run's own, LEDGER_API_KEYS set "
-        "so the client knows its key). The log is a lawful market of `bench/flows.py` "
+        "so the client knows its key). The log is a lawful market of `demo/market.py` "
         f"posted through the REST API: {result['parties']:,} parties, a patent per "
         f"{EVENTS_PER_PATENT} events of growth (registered before the deals of each step), "
         f"{result['deals_per_day']:,} deals a day (about {YEARS} years at the largest size "

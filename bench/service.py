@@ -153,7 +153,7 @@ class Service:
 
     def embedded_url(self, dbname: str = "ledger") -> str:
         """The embedded cluster's database (its port is kept in the data directory)."""
-        from ledger.embedded_postgres import EmbeddedPostgres
+        from ledger.storage.embedded_postgres import EmbeddedPostgres
 
         return self.database_url or EmbeddedPostgres(self.data_dir).url(dbname)
 
