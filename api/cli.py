@@ -251,7 +251,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         service = LedgerService(url, cache_events=settings.writer_cache).start()
         try:
             bar = ProgressBar("import uspto", unit="records")
-            report = UsptoImport(service.writer, bar.update).run(paths)
+            report = UsptoImport(service, bar.update).run(paths)
             bar.finish()
         finally:
             service.stop()

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -27,11 +26,11 @@ from api.problems import (
     stored_body,
 )
 from ledger.engine.batch_preparer import BatchPreparer, InvalidBatch
-from ledger.engine.writer import Decide, Result, StoreUnavailable, Writer
+from ledger.engine.writer import Result, StoreUnavailable
 from ledger.posting import commands as c
 from ledger.posting import decisions as d
 from ledger.posting import fields
-from ledger.posting.preparation import prepare_deal
+from ledger.service import LedgerService
 from projections import anomaly_rules
 from projections.queries import ReadModels
 
@@ -61,21 +60,24 @@ async def _answer(future: Future[list[Result]]) -> list[Result]:
                                "post the same body again shortly") from None
 
 
-async def _post(request: Request, decide: Decide, key: ApiKey) -> Result:
-    writer: Writer = request.app.state.writer
-    results = await _answer(writer.post(decide, key.label))
-    return results[0]
+def _service(request: Request) -> LedgerService:
+    service: LedgerService = request.app.state.service
+    return service
+
+
+async def _first(future: Future[list[Result]]) -> Result:
+    return (await _answer(future))[0]
 
 
 @router.post("/parties", status_code=201, responses=_ERRORS)
 async def register_party(request: Request, body: c.PartyCommand, key: Platform) -> Response:
-    result = await _post(request, partial(d.decide_party, cmd=body), key)
+    result = await _first(_service(request).register_party(body, key.label))
     return answer(result, "id")
 
 
 @router.post("/patents", status_code=201, responses=_ERRORS)
 async def register_patent(request: Request, body: c.PatentCommand, key: Platform) -> Response:
-    result = await _post(request, partial(d.decide_patent, cmd=body), key)
+    result = await _first(_service(request).register_patent(body, key.label))
     return answer(result, "number")
 
 
@@ -87,12 +89,11 @@ AnomalyInPath = Annotated[fields.Reference, Path(
     description="the anomaly's id (rule, hyphen, 12 hex digits: AR-5-0123456789ab)")]
 
 
-async def _post_patent_fact(request: Request, number: str, decide: Callable[..., d.Outcome],
-                            body: c.StatusCommand | c.InventorsCommand, key: ApiKey,
-                            shown: dict[str, Any]) -> Response:
-    """Post a fact about one patent named in the path (normalised by its type); 201 shows
-    `shown` and the position."""
-    result = await _post(request, partial(decide, number=number, cmd=body), key)
+async def _patent_fact(number: str, posted: Future[list[Result]], shown: dict[str, Any]
+                       ) -> Response:
+    """The answer to a fact about one patent named in the path (normalised by its type); 201
+    shows `shown` and the position."""
+    result = await _first(posted)
     if isinstance(result.outcome, d.Accepted):
         return json_response({"number": number, **shown,
                               "position": result.positions[0]}, 201)
@@ -104,8 +105,8 @@ async def change_status(
     request: Request, number: PatentInPath, body: c.StatusCommand,
     key: Platform,
 ) -> Response:
-    return await _post_patent_fact(request, number, d.decide_status, body, key,
-                                   {"status": body.status.value})
+    posted = _service(request).change_status(number, body, key.label)
+    return await _patent_fact(number, posted, {"status": body.status.value})
 
 
 @router.post("/patents/{number}/inventors", status_code=201, responses=_ERRORS)
@@ -114,13 +115,13 @@ async def change_inventors(
     key: Platform,
 ) -> Response:
     """Record a change of the patent's inventors (AR-11 watches these around transfers)."""
-    return await _post_patent_fact(request, number, d.decide_inventors, body, key,
-                                   {"inventors": list(body.inventors)})
+    posted = _service(request).change_inventors(number, body, key.label)
+    return await _patent_fact(number, posted, {"inventors": list(body.inventors)})
 
 
 @router.post("/deals", status_code=201, responses=_ERRORS)
 async def post_deal(request: Request, body: c.DealCommand, key: Platform) -> Response:
-    result = await _post(request, partial(d.judge_deal, deal=prepare_deal(body)), key)
+    result = await _first(_service(request).post_deal(body, key.label))
     return answer(result, "deal_id")
 
 
@@ -148,8 +149,7 @@ async def post_batch(request: Request, key: Platform) -> Response:
     errors = await batch.errors()
     if errors is not None:
         raise RequestValidationError(errors)
-    writer: Writer = request.app.state.writer
-    results = await _answer(writer.post_many(batch, key.label, atomic=batch.atomic))
+    results = await _answer(_service(request).post_batch(batch, key.label, atomic=batch.atomic))
     summary = _batch_summary(batch.atomic, batch.deal_ids, results)
     failed = next((r["status"] for r in summary["results"]
                    if r["status"] not in (200, 201, 424)), None)
@@ -187,13 +187,13 @@ def _batch_summary(atomic: bool, deal_ids: Sequence[str], results: Sequence[Resu
 
 @router.post("/subsidies", status_code=201, responses=_ERRORS)
 async def award_subsidy(request: Request, body: c.SubsidyCommand, key: Regulator) -> Response:
-    result = await _post(request, partial(d.decide_subsidy, cmd=body), key)
+    result = await _first(_service(request).award_subsidy(body, key.label))
     return answer(result, "subsidy_id")
 
 
 @router.post("/listings", status_code=201, responses=_ERRORS)
 async def list_party(request: Request, body: c.ListingCommand, key: Regulator) -> Response:
-    result = await _post(request, partial(d.decide_listing, cmd=body), key)
+    result = await _first(_service(request).list_party(body, key.label))
     return answer(result, "listing_id")
 
 
@@ -203,9 +203,8 @@ async def end_listing(
     request: Request, listing_id: ListingInPath, key: Regulator,
     body: c.ListingEndCommand | None = None,
 ) -> Response:
-    decide = partial(d.decide_listing_end, listing_id=listing_id,
-                     cmd=body or c.ListingEndCommand())
-    return answer(await _post(request, decide, key), "listing_id")
+    posted = _service(request).end_listing(listing_id, body or c.ListingEndCommand(), key.label)
+    return answer(await _first(posted), "listing_id")
 
 
 @router.post("/anomalies/{anomaly_id}/finding", status_code=201,
@@ -229,5 +228,5 @@ async def record_finding(
     reads: ReadModels = request.app.state.reads
     if re.fullmatch(anomaly_rules.ID_PATTERN, anomaly_id) is None or not await reads.anomaly_flagged(anomaly_id):
         return not_found("anomaly", f"no anomaly {anomaly_id!r} has been flagged")
-    decide = partial(d.decide_finding, anomaly_id=anomaly_id, cmd=body)
-    return answer(await _post(request, decide, key), "anomaly_id")
+    posted = _service(request).record_finding(anomaly_id, body, key.label)
+    return answer(await _first(posted), "anomaly_id")

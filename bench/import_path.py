@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             bar = ProgressBar("import uspto", unit="records")
             started = time.perf_counter()
-            report = UsptoImport(service.writer, bar.update).run([path])
+            report = UsptoImport(service, bar.update).run([path])
             seconds = time.perf_counter() - started
             bar.finish()
         finally:

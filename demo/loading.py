@@ -51,7 +51,7 @@ def load(service: LedgerService, postings: Iterable[tuple[str, dict[str, Any], s
     for start in range(0, len(items), CHUNK):
         chunk = items[start:start + CHUNK]
         decisions = [decision(path, body) for path, body, _ in chunk]
-        results = service.writer.post_many(decisions, "demo", atomic=False).result(120)
+        results = service.post_decisions(decisions, "demo", atomic=False).result(120)
         for (path, body, _), result in zip(chunk, results, strict=True):
             if isinstance(result.outcome, Accepted | Replayed):
                 stored += isinstance(result.outcome, Accepted)

@@ -35,12 +35,13 @@ from importers.uspto_xml import (
     read_records,
 )
 from ledger.engine.register import Register
-from ledger.engine.writer import Decide, Result, Writer
+from ledger.engine.writer import Decide, Result
 from ledger.law import events as ev
 from ledger.law.identifiers import IdentifierError, parse_patent_number
 from ledger.law.values import expiry_date
 from ledger.posting import commands as c
 from ledger.posting import decisions as d
+from ledger.service import LedgerService
 
 POSTED_BY = "importer:uspto"
 _DEAL: TypeAdapter[Any] = TypeAdapter(c.DealCommand)
@@ -103,8 +104,9 @@ class _Planned:
 class UsptoImport:
     """Reads files, posts their records to a writer, and reports what became of each."""
 
-    def __init__(self, writer: Writer, progress: Callable[[int, int], None] | None = None):
-        self._writer = writer
+    def __init__(self, service: LedgerService,
+                 progress: Callable[[int, int], None] | None = None):
+        self._service = service
         self._progress = progress or (lambda done, total: None)
 
     def run(self, paths: Sequence[Path]) -> ImportReport:
@@ -176,8 +178,8 @@ class UsptoImport:
         """Post in order, keeping at most WINDOW records unanswered (the writer groups them)."""
         waiting: list[tuple[_Planned, Future[list[Result]]]] = []
         for done, item in enumerate(planned, 1):
-            waiting.append((item, self._writer.post_many(item.decisions, POSTED_BY,
-                                                         atomic=False)))
+            waiting.append((item, self._service.post_decisions(item.decisions, POSTED_BY,
+                                                             atomic=False)))
             if len(waiting) >= WINDOW:
                 self._collect(waiting, report)
                 waiting = []

@@ -1,16 +1,23 @@
-"""The write side assembled: the event store, its migrations, the register and the writer.
+"""The write side assembled, and its commands: one method per thing a client can post.
 
-`api` and the command line build one `LedgerService` and call it; nothing else opens the
-store for writing.
+`api` and the command line build one `LedgerService` and call its methods; nothing else opens
+the store for writing. Each method turns a checked command into the writer's decision and
+queues it; the future gives the writer's answer (`Result` per posting), so the API can bound
+its wait and the command line can block on it.
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
+from functools import partial
 
 from ledger.engine.register import CACHE_EVENTS
-from ledger.engine.writer import Writer
+from ledger.engine.writer import Decisions, Result, Writer
 from ledger.metrics import Metrics
+from ledger.posting import commands as c
+from ledger.posting import decisions as d
+from ledger.posting.preparation import prepare_deal
 from ledger.storage.migrations import migrate
 from ledger.storage.store import LedgerStore, open_store
 
@@ -35,3 +42,52 @@ class LedgerService:
     def stop(self) -> None:
         self.writer.stop()
         self.store.close()
+
+    # --- commands: one each, as the REST API names them ---------------------------------
+
+    def register_party(self, cmd: c.PartyCommand, posted_by: str) -> Future[list[Result]]:
+        return self.writer.post(partial(d.decide_party, cmd=cmd), posted_by)
+
+    def register_patent(self, cmd: c.PatentCommand, posted_by: str) -> Future[list[Result]]:
+        return self.writer.post(partial(d.decide_patent, cmd=cmd), posted_by)
+
+    def change_status(self, number: str, cmd: c.StatusCommand, posted_by: str
+                      ) -> Future[list[Result]]:
+        return self.writer.post(partial(d.decide_status, number=number, cmd=cmd), posted_by)
+
+    def change_inventors(self, number: str, cmd: c.InventorsCommand, posted_by: str
+                         ) -> Future[list[Result]]:
+        return self.writer.post(partial(d.decide_inventors, number=number, cmd=cmd),
+                                posted_by)
+
+    def post_deal(self, cmd: c.DealCommand, posted_by: str) -> Future[list[Result]]:
+        """Prepared here, on the caller's thread: the writer only judges."""
+        return self.writer.post(partial(d.judge_deal, deal=prepare_deal(cmd)), posted_by)
+
+    def post_batch(self, deals: Decisions, posted_by: str, *, atomic: bool
+                   ) -> Future[list[Result]]:
+        """A batch's deals, every one valid and prepared (the batch preparer's child)."""
+        return self.writer.post_many(deals, posted_by, atomic=atomic)
+
+    def award_subsidy(self, cmd: c.SubsidyCommand, posted_by: str) -> Future[list[Result]]:
+        return self.writer.post(partial(d.decide_subsidy, cmd=cmd), posted_by)
+
+    def list_party(self, cmd: c.ListingCommand, posted_by: str) -> Future[list[Result]]:
+        return self.writer.post(partial(d.decide_listing, cmd=cmd), posted_by)
+
+    def end_listing(self, listing_id: str, cmd: c.ListingEndCommand, posted_by: str
+                    ) -> Future[list[Result]]:
+        return self.writer.post(partial(d.decide_listing_end, listing_id=listing_id, cmd=cmd),
+                                posted_by)
+
+    def record_finding(self, anomaly_id: str, cmd: c.FindingCommand, posted_by: str
+                       ) -> Future[list[Result]]:
+        return self.writer.post(partial(d.decide_finding, anomaly_id=anomaly_id, cmd=cmd),
+                                posted_by)
+
+    def post_decisions(self, decisions: Decisions, posted_by: str, *, atomic: bool
+                       ) -> Future[list[Result]]:
+        """Decisions an importer builds itself (they judge against the register as it
+        stands: a release names the security interest only the register knows)."""
+        return self.writer.post_many(decisions, posted_by, atomic=atomic)
+

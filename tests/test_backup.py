@@ -32,7 +32,7 @@ def test_dump_and_restore_keep_the_chain_and_rebuild_the_same_read_models(
         client: TestClient, service: LedgerService, projectors: Projectors,
         postgres_server_url: str, tmp_path: Path) -> None:
     seed(client)
-    UsptoImport(service.writer).run([FILE])
+    UsptoImport(service).run([FILE])
     key = Ed25519PrivateKey.generate()
     assert make_checkpoint(service.database_url, key) is not None
     wait_projected(projectors, service.store.head())

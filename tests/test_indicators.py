@@ -156,7 +156,7 @@ def test_the_rollup_answers_exactly_as_the_facts_do(
 
     scenario(client)
     service = client.app.state.service  # type: ignore[attr-defined]
-    UsptoImport(service.writer).run([FILE])
+    UsptoImport(service).run([FILE])
     wait_projected(projectors, service.store.head())
     reads = client.app.state.reads  # type: ignore[attr-defined]
 

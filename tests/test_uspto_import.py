@@ -30,7 +30,7 @@ PATENT = """query($n: String!) { patent(number: $n) {
 
 
 def run(service: LedgerService, *paths: Path) -> ImportReport:
-    return UsptoImport(service.writer).run(list(paths))
+    return UsptoImport(service).run(list(paths))
 
 
 def patent(client: TestClient, projectors: Projectors, number: str) -> dict[str, Any]:
