@@ -88,6 +88,10 @@ def test_a_group_loads_what_it_names_in_one_round_trip(
     assert other.writer._register is not None
     assert other.writer._register.cached_events == 20 + 100
 
+    with _client(other) as again:  # a registration: its key, its owners, its number at once
+        patent(again, cn_patent(2018, 1, 1), {ACME: "1"})
+    assert other.metrics.value("ledger_state_loads_total") == 2
+
 
 def test_a_backdated_deal_on_a_patent_dropped_from_the_cache_is_judged_on_its_timeline(
         client: TestClient, service: LedgerService, second: Any) -> None:

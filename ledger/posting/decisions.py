@@ -19,7 +19,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any
 
 from ledger.law import events as ev
-from ledger.law.keys import deal_key, listing_key, party_key
+from ledger.law.keys import deal_key, listing_key, party_key, patent_key
 from ledger.law.rules import Refusal
 from ledger.law.values import Money, expiry_date
 from ledger.posting import commands as c
@@ -137,6 +137,17 @@ def wants(decide: Any, keys: set[str], numbers: set[str]) -> None:
     if isinstance(deal, PreparedDeal):
         deal_wants(deal, keys, numbers)
         return
+    cmd = arguments.get("cmd")
+    if isinstance(cmd, c.PartyCommand):
+        keys.update([party_key(cmd.id), *map(party_key, cmd.related_to)])
+    elif isinstance(cmd, c.PatentCommand):
+        keys.update([patent_key(cmd.number), *(party_key(h.party) for h in cmd.owners)])
+        numbers.add(cmd.number)
+    elif isinstance(cmd, c.SubsidyCommand):
+        keys.update([f"subsidy:{cmd.subsidy_id}", party_key(cmd.party),
+                     *map(deal_key, cmd.deals)])
+    elif isinstance(cmd, c.ListingCommand):
+        keys.update([listing_key(cmd.listing_id), party_key(cmd.party)])
     if "number" in arguments:
         numbers.add(arguments["number"])
     if "listing_id" in arguments:
