@@ -122,7 +122,7 @@ def test_a_proof_checks_offline_and_a_doctored_one_does_not(
     assert make_checkpoint(service.database_url, key) is not None
     proof = events(client, projectors)[4]["proof"]
     (tmp_path / "key.pem").write_bytes(public_pem(key))
-    script = Path(__file__).parents[1] / "ledger" / "bundle_verifier.py"
+    script = Path(__file__).parents[1] / "ledger" / "integrity" / "bundle_verifier.py"
 
     def check(doctored: dict[str, Any], name: str) -> subprocess.CompletedProcess[str]:
         (tmp_path / name).write_text(json.dumps(doctored))

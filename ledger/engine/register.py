@@ -31,8 +31,8 @@ from ledger.posting.posted import Posted, posted_for
 
 __all__ = ["Posted", "Register", "StateSource", "deal_key", "posting_key"]
 
-CACHE_EVENTS = 100_000  # patents' events the cache holds (LEDGER_WRITER_CACHE)
-CACHE_POSTINGS = 50_000  # answers (and their parties, deals, listings) the cache holds
+CACHE_EVENTS = 20_000  # patents' events the cache holds (LEDGER_WRITER_CACHE); ~4 KB each
+CACHE_POSTINGS = 20_000  # answers (and their parties, deals, listings) the cache holds
 CACHE_STREAMS = 10_000  # stream versions (patents' and listings' own streams)
 
 Stored = tuple[int, ev.LedgerEvent]  # an event and its position in the log
