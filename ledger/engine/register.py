@@ -213,9 +213,18 @@ class Register:
         the patents of the deals just loaded that a reference will need."""
         if self._source is None:
             return
-        wanted = {k for k in keys if k not in self._answers and k not in self._absent_keys}
-        patents = {n for n in numbers
-                   if n not in self._timelines and n not in self._absent_numbers}
+        answers, timelines = self._answers, self._timelines
+        wanted, patents = set(), set()
+        for key in keys:  # recency is noted here, once a group, not on every lookup
+            if key in answers:
+                answers.move_to_end(key)
+            elif key not in self._absent_keys:
+                wanted.add(key)
+        for number in numbers:
+            if number in timelines:
+                timelines.move_to_end(number)
+            elif number not in self._absent_numbers:
+                patents.add(number)
         self._load(wanted, patents)
         referenced = {n for k in wanted if k.startswith("deal:") and k in self._answers
                       for n in self._answers[k].posted.patents}
@@ -242,7 +251,6 @@ class Register:
     def _answer(self, key: str) -> _Answer | None:
         found = self._answers.get(key)
         if found is not None:
-            self._answers.move_to_end(key)
             return found
         if self._source is None or key in self._absent_keys:
             return None
@@ -274,7 +282,6 @@ class Register:
     def _timeline(self, number: str) -> PatentTimeline | None:
         found = self._timelines.get(number)
         if found is not None:
-            self._timelines.move_to_end(number)
             return found
         if self._source is None or number in self._absent_numbers:
             return None
@@ -350,7 +357,8 @@ class Register:
             self._events_held += 1
         else:
             for number in patents_of(event):
-                self.patents[number].place(event, self._sequence)
+                timeline = self._timelines.get(number) or self.patents[number]
+                timeline.place(event, self._sequence)
                 self._events_held += 1
         if not isinstance(event, ev.DealEvent):  # deals' own streams never grow
             self._versions[event.originator_id] = event.originator_version

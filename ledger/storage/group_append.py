@@ -221,14 +221,15 @@ def send_index(curs: Cursor[Any], stored: Sequence[tuple[int, LedgerEvent]]) -> 
     for statement, texts, positions in ((INSERT_POSTINGS, keys, key_positions),
                                         (INSERT_PATENT_EVENTS, numbers, number_positions)):
         if texts:
-            read_back, value = _text_array(texts)
+            read_back, value = text_array(texts)
             curs.execute(statement.format(texts=read_back).encode(),
                          (value, _bigints(positions)))
     curs.execute(MOVE_STATE_POSITION, (max(position for position, _ in stored),))
 
 
-def _text_array(values: list[str]) -> tuple[str, str | list[str]]:
-    """The SQL that reads a text array back, and the value to send it."""
+def text_array(values: list[str]) -> tuple[str, str | list[str]]:
+    """The SQL that reads a text array back, and the value to send it: one text cut by
+    PostgreSQL, where psycopg would dump a list element by element in Python."""
     joined = _SEPARATOR.join(values)
     if joined.count(_SEPARATOR) != len(values) - 1:
         return "%s::text[]", values

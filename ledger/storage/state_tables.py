@@ -14,7 +14,7 @@ from collections.abc import Collection
 from uuid import UUID
 
 from ledger.law import events as ev
-from ledger.storage.group_append import send_index
+from ledger.storage.group_append import send_index, text_array
 from ledger.storage.store import READ_PAGE, LedgerStore
 
 log = logging.getLogger("ledger.storage.state_tables")
@@ -25,12 +25,12 @@ _LOAD = """
     SELECT p.key AS name, true AS answer, e.notification_id, e.originator_id,
            e.originator_version, e.topic, e.state
     FROM ledger_postings AS p JOIN ledger_events AS e ON e.notification_id = p.position
-    WHERE p.key = ANY(%s::text[])
+    WHERE p.key = ANY({keys})
     UNION ALL
     SELECT t.number, false, e.notification_id, e.originator_id, e.originator_version,
            e.topic, e.state
     FROM ledger_patent_events AS t JOIN ledger_events AS e ON e.notification_id = t.position
-    WHERE t.number = ANY(%s::text[])
+    WHERE t.number = ANY({numbers})
     ORDER BY 3"""
 
 _STREAM_VERSION = """
@@ -57,7 +57,10 @@ class StateTables:
         answers: dict[str, tuple[int, ev.LedgerEvent]] = {}
         timelines: dict[str, list[tuple[int, ev.LedgerEvent]]] = {}
         with self._datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(_LOAD, (list(keys), list(numbers)))
+            read_keys, key_values = text_array(list(keys))
+            read_numbers, number_values = text_array(list(numbers))
+            curs.execute(_LOAD.format(keys=read_keys, numbers=read_numbers).encode(),
+                         (key_values, number_values))
             for row in curs.fetchall():
                 position = row["notification_id"]
                 event = self._store.decode(row["originator_id"], row["originator_version"],
