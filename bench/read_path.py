@@ -423,7 +423,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             lags = poller.lags_ms(posted)
             achieved = len(posted) / args.seconds
             progress(f"lag p99 {percentile(lags, 0.99):.0f} ms at {achieved:.0f} deals/s")
-            peak = api.peak_rss_mib()
+            peak = sum(api.peak_rss_mib())  # the API process and its batch preparer
         finally:
             api.stop()
         base_lags = baseline_lag(url, args.rate, args.seconds)
@@ -507,7 +507,7 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
         f"Projector memory for {result['events']:,} events: +{result['rss']:,.0f} MiB for "
         f"register + audit, +{result['rss_all']:,.0f} MiB with the anomaly rules (they keep "
         f"each patent's events and chronology to fold backdated postings). API process peak "
-        f"(VmHWM, writer register and projections included): "
+        f"(VmHWM, writer register and projections included, batch preparer added): "
         f"{result['peak_rss_mib']:,.0f} MiB.",
         "",
         f"Method: the log is generated through the ledger's writer by `bench/flows.py` "
