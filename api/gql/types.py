@@ -176,8 +176,6 @@ class Licence:
     terminated_on: date | None
     in_force: bool = strawberry.field(description="In force on the answer's date "
                                                   "(asOf, else today).")
-    cursor: str = strawberry.field(description="Pass as `after` for the licences that follow "
-                                               "this one in the list.")
 
     # Parties are plain fields, looked up for the whole list at once: a popular patent has a
     # hundred licences, and a resolver per licensee cost more than the rest of the answer.
@@ -188,6 +186,11 @@ class Licence:
     def fee(self) -> Fee:
         return Fee.of(self.view.fee)  # made when asked: most lists of licences do not
 
+    @strawberry.field(description="Pass as `after` for the licences that follow this one in "
+                                  "the list.")
+    def cursor(self) -> str:
+        return encode_cursor(*order_key(self.view))  # made when asked, as `fee`
+
     @staticmethod
     def of(view: LicenceView, day: date, parties: dict[str, Party]) -> Licence:
         return Licence(view=view, deal_id=view.deal_id, licence_kind=view.licence_kind,
@@ -195,7 +198,7 @@ class Licence:
                        ends_on=view.ends_on,
                        sublicensable=view.sublicensable, parent_licence=view.parent_licence,
                        open_licence=view.open_licence, terminated_on=view.terminated_on,
-                       in_force=in_force_on(view, day), cursor=encode_cursor(*order_key(view)),
+                       in_force=in_force_on(view, day),
                        licensee=parties[view.licensee],
                        licensors=[parties[p] for p in view.licensors])
 
