@@ -24,6 +24,15 @@ from ledger.law.values import Money
 from projections.credit import Listing, listing_from_row
 from projections.event_facts import parties_of, patents_of, payload_of
 from projections.indicator_sql import RAW_QUERY, ROLLUP_QUERY
+from projections.licence_pages import (
+    COUNT_SQL,
+    PAGE_SQL,
+    LicenceCount,
+    LicencePage,
+    by_shape,
+    licence_of_row,
+    sql_filter,
+)
 from projections.patent_view import (
     LicenceView,
     OpenLicenceView,
@@ -158,19 +167,32 @@ class ReadModels:
             found[r["number"]].append(OwnerView(r["party"], r["share"], tuple(r["positions"])))
         return found
 
-    async def licences(self, numbers: Sequence[str]) -> dict[str, list[LicenceView]]:
-        rows = await self._rows(
-            "SELECT * FROM rm_licences WHERE number = ANY(%s) ORDER BY number, positions[1]",
-            (list(numbers),))
-        found: dict[str, list[LicenceView]] = defaultdict(list)
-        for r in rows:
-            found[r["number"]].append(LicenceView(
-                deal_id=r["deal_id"], licensors=tuple(r["licensors"]), licensee=r["licensee"],
-                licence_kind=r["licence_kind"], territory=r["territory"], field=r["field"],
-                starts_on=r["starts_on"], ends_on=r["ends_on"], fee=r["fee"],
-                sublicensable=r["sublicensable"], parent_licence=r["parent_licence"],
-                open_licence=r["open_licence"], terminated_on=r["terminated_on"],
-                positions=tuple(r["positions"])))
+    async def licence_pages(self, asked: Sequence[LicencePage]
+                            ) -> dict[LicencePage, list[LicenceView]]:
+        """A page of licences for each question (projections/licence_pages.py), filtered,
+        ordered and cut by PostgreSQL: one statement per shape of question."""
+        found: dict[LicencePage, list[LicenceView]] = {}
+        for pages in by_shape(asked, lambda p: (p.day, p.in_force, p.after, p.first,
+                                                p.open_only)).values():
+            shape = pages[0]
+            where, params = sql_filter(shape.day, shape.in_force, shape.open_only, shape.after)
+            rows = await self._rows(PAGE_SQL.format(where=where),
+                                    ([p.number for p in pages], *params, shape.first))
+            listed: dict[str, list[LicenceView]] = defaultdict(list)
+            for r in rows:
+                listed[r["number"]].append(licence_of_row(r))
+            found.update((p, listed[p.number]) for p in pages)
+        return found
+
+    async def licence_counts(self, asked: Sequence[LicenceCount]) -> dict[LicenceCount, int]:
+        """How many licences each question's list holds over all its pages."""
+        found: dict[LicenceCount, int] = {}
+        for counts in by_shape(asked, lambda c: (c.day, c.in_force)).values():
+            where, params = sql_filter(counts[0].day, counts[0].in_force, False)
+            rows = await self._rows(COUNT_SQL.format(where=where),
+                                    ([c.number for c in counts], *params))
+            counted = {r["number"]: int(r["n"]) for r in rows}
+            found.update((c, counted.get(c.number, 0)) for c in counts)
         return found
 
     async def open_licences(self, numbers: Sequence[str]) -> dict[str, OpenLicenceView]:

@@ -14,6 +14,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
+from projections.licence_pages import LicenceCount, LicencePage
 from projections.patent_view import LicenceView, OpenLicenceView, OwnerView, PledgeView
 from projections.queries import CreditInputs, EventRecord, PartyRow, PatentHead, ReadModels
 
@@ -35,7 +36,9 @@ class Loaders:
     def __init__(self, reads: ReadModels) -> None:
         self.patent: DataLoader[str, PatentHead | None] = _loader(reads.patents)
         self.owners: DataLoader[str, list[OwnerView]] = _loader(reads.owners, list)
-        self.licences: DataLoader[str, list[LicenceView]] = _loader(reads.licences, list)
+        self.licences: DataLoader[LicencePage, list[LicenceView]] = _loader(
+            reads.licence_pages, list)
+        self.licence_count: DataLoader[LicenceCount, int] = _loader(reads.licence_counts, int)
         self.open_licence: DataLoader[str, OpenLicenceView | None] = _loader(reads.open_licences)
         self.pledges: DataLoader[str, list[PledgeView]] = _loader(reads.pledges, list)
         self.party: DataLoader[str, PartyRow | None] = _loader(reads.parties)

@@ -9,10 +9,11 @@ from api.gql.errors import bad_input
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
+LICENCE_PAGE = MAX_PAGE  # the contract's default of `patent { licences(first:) }`: 100
 
 
-def page_size(first: int | None) -> int:
-    size = DEFAULT_PAGE if first is None else first
+def page_size(first: int | None, default: int = DEFAULT_PAGE) -> int:
+    size = default if first is None else first
     if not 1 <= size <= MAX_PAGE:
         raise bad_input("first", f"must be between 1 and {MAX_PAGE}, not {size}",
                         limit=MAX_PAGE)
@@ -42,3 +43,13 @@ def position_cursor(cursor: str | None) -> int:
     if not key[0].isdigit():
         raise bad_input("after", f"not a cursor of this list: {cursor!r}")
     return int(key[0])
+
+
+def keyed_cursor(cursor: str | None) -> tuple[int, str] | None:
+    """A cursor of (log position, id), for lists ordered by the event that made each item."""
+    key = decode_cursor(cursor, 2)
+    if key is None:
+        return None
+    if not key[0].isdigit():
+        raise bad_input("after", f"not a cursor of this list: {cursor!r}")
+    return int(key[0]), key[1]

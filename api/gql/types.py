@@ -18,9 +18,17 @@ from api.gql.context import Ctx
 from api.gql.credit import CreditGrade, blacklisted, credit_of, listings_of
 from api.gql.events import Event, EventConnection, PageInfo, event_connection, evidence
 from api.gql.money import Fee, Money
+from api.gql.paging import LICENCE_PAGE, encode_cursor, keyed_cursor, page_size
 from api.gql.time_travel import held_on
-from ledger.law.patent_state import licence_last_day
 from projections.credit import Listing
+from projections.licence_pages import (
+    LicenceCount,
+    LicencePage,
+    count_of,
+    in_force_on,
+    order_key,
+    page_of,
+)
 from projections.patent_view import (
     LicenceView,
     OpenLicenceView,
@@ -181,15 +189,19 @@ class Licence:
     def fee(self) -> Fee:
         return Fee.of(self.view.fee)  # made when asked: most lists of licences do not
 
+    @strawberry.field(description="Pass as `after` for the licences that follow this one in "
+                                  "the list.")
+    def cursor(self) -> str:
+        return encode_cursor(*order_key(self.view))  # made when asked, as `fee`
+
     @staticmethod
     def of(view: LicenceView, day: date, parties: dict[str, Party]) -> Licence:
-        last = licence_last_day(view.ends_on, view.terminated_on)
         return Licence(view=view, deal_id=view.deal_id, licence_kind=view.licence_kind,
                        territory=view.territory, field=view.field, starts_on=view.starts_on,
                        ends_on=view.ends_on,
                        sublicensable=view.sublicensable, parent_licence=view.parent_licence,
                        open_licence=view.open_licence, terminated_on=view.terminated_on,
-                       in_force=view.starts_on <= day <= last,
+                       in_force=in_force_on(view, day),
                        licensee=parties[view.licensee],
                        licensors=[parties[p] for p in view.licensors])
 
@@ -201,7 +213,7 @@ class Licence:
 @strawberry.type
 class OpenLicence:
     view: strawberry.Private[OpenLicenceView]
-    take_ups_: strawberry.Private[list[Licence]]
+    patent: strawberry.Private[Patent]
 
     @strawberry.field
     def deal_id(self) -> str:
@@ -223,9 +235,13 @@ class OpenLicence:
     def withdrawn_on(self) -> date | None:
         return self.view.withdrawn_on
 
-    @strawberry.field(description="Licences taken up under this declaration.")
-    def take_ups(self) -> list[Licence]:
-        return self.take_ups_
+    @strawberry.field(description="Licences taken up under this declaration, paged as "
+                                  "`patent { licences }` is.")
+    async def take_ups(self, info: Ctx, first: int | None = LICENCE_PAGE,
+                       after: str | None = None) -> list[Licence]:
+        return await self.patent.licence_page(info, LicencePage(
+            self.patent.head.number, self.patent.day, None, keyed_cursor(after),
+            page_size(first, LICENCE_PAGE), open_only=True))
 
     @strawberry.field
     async def evidence(self, info: Ctx) -> list[Event]:
@@ -336,13 +352,35 @@ class Patent:
         return [Ownership(party_id=o.party, share=str(o.share), positions=o.positions)
                 for o in owners]
 
-    @strawberry.field(description="Every licence recorded, in force or not (see inForce).")
-    async def licences(self, info: Ctx) -> list[Licence]:
-        return await self._licences(info)
+    @strawberry.field(description=(
+        "Licences recorded on the patent (by asOf / asKnownAt when asked), in the order they "
+        "were recorded: at most `first` (1 to 100) of them, after the licence whose `cursor` "
+        "is `after`. inForce: true lists only those in force on the answer's date (asOf, else "
+        "today), false only those not. A page shorter than `first` is the last; "
+        "`licenceCount` counts the whole list."))
+    async def licences(self, info: Ctx, in_force: bool | None = None,
+                       first: int | None = LICENCE_PAGE, after: str | None = None
+                       ) -> list[Licence]:
+        return await self.licence_page(info, LicencePage(
+            self.head.number, self.day, in_force, keyed_cursor(after),
+            page_size(first, LICENCE_PAGE)))
 
-    async def _licences(self, info: Ctx) -> list[Licence]:
-        licences = (self.view.licences if self.view is not None
-                    else await info.context.loaders.licences.load(self.head.number))
+    @strawberry.field(description=(
+        "How many licences `licences` lists over all its pages, given the same inForce: "
+        "without it every licence recorded (in force or not), with it those in force (true) "
+        "or not (false) on the answer's date."))
+    async def licence_count(self, info: Ctx, in_force: bool | None = None) -> int:
+        asked = LicenceCount(self.head.number, self.day, in_force)
+        if self.view is not None:
+            return count_of(self.view.licences, asked)
+        count: int = await info.context.loaders.licence_count.load(asked)
+        return count
+
+    async def licence_page(self, info: Ctx, asked: LicencePage) -> list[Licence]:
+        """A page of licences: by PostgreSQL for the register now, from the fold on a date;
+        their licensees and licensors looked up at once."""
+        licences = (page_of(self.view.licences, asked) if self.view is not None
+                    else await info.context.loaders.licences.load(asked))
         named = sorted({p for lic in licences for p in (lic.licensee, *lic.licensors)})
         parties = dict(zip(named, await parties_by_id(info, named), strict=True))
         return [Licence.of(lic, self.day, parties) for lic in licences]
@@ -351,10 +389,7 @@ class Patent:
     async def open_licence(self, info: Ctx) -> OpenLicence | None:
         declared = (self.view.open_licence if self.view is not None
                     else await info.context.loaders.open_licence.load(self.head.number))
-        if declared is None:
-            return None
-        taken = [lic for lic in await self._licences(info) if lic.view.open_licence]
-        return OpenLicence(view=declared, take_ups_=taken)
+        return None if declared is None else OpenLicence(view=declared, patent=self)
 
     async def _pledges(self, info: Ctx) -> list[PledgeView]:
         if self.view is not None:
