@@ -138,18 +138,24 @@ async def post_batch(request: Request, key: Platform) -> Response:
     """Up to MAX_BATCH deals; `atomic` stores all or none, otherwise each on its own.
 
     The body is validated and its deals prepared in the batch preparer's process
-    (ledger/engine/batch_preparer.py); only a batch whose every deal is valid reaches the writer, whole,
-    so an invalid one stores nothing (422) and the writer never waits for a body's rest.
+    (ledger/engine/batch_preparer.py), which sends them back in slices; the writer judges each
+    slice as it comes, before it takes the table lock. A deal found invalid late takes the
+    whole batch back (422, nothing stored).
     """
     preparer: BatchPreparer = request.app.state.batch_preparer
     try:
         batch = await preparer.prepare(await request.body())
     except InvalidBatch as invalid:  # not JSON, or the wrong shape
         raise RequestValidationError(invalid.errors) from None
+    try:
+        results = await _answer(_service(request).post_batch(batch, key.label,
+                                                             atomic=batch.atomic))
+    except InvalidBatch:  # a deal turned out invalid: the writer took the batch back
+        results = []
+    # Also after an atomic batch was refused early: a later deal may yet be invalid (422).
     errors = await batch.errors()
     if errors is not None:
         raise RequestValidationError(errors)
-    results = await _answer(_service(request).post_batch(batch, key.label, atomic=batch.atomic))
     summary = _batch_summary(batch.atomic, batch.deal_ids, results)
     failed = next((r["status"] for r in summary["results"]
                    if r["status"] not in (200, 201, 424)), None)

@@ -12,6 +12,12 @@ on its own the supervisor logs an ERROR and starts it again after RESTART_MIN_SE
 doubling up to RESTART_MAX_SECONDS while it keeps failing. The child logs JSON lines to the
 same stderr as the API.
 
+The child runs at a lower CPU priority (NICENESS): on a busy machine the writer and the
+request handlers, which every posting waits for, get the cores first, and the projections,
+which a reader may wait for, follow within seconds of a burst (their lag is on /healthz and
+/metrics). On two cores, a projector at equal priority took about half the CPU and halved the
+batch throughput of `serve` (BENCHMARKS.md); when the machine is idle it projects at full speed.
+
 The child holds the read end of a pipe whose write end only this process has: when this
 process ends, however it ends (SIGKILL included), the child reads end-of-file and stops, so no
 projector outlives its `serve`. A stand-by child (another `serve` on the same database already
@@ -36,6 +42,7 @@ log = logging.getLogger("ledger.projector_process")
 RESTART_MIN_SECONDS = 1.0  # the first pause before starting a child that stopped
 RESTART_MAX_SECONDS = 30.0  # the longest pause; a child that ran this long starts over at 1 s
 STOP_SECONDS = 15.0  # how long a stopping child may finish its batch before it is killed
+NICENESS = 10  # the child's CPU priority below the API's: the log first, the read side after
 PARENT_PIPE_FLAG = "--until-stdin-closes"  # `project` in child mode (api/cli.py)
 
 
@@ -116,8 +123,10 @@ class ProjectorProcess:
         child = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "project", PARENT_PIPE_FLAG],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
+        with contextlib.suppress(OSError):  # a platform without priorities: as it is
+            os.setpriority(os.PRIO_PROCESS, child.pid, NICENESS)
         self._metrics.inc("ledger_projector_starts_total")
-        log.info("projector process started (pid %d)", child.pid)
+        log.info("projector process started (pid %d, niceness %d)", child.pid, NICENESS)
         return child
 
 

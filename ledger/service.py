@@ -66,8 +66,9 @@ class LedgerService:
 
     def post_batch(self, deals: Decisions, posted_by: str, *, atomic: bool
                    ) -> Future[list[Result]]:
-        """A batch's deals, every one valid and prepared (the batch preparer's child)."""
-        return self.writer.post_many(deals, posted_by, atomic=atomic)
+        """A batch's deals as the batch preparer's child validates and prepares them: the
+        writer judges them as they come and takes the batch back if one is invalid."""
+        return self.writer.post_many(deals, posted_by, atomic=atomic, streamed=True)
 
     def award_subsidy(self, cmd: c.SubsidyCommand, posted_by: str) -> Future[list[Result]]:
         return self.writer.post(partial(d.decide_subsidy, cmd=cmd), posted_by)

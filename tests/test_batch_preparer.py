@@ -1,13 +1,17 @@
-"""Batches validated and prepared in the child process before the writer judges them.
+"""Batches validated and prepared in the child process while the writer judges them.
 
-A deal found invalid anywhere in a batch refuses the whole batch (422 with pydantic's own
-errors, nothing stored, the register as before) before the writer sees any of it, and the
-child's parsing must not accept or change what validating the raw body would refuse or keep.
+The writer starts on a batch's first deals before the child has validated the last, ahead of
+the table lock: a deal found invalid later must take the whole batch back (422 with pydantic's
+own errors, nothing stored, the register as before), the writer must never hold the lock while
+it waits for a slice, and the child's parsing must not accept or change what validating the
+raw body would refuse or keep.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -17,7 +21,8 @@ from fastapi.testclient import TestClient
 from pydantic import TypeAdapter, ValidationError
 
 from ledger.engine.batch_preparation import _Shell
-from ledger.engine.writer import _Posting
+from ledger.engine.writer import Decide, PostingWithdrawn, _Posting
+from ledger.integrity.verify import verify_log
 from ledger.posting import decisions as d
 from ledger.posting.commands import DealBatch, DealCommand
 from ledger.service import LedgerService
@@ -53,24 +58,85 @@ def test_a_deal_found_invalid_late_takes_the_whole_batch_back(
         "the register kept deals of the batch that was taken back (they answered as replays)")
 
 
-def test_an_invalid_batch_never_reaches_the_writer(
+class _Slices:
+    """A streamed posting whose slices come when a test lets them."""
+
+    def __init__(self, slices: list[list[Decide]], gate: threading.Event | None = None,
+                 then: Exception | None = None) -> None:
+        self._slices, self._gate, self._then = slices, gate, then
+
+    def __len__(self) -> int:
+        return sum(map(len, self._slices)) + (1 if self._then else 0)
+
+    def __iter__(self) -> Iterator[Decide]:
+        for part in self.slices():
+            yield from part
+
+    def slices(self) -> Iterator[list[Decide]]:
+        for i, part in enumerate(self._slices):
+            if i and self._gate is not None:
+                assert self._gate.wait(30), "the test never opened the gate"
+            yield part
+        if self._then is not None:
+            raise self._then
+
+
+def _decisions(deals: list[dict[str, Any]]) -> list[Decide]:
+    adapter: TypeAdapter[Any] = TypeAdapter(DealCommand)
+    return [partial(d.decide_deal, cmd=adapter.validate_python(deal)) for deal in deals]
+
+
+def test_a_streamed_posting_withdrawn_midway_leaves_the_rest_of_its_group(
         registered: TestClient, service: LedgerService) -> None:
-    """The writer judges under the event table's lock, which every other writer waits for:
-    it must never wait there for the rest of a client's body. A batch reaches it only once
-    every deal is valid, so an invalid one costs the writer no group at all."""
-    deals = _licences(600, "w")
-    deals[599]["ends_on"] = "not a day"
-    groups = service.metrics.value("ledger_groups_total")
+    """Judged as one group with a posting before and after it."""
     head = service.store.head()
+    before = _Posting(_decisions(_licences(1, "a")), "platform:test", atomic=False)
+    withdrawn = _Posting(_Slices([_decisions(_licences(3, "w"))],
+                                 then=PostingWithdrawn("the rest of the body was invalid")),
+                         "platform:test", atomic=False, streamed=True)
+    after = _Posting(_decisions(_licences(1, "b")), "platform:test", atomic=False)
+    service.writer._commit_group([before, withdrawn, after])
 
-    response = registered.post("/v1/deals/batch", json={"deals": deals})
+    assert [type(r.outcome).__name__ for r in before.future.result(10)] == ["Accepted"]
+    assert [type(r.outcome).__name__ for r in after.future.result(10)] == ["Accepted"]
+    with pytest.raises(PostingWithdrawn):
+        withdrawn.future.result(10)
+    assert [e.deal_id for _, e in service.store.read_all(head)] == ["a0", "b0"]
+    verdict = verify_log(service.database_url)
+    assert verdict.holds and verdict.linked == verdict.events
+    again = registered.post("/v1/deals/batch", json={"deals": _licences(3, "w")})
+    assert [r["status"] for r in again.json()["results"]] == [201] * 3
 
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["path"][:3] == ["body", "deals", 599]
-    assert service.metrics.value("ledger_groups_total") == groups, "the writer judged it"
-    assert service.store.head() == head
-    again = registered.post("/v1/deals/batch", json={"deals": deals[:599]})
-    assert [r["status"] for r in again.json()["results"]] == [201] * 599
+
+def test_the_writer_waits_for_a_slice_without_the_table_lock(
+        registered: TestClient, service: LedgerService, database_url: str) -> None:
+    """Another writer process stores a deal while this one waits for a batch's next slice;
+    then the batch is judged again on the log as it now stands, and the other process's
+    deal decides it: the later licence is refused, not stored beside it."""
+    gate = threading.Event()
+    batch = _Posting(_Slices([_decisions(_licences(2, "s")),
+                              _decisions([licence("x1", [PATENT], [ACME], BETA,
+                                                  kind="exclusive", starts_on="2025-06-01",
+                                                  ends_on="2026-06-01")])],
+                             gate), "platform:test", atomic=False, streamed=True)
+    service.writer._queue.put(batch)
+    other = LedgerService(database_url).start()
+    try:
+        posted = other.writer.post(partial(d.decide_deal, cmd=TypeAdapter(DealCommand)
+                                           .validate_python(licence("o1", [PATENT], [ACME], BETA,
+                                                                    starts_on="2025-01-01",
+                                                                    ends_on="2026-12-31"))),
+                                   "platform:other").result(10)
+        assert type(posted[0].outcome).__name__ == "Accepted", posted[0].outcome
+    finally:
+        gate.set()
+        other.stop()
+    results = batch.future.result(30)
+    assert [type(r.outcome).__name__ for r in results] == ["Accepted", "Accepted", "Refusal"]
+    assert results[2].outcome.rule == "INV-6"  # type: ignore[union-attr]
+    assert service.metrics.value("ledger_groups_judged_again_total") == 1
+    verdict = verify_log(service.database_url)
+    assert verdict.holds and verdict.linked == verdict.events
 
 
 def test_amounts_given_as_json_numbers_keep_every_digit(

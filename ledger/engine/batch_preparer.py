@@ -4,9 +4,10 @@ The API is one Python process: parsing, judging and answering share one interpre
 For a batch, validating the body (pydantic) and preparing each deal (its fingerprint, its
 stream, its event's fields: `ledger/posting/preparation.py`) took about a third of that lock.
 A child process does both on the other core and sends the deals back in slices as they are
-validated and prepared. The batch goes to the writer only once every slice has come back
-valid: the writer holds the event table's lock while it judges, and must never wait there for
-a client's body (an invalid batch is 422 with every error, and never reaches the writer).
+validated and prepared. The writer judges each slice as it comes, ahead of the event table's
+lock (ledger/engine/writer.py), so it never waits for a client's body while it holds the
+lock; a deal found invalid later takes the whole batch back (422 with every error, as if
+nothing had been judged).
 
 The child's side, and how it validates, is `ledger/engine/batch_preparation.py`. If the child dies,
 what waits on it fails (503) and the next batch starts a new one.
@@ -38,7 +39,7 @@ from ledger.engine.batch_preparation import (
     STARTED,
     read_answer,
 )
-from ledger.engine.writer import Decide, Overloaded
+from ledger.engine.writer import Decide, Overloaded, PostingWithdrawn
 from ledger.metrics import Metrics
 from ledger.posting import decisions as d
 from ledger.posting.preparation import PreparedDeal
@@ -47,12 +48,12 @@ log = logging.getLogger("ledger.batch_preparer")
 
 MAX_WAITING = 16  # batch bodies waiting for the child; beyond it callers get 503
 VERDICT_SECONDS = 10.0  # the longest a caller waits for the child's first answer, or its last
-SLICE_SECONDS = 10.0  # the longest a batch waits for its next slice (after the verdict: none)
+SLICE_SECONDS = 10.0  # the longest the writer waits for a batch's next slice (never under the lock)
 
 
 
-class BatchWithdrawn(Exception):
-    """A batch that cannot be completed: nothing of it reaches the writer."""
+class BatchWithdrawn(PostingWithdrawn):
+    """A batch that cannot be completed: the writer takes back whatever it judged of it."""
 
 
 class InvalidBatch(BatchWithdrawn):
@@ -89,6 +90,18 @@ class PreparedBatch:
             while index >= len(deals):
                 self._receive()
             yield partial(d.judge_deal, deal=deals[index])
+
+    def slices(self) -> Iterator[list[Decide]]:
+        """The decisions a slice at a time, as the child sends them back (waiting for each,
+        at most SLICE_SECONDS): the writer loads and judges one while the child validates
+        the next, before it takes the table lock."""
+        deals = self._deals
+        done = 0
+        while done < self._count:
+            while len(deals) <= done:
+                self._receive()
+            part, done = deals[done:], len(deals)
+            yield [partial(d.judge_deal, deal=deal) for deal in part]
 
     @property
     def deal_ids(self) -> list[str]:

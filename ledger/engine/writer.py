@@ -7,10 +7,16 @@ events in one transaction (sent to PostgreSQL in chunks while it judges on: a de
 soon as the deal is accepted, an atomic posting's once all its deals are or, for a large one,
 as it goes behind a savepoint; see ledger/storage/group_append.py). Each posting stays all or
 nothing: a refused deal adds no event, and an atomic batch whose deal is refused takes back
-the events of its other deals. A posting reaches the queue whole (a batch once the batch
-preparer has validated every deal), so the writer never waits for a client while it holds
-the lock. If the save fails, every event of the group is taken back and each caller hears
-503.
+the events of its other deals. If the save fails, every event of the group is taken back and
+each caller hears 503.
+
+A batch arrives from the batch preparer while its child still validates the rest (a streamed
+posting). The writer never waits for a slice while it holds the table lock: a group holding
+a streamed posting is judged ahead, before the lock, each slice as it comes (`_judge_ahead`);
+then, under the lock, if no other process stored anything meanwhile, its events are inserted
+as judged; if one did, the writer takes its judgement back, folds in what was stored, and
+judges the group again under the lock, every slice being there by then. A batch found invalid
+part way is taken back whole (`PostingWithdrawn`) and the rest of the group goes on.
 
 The register it judges against lives in PostgreSQL (ledger/engine/register.py): under the lock, the
 writer loads in one round trip what the group's postings name and its cache does not hold,
@@ -71,7 +77,8 @@ Decide = Callable[[Register, Stamp], Outcome]
 
 
 class Decisions(Protocol):
-    """A posting's decisions, judged in order (all of them there: iterating never waits)."""
+    """A posting's decisions, judged in order: a list, or a batch whose deals are still
+    arriving from the batch preparer (iterating may wait for them, never under the lock)."""
 
     def __len__(self) -> int: ...
 
@@ -80,6 +87,12 @@ class Decisions(Protocol):
 
 class Overloaded(RuntimeError):
     """The writer's queue is full: the caller should retry after a moment (503)."""
+
+
+class PostingWithdrawn(Exception):
+    """Raised by a streamed posting's decisions while they are judged (its body turned out
+    invalid, or stopped arriving): the posting is taken back whole and its caller gets this
+    exception; the rest of the group goes on."""
 
 
 class StoreUnavailable(RuntimeError):
@@ -104,6 +117,7 @@ class _Posting:
     decisions: Decisions
     posted_by: str
     atomic: bool
+    streamed: bool = False  # its decisions may wait for slices, or stop with PostingWithdrawn
     future: Future[list[Result]] = field(default_factory=Future)
 
 
@@ -126,6 +140,9 @@ class Writer:
         metrics.counter("ledger_events_caught_up_total",
                         "Events other processes stored, folded in under the table lock")
         metrics.counter("ledger_events_stored_total", "Events stored")
+        metrics.counter("ledger_groups_judged_again_total",
+                        "Groups judged ahead of the lock, judged again under it because "
+                        "another process stored events meanwhile")
         metrics.histogram("ledger_group_deals", "Postings per group commit",
                           (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000))
         metrics.histogram("ledger_group_seconds", "Time to judge and commit a group",
@@ -162,10 +179,13 @@ class Writer:
         return self.post_many([decide], posted_by, atomic=True)
 
     def post_many(
-        self, decisions: Decisions, posted_by: str, *, atomic: bool
+        self, decisions: Decisions, posted_by: str, *, atomic: bool, streamed: bool = False
     ) -> Future[list[Result]]:
-        """Queue a posting: each decision judged in order, all of them or each on its own."""
-        posting = _Posting(decisions, posted_by, atomic)
+        """Queue a posting: each decision judged in order, all of them or each on its own.
+        `streamed`: its decisions are still arriving (a batch from the batch preparer), may
+        stop with `PostingWithdrawn`, and may offer `slices()` to be loaded a slice at a
+        time; its group is judged before the lock (see the module's docstring)."""
+        posting = _Posting(decisions, posted_by, atomic, streamed)
         try:
             self._queue.put_nowait(posting)
         except queue.Full:
@@ -229,27 +249,50 @@ class Writer:
         self._metrics.observe("ledger_group_seconds", time.perf_counter() - started)
 
     def _judge_and_save(self, register: Register, group: list[_Posting]) -> None:
-        """Judge and store one group in one transaction, under the event table's lock."""
-        answers: list[list[Outcome]] = []
+        """Judge and store one group in one transaction, under the event table's lock (judged
+        before it when the group holds a streamed posting, and again under it if another
+        process stored events meanwhile)."""
+        answers: list[list[Outcome] | PostingWithdrawn] = []
+        ahead = _judge_ahead(register, group) if any(p.streamed for p in group) else None
 
         def judge(missed: list[tuple[int, ev.LedgerEvent]], store: ChunkedAppend) -> None:
+            nonlocal ahead
+            if ahead is not None and missed:  # judged on a register that has moved since
+                ahead.take_back(register)
+                ahead = None
+                self._metrics.inc("ledger_groups_judged_again_total")
             for position, event in missed:  # stored by another process a moment ago
                 register.apply(event, position)
             self._metrics.inc("ledger_events_caught_up_total", len(missed))
+            if ahead is not None:
+                answers.extend(ahead.answers)
+                for events in ahead.kept:
+                    store.add(events)
+                return
             keys: set[str] = set()
             numbers: set[str] = set()
             for posting in group:
-                for decide in posting.decisions:
-                    wants(decide, keys, numbers)
+                if not posting.streamed:  # a streamed one's slices are loaded as they come
+                    for decide in posting.decisions:
+                        wants(decide, keys, numbers)
             register.prefetch(keys, numbers)  # one round trip for what is not cached
             stamp_time = datetime.now(UTC)  # under the lock: recorded_at follows log order
+            withdrawn = iter(ahead_withdrawn)
             for posting in group:
+                if posting.streamed and (gone := next(withdrawn)) is not None:
+                    answers.append(gone)  # taken back when judged ahead: it stays so
+                    continue
                 answers.append(_judge_posting(register, posting,
                                               Stamp(posting.posted_by, stamp_time), store))
 
+        ahead_withdrawn = [] if ahead is None else [
+            a if isinstance(a, PostingWithdrawn) else None
+            for p, a in zip(group, ahead.answers, strict=True) if p.streamed]
+        expected = (sum(len(p.decisions) for p in group) if ahead is None
+                    else sum(len(e) for e in ahead.kept))
         try:
-            stored = self._store.append_judged(
-                register.position, judge, expected=sum(len(p.decisions) for p in group))
+            start = ahead.position if ahead is not None else register.position
+            stored = self._store.append_judged(start, judge, expected=expected)
         except Exception as error:
             log.warning("a group of %d postings did not commit: %s", len(group), error)
             self._register = None  # reload from the log: the outcome may be unknown
@@ -262,6 +305,10 @@ class Writer:
         tally: Counter[tuple[str, str]] = Counter()
         for posting, outcomes in zip(group, answers, strict=True):
             if posting.future.done():  # a caller may have stopped waiting (cancelled)
+                continue
+            if isinstance(outcomes, PostingWithdrawn):
+                tally["outcome", "withdrawn"] += 1
+                posting.future.set_exception(outcomes)
                 continue
             posting.future.set_result([_result(register, o, confirmed, tally) for o in outcomes])
         for (label, value), count in tally.items():  # once per group, not once per deal
@@ -311,6 +358,80 @@ class Writer:
         for position, event in missed:
             register.apply(event, position)
         return register
+
+
+@dataclass(slots=True)
+class _Ahead:
+    """A group judged before the lock: each posting's answer, and the events that stand, in
+    order; `position` is the log's head the judgement was made on."""
+
+    position: int
+    answers: list[list[Outcome] | PostingWithdrawn]
+    kept: list[list[ev.LedgerEvent]]
+
+    def take_back(self, register: Register) -> None:
+        for events in reversed(self.kept):
+            for event in reversed(events):
+                register.retract(event)
+
+
+def _judge_ahead(register: Register, group: list[_Posting]) -> _Ahead:
+    """Judge the group on the register as this writer last saw the log, without the lock: a
+    streamed posting's slices are loaded and judged as they arrive, so the batch preparer's
+    child validates the next slice while this one is judged. Nothing is sent to the store."""
+    ahead = _Ahead(register.position, [], [])
+    stamp = datetime.now(UTC)
+    for posting in group:
+        mine: list[ev.LedgerEvent] = []
+        outcomes: list[Outcome] = []
+        try:
+            for part in _slices(posting.decisions):
+                keys: set[str] = set()
+                numbers: set[str] = set()
+                for decide in part:
+                    wants(decide, keys, numbers)
+                register.prefetch(keys, numbers)
+                for decide in part:
+                    outcome = _judged(decide, register, Stamp(posting.posted_by, stamp),
+                                      posting.posted_by)
+                    outcomes.append(outcome)
+                    if isinstance(outcome, Accepted):
+                        for event in outcome.events:
+                            register.apply(event)
+                        mine.extend(outcome.events)
+                    elif posting.atomic and not isinstance(outcome, Replayed):
+                        raise _Refused(len(outcomes) - 1, outcome)
+        except PostingWithdrawn as withdrawn:
+            _take_back(register, mine, None)
+            ahead.answers.append(withdrawn)
+            continue
+        except _Refused as refused:
+            _take_back(register, mine, None)
+            ahead.answers.append([refused.outcome if i == refused.index else Skipped(refused.index)
+                                  for i in range(len(posting.decisions))])
+            continue
+        ahead.answers.append(outcomes)
+        if mine:
+            ahead.kept.append(mine)
+    return ahead
+
+
+class _Refused(Exception):
+    """An atomic posting's deal that failed, ending its judgement ahead of the lock."""
+
+    def __init__(self, index: int, outcome: Outcome) -> None:
+        super().__init__(index)
+        self.index, self.outcome = index, outcome
+
+
+def _slices(decisions: Decisions) -> Iterator[list[Decide]]:
+    """A posting's decisions a slice at a time: as the batch preparer delivers them when the
+    posting offers `slices()`, else all at once."""
+    slices = getattr(decisions, "slices", None)
+    if slices is not None:
+        yield from slices()
+    else:
+        yield list(decisions)
 
 
 def _spare_the_collector() -> None:
@@ -367,6 +488,8 @@ def _judged(decide: Decide, register: Register, stamp: Stamp, posted_by: str) ->
     posting, instead of every caller of the group hearing 503 again on each retry."""
     try:
         return decide(register, stamp)
+    except PostingWithdrawn:
+        raise
     except Exception as fault:
         log.exception("judging a posting by %s raised; it alone is refused (500)", posted_by)
         return Faulted(type(fault).__name__)
