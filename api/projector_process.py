@@ -42,7 +42,7 @@ log = logging.getLogger("ledger.projector_process")
 RESTART_MIN_SECONDS = 1.0  # the first pause before starting a child that stopped
 RESTART_MAX_SECONDS = 30.0  # the longest pause; a child that ran this long starts over at 1 s
 STOP_SECONDS = 15.0  # how long a stopping child may finish its batch before it is killed
-NICENESS = 10  # the child's CPU priority below the API's: the log first, the read side after
+NICENESS = 10  # the child's niceness above the API's: the log first, the read side after
 PARENT_PIPE_FLAG = "--until-stdin-closes"  # `project` in child mode (api/cli.py)
 
 
@@ -124,7 +124,8 @@ class ProjectorProcess:
             [sys.executable, "-m", "api.cli", "project", PARENT_PIPE_FLAG],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
         with contextlib.suppress(OSError):  # a platform without priorities: as it is
-            os.setpriority(os.PRIO_PROCESS, child.pid, NICENESS)
+            own = os.getpriority(os.PRIO_PROCESS, 0)
+            os.setpriority(os.PRIO_PROCESS, child.pid, min(own + NICENESS, 19))
         self._metrics.inc("ledger_projector_starts_total")
         log.info("projector process started (pid %d, niceness %d)", child.pid, NICENESS)
         return child

@@ -43,7 +43,7 @@ from projections.patent_view import (
 
 Decode = Callable[[UUID, int, str, bytes, int], ev.LedgerEvent]  # ..., state, position
 POOL_SIZE = 8
-EVENT_CACHE = 50_000  # decoded events kept by position (immutable, so never stale)
+EVENT_CACHE = 10_000  # decoded events kept by position (immutable, so never stale); ~4 KB each
 STATEMENT_TIMEOUT_MS = 5_000  # a read that takes longer is a bug or an attack: cut it off
 
 T = TypeVar("T")
