@@ -271,23 +271,21 @@ class Writer:
                 return
             keys: set[str] = set()
             numbers: set[str] = set()
-            for posting in group:
-                if not posting.streamed:  # a streamed one's slices are loaded as they come
+            for posting, gone in zip(group, withdrawn, strict=True):
+                if gone is None:  # (a streamed posting here is whole: judged ahead before)
                     for decide in posting.decisions:
                         wants(decide, keys, numbers)
             register.prefetch(keys, numbers)  # one round trip for what is not cached
             stamp_time = datetime.now(UTC)  # under the lock: recorded_at follows log order
-            withdrawn = iter(ahead_withdrawn)
-            for posting in group:
-                if posting.streamed and (gone := next(withdrawn)) is not None:
-                    answers.append(gone)  # taken back when judged ahead: it stays so
+            for posting, gone in zip(group, withdrawn, strict=True):
+                if gone is not None:  # taken back when judged ahead: it stays so
+                    answers.append(gone)
                     continue
                 answers.append(_judge_posting(register, posting,
                                               Stamp(posting.posted_by, stamp_time), store))
 
-        ahead_withdrawn = [] if ahead is None else [
-            a if isinstance(a, PostingWithdrawn) else None
-            for p, a in zip(group, ahead.answers, strict=True) if p.streamed]
+        withdrawn: list[PostingWithdrawn | None] = [None] * len(group) if ahead is None else [
+            a if isinstance(a, PostingWithdrawn) else None for a in ahead.answers]
         expected = (sum(len(p.decisions) for p in group) if ahead is None
                     else sum(len(e) for e in ahead.kept))
         try:
@@ -295,7 +293,7 @@ class Writer:
             stored = self._store.append_judged(start, judge, expected=expected)
         except Exception as error:
             log.warning("a group of %d postings did not commit: %s", len(group), error)
-            self._register = None  # reload from the log: the outcome may be unknown
+            self._register = None  # the cache starts over: the outcome may be unknown
             _fail_all(group, StoreUnavailable(f"the event store did not commit: {error}"))
             return
         confirmed: dict[int, tuple[int, Posted | None]] = {}  # by id(event)
