@@ -136,15 +136,16 @@ class AnomalyProjection:
         """Replace each scope's flags where they changed: the stored ones are read back and
         compared by id and content (a flag whose evidence is unchanged keeps its row)."""
         table = Identifier("rm_anomalies" + suffix)
-        cur.execute(SQL("SELECT rule, rule_version, score, explanation, scope, detected_on,"
+        cur.execute(SQL("SELECT id, rule, rule_version, score, explanation, scope, detected_on,"
                         " parties, patents, evidence FROM {} WHERE scope = ANY(%s)"
                         ).format(table), (scopes,))
         stored: dict[str, dict[str, Flag]] = {}
-        for rule, version, score, explanation, scope, day, parties, patents, evidence in \
-                cur.fetchall():
-            flag = Flag(rule, version, float(score), explanation, scope, day, tuple(parties),
-                        tuple(patents), tuple(evidence))
-            stored.setdefault(scope, {})[flag.id] = flag
+        # The id stored is the one Flag.id gave these contents (a hash: not computed again).
+        for flag_id, rule, version, score, explanation, scope, day, parties, patents, \
+                evidence in cur.fetchall():
+            stored.setdefault(scope, {})[flag_id] = Flag(
+                rule, version, float(score), explanation, scope, day, tuple(parties),
+                tuple(patents), tuple(evidence))
         dropped: list[str] = []
         added: dict[str, Flag] = {}
         for scope in scopes:
