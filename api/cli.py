@@ -139,7 +139,7 @@ def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.metrics import Metrics
     from ledger.storage.migrations import migrate
     from ledger.storage.store import open_store
-    from projections.projectors import Projectors
+    from projections.projectors import Projectors, spare_the_collector
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -149,6 +149,7 @@ def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
     with ledger_database(settings) as url:
         store = open_store(url)
         migrate(url)
+        spare_the_collector()  # this process only projects
         projectors = Projectors(url, store, Metrics(), settings.projection_batch).start()
         if args.until_stdin_closes:
             logging.getLogger("ledger.projector_process").info("projecting for serve")

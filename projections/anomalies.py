@@ -101,12 +101,22 @@ class AnomalyProjection:
             kinds[kind].append(key)
         world.patents.update(store.patents(cur, kinds["patent"], suffix))
         parties = set(kinds["party"])
-        if parties:
-            world.received, world.sold = store.movements(cur, parties, suffix)
         everything = bool(kinds["subsidies"])
         if parties or everything:
             world.subsidies, world.subsidies_of = store.subsidies(
                 cur, None if everything else parties, suffix)
+        if parties:
+            # Only the movements the party rules count (a party's whole history grows with
+            # the log): AR-3's inflows before an award, AR-12's sales to new small buyers.
+            params = rule_params()
+            inflow, fan_out = params["AR-3"], params["AR-12"]
+            world.received.update(store.received_within(
+                cur, [(p, world.subsidies[s][1].effective_on) for p in parties
+                      for s in world.subsidies_of.get(p, [])],
+                inflow.days("window_days"), suffix))
+            world.sold.update(store.sold_to_new(
+                cur, parties, fan_out.names("buyer_sizes"), fan_out.days("buyer_age_days"),
+                suffix))
         if everything:
             world.deals = store.deals(cur, [d for _, s in world.subsidies.values()
                                             for d in s.deals], suffix)
@@ -126,15 +136,16 @@ class AnomalyProjection:
         """Replace each scope's flags where they changed: the stored ones are read back and
         compared by id and content (a flag whose evidence is unchanged keeps its row)."""
         table = Identifier("rm_anomalies" + suffix)
-        cur.execute(SQL("SELECT rule, rule_version, score, explanation, scope, detected_on,"
+        cur.execute(SQL("SELECT id, rule, rule_version, score, explanation, scope, detected_on,"
                         " parties, patents, evidence FROM {} WHERE scope = ANY(%s)"
                         ).format(table), (scopes,))
         stored: dict[str, dict[str, Flag]] = {}
-        for rule, version, score, explanation, scope, day, parties, patents, evidence in \
-                cur.fetchall():
-            flag = Flag(rule, version, float(score), explanation, scope, day, tuple(parties),
-                        tuple(patents), tuple(evidence))
-            stored.setdefault(scope, {})[flag.id] = flag
+        # The id stored is the one Flag.id gave these contents (a hash: not computed again).
+        for flag_id, rule, version, score, explanation, scope, day, parties, patents, \
+                evidence in cur.fetchall():
+            stored.setdefault(scope, {})[flag_id] = Flag(
+                rule, version, float(score), explanation, scope, day, tuple(parties),
+                tuple(patents), tuple(evidence))
         dropped: list[str] = []
         added: dict[str, Flag] = {}
         for scope in scopes:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -139,6 +140,47 @@ class AnomalyTables:
                 (sold if is_sold else received)[party].append(
                     Movement(day, position, number, deal_id, frozenset(others)))
         return received, sold
+
+    def received_within(self, cur: psycopg.Cursor, awarded: Iterable[tuple[str, date]],
+                        days: int, suffix: str) -> dict[str, list[Movement]]:
+        """What each party received in the `days` up to one of its award dates (`awarded`:
+        party, date), in the order taken in: all that AR-3 counts. Every movement a party
+        ever received would grow with the log, and was read for every batch touching it."""
+        found: dict[str, list[Movement]] = defaultdict(list)
+        windows = sorted(set(awarded))
+        if windows:
+            cur.execute(SQL("SELECT party, day, position, number, deal_id, counterparties"
+                            " FROM {} m WHERE NOT sold AND party = ANY(%s) AND EXISTS ("
+                            "SELECT FROM unnest(%s::text[], %s::date[]) w(party, awarded)"
+                            " WHERE w.party = m.party"
+                            " AND m.day BETWEEN w.awarded - %s AND w.awarded)"
+                            " ORDER BY party, day, position, ord").format(
+                                self._t("rm_anomaly_movements", suffix)),
+                        (sorted({p for p, _ in windows}), [p for p, _ in windows],
+                         [d for _, d in windows], days))
+            for party, day, position, number, deal_id, others in cur.fetchall():
+                found[party].append(Movement(day, position, number, deal_id, frozenset(others)))
+        return found
+
+    def sold_to_new(self, cur: psycopg.Cursor, parties: Iterable[str], sizes: Iterable[str],
+                    age_days: int, suffix: str) -> dict[str, list[Movement]]:
+        """What each party sold to at least one buyer of `sizes` under `age_days` old on the
+        day (registered with a founding date), in the order taken in: all that AR-12 counts.
+        Its other sales, which grow with the log, stay in the table."""
+        found: dict[str, list[Movement]] = defaultdict(list)
+        wanted = sorted(set(parties))
+        if wanted:
+            cur.execute(SQL("SELECT party, day, position, number, deal_id, counterparties"
+                            " FROM {} m WHERE sold AND party = ANY(%s) AND EXISTS ("
+                            "SELECT FROM {} b WHERE b.id = ANY(m.counterparties)"
+                            " AND b.size = ANY(%s) AND m.day - b.founded_on < %s)"
+                            " ORDER BY party, day, position, ord").format(
+                                self._t("rm_anomaly_movements", suffix),
+                                self._t("rm_anomaly_parties", suffix)),
+                        (wanted, sorted(sizes), age_days))
+            for party, day, position, number, deal_id, others in cur.fetchall():
+                found[party].append(Movement(day, position, number, deal_id, frozenset(others)))
+        return found
 
     def listings(self, cur: psycopg.Cursor, parties: Iterable[str], suffix: str
                  ) -> dict[str, list[tuple[int, ListingFacts]]]:

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import gc
+
 from ledger.storage.store import LedgerStore
 from projections import all_projections
 from projections.runner import BATCH_SIZE, Metrics, ProjectionRunner, register_metrics
+
+YOUNG_COLLECTION = 20_000  # allocations between the collector's young passes (CPython: 700)
+
+
+def spare_the_collector() -> None:
+    """For a process that projects (`patent-ledger project`), once it has started. Folding a
+    page allocates several objects per event (decoded events, facts, rows for COPY), so the
+    cyclic collector's young pass ran every few events and its full pass, which walks every
+    object the process holds, every few hundred. What exists after start (modules, the rule
+    configuration) lives as long as the process: frozen, the full passes skip it; young
+    passes run every YOUNG_COLLECTION allocations. The caches are bounded (README limits), so
+    nothing grows for want of a collection. The writer does the same (ledger/engine/writer.py)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION, 20, 100)
 
 
 class Projectors:

@@ -111,6 +111,35 @@ def test_ar_3_inflow_before_a_subsidy_stronger_for_a_young_party(
     assert sorted(d for d in deals(found[0]) if d) == [f"Y{i}" for i in range(5)]
 
 
+def test_ar_3_counts_the_90_days_up_to_the_award_whenever_they_are_posted(
+        world: TestClient, projectors: Projectors) -> None:
+    """The projection reads back only the inflows inside an award's window (a party's whole
+    history grows with the log): both ends count, the days outside do not, and inflows
+    posted after the award still count toward it."""
+    edges, outside = uscc(64), uscc(65)
+    for who in (edges, outside):
+        party(world, who, founded_on="2015-01-01")
+    days = ["2020-02-20", "2020-03-15", "2020-04-01"]  # 90 days before 2020-05-20, and in
+    for i, day in enumerate(days):
+        post(world, transfer(f"W{i}", [register(world, 200 + i)], [A], {edges: "1"}, day))
+    for i, day in enumerate(["2020-02-19", "2020-03-15", "2020-04-01", "2020-04-02",
+                             "2020-05-20"]):  # the first 91 days before: four count
+        post(world, transfer(f"X{i}", [register(world, 210 + i)], [A], {outside: "1"}, day))
+    for who, sid in ((edges, "S-E"), (outside, "S-X")):
+        post(world, {"subsidy_id": sid, "party": who, "programme": "transfer award",
+                     "amount": {"amount": "100000", "currency": "CNY"},
+                     "awarded_on": "2020-05-20", "deals": []}, "/v1/subsidies", "regulator")
+    assert flags(world, projectors, "AR-3") == []
+    post(world, transfer("W3", [register(world, 203)], [A], {edges: "1"}, "2020-05-20"))
+    post(world, transfer("W4", [register(world, 204)], [A], {edges: "1"}, "2020-05-21"))
+    post(world, transfer("X5", [register(world, 215)], [A], {outside: "1"}, "2020-05-21"))
+    assert flags(world, projectors, "AR-3") == []  # W4 came a day after the award
+    post(world, transfer("W5", [register(world, 205)], [A], {edges: "1"}, "2020-04-10"))
+    found = flags(world, projectors, "AR-3")
+    assert len(found) == 1
+    assert sorted(d for d in deals(found[0]) if d) == ["W0", "W1", "W2", "W3", "W5"]
+
+
 def test_ar_4_a_utility_model_in_two_parties_subsidies_but_not_an_invention(
         world: TestClient, projectors: Projectors) -> None:
     model = register(world, 30, kind=2)
@@ -240,6 +269,35 @@ def test_ar_12_fan_out_to_new_small_buyers(world: TestClient, projectors: Projec
     found = flags(world, projectors, "AR-12")
     assert len(found) == 1
     assert sorted(deals(found[0])) == [f"FO{i}" for i in range(5)]
+
+
+def test_ar_12_counts_buyers_under_365_days_old_on_the_sale(
+        world: TestClient, projectors: Projectors) -> None:
+    """The projection reads back only the sales with a new small buyer: a buyer founded 365
+    days before the sale is not new, one founded 364 days before is, one with no founding
+    date never is, and a large co-buyer does not hide a small one."""
+    sizes = {"micro": [uscc(130 + i) for i in range(4)], "large": [uscc(140)]}
+    aged, young, undated = uscc(141), uscc(142), uscc(143)
+    for who in sizes["micro"]:
+        party(world, who, size="micro", founded_on="2019-06-01")
+    party(world, sizes["large"][0], size="large", founded_on="2019-06-01")
+    party(world, aged, size="small", founded_on="2019-03-02")  # 365 days before 2020-03-01
+    party(world, young, size="small", founded_on="2019-03-03")  # 364 days
+    party(world, undated, size="small")
+    for seller, last, serial in ((C, aged, 300), (D, young, 310), (E, undated, 320)):
+        for i, buyer in enumerate(sizes["micro"][:3]):
+            post(world, transfer(f"{seller[-4:]}-{i}", [register(world, serial + i, owner=seller)],
+                                 [seller], {buyer: "1"}, f"2020-02-1{i}"))
+        post(world, transfer(f"{seller[-4:]}-L", [register(world, serial + 5, owner=seller)],
+                             [seller], {last: "1"}, "2020-03-01"))
+        post(world, transfer(f"{seller[-4:]}-M", [register(world, serial + 6, owner=seller)],
+                             [seller], {sizes["micro"][3]: "0.5", sizes["large"][0]: "0.5"},
+                             "2020-03-02"))
+    found = flags(world, projectors, "AR-12")
+    assert [sorted(p["id"] for p in f["parties"])
+            for f in found] == [sorted({D, young, *sizes["micro"]})]
+    assert sorted(d for d in deals(found[0]) if d) == sorted(
+        [f"{D[-4:]}-{i}" for i in range(3)] + [f"{D[-4:]}-L", f"{D[-4:]}-M"])
 
 
 def test_findings_set_the_status_and_platforms_cannot_read_anomalies(
