@@ -399,7 +399,7 @@ def _same_conveyance(register: Register, numbers: list[str], assignees: set[str]
         timeline = register.patents.get(number)
         if timeline is None or set(timeline.current().owners) != assignees:
             return None
-    first = register.patents.get(numbers[0])
+    first = register.whole(numbers[0])
     assert first is not None
     for event in reversed(first.events):
         if isinstance(event, ev.OwnershipTransferred) and set(event.to_parties) == assignees:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MAX_PROJECTION_BATCH = 10_000
-WRITER_CACHE_RANGE = (1_000, 10_000_000)  # patents' events the writer's cache may hold
+WRITER_CACHE_RANGE = (1_000, 10_000_000)  # records the writer's cache may weigh
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class Settings:
     signing_key: Path | None = None  # Ed25519 PEM for checkpoints; None: data_dir's, made once
     rate_limit: str | None = None  # "rate[:burst]" requests a second per API key
     public_docs: bool = False  # LEDGER_PUBLIC_DOCS=1: /docs and /openapi.json in production
-    writer_cache: int = 20_000  # LEDGER_WRITER_CACHE: patents' events the writer keeps
+    writer_cache: int = 150_000  # LEDGER_WRITER_CACHE: records the writer's cache may weigh
 
     @property
     def signing_key_path(self) -> Path:
@@ -45,11 +45,11 @@ class Settings:
         if not 1 <= batch <= MAX_PROJECTION_BATCH:
             raise ValueError(f"LEDGER_PROJECTION_BATCH must be a whole number from 1 to "
                              f"{MAX_PROJECTION_BATCH}, not {raw_batch!r}")
-        raw_cache = os.environ.get("LEDGER_WRITER_CACHE", "20000")
+        raw_cache = os.environ.get("LEDGER_WRITER_CACHE", "150000")
         low, high = WRITER_CACHE_RANGE
         if not raw_cache.isdigit() or not low <= int(raw_cache) <= high:
             raise ValueError(f"LEDGER_WRITER_CACHE must be a whole number from {low:,} to "
-                             f"{high:,} (events), not {raw_cache!r}")
+                             f"{high:,} (records), not {raw_cache!r}")
         raw_port = os.environ.get("LEDGER_PORT", "8000")
         if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65_535:
             raise ValueError(f"LEDGER_PORT must be a whole number from 1 to 65535, "

@@ -164,3 +164,29 @@ def test_a_log_written_before_the_state_tables_is_filed_when_a_writer_starts(
                                                      starts_on="2021-01-01"))
     assert replay.status_code == 200, replay.text
     assert stale.status_code == 409 and stale.json()["rule"] == "INV-2"
+
+
+def test_a_cached_patent_kept_as_its_state_is_loaded_whole_for_the_past(
+        client: TestClient, service: LedgerService) -> None:
+    """After a group the writer keeps a patent as its current state only; a backdated deal
+    needs its events again, and a posting taken back must not leave its deal in that state."""
+    numbers = _market(client, 1)
+    assert client.post("/v1/deals", json=transfer(
+        "later", numbers, [ACME], {BETA: "1"}, effective_on="2021-01-01")).status_code == 201
+    register = service.writer._register
+    assert register is not None
+    timeline = register.patents[numbers[0]]
+    assert not timeline.complete and timeline.events == []  # its state, not its events
+
+    breaking = client.post("/v1/deals", json=transfer(
+        "early", numbers, [ACME], {GAMMA: "1"}, effective_on="2020-06-01"))
+    assert breaking.status_code == 409 and breaking.json()["rule"] == "INV-2"
+    assert breaking.json()["facts"]["breaks_later_event"] == "later"
+
+    taken_back = client.post("/v1/deals/batch", json={"atomic": True, "deals": [
+        licence("kept-out", numbers, [BETA], GAMMA, starts_on="2022-01-01"),
+        licence("refused", numbers, [BETA], GAMMA, kind="exclusive", starts_on="2022-02-01")]})
+    assert [r["status"] for r in taken_back.json()["results"]] == [424, 409]
+    exclusive = client.post("/v1/deals", json=licence(
+        "alone", numbers, [BETA], GAMMA, kind="exclusive", starts_on="2022-02-01"))
+    assert exclusive.status_code == 201, exclusive.text  # "kept-out" is not in the state

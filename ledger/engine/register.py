@@ -31,7 +31,8 @@ from ledger.posting.posted import Posted, posted_for
 
 __all__ = ["Posted", "Register", "StateSource", "deal_key", "posting_key"]
 
-CACHE_EVENTS = 20_000  # patents' events the cache holds (LEDGER_WRITER_CACHE); ~4 KB each
+CACHE_EVENTS = 150_000  # records the cached patents weigh (LEDGER_WRITER_CACHE): a compacted
+# patent weighs 1 + its licences and pledges (about 0.8 KB each), a whole one its events (~4 KB)
 CACHE_POSTINGS = 20_000  # answers (and their parties, deals, listings) the cache holds
 CACHE_STREAMS = 10_000  # stream versions (patents' and listings' own streams)
 
@@ -54,12 +55,19 @@ class StateSource(Protocol):
 
 @dataclass(slots=True)
 class PatentTimeline:
+    """One patent's events in effective-date order, or, once the group that used it is over,
+    only its current state (`compact`): all a deal dated after everything needs, at a tenth
+    of the memory. A backdated deal needs the events again: the register reloads them."""
+
     registered: ev.PatentRegistered
     # (effective_on, sequence) keys kept sorted beside the events they order; the sequence of
     # a stored event is its position, of a pending one a number above every stored position.
     keys: list[tuple[date, int]] = field(default_factory=list)
     events: list[ev.LedgerEvent] = field(default_factory=list)
     _current: ps.PatentState | None = None
+    complete: bool = True  # False: compacted, `keys` and `events` empty
+    latest: tuple[date, int] | None = None  # the last key, kept in both forms
+    pending: list[ev.LedgerEvent] = field(default_factory=list)  # placed since compacted
 
     @property
     def number(self) -> str:
@@ -68,6 +76,7 @@ class PatentTimeline:
     def current(self) -> ps.PatentState:
         """The state after every event (cached; rebuilt after a backdated insert or retract)."""
         if self._current is None:
+            assert self.complete, "a compacted timeline keeps its current state"
             self._current = self.state_on(None)
         return self._current
 
@@ -80,11 +89,16 @@ class PatentTimeline:
             ps.apply(state, event)
         return state
 
+    def backdated(self, day: date) -> bool:
+        """Whether an event dated `day` falls before the latest one (judged on the past)."""
+        return self.latest is not None and day < self.latest[0]
+
     def judge(self, event: ev.LedgerEvent) -> Refusal | None:
         """Refusal if `event` breaks a rule on its date or makes a later event unlawful."""
         day = event.effective_on
-        if not self.keys or day >= self.keys[-1][0]:
+        if not self.backdated(day):
             return check(self.current(), event)
+        assert self.complete, "the register loads a patent's events before a backdated deal"
         state = ps.start_state(self.registered)
         index = bisect.bisect_right(self.keys, (day, 1 << 62))
         for earlier in self.events[:index]:
@@ -102,12 +116,17 @@ class PatentTimeline:
 
     def place(self, event: ev.LedgerEvent, sequence: int) -> None:
         key = (event.effective_on, sequence)
-        if not self.keys or key > self.keys[-1]:  # the usual case: the latest so far
-            self.keys.append(key)
-            self.events.append(event)
+        if self.latest is None or key > self.latest:  # the usual case: the latest so far
+            if self.complete:
+                self.keys.append(key)
+                self.events.append(event)
+            else:
+                self.pending.append(event)
             if self._current is not None:
                 ps.apply(self._current, event)
+            self.latest = key
             return
+        assert self.complete, "the register loads a patent's events before a backdated one"
         index = bisect.bisect_left(self.keys, key)
         if index < len(self.keys) and self.keys[index] == key:
             return  # already here (a position is placed once)
@@ -116,15 +135,27 @@ class PatentTimeline:
         self._current = None
 
     def retract(self, event: ev.LedgerEvent) -> None:
+        assert self.complete, "the register reloads a compacted timeline to take one back"
         index = next(i for i, e in enumerate(self.events) if e is event)
         del self.keys[index]
         del self.events[index]
         self._current = None
+        self.latest = self.keys[-1] if self.keys else None
+
+    def compact(self) -> None:
+        """Keep the current state and the latest key only (after the group that used it)."""
+        if self.complete:
+            self.current()
+            self.keys, self.events, self.complete = [], [], False
+        self.pending = []
 
     @property
     def weight(self) -> int:
-        """What this timeline costs the cache: its events, and its registration."""
-        return len(self.events) + 1
+        """What this timeline costs the cache: its events, or its state's records."""
+        if self.complete:
+            return len(self.events) + 1
+        state = self.current()
+        return 1 + len(state.licences) + len(state.pledges) + len(self.pending)
 
 
 def _breaks_later(event: ev.LedgerEvent, later: ev.LedgerEvent, broken: Refusal) -> Refusal:
@@ -186,7 +217,9 @@ class Register:
         self.max_postings = max_postings
         self._answers: OrderedDict[str, _Answer] = OrderedDict()
         self._timelines: OrderedDict[str, PatentTimeline] = OrderedDict()
-        self._events_held = 0
+        self._held = 0  # the cached timelines' weights, as of the last `settle`
+        self._weights: dict[str, int] = {}
+        self._touched: set[str] = set()  # timelines loaded or changed in this group
         self._versions: OrderedDict[UUID, int] = OrderedDict()
         self._absent_keys: set[str] = set()  # looked up in this group, not in the log
         self._absent_numbers: set[str] = set()
@@ -202,7 +235,9 @@ class Register:
 
     @property
     def cached_events(self) -> int:
-        return self._events_held
+        """What the cached timelines weigh (events, or a compacted state's records), as of
+        the last group's end."""
+        return self._held
 
     @property
     def cached_postings(self) -> int:
@@ -238,9 +273,18 @@ class Register:
         self._absent_numbers.clear()
         if self._source is None:
             return
-        while self._events_held > self.max_events and self._timelines:
-            _, timeline = self._timelines.popitem(last=False)
-            self._events_held -= timeline.weight
+        for number in self._touched:
+            timeline = self._timelines.get(number)
+            if timeline is None:
+                continue
+            timeline.compact()  # its events are in the tables: a backdated deal reloads them
+            weight = timeline.weight
+            self._held += weight - self._weights.get(number, 0)
+            self._weights[number] = weight
+        self._touched.clear()
+        while self._held > self.max_events and self._timelines:
+            number, _ = self._timelines.popitem(last=False)
+            self._held -= self._weights.pop(number, 0)
         while len(self._answers) > self.max_postings:
             self._answers.popitem(last=False)
         while len(self._versions) > CACHE_STREAMS:
@@ -310,12 +354,31 @@ class Register:
             for position, event in sorted(events[1:], key=lambda s: (s[1].effective_on, s[0])):
                 timeline.keys.append((event.effective_on, position))
                 timeline.events.append(event)
+            timeline.latest = timeline.keys[-1] if timeline.keys else None
             self._timelines[number] = timeline
-            self._events_held += timeline.weight
+            self._touched.add(number)
             stream = ev.stream_id("patent", number)
             self._versions[stream] = max(
                 (e.originator_version for _, e in events if e.originator_id == stream),
                 default=1)
+
+    def whole(self, number: str) -> PatentTimeline | None:
+        """The patent's timeline with every event (loaded again if compacted)."""
+        timeline = self._timeline(number)
+        if timeline is None or timeline.complete:
+            return timeline
+        return self._reload(number, timeline.pending)
+
+    def _reload(self, number: str, pending: list[ev.LedgerEvent]) -> PatentTimeline:
+        """The patent's stored events from the tables, then `pending` (this group's own,
+        not stored yet) placed again in order on top."""
+        self._timelines.pop(number, None)
+        self._load(set(), {number})
+        timeline = self._timelines[number]
+        for event in pending:
+            self._sequence = max(self._sequence, self.position) + 1
+            timeline.place(event, self._sequence)
+        return timeline
 
     def next_version(self, stream: UUID) -> int:
         version = self._versions.get(stream)
@@ -332,7 +395,10 @@ class Register:
             existing = self.patents.get(event.number)
             return None if existing is None else check(existing.current(), event)
         for number in patents_of(event):
-            refusal = self.patents[number].judge(event)
+            timeline = self.patents[number]
+            if not timeline.complete and timeline.backdated(event.effective_on):
+                timeline = self._reload(number, timeline.pending)  # the past is needed
+            refusal = timeline.judge(event)
             if refusal is not None:
                 return refusal
         return None
@@ -354,12 +420,12 @@ class Register:
         if isinstance(event, ev.PatentRegistered):
             self._absent_numbers.discard(event.number)
             self._timelines[event.number] = PatentTimeline(event)
-            self._events_held += 1
+            self._touched.add(event.number)
         else:
             for number in patents_of(event):
                 timeline = self._timelines.get(number) or self.patents[number]
                 timeline.place(event, self._sequence)
-                self._events_held += 1
+                self._touched.add(number)
         if not isinstance(event, ev.DealEvent):  # deals' own streams never grow
             self._versions[event.originator_id] = event.originator_version
 
@@ -377,12 +443,21 @@ class Register:
         else:
             for number in patents_of(event):
                 timeline = self._timelines.get(number)
-                if timeline is not None:
-                    timeline.place(event, position)
-                    self._events_held += 1
+                if timeline is None:
+                    continue
+                if not timeline.complete and timeline.backdated(event.effective_on):
+                    self._drop(number)  # the tables have it; loaded whole when next named
+                    continue
+                timeline.place(event, position)
+                self._touched.add(number)
         if event.originator_id in self._versions:
             self._versions[event.originator_id] = max(self._versions[event.originator_id],
                                                       event.originator_version)
+
+    def _drop(self, number: str) -> None:
+        self._timelines.pop(number, None)
+        self._held -= self._weights.pop(number, 0)
+        self._touched.discard(number)
 
     def confirm(self, event: ev.LedgerEvent, position: int) -> Posted | None:
         """Record the position the store gave an event applied before it was saved; the
@@ -406,13 +481,16 @@ class Register:
             self._answers.pop(key, None)
             self._absent_keys.add(key)
         if isinstance(event, ev.PatentRegistered):
-            timeline = self._timelines.pop(event.number)
-            self._events_held -= timeline.weight
+            self._drop(event.number)
             self._absent_numbers.add(event.number)
         else:
             for number in patents_of(event):
-                self._timelines[number].retract(event)
-                self._events_held -= 1
+                timeline = self._timelines[number]
+                if timeline.complete:
+                    timeline.retract(event)
+                else:  # compacted: the stored events, and this group's others again
+                    self._reload(number, [e for e in timeline.pending if e is not event])
+                self._touched.add(number)
         if not isinstance(event, ev.DealEvent):
             if event.originator_version > 1:
                 self._versions[event.originator_id] = event.originator_version - 1
