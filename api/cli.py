@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from ledger.engine.process_memory import limit_malloc_arenas
 from ledger.settings import Settings
 from ledger.storage.embedded_postgres import EmbeddedPostgres, PostgresBinariesMissing
 
@@ -384,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    limit_malloc_arenas()  # before any thread: the heap stays compact (its module says why)
     args = build_parser().parse_args(argv)
     configure_logging()
     try:

@@ -266,6 +266,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                      "restarting serve")
             report = measure_size(service, market, args, events, load_s, rate)
             reports.append(report)
+            if getattr(args, "out", None) is not None:  # each size's figures as soon as known
+                write_report({"postgres": version, "sizes": [asdict(r) for r in reports],
+                              "parties": market.flow.parties,
+                              "deals_per_day": market.flow.deals_per_day,
+                              "workdir": str(workdir)}, args, args.out)
             progress(f"{events:,} events: healthy after {report.healthy_s:.2f} s, first write "
                      f"after {report.first_write_s:.2f} s, serve's processes "
                      f"{_memory(report.serve)}, PostgreSQL {_memory(report.postgres)}; "

@@ -34,7 +34,7 @@ from projections.anomaly_facts import (
 from projections.copy_text import array
 from projections.log_events import Lru, events_at
 
-CACHE_PATENTS = 20_000  # patents' chronologies kept between batches (README limits)
+CACHE_PATENTS = 5_000  # patents' chronologies kept between batches (README limits)
 CACHE_PARTIES = 50_000  # parties' registrations kept between batches
 
 TABLES = ("rm_anomaly_parties", "rm_anomaly_patents", "rm_anomaly_changes", "rm_anomaly_dated",

@@ -48,7 +48,7 @@ COLUMNS = {
                    "ended_on", "position", "positions"),
 }
 INDEX = "rm_register_patent_events"  # (number, position): every event of every patent
-CACHE_PATENTS = 20_000  # patents whose current fold is kept between batches (README limits)
+CACHE_PATENTS = 5_000  # patents whose current fold is kept between batches (README limits)
 WHOLE = ("rm_patents", "rm_owners", "rm_open_licences")  # rewritten per patent
 BY_DEAL = ("rm_licences", "rm_pledges")  # rewritten per (patent, deal)
 
