@@ -42,6 +42,8 @@ log = logging.getLogger("ledger.projector_process")
 RESTART_MIN_SECONDS = 1.0  # the first pause before starting a child that stopped
 RESTART_MAX_SECONDS = 30.0  # the longest pause; a child that ran this long starts over at 1 s
 STOP_SECONDS = 15.0  # how long a stopping child may finish its batch before it is killed
+MAX_RESIDENT_MIB = 640  # the child's resident memory beyond which it is recycled
+WATCH_SECONDS = 5.0  # how often the supervisor reads the child's resident memory
 NICENESS = 10  # the child's niceness above the API's: the log first, the read side after
 PARENT_PIPE_FLAG = "--until-stdin-closes"  # `project` in child mode (api/cli.py)
 
@@ -51,8 +53,10 @@ class ProjectorProcess:
     `serve`. `database_url` is passed in the child's environment (LEDGER_DATABASE_URL), so a
     child of a `serve` on the embedded cluster borrows that cluster rather than starting one."""
 
-    def __init__(self, database_url: str, metrics: Metrics, batch_size: int) -> None:
+    def __init__(self, database_url: str, metrics: Metrics, batch_size: int,
+                 max_resident_mib: float = MAX_RESIDENT_MIB) -> None:
         self._url = database_url
+        self._max_resident_mib = max_resident_mib
         self._batch_size = batch_size
         self._metrics = metrics
         self._stopping = threading.Event()
@@ -61,6 +65,8 @@ class ProjectorProcess:
         self._thread: threading.Thread | None = None
         metrics.counter("ledger_projector_starts_total", "Projector processes started (more "
                         "than one: it stopped and was restarted; see the ERROR log)")
+        metrics.counter("ledger_projector_recycled_total", "Projector processes stopped and "
+                        "started again because they held more than MAX_RESIDENT_MIB")
         metrics.gauge("ledger_projector_running", "1 while serve's projector process runs",
                       lambda: float(self.running))
 
@@ -105,15 +111,37 @@ class ProjectorProcess:
                 pause = min(pause * 2, RESTART_MAX_SECONDS)
                 continue
             started = time.monotonic()
-            code = child.wait()
+            code = self._watch(child)
             if self._stopping.is_set():
                 return
+            if code is None:  # recycled, not failed: the next one starts at once
+                pause = RESTART_MIN_SECONDS
+                continue
             if time.monotonic() - started > RESTART_MAX_SECONDS:
                 pause = RESTART_MIN_SECONDS  # it ran a good while: a fresh fault
             log.error("projector process %d stopped (exit code %s); restarting it in %.0f s",
                       child.pid, code, pause)
             self._stopping.wait(pause)
             pause = min(pause * 2, RESTART_MAX_SECONDS)
+
+    def _watch(self, child: subprocess.Popen[bytes]) -> int | None:
+        """Wait for the child to stop (its exit code), or recycle it once it holds more than
+        the bound (None): it finishes its batch and the next one resumes from the committed
+        positions, with empty caches. Its Python objects are bounded, but its resident memory
+        crept by about 0.8 KB an event over long loads (BENCHMARKS.md, scale); this bounds it
+        whatever the cause."""
+        while True:
+            try:
+                return child.wait(timeout=WATCH_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+            resident = resident_mib(child.pid)
+            if resident is not None and resident > self._max_resident_mib:
+                log.warning("projector process %d holds %.0f MiB, more than %.0f: recycling it",
+                            child.pid, resident, self._max_resident_mib)
+                self._metrics.inc("ledger_projector_recycled_total")
+                _end(child)
+                return None
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         root = str(Path(__file__).resolve().parent.parent)
@@ -129,6 +157,15 @@ class ProjectorProcess:
         self._metrics.inc("ledger_projector_starts_total")
         log.info("projector process started (pid %d, niceness %d)", child.pid, NICENESS)
         return child
+
+
+def resident_mib(pid: int) -> float | None:
+    """A process's resident memory (Linux /proc), or None where it cannot be read."""
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _end(child: subprocess.Popen[bytes]) -> None:

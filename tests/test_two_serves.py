@@ -302,3 +302,24 @@ def test_stores_opened_at_one_instant_by_many_starts_all_open(database_url: str)
         for thread in threads:
             thread.join(timeout=60)
     assert failures == []
+
+
+def test_a_projector_holding_more_than_its_bound_is_recycled(
+        database_url: str, service: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Its resident memory is bounded by design: past the bound the supervisor stops it (it
+    finishes its batch) and starts the next at once, which resumes from the committed
+    positions. A bound below what any interpreter holds recycles it at the first look."""
+    from api.projector_process import WATCH_SECONDS, ProjectorProcess
+    from ledger.metrics import Metrics
+
+    metrics = Metrics()  # the `service` fixture made the tables
+    supervisor = ProjectorProcess(database_url, metrics, 100, max_resident_mib=1).start()
+    try:
+        _wait(lambda: metrics.value("ledger_projector_recycled_total") >= 1,
+              WATCH_SECONDS * 6, "the projector to be recycled")
+        _wait(lambda: metrics.value("ledger_projector_starts_total") >= 2, 30,
+              "the next projector to start")
+    finally:
+        supervisor.stop()
+    assert any("recycling it" in r.getMessage() for r in caplog.records)
+    assert not supervisor.running
