@@ -25,7 +25,8 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])  # batch bodies: many drawn, few kept
 def test_no_server_errors(case: Any) -> None:
     role = "regulator" if any(p in case.path for p in ("subsid", "listing", "anomal")) else "admin"
     response = case.call(headers=auth(role))
