@@ -142,7 +142,7 @@ def load(service: Service, market: Market, target: int) -> tuple[int, float]:
     started = time.perf_counter()
     for path, bodies in market.registrations(now, target):
         pending = iter(bodies)
-        asyncio.run(post_all(service, path, [pending] * CLIENTS))
+        asyncio.run(post_all(service, path, [pending] * CLIENTS, patient=True))
         bar.update(head(url))
     asyncio.run(_post_batches(service, market, target, url, bar))
     now = head(url)
@@ -159,7 +159,7 @@ async def _post_batches(service: Service, market: Market, target: int, url: str,
             body = {"deals": list(market.flow.deals(min(BATCH_SIZE, target - now))),
                     "atomic": False}
             status, answer = await asyncio.wait_for(
-                connection.post("/v1/deals/batch", body), REQUEST_TIMEOUT)
+                connection.post_patiently("/v1/deals/batch", body), REQUEST_TIMEOUT)
             summary = orjson.loads(answer)
             if status != 200 or summary.get("failed"):
                 raise service.failed(f"the lawful market was refused ({status}): "

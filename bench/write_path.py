@@ -128,8 +128,10 @@ class Api(Service):
         self.start(startup_seconds)
 
 
-async def post_all(api: Service, path: str, lanes: list[Iterator[Any]]) -> tuple[int, float]:
-    """Post each lane's bodies in order on its own keep-alive connection; (count, seconds)."""
+async def post_all(api: Service, path: str, lanes: list[Iterator[Any]],
+                   patient: bool = False) -> tuple[int, float]:
+    """Post each lane's bodies in order on its own keep-alive connection; (count, seconds).
+    `patient`: retry a 503 after its Retry-After (a load, not a throughput measurement)."""
     connections = [await Connection("127.0.0.1", api.port, KEY).open() for _ in lanes]
     failures: list[bytes] = []
     batch_answers: list[bytes] = []  # a batch is 200 even when some of its deals are refused
@@ -138,8 +140,8 @@ async def post_all(api: Service, path: str, lanes: list[Iterator[Any]]) -> tuple
     async def worker(connection: Connection, bodies: Iterator[Any]) -> None:
         nonlocal count
         for body in bodies:
-            status, answer = await asyncio.wait_for(connection.post(path, body),
-                                                    REQUEST_TIMEOUT)
+            send = connection.post_patiently if patient else connection.post
+            status, answer = await asyncio.wait_for(send(path, body), REQUEST_TIMEOUT)
             if status not in (200, 201):
                 failures.append(answer)
             elif path.endswith("/batch"):
