@@ -196,30 +196,6 @@ def throughput(service: Service, market: Market, singles: int, batches: int) -> 
     return single, count * BATCH_SIZE / seconds
 
 
-def patent_latency(service: Service, numbers: list[str], queries: int) -> tuple[list[float],
-                                                                                 int]:
-    """Milliseconds per `patent` query after WARM_UP, one at a time on a keep-alive client;
-    and the shortest history answered (50 when every patent has 50 events or more)."""
-    from bench.read_path import PATENT_QUERY  # read_path imports write_path, as this does
-
-    timings, shortest = [], 50
-    with httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {KEY}"},
-                      timeout=REQUEST_TIMEOUT) as client:
-        for i in range(queries + WARM_UP):
-            number = numbers[i % len(numbers)]
-            started = time.perf_counter()
-            response = client.post("/graphql", json={"query": PATENT_QUERY,
-                                                     "variables": {"n": number}})
-            elapsed = time.perf_counter() - started
-            body = response.json()
-            if response.status_code != 200 or body.get("errors"):
-                raise service.failed(f"GraphQL patent failed: {response.text[:300]}")
-            shortest = min(shortest, len(body["data"]["patent"]["history"]["edges"]))
-            if i >= WARM_UP:
-                timings.append(elapsed * 1000)
-    return timings, shortest
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -237,7 +213,10 @@ def measure_size(service: Service, market: Market, args: argparse.Namespace, eve
         wait_projected(service, head(url), args.catch_up_timeout)
         single, batches = throughput(service, market, args.single_deals, args.batches)
         wait_projected(service, head(url), args.catch_up_timeout)
-        timings, shortest = patent_latency(service, market.flow.hot_patents(), args.queries)
+        from bench.read_path import patent_latency  # it builds its planted scenario at import
+
+        timings, _, shortest = patent_latency(service, market.flow.hot_patents(), args.queries,
+                                              WARM_UP)
     return SizeReport(events, load_s, load_rate, settle_s, healthy, first, watch.serve,
                       watch.postgres, single, batches, percentile(timings, 0.5),
                       percentile(timings, 0.99), shortest)

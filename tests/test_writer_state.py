@@ -190,3 +190,65 @@ def test_a_cached_patent_kept_as_its_state_is_loaded_whole_for_the_past(
     exclusive = client.post("/v1/deals", json=licence(
         "alone", numbers, [BETA], GAMMA, kind="exclusive", starts_on="2022-02-01"))
     assert exclusive.status_code == 201, exclusive.text  # "kept-out" is not in the state
+
+
+def _snapshot_position(database_url: str, number: str) -> int | None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute("SELECT position FROM ledger_patent_snapshots WHERE number = %s",
+                           (number,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def test_a_patent_the_cache_let_go_is_loaded_again_from_its_snapshot(
+        client: TestClient, service: LedgerService, database_url: str, second: Any) -> None:
+    """A patent with a history leaves the cache as a snapshot of its state; a writer that
+    loads it again reads that row and the events after it, and judges exactly as on the
+    whole timeline: the current owner, a later deal, a backdated one, a changed law."""
+    numbers = _market(client, 12)
+    target = numbers[0]
+    assert client.post("/v1/deals", json=transfer(
+        "later", [target], [ACME], {BETA: "1"}, effective_on="2021-01-01")).status_code == 201
+    for i in range(3):
+        assert client.post("/v1/deals", json=licence(
+            f"by-beta{i}", [target], [BETA], GAMMA, starts_on="2021-02-01")).status_code == 201
+    small: LedgerService = second(cache_events=3)
+    with _client(small) as again:
+        assert again.post("/v1/deals", json=licence(
+            "warm", [target], [BETA], GAMMA, starts_on="2021-03-01")).status_code == 201
+        for i, number in enumerate(numbers[1:]):  # push the target out, then one more group
+            assert again.post("/v1/deals", json=licence(
+                f"other{i}", [number], [ACME], GAMMA)).status_code == 201
+    assert small.metrics.value("ledger_state_snapshots_kept_total") >= 1
+    taken_at = _snapshot_position(database_url, target)
+    assert taken_at is not None and taken_at >= service.store.head() - len(numbers)
+
+    fresh: LedgerService = second()
+    with _client(fresh) as later:
+        stale = later.post("/v1/deals", json=licence(
+            "by-acme", [target], [ACME], GAMMA, starts_on="2021-06-01"))
+        lawful = later.post("/v1/deals", json=licence(
+            "by-beta-again", [target], [BETA], GAMMA, starts_on="2021-06-01"))
+    assert stale.status_code == 409 and stale.json()["rule"] == "INV-2", stale.text
+    assert lawful.status_code == 201, lawful.text
+    assert fresh.metrics.value("ledger_state_snapshots_read_total") == 1
+
+    # Filed after the snapshot but dated before its state: the patent is loaded whole.
+    assert client.post("/v1/deals", json=licence(
+        "backdated", [target], [ACME], GAMMA, starts_on="2020-03-01",
+        ends_on="2020-12-31")).status_code == 201
+    whole: LedgerService = second()
+    with _client(whole) as later:
+        breaking = later.post("/v1/deals", json=transfer(
+            "early", [target], [ACME], {GAMMA: "1"}, effective_on="2020-06-01"))
+    assert breaking.status_code == 409, breaking.text
+    assert breaking.json()["facts"]["breaks_later_event"] == "later"
+    assert whole.metrics.value("ledger_state_snapshots_read_total") == 0
+
+    with psycopg.connect(database_url, autocommit=True) as conn:  # taken by other code
+        conn.execute("UPDATE ledger_patent_snapshots SET form = 'another law'")
+    other_law: LedgerService = second()
+    with _client(other_law) as later:
+        stale = later.post("/v1/deals", json=licence(
+            "by-acme-again", [target], [ACME], GAMMA, starts_on="2021-07-01"))
+    assert stale.status_code == 409 and stale.json()["rule"] == "INV-2", stale.text
+    assert other_law.metrics.value("ledger_state_snapshots_read_total") == 0

@@ -28,6 +28,8 @@ from ledger.law import patent_state as ps
 from ledger.law.keys import deal_key, listing_key, party_key, patents_of, posting_key
 from ledger.law.rules import Refusal, check
 from ledger.posting.posted import Posted, posted_for
+from ledger.storage import snapshots
+from ledger.storage.snapshots import Snapshot
 
 __all__ = ["Posted", "Register", "StateSource", "deal_key", "posting_key"]
 
@@ -42,10 +44,11 @@ Stored = tuple[int, ev.LedgerEvent]  # an event and its position in the log
 class StateSource(Protocol):
     """The writer's state tables, as the register reads them (ledger/storage/state_tables.py)."""
 
-    def load(self, keys: Collection[str], numbers: Collection[str]
-             ) -> tuple[dict[str, Stored], dict[str, list[Stored]]]:
-        """The events answering `keys` and every event of the patents `numbers`, in one
-        round trip; keys and patents the log does not hold are left out."""
+    def load(self, keys: Collection[str], numbers: Collection[str], whole: bool = False
+             ) -> tuple[dict[str, Stored], dict[str, list[Stored]], dict[str, Snapshot]]:
+        """In one round trip, the events answering `keys`, and for the patents `numbers`
+        their snapshots (unless `whole`) and the events filed after them, or all their
+        events; keys and patents the log does not hold are left out."""
         ...
 
     def stream_version(self, stream: UUID) -> int:
@@ -68,6 +71,7 @@ class PatentTimeline:
     complete: bool = True  # False: compacted, `keys` and `events` empty
     latest: tuple[date, int] | None = None  # the last key, kept in both forms
     pending: list[ev.LedgerEvent] = field(default_factory=list)  # placed since compacted
+    unsaved: int = 0  # events folded in since the snapshot in the tables (all: none there)
 
     @property
     def number(self) -> str:
@@ -116,6 +120,7 @@ class PatentTimeline:
 
     def place(self, event: ev.LedgerEvent, sequence: int) -> None:
         key = (event.effective_on, sequence)
+        self.unsaved += 1
         if self.latest is None or key > self.latest:  # the usual case: the latest so far
             if self.complete:
                 self.keys.append(key)
@@ -156,6 +161,37 @@ class PatentTimeline:
             return len(self.events) + 1
         state = self.current()
         return 1 + len(state.licences) + len(state.pledges) + len(self.pending)
+
+
+def _from_events(events: list[Stored]) -> PatentTimeline | None:
+    """A patent's timeline from all its events (None: not registered)."""
+    registered = events[0][1] if events else None
+    if not isinstance(registered, ev.PatentRegistered):
+        return None
+    timeline = PatentTimeline(registered, unsaved=len(events))
+    for position, event in sorted(events[1:], key=lambda s: (s[1].effective_on, s[0])):
+        timeline.keys.append((event.effective_on, position))
+        timeline.events.append(event)
+    timeline.latest = timeline.keys[-1] if timeline.keys else None
+    return timeline
+
+
+def _from_snapshot(snapshot: Snapshot, after: list[Stored]) -> PatentTimeline | None:
+    """A compacted timeline from a snapshot and the events filed after it, folded in date
+    order; None when one of them is dated before the snapshot's latest event (the patent
+    must then be loaded whole, to be folded in date order)."""
+    # Every event the snapshot holds has a position at or below the snapshot's, so that
+    # position orders its latest event before any filed after it on the same date.
+    latest = None if snapshot.latest is None else (snapshot.latest[0], snapshot.position)
+    state = snapshot.state
+    for position, event in sorted(after, key=lambda s: (s[1].effective_on, s[0])):
+        key = (event.effective_on, position)
+        if latest is not None and key < latest:
+            return None
+        ps.apply(state, event)
+        latest = key
+    return PatentTimeline(snapshot.registered, _current=state, complete=False, latest=latest,
+                          unsaved=len(after))
 
 
 def _breaks_later(event: ev.LedgerEvent, later: ev.LedgerEvent, broken: Refusal) -> Refusal:
@@ -224,7 +260,10 @@ class Register:
         self._absent_keys: set[str] = set()  # looked up in this group, not in the log
         self._absent_numbers: set[str] = set()
         self._sequence = 0
+        self._departed: list[tuple[str, int, int, bytes]] = []  # snapshots not yet written
         self.loads = 0  # round trips to the state tables (metrics, tests)
+        self.snapshots_read = 0  # patents loaded from a snapshot (metrics, tests)
+        self.snapshots_kept = 0  # snapshots taken of patents let go (metrics, tests)
         self.parties: _View[ev.PartyRegistered] = _View(self._party)
         self.deals: _View[ev.DealEvent] = _View(self._deal)
         self.listings: _View[ev.PartyListed] = _View(self._listing)
@@ -283,12 +322,33 @@ class Register:
             self._weights[number] = weight
         self._touched.clear()
         while self._held > self.max_events and self._timelines:
-            number, _ = self._timelines.popitem(last=False)
+            number, timeline = self._timelines.popitem(last=False)
             self._held -= self._weights.pop(number, 0)
+            self._let_go(timeline)
         while len(self._answers) > self.max_postings:
             self._answers.popitem(last=False)
         while len(self._versions) > CACHE_STREAMS:
             self._versions.popitem(last=False)
+
+    def _let_go(self, timeline: PatentTimeline) -> None:
+        """A patent leaves the cache: when it folded enough events since the tables' last
+        snapshot of it, keep its state for the next group to write (ledger/storage/snapshots),
+        so loading it again costs one row instead of its history."""
+        if timeline.unsaved < snapshots.SNAPSHOT_AFTER or len(
+                self._departed) >= snapshots.MAX_PENDING:
+            return
+        version = self._versions.get(ev.stream_id("patent", timeline.number), 0)
+        latest = timeline.latest
+        self.snapshots_kept += 1
+        self._departed.append((timeline.number, self.position, version, snapshots.dump(
+            Snapshot(timeline.number, self.position, version, timeline.registered,
+                     timeline.current(), latest))))
+
+    def departed(self) -> list[tuple[str, int, int, bytes]]:
+        """The snapshots of the patents let go since the last call, for the writer to write
+        with its next group (rows of `ledger/storage/snapshots.send_snapshots`)."""
+        taken, self._departed = self._departed, []
+        return taken
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -332,11 +392,11 @@ class Register:
         self._load(set(), {number})
         return self._timelines.get(number)
 
-    def _load(self, keys: set[str], numbers: set[str]) -> None:
+    def _load(self, keys: set[str], numbers: set[str], whole: bool = False) -> None:
         if self._source is None or not (keys or numbers):
             return
         self.loads += 1
-        answers, timelines = self._source.load(keys, numbers)
+        answers, timelines, found = self._source.load(keys, numbers, whole)
         for key in keys:
             stored = answers.get(key)
             if stored is None:
@@ -344,23 +404,29 @@ class Register:
             else:
                 position, event = stored
                 self._answers[key] = _Answer(posted_for(key, event, position), event)
+        backdated: set[str] = set()
         for number in numbers:
             events = timelines.get(number) or []
-            registered = events[0][1] if events else None
-            if not isinstance(registered, ev.PatentRegistered):
-                self._absent_numbers.add(number)
+            snapshot = found.get(number)
+            timeline = (_from_events(events) if snapshot is None
+                        else _from_snapshot(snapshot, events))
+            if timeline is None:
+                if snapshot is None:
+                    self._absent_numbers.add(number)
+                else:  # an event filed after the snapshot is dated before its state
+                    backdated.add(number)
                 continue
-            timeline = PatentTimeline(registered)
-            for position, event in sorted(events[1:], key=lambda s: (s[1].effective_on, s[0])):
-                timeline.keys.append((event.effective_on, position))
-                timeline.events.append(event)
-            timeline.latest = timeline.keys[-1] if timeline.keys else None
             self._timelines[number] = timeline
             self._touched.add(number)
+            self.snapshots_read += snapshot is not None
             stream = ev.stream_id("patent", number)
-            self._versions[stream] = max(
-                (e.originator_version for _, e in events if e.originator_id == stream),
-                default=1)
+            version = max((e.originator_version for _, e in events
+                           if e.originator_id == stream), default=0)
+            if snapshot is not None:
+                version = max(version, snapshot.version)
+            if version:  # else unknown: `next_version` asks the tables
+                self._versions[stream] = version
+        self._load(set(), backdated, whole=True)
 
     def whole(self, number: str) -> PatentTimeline | None:
         """The patent's timeline with every event (loaded again if compacted)."""
@@ -373,7 +439,7 @@ class Register:
         """The patent's stored events from the tables, then `pending` (this group's own,
         not stored yet) placed again in order on top."""
         self._timelines.pop(number, None)
-        self._load(set(), {number})
+        self._load(set(), {number}, whole=True)
         timeline = self._timelines[number]
         for event in pending:
             self._sequence = max(self._sequence, self.position) + 1

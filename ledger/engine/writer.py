@@ -152,6 +152,10 @@ class Writer:
                       lambda: float(self._register.position if self._register else 0))
         metrics.counter("ledger_state_loads_total",
                         "Round trips to the writer's state tables (cache misses)")
+        metrics.counter("ledger_state_snapshots_read_total",
+                        "Patents loaded from a snapshot and the events after it")
+        metrics.counter("ledger_state_snapshots_kept_total",
+                        "Snapshots taken of patents the cache let go (written with a group)")
         metrics.gauge("ledger_writer_cache_events", "Patents' events in the writer's cache",
                       lambda: float(self._register.cached_events if self._register else 0))
 
@@ -238,12 +242,14 @@ class Writer:
             self._register = None
             _fail_all(group, StoreUnavailable(f"the event store is unavailable: {error}"))
             return
-        loads = register.loads
+        loads, read, kept = register.loads, register.snapshots_read, register.snapshots_kept
         try:
             self._judge_and_save(register, group)
         finally:
             register.settle()
         self._metrics.inc("ledger_state_loads_total", register.loads - loads)
+        self._metrics.inc("ledger_state_snapshots_read_total", register.snapshots_read - read)
+        self._metrics.inc("ledger_state_snapshots_kept_total", register.snapshots_kept - kept)
         self._metrics.inc("ledger_groups_total")
         self._metrics.observe("ledger_group_deals", sum(len(p.decisions) for p in group))
         self._metrics.observe("ledger_group_seconds", time.perf_counter() - started)
@@ -257,6 +263,7 @@ class Writer:
 
         def judge(missed: list[tuple[int, ev.LedgerEvent]], store: ChunkedAppend) -> None:
             nonlocal ahead
+            store.add_snapshots(register.departed())
             if ahead is not None and missed:  # judged on a register that has moved since
                 ahead.take_back(register)
                 ahead = None

@@ -32,6 +32,7 @@ from ledger.integrity.chain import links
 from ledger.law.events import LedgerEvent
 from ledger.law.keys import patents_of, posting_key
 from ledger.storage import stored_events
+from ledger.storage.snapshots import send_snapshots
 
 CHUNK = 500  # events per insert: small enough to overlap, large enough to stay cheap (measured:
 # 400 to 600 about 6 % more events/s than 200, whose per-insert overhead showed; 1,000 overlaps
@@ -128,6 +129,11 @@ class ChunkedAppend:
         assert self._marked is not None, "release without mark"
         self._conn.cursor().execute(_RELEASE_SAVEPOINT)
         self._marked = None
+
+    def add_snapshots(self, rows: Sequence[tuple[str, int, int, bytes]]) -> None:
+        """Patents' snapshots the writer let go of after its last group, written in this
+        group's transaction (ledger/storage/snapshots.py): no commit of their own."""
+        send_snapshots(self._conn.cursor(), rows)
 
     def finish(self) -> list[tuple[int, LedgerEvent]]:
         """Send the rest, then read every chunk's positions and send their links; each

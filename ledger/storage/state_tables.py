@@ -14,23 +14,33 @@ from collections.abc import Collection
 from uuid import UUID
 
 from ledger.law import events as ev
+from ledger.storage import snapshots
 from ledger.storage.group_append import send_index, text_array
+from ledger.storage.snapshots import Snapshot
 from ledger.storage.store import READ_PAGE, LedgerStore
 
 log = logging.getLogger("ledger.storage.state_tables")
 
 MAX_LOAD = 20_000  # keys and patents in one load (a group names at most a few thousand)
 
+# Rows of three kinds: an answer to a key (0), a patent's event (1), a patent's snapshot (2),
+# whose events up to its position are left out. With no snapshot wanted, `snapshots` is empty.
 _LOAD = """
-    SELECT p.key AS name, true AS answer, e.notification_id, e.originator_id,
+    WITH snapshot AS (
+        SELECT number, position, version, state FROM ledger_patent_snapshots
+        WHERE number = ANY({snapshots}) AND form = %s)
+    SELECT p.key AS name, 0 AS kind, e.notification_id, e.originator_id,
            e.originator_version, e.topic, e.state
     FROM ledger_postings AS p JOIN ledger_events AS e ON e.notification_id = p.position
     WHERE p.key = ANY({keys})
     UNION ALL
-    SELECT t.number, false, e.notification_id, e.originator_id, e.originator_version,
+    SELECT t.number, 1, e.notification_id, e.originator_id, e.originator_version,
            e.topic, e.state
     FROM ledger_patent_events AS t JOIN ledger_events AS e ON e.notification_id = t.position
-    WHERE t.number = ANY({numbers})
+         LEFT JOIN snapshot AS s ON s.number = t.number
+    WHERE t.number = ANY({numbers}) AND t.position > coalesce(s.position, 0)
+    UNION ALL
+    SELECT number, 2, position, NULL, version, NULL, state FROM snapshot
     ORDER BY 3"""
 
 _STREAM_VERSION = """
@@ -48,28 +58,37 @@ class StateTables:
         self._store = store
         self._datastore = store.recorder.datastore  # type: ignore[attr-defined]
 
-    def load(self, keys: Collection[str], numbers: Collection[str]
+    def load(self, keys: Collection[str], numbers: Collection[str], whole: bool = False
              ) -> tuple[dict[str, tuple[int, ev.LedgerEvent]],
-                        dict[str, list[tuple[int, ev.LedgerEvent]]]]:
+                        dict[str, list[tuple[int, ev.LedgerEvent]]], dict[str, Snapshot]]:
+        """In one round trip: the event answering each key, and each patent's snapshot (unless
+        `whole`) with the events filed after it, or else all its events."""
         if len(keys) + len(numbers) > MAX_LOAD:
             raise ValueError(f"{len(keys) + len(numbers)} keys and patents in one load; "
                              f"at most {MAX_LOAD}")
         answers: dict[str, tuple[int, ev.LedgerEvent]] = {}
         timelines: dict[str, list[tuple[int, ev.LedgerEvent]]] = {}
+        found: dict[str, Snapshot] = {}
         with self._datastore.get_connection() as conn, conn.cursor() as curs:
             read_keys, key_values = text_array(list(keys))
             read_numbers, number_values = text_array(list(numbers))
-            curs.execute(_LOAD.format(keys=read_keys, numbers=read_numbers).encode(),
-                         (key_values, number_values))
+            read_snapshots, snapshot_values = text_array([] if whole else list(numbers))
+            curs.execute(_LOAD.format(keys=read_keys, numbers=read_numbers,
+                                      snapshots=read_snapshots).encode(),
+                         (snapshot_values, snapshots.FORM, key_values, number_values))
             for row in curs.fetchall():
                 position = row["notification_id"]
+                if row["kind"] == 2:
+                    found[row["name"]] = snapshots.load(
+                        row["name"], position, row["originator_version"], row["state"])
+                    continue
                 event = self._store.decode(row["originator_id"], row["originator_version"],
                                            row["topic"], row["state"], position)
-                if row["answer"]:
+                if row["kind"] == 0:
                     answers[row["name"]] = (position, event)
                 else:
                     timelines.setdefault(row["name"], []).append((position, event))
-        return answers, timelines
+        return answers, timelines, found
 
     def stream_version(self, stream: UUID) -> int:
         with self._datastore.get_connection() as conn, conn.cursor() as curs:
