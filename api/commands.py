@@ -7,6 +7,7 @@ without holding a thread: the writer thread judges and commits, the event loop s
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -195,6 +196,26 @@ def _batch_summary(atomic: bool, deal_ids: Sequence[str], results: Sequence[Resu
 async def award_subsidy(request: Request, body: c.SubsidyCommand, key: Regulator) -> Response:
     result = await _first(_service(request).award_subsidy(body, key.label))
     return answer(result, "subsidy_id")
+
+
+SubsidyInPath = Annotated[fields.DealId, Path(description="the subsidy's id")]
+
+
+@router.post("/subsidies/{subsidy_id}/recovery", status_code=201,
+             responses={**_ERRORS, **problem_responses(404)})
+async def recover_subsidy(request: Request, subsidy_id: SubsidyInPath,
+                          body: c.RecoveryCommand, key: Regulator) -> Response:
+    """Issue 17 (credit): a recovery (clawback) of a subsidy, in whole or in part. 404 for a
+    subsidy the ledger does not hold; 409 INV-18 for more than is left to recover, or another
+    currency than the award's; the same body again answers 200 with the first answer. The
+    answer names the recovery `<subsidy_id>:<n>`, the n-th of the subsidy."""
+    result = await _first(_service(request).recover_subsidy(subsidy_id, body, key.label))
+    response = answer(result, "recovery_id")
+    if response.status_code < 300:
+        stored = json.loads(response.body)
+        stored["subsidy_id"] = subsidy_id
+        return json_response(stored, response.status_code)
+    return response
 
 
 @router.post("/listings", status_code=201, responses=_ERRORS)

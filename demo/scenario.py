@@ -162,6 +162,9 @@ def planted_scenario() -> Scenario:
                                         "starts_on": "2022-01-01", "ends_on": "2024-12-31"},
                        "regulator"))
     s.planted["AR-10"] = [s.transfer("D10-1", s.patent(listed), listed, a, "2022-05-01")]
+    # AR-13 (issue 17): a subsidy awarded to that party while it is listed.
+    s.subsidy("S-13", listed, "2022-06-01", [])
+    s.planted["AR-13"] = []  # evidence: the subsidy and the listing
     # AR-11: the inventors changed 44 days after a sale; near miss: 404 days after.
     p = s.patent(firms[6])
     s.planted["AR-11"] = [s.transfer("D11-1", p, firms[6], b, "2022-04-01")]

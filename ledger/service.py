@@ -18,6 +18,7 @@ from ledger.metrics import Metrics
 from ledger.posting import commands as c
 from ledger.posting import decisions as d
 from ledger.posting.preparation import prepare_deal
+from ledger.posting.recovery import decide_recovery
 from ledger.storage.migrations import migrate
 from ledger.storage.store import LedgerStore, open_store
 
@@ -72,6 +73,12 @@ class LedgerService:
 
     def award_subsidy(self, cmd: c.SubsidyCommand, posted_by: str) -> Future[list[Result]]:
         return self.writer.post(partial(d.decide_subsidy, cmd=cmd), posted_by)
+
+    def recover_subsidy(self, subsidy_id: str, cmd: c.RecoveryCommand, posted_by: str
+                        ) -> Future[list[Result]]:
+        """Issue 17 (credit): a regulator's recovery of a subsidy (INV-18)."""
+        return self.writer.post(partial(decide_recovery, subsidy_id=subsidy_id, cmd=cmd),
+                                posted_by)
 
     def list_party(self, cmd: c.ListingCommand, posted_by: str) -> Future[list[Result]]:
         return self.writer.post(partial(d.decide_listing, cmd=cmd), posted_by)

@@ -1,4 +1,4 @@
-"""Projection "anomalies": the flags of AR-1..AR-12, re-judged for every scope an event touches.
+"""Projection "anomalies": the flags of AR-1..AR-13, re-judged for every scope an event touches.
 
 Each batch takes its events into `AnomalyFacts` (the chronologies they touch, read from this
 projection's tables, `projections/anomaly_tables.py`; the new facts are written beside the
@@ -128,7 +128,7 @@ class AnomalyProjection:
                            for c in world.patents[n].changes for b in c.buyers}
         named |= {b for p in parties for m in world.sold.get(p, []) for b in m.counterparties}
         world.parties.update(store.parties(cur, named | parties, suffix))
-        world.listings.update(store.listings(cur, sellers, suffix))
+        world.listings.update(store.listings(cur, sellers | parties, suffix))  # AR-10, AR-13
         return world
 
     def _write_flags(self, cur: psycopg.Cursor, scopes: list[str], world: AnomalyFacts,

@@ -15,7 +15,7 @@ from typing import Any
 
 CONFIG_FILE = Path(__file__).resolve().parent.parent / "config" / "anomaly_rules.toml"
 RULES = ("AR-1", "AR-2", "AR-3", "AR-4", "AR-5", "AR-6", "AR-7", "AR-8", "AR-9", "AR-10",
-         "AR-11", "AR-12")
+         "AR-11", "AR-12", "AR-13")
 
 
 @dataclass(frozen=True, slots=True)

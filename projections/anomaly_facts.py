@@ -174,7 +174,8 @@ class AnomalyFacts:
                 self.taken.subsidies.append((event.subsidy_id, event.party, position))
                 return {f"party:{event.party}", "subsidies"}
             case ev.PartyListed() | ev.PartyDelisted():  # the listing itself: rm_listings
-                return self._sales_of(event.party)
+                # AR-10 re-judges the party's sales, AR-13 its subsidies (issue 17)
+                return self._sales_of(event.party) | {f"party:{event.party}"}
             case ev.DealEvent():
                 self.deals[event.deal_id] = (position, event)
                 self.taken.deals.append((event.deal_id, position))

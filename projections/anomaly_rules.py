@@ -1,4 +1,4 @@
-"""AR-1 to AR-12 (domain.md section 6): one function per rule, each returning flags.
+"""AR-1 to AR-13 (domain.md sections 6 and 9): one function per rule, each returning flags.
 
 Basis for all: the seeds' "curb transfers and licences not made to protect or use innovation"
 and "punish subsidy-taking (套取补贴)", and the 2021 rules on abnormal patent behaviour. A flag
@@ -315,6 +315,32 @@ def ar_12_fan_out(party: str, world: AnomalyFacts, p: RuleParams) -> list[Flag]:
     return flags
 
 
+def ar_13_subsidy_to_listed_party(party: str, world: AnomalyFacts, p: RuleParams
+                                  ) -> list[Flag]:
+    """AR-13: a subsidy awarded to a party on a regulator's list that day (domain.md s9, Henan).
+
+    Henan: "出现套取补贴等异常行为的单位…给予相应的惩戒"; a listing's consequences include no
+    subsidy (国办发〔2020〕49号), so an award during one is shown to regulators. Only the lists
+    named in the config count: risk marks list nobody."""
+    flags = []
+    for subsidy_id in world.subsidies_of.get(party, []):
+        position, subsidy = world.subsidies[subsidy_id]
+        awarded = subsidy.effective_on
+        for listed_at, listing in world.listings.get(party, []):
+            ends = listing.ends_on
+            if listing.credit_list not in p.names("lists") or not (
+                    listing.starts_on <= awarded and (ends is None or awarded < ends)):
+                continue
+            flags.append(_flag(
+                p, f"party:{party}", awarded,
+                f"subsidy {subsidy_id} ({subsidy.programme}, {subsidy.amount.amount} "
+                f"{subsidy.amount.currency}) was awarded to {party} on {awarded}, while it was "
+                f"on the {listing.credit_list.replace('_', ' ')} list ({listing.listing_id}, "
+                f"from {listing.starts_on}{f' to {ends}' if ends else ''})",
+                [party], [], [position, listed_at]))
+    return flags
+
+
 # --- subsidy rules -----------------------------------------------------------------------------
 
 
@@ -377,7 +403,8 @@ PATENT_RULES: dict[str, PatentRule] = {
     "AR-9": ar_9_pledge_churn, "AR-10": ar_10_tainted_origin,
     "AR-11": ar_11_inventors_around_transfer,
 }
-PARTY_RULES: dict[str, PartyRule] = {"AR-3": ar_3_inflow_before_subsidy, "AR-12": ar_12_fan_out}
+PARTY_RULES: dict[str, PartyRule] = {"AR-3": ar_3_inflow_before_subsidy, "AR-12": ar_12_fan_out,
+                                     "AR-13": ar_13_subsidy_to_listed_party}
 SUBSIDY_RULES: dict[str, SubsidyRule] = {"AR-4": ar_4_reused_patent,
                                          "AR-6": ar_6_nominal_licence}
 

@@ -1,9 +1,12 @@
 """Credit grades and the blacklist on any date, each with the rules and events behind it.
 
-Domain.md section 7: A no record; B minor flags (late filings, dismissed anomalies); C on the
-dishonest list, an unresolved default, or a confirmed anomaly; D on the serious-dishonesty
-list. The blacklist holds regulators' listings and automatic ones (unresolved defaults,
-confirmed anomalies), each with grounds, start, end and the date repair may be asked.
+Domain.md section 9 amends section 7 after the 2022 CNIPA credit rules (知识产权信用管理规定)
+and 国办发〔2020〕49号: only a regulator's listing (PartyListed) puts a party on a list and
+carries consequences, for a listing needs a decision on an effective legal document, notice
+and a chance to object. Grades: A no record; B minor marks (late filings, dismissed
+anomalies); C risk marks (an unresolved default, a confirmed anomaly) or the dishonest list;
+D the serious-dishonesty list. A risk mark lowers the grade with its evidence and lists
+nobody: the blacklist holds regulators' listings only (docs/credit.md).
 """
 
 from __future__ import annotations
@@ -37,12 +40,12 @@ class Credit:
 class Listing:
     listing_id: str
     party: str
-    list: str  # dishonest, serious_dishonesty, or automatic:<rule>
+    list: str  # dishonest or serious_dishonesty (a regulator's)
     grounds: str
     starts_on: date
     ends_on: date | None
     repair_from: date
-    automatic: bool
+    automatic: bool  # always False since issue 17: the log alone lists nobody
     evidence: tuple[int, ...]
     consequences: tuple[str, ...]
 
@@ -61,56 +64,39 @@ def in_force(starts_on: date, ends_on: date | None, day: date) -> bool:
     return starts_on <= day and (ends_on is None or day < ends_on)
 
 
-def automatic_listings(marks: list[dict[str, Any]], findings: list[dict[str, Any]],
-                       day: date) -> list[Listing]:
-    """Unresolved defaults and confirmed anomalies list a party without a regulator's act."""
-    params = credit_params()
-    consequences = tuple(params.values["consequences"])
-    found = []
-    for mark in marks:
-        if mark["rule"] == "INV-11" and in_force(mark["starts_on"], mark["ends_on"], day):
-            found.append(Listing(
-                f"auto:{mark['mark_id']}", mark["party"], "automatic:INV-11", mark["detail"],
-                mark["starts_on"], mark["ends_on"], mark["starts_on"], True,
-                tuple(mark["evidence"]), consequences))
-    for flag in findings:
-        if flag["decision"] != "confirmed":
-            continue
-        starts = flag["found_at"].date()
-        ends = starts + timedelta(days=params.days("confirmed_anomaly_days"))
-        if in_force(starts, ends, day):
-            found.append(Listing(
-                f"auto:{flag['id']}:{flag['party']}", flag["party"], f"automatic:{flag['rule']}",
-                f"confirmed anomaly {flag['id']}: {flag['explanation']}", starts, ends,
-                starts + timedelta(days=params.days("repair_after_days")), True,
-                (*flag["evidence"], flag["finding_position"]), consequences))
-    return found
+def listed_on(listings: list[Listing], day: date) -> list[Listing]:
+    """The regulators' listings in force on `day`: the blacklist, and what `blacklisted`
+    asks. Risk marks are not listings (domain.md s9)."""
+    return [x for x in listings if not x.automatic and in_force(x.starts_on, x.ends_on, day)]
 
 
 def grade(party: str, listings: list[Listing], marks: list[dict[str, Any]],
           findings: list[dict[str, Any]], day: date) -> Credit:
-    """The party's grade on `day`, with every reason that holds then."""
+    """The party's grade on `day`, with every reason that holds then: regulators' listings in
+    force, marks the log put on the party (INV-13 minor, INV-11 a risk mark until the pledge
+    is released or disposed), and regulators' findings on anomalies (confirmed: a risk mark;
+    dismissed: minor)."""
     params = credit_params()
     minor = timedelta(days=params.days("minor_mark_days"))
     reasons: list[Reason] = []
-    for listing in listings:
-        if not listing.automatic and in_force(listing.starts_on, listing.ends_on, day):
-            reasons.append(Reason(f"LIST:{listing.list}", LIST_GRADE[listing.list],
-                                  f"on the {listing.list.replace('_', ' ')} list from "
-                                  f"{listing.starts_on} ({listing.listing_id}): "
-                                  f"{listing.grounds}", listing.evidence))
+    for listing in listed_on(listings, day):
+        reasons.append(Reason(f"LIST:{listing.list}", LIST_GRADE[listing.list],
+                              f"on the {listing.list.replace('_', ' ')} list from "
+                              f"{listing.starts_on} ({listing.listing_id}): "
+                              f"{listing.grounds}", listing.evidence))
     for mark in marks:
         ends = mark["ends_on"]
         if mark["grade"] == "B" and ends is None:
             ends = mark["starts_on"] + minor
         if in_force(mark["starts_on"], ends, day):
-            reasons.append(Reason(mark["rule"], mark["grade"], mark["detail"],
+            risk = "risk mark: " if mark["grade"] == "C" else ""  # lists nobody (s9)
+            reasons.append(Reason(mark["rule"], mark["grade"], risk + mark["detail"],
                                   tuple(mark["evidence"])))
     for flag in findings:
         found_on = flag["found_at"].date()
         if flag["decision"] == "confirmed":
             ends = found_on + timedelta(days=params.days("confirmed_anomaly_days"))
-            grade_, verb = "C", "confirmed"
+            grade_, verb = "C", "risk mark: confirmed"
         else:
             ends, grade_, verb = found_on + minor, "B", "dismissed"
         if in_force(found_on, ends, day):

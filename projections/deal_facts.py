@@ -48,7 +48,7 @@ class FollowsPartyTraits:
         known: PartyTraits = {}
         wanted: set[str] = set()
         for _, event in batch:
-            if isinstance(event, ev.DealEvent):
+            if isinstance(event, ev.DealEvent | ev.SubsidyRecovered):
                 for party in parties_of(event):
                     cached = self.traits.get(party)
                     if cached is not None:
@@ -66,6 +66,8 @@ class FollowsPartyTraits:
                 new.append((event.party_id, event.party_kind, event.size))
             elif isinstance(event, ev.DealEvent):
                 rows.append(fact_row(position, event, known))
+            elif isinstance(event, ev.SubsidyRecovered):  # issue 17 (credit): K10
+                rows.append(recovery_row(position, event, known))
         if new:
             with cur.copy(SQL("COPY {} (id, kind, size) FROM STDIN").format(table)) as copy:
                 for row in new:
@@ -115,6 +117,17 @@ def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits) -> tuple[
             None if value is None else value.amount, None if value is None else value.currency,
             detail, recovered, owed, late, event.corrects,
             *_traits(receivers, parties), _traits(givers, parties)[0])
+
+
+def recovery_row(position: int, event: ev.SubsidyRecovered, parties: PartyTraits
+                 ) -> tuple[Any, ...]:
+    """A subsidy recovery as a fact K10 counts (issue 17): the party that pays the money
+    back is its giver (its region answers a region's question), the amount its value; no
+    patent, and `deal_id` is the subsidy's id."""
+    return (position, "subsidy_recovery", event.subsidy_id, event.effective_on,
+            event.timestamp, array([]), array([event.party]), array([]), event.amount.amount,
+            event.amount.currency, None, None, None, False, None, None, None,
+            _traits([event.party], parties)[0])
 
 
 def _traits(who: list[str], parties: PartyTraits) -> tuple[str | None, str | None]:

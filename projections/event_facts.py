@@ -25,6 +25,7 @@ _OTHER_KINDS: dict[type[ev.LedgerEvent], str] = {
     ev.PartyDelisted: "listing_end",
     ev.AnomalyConfirmed: "finding_confirmed",
     ev.AnomalyDismissed: "finding_dismissed",
+    ev.SubsidyRecovered: "subsidy_recovery",  # issue 17 (credit)
 }
 EVENT_KINDS: tuple[str, ...] = (*_OTHER_KINDS.values(), *ev.DEAL_EVENTS)
 # Each event class by its read-side kind name (`rm_events.kind`, GraphQL `kind`), and back.
@@ -68,7 +69,7 @@ def parties_of(event: ev.LedgerEvent) -> list[str]:
             named = [*event.pledgors, event.pledgee]
         case ev.PledgeDisposed():
             named = list(event.to_parties)
-        case ev.SubsidyAwarded() | ev.PartyListed() | ev.PartyDelisted():
+        case ev.SubsidyAwarded() | ev.SubsidyRecovered() | ev.PartyListed() | ev.PartyDelisted():
             named = [event.party]
     return list(dict.fromkeys(named))
 

@@ -42,6 +42,7 @@ TAGS = [
     ("K9", "'withdrawn'", "kind = 'open_licence_withdrawal'"),
     ("K10", "'late_filings'", "late"),
     ("K10", "'corrections'", "corrects IS NOT NULL"),
+    ("K10", "'subsidy_recoveries'", "kind = 'subsidy_recovery'"),  # issue 17 (credit)
 ]
 
 # Evidence of anomalies a regulator has not dismissed, gathered once and hash-joined: asking

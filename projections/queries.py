@@ -362,19 +362,13 @@ class ReadModels:
             found[row["party"]].findings.append(row)
         return found
 
-    async def blacklist_inputs(self, day: date) -> tuple[list[Listing], list[dict[str, Any]],
-                                                         list[dict[str, Any]]]:
-        """Everything that can list a party on `day`: listings, open defaults, confirmations."""
-        listings = [listing_from_row(r) for r in await self._rows(
+    async def blacklist_inputs(self, day: date) -> list[Listing]:
+        """Regulators' listings in force on `day`: nothing else lists a party (domain.md
+        s9: unresolved defaults and confirmed anomalies are risk marks)."""
+        return [listing_from_row(r) for r in await self._rows(
             "SELECT * FROM rm_listings WHERE starts_on <= %s"
             " AND coalesce(ended_on, ends_on, 'infinity') > %s ORDER BY starts_on, listing_id",
             (day, day))]
-        marks = await self._rows(
-            "SELECT * FROM rm_credit_marks WHERE rule = 'INV-11' AND starts_on <= %s"
-            " AND coalesce(ends_on, 'infinity') > %s", (day, day))
-        findings = await self._rows(_FINDINGS + " WHERE f.decision = 'confirmed'"
-                                    " AND f.recorded_at::date <= %s", (day,))
-        return listings, marks, findings
 
     # --- indicators ------------------------------------------------------------------------
 

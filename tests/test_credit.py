@@ -1,4 +1,6 @@
-"""Credit grades A-D with their reasons, listings, and the blacklist on a date (domain.md s7)."""
+"""Credit grades A-D with their reasons, listings, and the blacklist on a date (domain.md s7,
+as amended by s9 after the 2022 CNIPA credit rules: only a regulator's listing lists a party;
+unresolved defaults and confirmed anomalies are risk marks, grade C with evidence, no listing)."""
 
 from __future__ import annotations
 
@@ -75,7 +77,11 @@ def test_grades_a_to_d_each_with_its_reason(ledger: TestClient, projectors: Proj
     debtor = credit(client, projectors, DEBTOR)
     assert debtor["credit"]["reasons"][0]["rule"] == "INV-11"
     assert [e["dealId"] for e in debtor["credit"]["reasons"][0]["evidence"]] == ["DF-1"]
-    assert debtor["blacklisted"] and debtor["listings"][0]["automatic"]
+    # Issue 17 (s9): the default is a risk mark; it lists nobody and carries no consequence.
+    assert debtor["credit"]["reasons"][0]["detail"].startswith("risk mark: ")
+    assert not debtor["blacklisted"] and debtor["listings"] == []
+    listed = credit(client, projectors, LISTED)
+    assert listed["blacklisted"] and [x["automatic"] for x in listed["listings"]] == [False]
     serious = credit(client, projectors, SERIOUS)
     assert serious["credit"]["reasons"][0]["rule"] == "LIST:serious_dishonesty"
     assert serious["listings"][0]["repairFrom"] == "2025-03-01"
@@ -99,8 +105,10 @@ def test_a_released_pledge_resolves_the_default(ledger: TestClient,
     assert credit(client, projectors, DEBTOR, "2024-03-01")["credit"]["grade"] == "C"
 
 
-def test_confirmed_anomaly_lists_automatically_dismissed_one_is_minor(
+def test_confirmed_anomaly_is_a_risk_mark_that_lists_nobody(
         ledger: TestClient, projectors: Projectors) -> None:
+    """Until issue 17 a confirmed anomaly listed the party automatically ("automatic:AR-5");
+    under domain.md s9 it lowers the grade to C with its evidence and lists nobody."""
     client = ledger
     post(client, transfer("SH-1", [cn_patent(2016, 1, 303)], [SHAM], {BUYER: "1"},
                           price={"amount": "1", "currency": "CNY"}))
@@ -111,14 +119,39 @@ def test_confirmed_anomaly_lists_automatically_dismissed_one_is_minor(
          f"/v1/anomalies/{flag_id}/finding", "regulator")
     sham = credit(client, projectors, SHAM)
     assert sham["credit"]["grade"] == "C" and sham["credit"]["reasons"][0]["rule"] == "AR-5"
-    assert sham["blacklisted"] and sham["listings"][0]["list"] == "automatic:AR-5"
-    board = ask(client, projectors, "query($d: Date!) { blacklist(asOf: $d) { party { id } "
-                                    "list automatic grounds } }",
-                d="2099-01-01")["data"]["blacklist"]
-    assert board == [], "the automatic listing ends after its term"
+    reason = sham["credit"]["reasons"][0]
+    assert reason["detail"].startswith("risk mark: confirmed anomaly")
+    assert "SH-1" in {e["dealId"] for e in reason["evidence"]}
+    assert not sham["blacklisted"] and sham["listings"] == []
     today = ask(client, projectors, "{ blacklist { party { id } list automatic } }")
-    assert {(x["party"]["id"], x["list"]) for x in today["data"]["blacklist"]} >= {
-        (SHAM, "automatic:AR-5")}
+    assert today["data"]["blacklist"] == []
+    # A regulator's decision does list the party, with its consequences.
+    post(client, {"listing_id": "L-SHAM", "party": SHAM, "list": "dishonest",
+                  "grounds": "subsidy obtained by a sham sale", "starts_on": "2025-01-01",
+                  "ends_on": "2027-12-31"}, "/v1/listings", "regulator")
+    today = ask(client, projectors, "{ blacklist { party { id } list automatic consequences } }")
+    assert [(x["party"]["id"], x["list"], x["automatic"]) for x in today["data"]["blacklist"]
+            ] == [(SHAM, "dishonest", False)]
+    assert credit(client, projectors, SHAM)["blacklisted"]
+    board = ask(client, projectors, "query($d: Date!) { blacklist(asOf: $d) { party { id } } }",
+                d="2099-01-01")["data"]["blacklist"]
+    assert board == [], "the listing ends after its term"
+
+
+def test_blacklisted_only_while_a_regulators_listing_is_in_force(
+        ledger: TestClient, projectors: Projectors) -> None:
+    """`blacklisted` follows the listing's term and its early end, nothing else."""
+    client = ledger
+    post(client, {"listing_id": "L-END", "party": LISTED, "list": "dishonest",
+                  "grounds": "unpaid judgment", "starts_on": "2024-03-01",
+                  "ends_on": "2030-02-28"}, "/v1/listings", "regulator")
+    post(client, {"ended_on": "2024-09-01"}, "/v1/listings/L-END/end", "regulator")
+    assert credit(client, projectors, LISTED, "2024-02-29")["blacklisted"] is False
+    during = credit(client, projectors, LISTED, "2024-08-31")
+    assert during["blacklisted"] and during["credit"]["grade"] == "C"
+    after = credit(client, projectors, LISTED, "2024-09-01")
+    assert after["blacklisted"] is False and after["credit"]["grade"] == "A"
+    assert [x["listingId"] for x in after["listings"]] == ["L-END"], "history stays visible"
 
 
 def test_platforms_see_no_credit_or_blacklist(ledger: TestClient,

@@ -152,6 +152,9 @@ NUL, SURROGATE, RLO = "\u0000", "\ud800", "\u202e"
 STATUS = {"status": "lapsed", "effective_on": "2021-01-01"}
 INVENTORS = {"inventors": ["Li Wei"], "effective_on": "2021-01-01"}
 # (path, role, body, the field's error path): each body is lawful but for one character.
+RECOVERY = {"amount": {"amount": "10", "currency": "CNY"}, "recovered_on": "2024-09-01",
+            "grounds": "sham transfer"}  # a subsidy's recovery (issue 17)
+
 FIELDS: list[tuple[str, str, dict[str, Any], str]] = [
     ("/v1/parties", "platform", _party(pid=f"ext:ac{NUL}me"), "body.id"),
     ("/v1/parties", "platform", _party(pid=f"foreign:US:ACME{RLO}"), "body.id"),
@@ -179,6 +182,8 @@ FIELDS: list[tuple[str, str, dict[str, Any], str]] = [
     ("/v1/listings", "regulator", _listing(grounds=f"unpaid{NUL}"), "body.grounds"),
     ("/v1/listings", "regulator", _listing(listing_id=f"LS{RLO}1"), "body.listing_id"),
     ("/v1/subsidies", "regulator", _subsidy(programme=f"award{NUL}"), "body.programme"),
+    ("/v1/subsidies/S-1/recovery", "regulator", RECOVERY | {"grounds": f"sham{NUL}"},
+     "body.grounds"),  # issue 17
     ("/v1/anomalies/A-1/finding", "regulator", {"decision": "confirmed", "note": f"ok{NUL}"},
      "body.note"),
     ("/v1/anomalies/A-1/finding", "regulator", {"decision": "confirmed", "note": f"ok{RLO}"},
@@ -197,11 +202,13 @@ def test_every_text_field_refuses_hostile_text(registered: TestClient, path: str
     ("/v1/patents/{}/status", "platform", "path.number"),
     ("/v1/listings/{}/end", "regulator", "path.listing_id"),
     ("/v1/anomalies/{}/finding", "regulator", "path.anomaly_id"),
+    ("/v1/subsidies/{}/recovery", "regulator", "path.subsidy_id"),
 ])
 @pytest.mark.parametrize("bad", ["%00", "A%E2%80%AEB", "%C2%85", "A%09B"])
 def test_path_parameters_are_checked_like_body_fields(
         registered: TestClient, path: str, role: str, field: str, bad: str) -> None:
-    body = STATUS if "status" in path else {"decision": "dismissed"} if "finding" in path else {}
+    body = STATUS if "status" in path else {"decision": "dismissed"} if "finding" in path \
+        else RECOVERY if "recovery" in path else {}
     before = event_count(registered)
     response = registered.post(path.format(bad), json=body, headers=auth(role))
     assert response.status_code == 422, response.text

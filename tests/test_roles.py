@@ -13,7 +13,7 @@ PLATFORM_POSTS = ["/v1/parties", "/v1/patents", "/v1/patents/201710601862.3/stat
                   "/v1/patents/201710601862.3/inventors",
                   "/v1/deals", "/v1/deals/batch"]
 REGULATOR_POSTS = ["/v1/subsidies", "/v1/listings", "/v1/listings/l-1/end",
-                   "/v1/anomalies/a-1/finding"]
+                   "/v1/anomalies/a-1/finding", "/v1/subsidies/s-1/recovery"]
 
 MATRIX = (
     [(path, role, role in ("platform", "admin")) for path in PLATFORM_POSTS

@@ -47,7 +47,7 @@ OTHER_IDS = ("S-1", "LIST-1")  # a subsidy's and a listing's: not deals, for any
 
 ROLES_READ = ("platform", "auditor", "regulator", "admin")
 OVERSIGHT_KINDS = {"SubsidyAwarded", "PartyListed", "PartyDelisted", "AnomalyConfirmed",
-                   "AnomalyDismissed"}
+                   "AnomalyDismissed", "SubsidyRecovered"}
 ALL_KINDS = {cls.TOPIC for cls in ev.ALL_EVENTS}
 DEAL_KINDS = {cls.TOPIC for cls in ev.DEAL_EVENTS.values()}
 
@@ -62,7 +62,8 @@ HOLDS: dict[str, set[str]] = {
     "party_history": {"PartyRegistered", "PatentRegistered", "OwnershipTransferred",
                       "EquityContributed", "LicenceGranted", "OpenLicenceDeclared",
                       "OpenLicenceWithdrawn", "OpenLicenceTaken", "PledgeRegistered",
-                      "PledgeDisposed", "SubsidyAwarded", "PartyListed", "PartyDelisted"},
+                      "PledgeDisposed", "SubsidyAwarded", "PartyListed", "PartyDelisted",
+                      "SubsidyRecovered"},
     "deal": DEAL_KINDS,
     "evidence": set(),  # filled below: what patents' and anomalies' evidence lists hold
 }
@@ -133,6 +134,9 @@ def build(client: TestClient, projectors: Projectors) -> list[str]:
     post(client, "/v1/subsidies", {"subsidy_id": "S-1", "party": B, "programme": "award",
                                    "amount": {"amount": "100000", "currency": "CNY"},
                                    "awarded_on": "2020-05-20", "deals": ["T-1"]}, "regulator")
+    post(client, "/v1/subsidies/S-1/recovery", {  # issue 17: a recovery is oversight's too
+        "amount": {"amount": "100000", "currency": "CNY"}, "recovered_on": "2021-01-05",
+        "grounds": "a gift between friends"}, "regulator")
     post(client, "/v1/listings", {"listing_id": "LIST-1", "party": B, "list": "dishonest",
                                   "grounds": "unpaid judgment", "starts_on": "2020-04-01",
                                   "ends_on": "2022-12-31"}, "regulator")
@@ -282,11 +286,13 @@ READERS = {"rest_events": rest_events, "gql_events": gql_events, "gql_proofs": g
            "patent_history": patent_history, "party_history": party_history, "deal": deals,
            "evidence": evidence}
 # Owners' evidence: registrations and transfers, disposal, contribution; licences' and
-# pledges' their deals; anomalies' (AR-5) the two transfers. Never an oversight event.
+# pledges' their deals; anomalies' (AR-5) the two transfers, and (AR-13, issue 17: S-1 went to
+# B while B was listed) the subsidy and the listing, which only oversight reads (platforms are
+# refused anomalies whole).
 HOLDS["evidence"] = {"PatentRegistered", "OwnershipTransferred", "EquityContributed",
                      "PledgeDisposed", "LicenceGranted", "LicenceTerminated",
                      "OpenLicenceTaken", "PledgeRegistered", "LoanDefaulted",
-                     "PledgeReleased"}
+                     "PledgeReleased", "SubsidyAwarded", "PartyListed"}
 
 
 def answers(world: World, path: str, role: str) -> list[dict[str, Any]]:

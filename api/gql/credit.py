@@ -14,7 +14,7 @@ import strawberry
 from api.gql.context import Ctx
 from api.gql.events import Event, evidence
 from api.gql.oversight import require_oversight
-from projections.credit import Credit, Listing, Reason, automatic_listings, grade
+from projections.credit import Credit, Listing, Reason, grade, listed_on
 
 
 @strawberry.type
@@ -48,24 +48,23 @@ async def credit_of(info: Ctx, party: str, day: date) -> CreditGrade:
 
 
 async def listings_of(info: Ctx, party: str, day: date) -> list[Listing]:
-    """Every listing of the party that has started by `day`, in force or not."""
+    """Every regulator's listing of the party that has started by `day`, in force or not.
+    Risk marks (unresolved defaults, confirmed anomalies) are in `credit`, never here
+    (domain.md s9)."""
     require_oversight(info, "listings")
     inputs = await info.context.loaders.credit.load(party)
     found = [x for x in inputs.listings if x.starts_on <= day]
-    found += automatic_listings(inputs.marks, inputs.findings, day)
     return sorted(found, key=lambda x: (x.starts_on, x.listing_id))
 
 
 async def blacklisted(info: Ctx, party: str, day: date) -> bool:
+    """On a regulator's list in force on `day`: only a listing carries consequences."""
     require_oversight(info, "listings")
     inputs = await info.context.loaders.credit.load(party)
-    return any(x.starts_on <= day and (x.ends_on is None or day < x.ends_on)
-               for x in [*inputs.listings,
-                         *automatic_listings(inputs.marks, inputs.findings, day)])
+    return bool(listed_on(inputs.listings, day))
 
 
 async def blacklist(info: Ctx, day: date) -> list[Listing]:
     require_oversight(info, "the blacklist")
-    listings, marks, findings = await info.context.reads.blacklist_inputs(day)
-    found = listings + automatic_listings(marks, findings, day)
-    return sorted(found, key=lambda x: (x.party, x.starts_on))
+    listings = await info.context.reads.blacklist_inputs(day)
+    return sorted(listed_on(listings, day), key=lambda x: (x.party, x.starts_on))

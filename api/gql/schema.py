@@ -118,8 +118,8 @@ class Query:
                         ) -> AnomalyConnection:
         return await anomaly_connection(info, filter, first, after)
 
-    @strawberry.field(description="Parties on a credit list on asOf (else today): "
-                                  "regulators' listings and automatic ones.")
+    @strawberry.field(description="Parties on a regulator's credit list on asOf (else "
+                                  "today); risk marks list nobody (domain.md s9).")
     async def blacklist(self, info: Ctx, as_of: date | None = None) -> list[CreditListing]:
         return [CreditListing.of(x) for x in await blacklist(info, as_of or info.context.today)]
 

@@ -77,30 +77,33 @@ class Party:
     async def credit(self, info: Ctx) -> CreditGrade:
         return await credit_of(info, self.id, self.as_of or info.context.today)
 
-    @strawberry.field(description="Listings started by asOf (else today), regulators' and "
-                                  "automatic.")
+    @strawberry.field(description="Regulators' listings started by asOf (else today). "
+                                  "Risk marks (unresolved defaults, confirmed anomalies) "
+                                  "lower `credit` and list nobody (domain.md s9).")
     async def listings(self, info: Ctx) -> list[CreditListing]:
         found = await listings_of(info, self.id, self.as_of or info.context.today)
         return [CreditListing.of(x) for x in found]
 
-    @strawberry.field(description="On a list in force on asOf (else today).")
+    @strawberry.field(description="On a regulator's list in force on asOf (else today).")
     async def blacklisted(self, info: Ctx) -> bool:
         return await blacklisted(info, self.id, self.as_of or info.context.today)
 
 
-@strawberry.type(description="A credit listing: a regulator's, or automatic.")
+@strawberry.type(description="A regulator's credit listing (PartyListed), with its "
+                 "consequences.")
 class CreditListing:
     """Here rather than in credit.py: it names its `Party`, and `Party` lists it."""
 
     listing: strawberry.Private[Listing]
     listing_id: str
-    list_name: str = strawberry.field(name="list", description="dishonest, "
-                                      "serious_dishonesty, or automatic:<rule>.")
+    list_name: str = strawberry.field(name="list", description="dishonest or "
+                                      "serious_dishonesty.")
     grounds: str
     starts_on: date
     ends_on: date | None
     repair_from: date = strawberry.field(description="From this date repair may be asked.")
-    automatic: bool
+    automatic: bool = strawberry.field(description="Always false: only a regulator lists a "
+                                       "party (domain.md s9). Kept for existing clients.")
     consequences: list[str]
 
     @staticmethod

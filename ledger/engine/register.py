@@ -269,6 +269,8 @@ class Register:
         self.listings: _View[ev.PartyListed] = _View(self._listing)
         self.posted: _View[Posted] = _View(self._posted, self._forget_answer)
         self.patents: _View[PatentTimeline] = _View(self._timeline)
+        # issue 17 (credit): the event that answered any key (a subsidy, its recoveries)
+        self.answered: _View[ev.LedgerEvent] = _View(self._answered_event)
 
     # --- what the cache holds -----------------------------------------------------------
 
@@ -367,6 +369,10 @@ class Register:
     def _posted(self, key: str) -> Posted | None:
         found = self._answer(key)
         return None if found is None else found.posted
+
+    def _answered_event(self, key: str) -> ev.LedgerEvent | None:
+        found = self._answer(key)
+        return None if found is None else found.event
 
     def _party(self, party_id: str) -> ev.PartyRegistered | None:
         found = self._answer(party_key(party_id))

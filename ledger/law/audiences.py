@@ -43,6 +43,7 @@ READERS: dict[Kind, frozenset[str]] = {
     ev.PartyDelisted: OVERSIGHT,
     ev.AnomalyConfirmed: OVERSIGHT,  # "platform sees no anomalies"
     ev.AnomalyDismissed: OVERSIGHT,
+    ev.SubsidyRecovered: OVERSIGHT,  # issue 17: a regulator's decision on public money
 }
 
 # Members of a kind a role may read but must not see, by kind and role. None today (see above).

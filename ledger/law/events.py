@@ -274,6 +274,30 @@ class SubsidyAwarded(LedgerEvent):
     fingerprint: str
 
 
+# --- issue 17 (credit): subsidy recovery ---------------------------------------------------
+
+
+class SubsidyRecovered(LedgerEvent):
+    """A regulator's recovery (clawback) of a subsidy, or of part of it (domain.md s9).
+
+    `sequence` numbers the subsidy's recoveries from 1 (the idempotency key is
+    `recovery:<subsidy_id>:<sequence>`, ledger/law/keys.py); `recovered_total` is what has
+    been recovered of the subsidy with this one, so the next recovery is judged against it
+    (INV-18) without reading every earlier one."""
+
+    TOPIC = "SubsidyRecovered"
+    subsidy_id: str
+    party: str
+    sequence: int
+    amount: Money
+    recovered_total: Money
+    grounds: str
+    fingerprint: str
+
+
+# --- end issue 17 (credit) ----------------------------------------------------------------
+
+
 class PartyListed(LedgerEvent):
     TOPIC = "PartyListed"
     listing_id: str
@@ -330,6 +354,7 @@ ALL_EVENTS: tuple[type[LedgerEvent], ...] = (
     PartyDelisted,
     AnomalyConfirmed,
     AnomalyDismissed,
+    SubsidyRecovered,  # issue 17 (credit)
 )
 
 for _cls in ALL_EVENTS:

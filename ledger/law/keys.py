@@ -26,12 +26,24 @@ def listing_key(listing_id: str) -> str:
     return f"listing:{listing_id}"
 
 
+def subsidy_key(subsidy_id: str) -> str:
+    return f"subsidy:{subsidy_id}"
+
+
+def recovery_key(subsidy_id: str, sequence: int) -> str:
+    """The n-th recovery of a subsidy (issue 17): recoveries are numbered, not named by the
+    client, so the next one finds the last and its running total (ledger/posting/recovery.py)."""
+    return f"recovery:{subsidy_id}:{sequence}"
+
+
 def posting_key(event: ev.LedgerEvent) -> str | None:
     """The idempotency key under which a retry of the same posting finds its first answer."""
     if isinstance(event, ev.DealEvent):
         return deal_key(event.deal_id)
     if isinstance(event, ev.SubsidyAwarded):
-        return f"subsidy:{event.subsidy_id}"
+        return subsidy_key(event.subsidy_id)
+    if isinstance(event, ev.SubsidyRecovered):  # issue 17 (credit)
+        return recovery_key(event.subsidy_id, event.sequence)
     if isinstance(event, ev.PartyListed):
         return listing_key(event.listing_id)
     if isinstance(event, ev.PartyDelisted):

@@ -415,3 +415,23 @@ class ListingEndCommand(Strict):
 class FindingCommand(Strict):
     decision: FindingDecision
     note: FreeText = ""
+
+
+# --- issue 17 (credit): subsidy recovery -------------------------------------------------
+
+
+class RecoveryCommand(Strict):
+    """POST /v1/subsidies/{id}/recovery: a regulator recovers (claws back) part or all of a
+    subsidy. No id of its own: the same body posted again is the same recovery (idempotent);
+    a second recovery of the same amount on the same day names other grounds."""
+
+    amount: MoneyIn
+    recovered_on: Day
+    grounds: Statement
+
+    @field_validator("amount")
+    @classmethod
+    def _above_zero(cls, amount: MoneyIn) -> MoneyIn:
+        if amount.amount <= 0:
+            raise ValueError("a recovery returns an amount above zero")
+        return amount

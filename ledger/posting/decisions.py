@@ -19,7 +19,14 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any
 
 from ledger.law import events as ev
-from ledger.law.keys import deal_key, listing_key, party_key, patent_key
+from ledger.law.keys import (
+    deal_key,
+    listing_key,
+    party_key,
+    patent_key,
+    recovery_key,
+    subsidy_key,
+)
 from ledger.law.rules import Refusal
 from ledger.law.values import Money, expiry_date
 from ledger.posting import commands as c
@@ -155,6 +162,9 @@ def wants(decide: Any, keys: set[str], numbers: set[str]) -> None:
                      f"delisting:{arguments['listing_id']}"))
     if "anomaly_id" in arguments:
         keys.add(f"finding:{arguments['anomaly_id']}")
+    if "subsidy_id" in arguments:  # issue 17 (credit): a recovery reads the subsidy and
+        subsidy_id = arguments["subsidy_id"]  # its earlier recoveries (ledger/posting/recovery.py)
+        keys.update([subsidy_key(subsidy_id), *(recovery_key(subsidy_id, n) for n in (1, 2, 3))])
 
 
 def deal_wants(deal: PreparedDeal, keys: set[str], numbers: set[str]) -> None:
