@@ -94,7 +94,7 @@ class FollowsPartyTraits:
                 new.append((event.party_id, event.party_kind, event.size))
             elif isinstance(event, ev.DealEvent):
                 rows.append(fact_row(position, event, known, offers))
-                _follow_offers(event, offers, declared, moved)
+                follow_offers(event, offers, declared, moved)
         self._write_offers(cur, offers, declared, moved, suffix)
         if new:
             with cur.copy(SQL("COPY {} (id, kind, size) FROM STDIN").format(table)) as copy:
@@ -140,7 +140,7 @@ class FollowsPartyTraits:
                             ).format(table), (json.dumps(others),))
 
 
-def _follow_offers(event: ev.DealEvent, offers: Offers, declared: set[str],
+def follow_offers(event: ev.DealEvent, offers: Offers, declared: set[str],
                    moved: dict[str, tuple[str, ...]]) -> None:
     """An offer made, or the offered patents' owners changed (in log order)."""
     owners: tuple[str, ...] | None = None

@@ -157,3 +157,31 @@ def test_regions_nest_as_gb_t_2260_codes() -> None:
         with pytest.raises(ValueError, match=f"^region {bad} is not a GB/T 2260 code"):
             regions.check(bad)
     assert regions.check("CN-34") == "CN-34"  # other labels match only themselves
+
+
+def test_a_take_ups_facts_name_the_offers_owners_and_fee() -> None:
+    """Patent Law art. 51: a take-up is an ordinary licence from the patentee. Its facts take
+    the licensors and fee from the offer kept for the patent (owners as they are now); a
+    take-up with no offer seen (INV-7 refuses one) is still a fact, never a crash."""
+    from projections.deal_facts import COLUMNS, Offers, OpenOffer, fact_row, follow_offers
+    from tests.plain_events import NUMBER, A, C, D, open_declared, open_taken, transfer
+
+    def facts(event: Any, offers: Offers) -> dict[str, Any]:
+        traits = {A: ("university", None), C: ("enterprise", "small"), D: ("enterprise", "large")}
+        return dict(zip(COLUMNS, fact_row(9, event, traits, offers), strict=True))
+
+    offers: Offers = {}
+    declared: set[str] = set()
+    moved: dict[str, tuple[str, ...]] = {}
+    follow_offers(open_declared("O1", date(2022, 1, 1), date(2026, 1, 1)), offers, declared,
+                   moved)
+    assert offers[NUMBER] == OpenOffer((A,), "lump_sum", Decimal("1000"), "CNY")
+    got = facts(open_taken("U1", date(2022, 2, 1), C), offers)
+    assert (got["givers"], got["g_kind"], got["r_size"], got["detail"], got["amount"]) == (
+        f'{{"{A}"}}', "university", "small", "open/lump_sum", Decimal("1000"))
+    # After the patent is sold, the buyer licenses: a take-up then leaves no university.
+    follow_offers(transfer("T1", date(2022, 3, 1), [A], D), offers, declared, moved)
+    assert moved == {NUMBER: (D,)} and offers[NUMBER].owners == (D,)
+    assert facts(open_taken("U2", date(2022, 4, 1), C), offers)["g_kind"] == "enterprise"
+    unseen = facts(open_taken("U3", date(2022, 4, 1), C), {})
+    assert (unseen["givers"], unseen["detail"], unseen["amount"]) == ("{}", "open/unknown", None)
