@@ -60,9 +60,13 @@ class FollowsPartyTraits:
 
     def __init__(self, cache_parties: int | None = None) -> None:
         self.traits: Lru[str, tuple[str, str | None]] = Lru(cache_parties or CACHE_PARTIES)
+        # Whether the offers table has a row: until one is declared, a batch's transfers need
+        # no statement to move offers (None: not asked yet since start or a reset).
+        self.any_offers: bool | None = None
 
     def reset(self) -> None:
         self.traits.clear()
+        self.any_offers = None
 
     def deal_rows(self, cur: psycopg.Cursor, batch: list[tuple[int, ev.LedgerEvent]],
                   suffix: str) -> list[tuple[Any, ...]]:
@@ -131,8 +135,13 @@ class FollowsPartyTraits:
                 "amount = EXCLUDED.amount, currency = EXCLUDED.currency").format(table),
                 [(n, list(offers[n].owners), offers[n].fee_mode, offers[n].amount,
                   offers[n].currency) for n in sorted(declared)])
+        if declared:
+            self.any_offers = True
         others = {n: list(owners) for n, owners in moved.items() if n not in declared}
-        if others:
+        if others and self.any_offers is None:
+            cur.execute(SQL("SELECT EXISTS (SELECT 1 FROM {})").format(table))
+            self.any_offers = bool(cur.fetchone()[0])  # type: ignore[index]
+        if others and self.any_offers:
             cur.execute(SQL("UPDATE {} o SET owners = m.owners FROM jsonb_each(%s::jsonb) AS "
                             "x(number, list) CROSS JOIN LATERAL (SELECT array_agg(v ORDER BY "
                             "i) AS owners FROM jsonb_array_elements_text(x.list) WITH "
