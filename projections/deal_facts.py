@@ -135,7 +135,6 @@ class FollowsPartyTraits:
                 "amount = EXCLUDED.amount, currency = EXCLUDED.currency").format(table),
                 [(n, list(offers[n].owners), offers[n].fee_mode, offers[n].amount,
                   offers[n].currency) for n in sorted(declared)])
-        if declared:
             self.any_offers = True
         others = {n: list(owners) for n, owners in moved.items() if n not in declared}
         if others and self.any_offers is None:

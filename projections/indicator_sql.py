@@ -51,7 +51,6 @@ TAGS = [
 ]
 
 
-
 def condition_of(indicator: str, dimension: str | None = None) -> str:
     """The condition of the one tag of `indicator` (with `dimension`, the SQL of its
     dimension, where the indicator has several): what a programme's target counts."""
