@@ -23,8 +23,10 @@ Batch = list[tuple[int, ev.LedgerEvent]]
 class AuditProjection(FollowsPartyTraits):
     name: str = "audit"
     tables: tuple[str, ...] = ("rm_events", "rm_event_patents", "rm_event_parties",
-                               "rm_deal_facts", "rm_audit_party_traits")
+                               "rm_deal_facts", "rm_audit_party_traits",
+                               "rm_audit_open_offers")
     traits_table = "rm_audit_party_traits"
+    offers_table = "rm_audit_open_offers"
 
     def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
         def copy_into(table: str, columns: str) -> AbstractContextManager[psycopg.Copy]:

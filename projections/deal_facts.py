@@ -1,11 +1,16 @@
 """One row per deal event for the indicators K1..K10: giver, receiver, value, detail.
 
 Written by the audit projection, and computed by the indicator projection for its rollup; each
-keeps the parties' kind and size it needs in its own table (`FollowsPartyTraits`).
+keeps the parties' kind and size it needs in its own table (`FollowsPartyTraits`), and the open
+licences offered on each patent (`OpenOffer`): an open-licence take-up is a licence (K2 kind
+"open", K4, K5; domain.md s9) whose licensors and fee the take-up itself does not carry.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -27,19 +32,41 @@ PartyTraits = dict[str, tuple[str, str | None]]
 CACHE_PARTIES = 50_000  # parties' kind and size kept between batches, per projection
 
 
+@dataclass(frozen=True, slots=True)
+class OpenOffer:
+    """An open licence declared on a patent (Patent Law art. 50), as a take-up of it needs
+    it: who licenses now (the owners: the offer passes with the patent, INV-14) and the fee.
+    Kept by log order: a transfer backdated before a take-up recorded earlier does not
+    change the take-up's licensors (docs/programmes.md)."""
+
+    owners: tuple[str, ...]
+    fee_mode: str
+    amount: Decimal | None
+    currency: str | None
+
+
+Offers = dict[str, OpenOffer]
+
+
 class FollowsPartyTraits:
     """For a projection that writes deal facts: the parties' kind and size in its own table
     (`traits_table`, so its facts never depend on how far another projection has got), with
     the most recently used kept in a bounded cache. A batch reads the parties its deals name
-    that the cache lacks in one statement; nothing is read at start."""
+    that the cache lacks in one statement; nothing is read at start. The open licences
+    offered live in `offers_table`, read only for the patents a batch's take-ups name."""
 
     traits_table: str
+    offers_table: str
 
     def __init__(self, cache_parties: int | None = None) -> None:
         self.traits: Lru[str, tuple[str, str | None]] = Lru(cache_parties or CACHE_PARTIES)
+        # Whether the offers table has a row: until one is declared, a batch's transfers need
+        # no statement to move offers (None: not asked yet since start or a reset).
+        self.any_offers: bool | None = None
 
     def reset(self) -> None:
         self.traits.clear()
+        self.any_offers = None
 
     def deal_rows(self, cur: psycopg.Cursor, batch: list[tuple[int, ev.LedgerEvent]],
                   suffix: str) -> list[tuple[Any, ...]]:
@@ -47,27 +74,34 @@ class FollowsPartyTraits:
         table = Identifier(self.traits_table + suffix)
         known: PartyTraits = {}
         wanted: set[str] = set()
-        for _, event in batch:
-            if isinstance(event, ev.DealEvent | ev.SubsidyRecovered):
-                for party in parties_of(event):
-                    cached = self.traits.get(party)
-                    if cached is not None:
-                        known[party] = cached
-                    else:
-                        wanted.add(party)
+        offers = self._offers_taken(cur, batch, suffix)
+        # A take-up names only its licensee: its licensors (an offer's owners) are wanted too.
+        licensors = [owner for offer in offers.values() for owner in offer.owners]
+        for party in [*licensors, *(party for _, event in batch
+                                    if isinstance(event, ev.DealEvent | ev.SubsidyRecovered)
+                                    for party in parties_of(event))]:
+            cached = self.traits.get(party)
+            if cached is not None:
+                known[party] = cached
+            else:
+                wanted.add(party)
         if wanted:
             cur.execute(SQL("SELECT id, kind, size FROM {} WHERE id = ANY(%s)").format(table),
                         (sorted(wanted),))
             known.update((i, (kind, size)) for i, kind, size in cur.fetchall())
+        declared: set[str] = set()
+        moved: dict[str, tuple[str, ...]] = {}  # patents whose owners changed -> the last
         rows, new = [], []
         for position, event in batch:
             if isinstance(event, ev.PartyRegistered):
                 known[event.party_id] = (event.party_kind, event.size)
                 new.append((event.party_id, event.party_kind, event.size))
             elif isinstance(event, ev.DealEvent):
-                rows.append(fact_row(position, event, known))
+                rows.append(fact_row(position, event, known, offers))
+                follow_offers(event, offers, declared, moved)
             elif isinstance(event, ev.SubsidyRecovered):  # issue 17 (credit): K10
                 rows.append(recovery_row(position, event, known))
+        self._write_offers(cur, offers, declared, moved, suffix)
         if new:
             with cur.copy(SQL("COPY {} (id, kind, size) FROM STDIN").format(table)) as copy:
                 for row in new:
@@ -78,10 +112,89 @@ class FollowsPartyTraits:
         return rows
 
 
-def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits) -> tuple[Any, ...]:
+    def _offers_taken(self, cur: psycopg.Cursor, batch: list[tuple[int, ev.LedgerEvent]],
+                      suffix: str) -> Offers:
+        """The offers on the patents the batch's take-ups name (one statement, or none)."""
+        taken = sorted({number for _, event in batch if isinstance(event, ev.OpenLicenceTaken)
+                        for number in event.patents})
+        if not taken:
+            return {}
+        cur.execute(SQL("SELECT number, owners, fee_mode, amount, currency FROM {} "
+                        "WHERE number = ANY(%s)").format(
+                            Identifier(self.offers_table + suffix)), (taken,))
+        return {n: OpenOffer(tuple(o), m, a, c) for n, o, m, a, c in cur.fetchall()}
+
+    def _write_offers(self, cur: psycopg.Cursor, offers: Offers, declared: set[str],
+                      moved: dict[str, tuple[str, ...]], suffix: str) -> None:
+        """Offers declared in the batch (as they stand at its end), and the new owners of
+        offered patents that changed hands: one statement each, and none without cause."""
+        table = Identifier(self.offers_table + suffix)
+        if declared:
+            cur.executemany(SQL(
+                "INSERT INTO {} (number, owners, fee_mode, amount, currency) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (number) DO UPDATE SET "
+                "owners = EXCLUDED.owners, fee_mode = EXCLUDED.fee_mode, "
+                "amount = EXCLUDED.amount, currency = EXCLUDED.currency").format(table),
+                [(n, list(offers[n].owners), offers[n].fee_mode, offers[n].amount,
+                  offers[n].currency) for n in sorted(declared)])
+            self.any_offers = True
+        others = {n: list(owners) for n, owners in moved.items() if n not in declared}
+        if others and self.any_offers is None:
+            cur.execute(SQL("SELECT EXISTS (SELECT 1 FROM {})").format(table))
+            self.any_offers = bool(cur.fetchone()[0])  # type: ignore[index]
+        if others and self.any_offers:
+            cur.execute(SQL("UPDATE {} o SET owners = m.owners FROM jsonb_each(%s::jsonb) AS "
+                            "x(number, list) CROSS JOIN LATERAL (SELECT array_agg(v ORDER BY "
+                            "i) AS owners FROM jsonb_array_elements_text(x.list) WITH "
+                            "ORDINALITY AS e(v, i)) AS m WHERE o.number = x.number"
+                            ).format(table), (json.dumps(others),))
+
+
+def follow_offers(event: ev.DealEvent, offers: Offers, declared: set[str],
+                   moved: dict[str, tuple[str, ...]]) -> None:
+    """An offer made, or the offered patents' owners changed (in log order)."""
+    owners: tuple[str, ...] | None = None
+    match event:
+        case ev.OpenLicenceDeclared():
+            offer = OpenOffer(tuple(event.owners), event.fee_mode,
+                              None if event.fee_amount is None else event.fee_amount.amount,
+                              None if event.fee_amount is None else event.fee_amount.currency)
+            for number in event.patents:
+                offers[number] = offer
+                declared.add(number)
+            return
+        case ev.OwnershipTransferred():
+            owners = tuple(event.to_parties)
+        case ev.EquityContributed():
+            owners = (event.company,)
+        case ev.PledgeDisposed() if event.to_parties:
+            owners = tuple(event.to_parties)
+    if owners is not None:
+        for number in event.patents:
+            moved[number] = owners
+            if number in offers:
+                offers[number] = OpenOffer(owners, offers[number].fee_mode,
+                                           offers[number].amount, offers[number].currency)
+
+
+def _take_up(event: ev.OpenLicenceTaken, offers: Offers) -> tuple[list[str], Money | None, str]:
+    """A take-up's licensors (the first offered patent's owners), fee (the offers' declared
+    amounts, in the first one's currency) and K2 detail `open/<fee mode>`."""
+    found = [offers[n] for n in event.patents if n in offers]
+    if not found:  # no offer seen: INV-7 refuses such a take-up; counted, never a crash
+        return [], None, "open/unknown"
+    first = found[0]
+    amounts = [o.amount for o in found if o.amount is not None and o.currency == first.currency]
+    value = Money(sum(amounts, Decimal(0)), first.currency) if amounts and first.currency \
+        else None
+    return list(first.owners), value, f"open/{first.fee_mode}"
+
+
+def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits,
+             offers: Offers | None = None) -> tuple[Any, ...]:
     """The indicator facts of one deal (releases, defaults and disposals name their pledge;
     the pledge's own row holds its pledgors), with its first receiver's kind and size and
-    its first giver's kind."""
+    its first giver's kind. A take-up's licensors and fee come from `offers`."""
     givers: list[str] = []
     receivers: list[str] = []
     value: Money | None = None
@@ -100,6 +213,7 @@ def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits) -> tuple[
             givers = event.owners
         case ev.OpenLicenceTaken():
             receivers = [event.licensee]
+            givers, value, detail = _take_up(event, offers or {})
         case ev.PledgeRegistered():
             givers, receivers, value = event.pledgors, [event.pledgee], event.secured_amount
         case ev.LoanDefaulted():

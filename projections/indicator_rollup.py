@@ -22,8 +22,9 @@ BATCH_TABLE = "indicator_batch_facts"  # per connection, emptied at each commit
 class IndicatorProjection(FollowsPartyTraits):
     name: str = "indicators"
     tables: tuple[str, ...] = ("rm_indicator_totals", "rm_indicator_members",
-                               "rm_indicator_party_traits")
+                               "rm_indicator_party_traits", "rm_indicator_open_offers")
     traits_table = "rm_indicator_party_traits"
+    offers_table = "rm_indicator_open_offers"
 
     def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
         rows = self.deal_rows(cur, batch, suffix)

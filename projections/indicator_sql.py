@@ -21,16 +21,22 @@ from __future__ import annotations
 
 from psycopg.sql import SQL, Composed, Identifier
 
+from projections import regions
+
+# Deals that give a patent to use or to own (K4, K5). An open-licence take-up is an ordinary
+# licence (Patent Law art. 51; domain.md s9): it counts as a licence in K2 (kind "open"), K4
+# and K5, as well as in K9.
+_RECEIVED = "kind IN ('transfer', 'licence', 'open_licence_take_up', 'equity_contribution')"
+
 # (indicator, dimension SQL, condition SQL) over a deal fact (with its parties' kinds).
 TAGS = [
     ("K1", "'transfers'", "kind = 'transfer'"),
-    ("K2", "coalesce(detail, 'unknown')", "kind = 'licence'"),
+    ("K2", "coalesce(detail, 'unknown')", "kind IN ('licence', 'open_licence_take_up')"),
     ("K3", "'contributions'", "kind = 'equity_contribution'"),
-    ("K4", "r_size", "kind IN ('transfer', 'licence', 'equity_contribution') AND "
+    ("K4", "r_size", f"{_RECEIVED} AND "
                      "r_kind = 'enterprise' AND r_size IN ('micro', 'small', 'medium')"),
     ("K5", "coalesce(r_kind, 'unknown')",
-     "kind IN ('transfer', 'licence', 'equity_contribution') AND "
-     "g_kind IN ('university', 'research_institute')"),
+     f"{_RECEIVED} AND g_kind IN ('university', 'research_institute')"),
     ("K6", "'registered'", "kind = 'pledge'"),
     ("K6", "'under_10m'", "kind = 'pledge' AND amount < 10000000"),
     ("K6", "'released'", "kind = 'pledge_release'"),
@@ -45,9 +51,17 @@ TAGS = [
     ("K10", "'subsidy_recoveries'", "kind = 'subsidy_recovery'"),  # issue 17 (credit)
 ]
 
+
+def condition_of(indicator: str, dimension: str | None = None) -> str:
+    """The condition of the one tag of `indicator` (with `dimension`, the SQL of its
+    dimension, where the indicator has several): what a programme's target counts."""
+    [condition] = [c for i, d, c in TAGS if i == indicator and dimension in (None, d)]
+    return condition
+
+
 # Evidence of anomalies a regulator has not dismissed, gathered once and hash-joined: asking
 # rm_anomalies once per fact timed out on a 30,000-event log.
-_FLAGGED = """flagged AS MATERIALIZED (
+FLAGGED = """flagged AS MATERIALIZED (
     SELECT DISTINCT unnest(a.evidence) AS position FROM rm_anomalies a
     WHERE NOT EXISTS (SELECT 1 FROM rm_findings d
                       WHERE d.anomaly_id = a.id AND d.decision = 'dismissed')
@@ -71,7 +85,7 @@ WITH {flagged}, base AS (
     LEFT JOIN rm_parties g ON g.id = f.givers[1]
     WHERE f.effective_on BETWEEN %(low)s AND %(high)s
       AND f.recorded_at <= %(known_at)s
-      AND (%(region)s::text IS NULL OR r.region = %(region)s OR g.region = %(region)s)
+      AND (%(region)s::text IS NULL OR {receiver_in} OR {giver_in})  -- regions nest
       AND (%(recipient_kind)s::text IS NULL OR f.r_kind = %(recipient_kind)s)
 ), tagged AS (
     {tags}
@@ -99,7 +113,8 @@ def _raw() -> str:
     selects = [f"SELECT '{ind}' AS indicator, {dim} AS dimension, base.* FROM base "
                f"WHERE ({cond}) AND NOT (%(exclude_flagged)s AND flagged)"
                for ind, dim, cond in TAGS]
-    return _RAW.format(flagged=_FLAGGED,
+    return _RAW.format(flagged=FLAGGED, receiver_in=regions.sql_match("r.region"),
+                       giver_in=regions.sql_match("g.region"),
                        tags="\n    UNION ALL\n    ".join(selects))
 
 
@@ -293,4 +308,4 @@ ORDER BY indicator, dimension, period
 """
 
 _LAST_MONTH = "CASE %(granularity)s WHEN 'month' THEN 0 WHEN 'quarter' THEN 2 ELSE 11 END"
-ROLLUP_QUERY = _READ.format(flagged=_FLAGGED, tags=_lateral_tags(), last_month=_LAST_MONTH)
+ROLLUP_QUERY = _READ.format(flagged=FLAGGED, tags=_lateral_tags(), last_month=_LAST_MONTH)

@@ -1,22 +1,22 @@
 """Performance indicators K1..K10 (domain.md section 8) from `rm_deal_facts`, in one SQL pass.
 
-By period (year, quarter, month), region and kind of the receiving party, as known at a moment,
-with flagged deals (evidence of any anomaly) left out unless asked for. K7 is year-on-year
-growth on every row, plus progress against the targets in `config/indicator_targets.toml`.
-Amounts are summed in CNY only (other currencies are counted, not summed).
+By period (year, quarter, month), region (GB/T 2260 codes nest: a province's figures include
+its prefectures and counties) and kind of the receiving party, as known at a moment, with
+flagged deals (evidence of any anomaly) left out unless asked for. K7 is year-on-year growth on
+every row, plus, when a programme is asked, progress against its targets
+(`projections/programme_progress.py`). Amounts are summed in CNY only (other currencies are
+counted, not summed).
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-TARGETS_FILE = Path(__file__).resolve().parent.parent / "config" / "indicator_targets.toml"
+from projections import regions
+
 GRANULARITIES = ("year", "quarter", "month")
 MAX_SPAN_DAYS = 366 * 10  # one answer covers at most ten years
 
@@ -30,29 +30,9 @@ class IndicatorRow:
     patents: int
     amount: Decimal | None
     yoy_growth: Decimal | None = None
-    target: Decimal | None = None
-    progress: Decimal | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    name: str
-    basis: str
-    indicator: str
-    dimension: str | None
-    measure: str  # count, patents or amount
-    target: Decimal
-    window_years: int
-    growth: Decimal
-
-
-@cache
-def targets(path: Path = TARGETS_FILE) -> tuple[Target, ...]:
-    with path.open("rb") as source:
-        raw = tomllib.load(source)
-    return tuple(Target(name, t["basis"], t["indicator"], t.get("dimension"), t["measure"],
-                        Decimal(str(t["target"])), int(t["window_years"]),
-                        Decimal(str(t.get("growth", 0)))) for name, t in raw.items())
+    target: Decimal | None = None  # K7 programme rows: the target's figure
+    expected: Decimal | None = None  # ... what its path expects by the query's `to`
+    progress: Decimal | None = None  # ... achieved / expected
 
 
 def year_before(day: date) -> date:
@@ -92,25 +72,6 @@ def with_growth(rows: list[IndicatorRow], low: date) -> list[IndicatorRow]:
     return out
 
 
-def progress(rows: list[IndicatorRow], low: date, high: date) -> list[IndicatorRow]:
-    """K7 rows: what the answer's range achieved against each configured target (scaled to
-    the range's length in years, compounding the target's yearly growth)."""
-    years = max(Decimal((high - low).days + 1) / Decimal("365.25"), Decimal("0.0001"))
-    out = []
-    for t in targets():
-        chosen = [r for r in rows if r.indicator == t.indicator and
-                  (t.dimension is None or r.dimension == t.dimension)]
-        achieved = sum((Decimal(getattr(r, t.measure) or 0) for r in chosen), Decimal(0))
-        goal = t.target * years / t.window_years
-        if t.growth:
-            goal = t.target * sum(((1 + t.growth) ** y for y in range(int(years.to_integral_value(
-                rounding="ROUND_CEILING")))), Decimal(0)) / t.window_years
-        out.append(IndicatorRow("K7", low, f"target:{t.name}", achieved, len(chosen), 0,
-                                None, None, goal.quantize(Decimal(1)),
-                                (achieved / goal).quantize(Decimal("0.0001")) if goal else None))
-    return out
-
-
 def query_parameters(low: date, high: date, granularity: str, region: str | None,
                      recipient_kind: str | None, exclude_flagged: bool,
                      known_at: datetime | None) -> dict[str, Any]:
@@ -118,9 +79,11 @@ def query_parameters(low: date, high: date, granularity: str, region: str | None
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}")
     if high < low or (high - low).days > MAX_SPAN_DAYS:
         raise ValueError(f"from must not be after to, and the span at most {MAX_SPAN_DAYS} days")
+    if region is not None:
+        regions.check(region)
     earliest = year_before(low)
     return {"granularity": granularity, "low": earliest, "high": high,
-            "region": region, "recipient_kind": recipient_kind,
+            **regions.parameters(region), "recipient_kind": recipient_kind,
             "exclude_flagged": exclude_flagged, "known_at": known_at or datetime.now(UTC),
             # The pre-aggregated path answers whole periods of the whole ledger, as known now.
             "rollup": (region is None and recipient_kind is None and known_at is None

@@ -380,6 +380,11 @@ class ReadModels:
         use_rollup = parameters["rollup"] if rollup is None else rollup
         return await self._rows(ROLLUP_QUERY if use_rollup else RAW_QUERY, parameters)
 
+    async def target_rows(self, query: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        """What a programme's targets achieved (`projections/programme_progress.py` makes
+        the statement from the reviewed configuration, never from a request's text)."""
+        return await self._rows(query, parameters)
+
     # --- the raw events behind time travel ----------------------------------------------
 
     async def patent_events(self, number: str) -> list[tuple[int, ev.LedgerEvent]]:

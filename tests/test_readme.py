@@ -138,8 +138,16 @@ def test_every_readme_block_runs_or_is_named_as_skipped(
 
     wait_projected(projectors, client.app.state.service.store.head())  # type: ignore[attr-defined]
     queries = [q for block in _blocks("graphql") for q in _operations(block)]
-    assert len(queries) == 8, queries
+    assert len(queries) == 9, queries
     answers = [_ask(client, query) for query in queries]
+    # The evaluator's queries: the Henan programme and a K7 row per target of it.
+    [listed] = [a["programmes"] for a in answers if "programmes" in a]
+    assert [(p["id"], len(p["targets"])) for p in listed] == [("henan-2021-30", 4)]
+    [progress] = [a["indicators"] for a in answers
+                  if "indicators" in a and any(r["indicator"] == "K7" for r in a["indicators"])]
+    assert sorted(r["dimension"] for r in progress if r["target"] is not None) == [
+        "target:SME patents", "target:pledge financing", "target:pledge projects",
+        "target:university patents"]
 
     first, known_then = answers[0], answers[1]
     assert first["patent"]["number"] == "201710601862.3"

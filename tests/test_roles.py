@@ -97,6 +97,7 @@ ROOT_FIELDS = {  # every GraphQL root field, asked as briefly as it can be
     "anomalies": "{ anomalies(first: 1) { edges { node { id } } } }",
     "blacklist": "{ blacklist { party { id } } }",
     "indicators": '{ indicators(from: "2021-01-01", to: "2021-12-31") { indicator } }',
+    "programmes": "{ programmes { id } }",
     "ledger": "{ ledger { position } }",
 }
 OVERSIGHT_ONLY = {"anomalies", "blacklist"}  # regulators' and auditors' views

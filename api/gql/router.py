@@ -11,12 +11,16 @@ from strawberry.fastapi import GraphQLRouter
 from api.auth import AuthError, KeyRing
 from api.gql.context import Context
 from api.gql.schema import build_schema
+from projections.programmes import programmes
 from projections.queries import ReadModels
 
 READ_ROLES = frozenset({"platform", "auditor", "regulator", "admin"})
 
 
 def graphql_router(*, production: bool) -> _Router:
+    """The router; reads config/programmes.toml first, so a mistake there stops the service
+    at start with its file and key named, not the first evaluator's query."""
+    programmes()
     async def context(request: Request) -> Context:
         reads: ReadModels = request.app.state.reads  # opened by the app's lifespan
         if request.method == "GET":  # the GraphiQL page itself; queries must be POSTed

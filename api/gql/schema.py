@@ -33,7 +33,7 @@ from api.gql.events import (
     event_connection,
     readable_events,
 )
-from api.gql.indicators import Indicator, indicators
+from api.gql.indicators import Indicator, Programme, indicators, programme_list
 from api.gql.paging import decode_cursor, encode_cursor, page_size
 from api.gql.time_travel import view_on
 from api.gql.types import (
@@ -123,18 +123,25 @@ class Query:
     async def blacklist(self, info: Ctx, as_of: date | None = None) -> list[CreditListing]:
         return [CreditListing.of(x) for x in await blacklist(info, as_of or info.context.today)]
 
-    @strawberry.field(description="K1..K10 by period, region and recipient kind; flagged "
-                                  "deals left out unless excludeFlagged is false (roles that "
-                                  "may not read anomalies always count them).")
+    @strawberry.field(description="K1..K10 by period, region (GB/T 2260 codes include "
+                                  "their divisions) and recipient kind; flagged deals left out "
+                                  "unless excludeFlagged is false (roles that may not read "
+                                  "anomalies always count them). With a programme, K7 rows "
+                                  "give each target's progress from the programme's start.")
     async def indicators(
         self, info: Ctx,
         from_: Annotated[date, strawberry.argument(name="from")],
         to: date, granularity: str = "quarter", region: str | None = None,
         recipient_kind: str | None = None, exclude_flagged: bool = True,
-        as_known_at: datetime | None = None,
+        as_known_at: datetime | None = None, programme: str | None = None,
     ) -> list[Indicator]:
         return await indicators(info, from_, to, granularity, region, recipient_kind,
-                                exclude_flagged, as_known_at)
+                                exclude_flagged, as_known_at, programme)
+
+    @strawberry.field(description="The programmes and their targets (config/programmes.toml); "
+                                  "with a region, those whose targets apply there.")
+    def programmes(self, region: str | None = None) -> list[Programme]:
+        return programme_list(region)
 
     @strawberry.field(description="The log's head and how far each projection has followed.")
     async def ledger(self, info: Ctx) -> Ledger:
