@@ -24,6 +24,9 @@ from psycopg.sql import SQL, Composed, Identifier
 # (indicator, dimension SQL, condition SQL) over a deal fact (with its parties' kinds).
 TAGS = [
     ("K1", "'transfers'", "kind = 'transfer'"),
+    # Issue 17 (law): K1 split by the right moved (Patent Law Art. 10); "transfers" stays the total.
+    ("K1", "'application_right'", "kind = 'transfer' AND application_right"),
+    ("K1", "'patent_right'", "kind = 'transfer' AND NOT application_right"),
     ("K2", "coalesce(detail, 'unknown')", "kind = 'licence'"),
     ("K3", "'contributions'", "kind = 'equity_contribution'"),
     ("K4", "r_size", "kind IN ('transfer', 'licence', 'equity_contribution') AND "
@@ -41,6 +44,7 @@ TAGS = [
     ("K9", "'taken'", "kind = 'open_licence_take_up'"),
     ("K9", "'withdrawn'", "kind = 'open_licence_withdrawal'"),
     ("K10", "'late_filings'", "late"),
+    ("K10", "'short_open_licences'", "short_open_licence"),  # issue 17 (law): INV-5 flag
     ("K10", "'corrections'", "corrects IS NOT NULL"),
 ]
 
