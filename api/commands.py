@@ -120,6 +120,27 @@ async def change_inventors(
     return await _patent_fact(number, posted, {"inventors": list(body.inventors)})
 
 
+# --- issue 17 (law): term compensation ----------------------------------------------------
+
+
+@router.post("/patents/{number}/term-extensions", status_code=201, responses=_ERRORS)
+async def extend_term(
+    request: Request, number: PatentInPath, body: c.TermExtensionCommand, key: Platform,
+) -> Response:
+    """Record a term compensation (Patent Law Art. 42(2)-(3)); it moves the patent's expiry.
+    Refused as INV-5 outside the article (docs/law.md); idempotent by `extension_id`."""
+    result = await _first(_service(request).extend_term(number, body, key.label))
+    if isinstance(result.outcome, d.Accepted | d.Replayed):
+        status, shown = stored_body(result, "extension_id")
+        shown.update(number=number, extension_id=body.extension_id, days=body.days,
+                     basis=body.basis.value)
+        return json_response(shown, status)
+    return answer(result, "extension_id")
+
+
+# --- end issue 17 (law) -------------------------------------------------------------------
+
+
 @router.post("/deals", status_code=201, responses=_ERRORS)
 async def post_deal(request: Request, body: c.DealCommand, key: Platform) -> Response:
     result = await _first(_service(request).post_deal(body, key.label))

@@ -286,9 +286,12 @@ class MarketFlow:
             return None
         ends = day + timedelta(days=730)
         patent.open_until = ends
-        return {**self._common("open_licence_declaration", patent), "owners": [patent.owner],
+        body = {**self._common("open_licence_declaration", patent), "owners": [patent.owner],
                 "fee": {"mode": "royalty", "rate": "0.02"}, "starts_on": day.isoformat(),
                 "ends_on": ends.isoformat(), "pledgee_consent": patent.pledge is not None}
+        if patent.kind != "invention":  # INV-7: Patent Law Art. 50 (issue 17)
+            body["evaluation_report"] = f"PJ-{patent.number}"
+        return body
 
     def _settle(self, later: dict[str, Any]) -> dict[str, Any] | None:
         """A pledge ends as scheduled: released, or defaulted and later sold at auction."""

@@ -61,6 +61,16 @@ class LedgerService:
         return self.writer.post(partial(d.decide_inventors, number=number, cmd=cmd),
                                 posted_by)
 
+    # --- issue 17 (law): term compensation ------------------------------------------------
+
+    def extend_term(self, number: str, cmd: c.TermExtensionCommand, posted_by: str
+                    ) -> Future[list[Result]]:
+        """Term compensation (Patent Law Art. 42(2)-(3)); INV-5 judges its bounds."""
+        return self.writer.post(partial(d.decide_term_extension, number=number, cmd=cmd),
+                                posted_by)
+
+    # --- end issue 17 (law) ----------------------------------------------------------------
+
     def post_deal(self, cmd: c.DealCommand, posted_by: str) -> Future[list[Result]]:
         """Prepared here, on the caller's thread: the writer only judges."""
         return self.writer.post(partial(d.judge_deal, deal=prepare_deal(cmd)), posted_by)

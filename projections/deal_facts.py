@@ -17,6 +17,7 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from ledger.law import events as ev
+from ledger.law.rules import open_licence_short
 from ledger.law.values import Consideration, Money
 from projections.copy_text import array
 from projections.event_facts import kind_of, parties_of
@@ -25,7 +26,9 @@ from projections.log_events import Lru
 SUCCESSION = (Consideration.MERGER.value, Consideration.NAME_CHANGE.value)
 COLUMNS = ("position", "kind", "deal_id", "effective_on", "recorded_at", "patents", "givers",
            "receivers", "amount", "currency", "detail", "recovered", "owed", "late",
-           "corrects", "r_kind", "r_size", "g_kind")
+           "corrects", "r_kind", "r_size", "g_kind",
+           # issue 17 (law, migrations/018): K1 application rights, K10 short open licences
+           "application_right", "short_open_licence")
 
 # What the indicators need of a party: its kind and size, as registered.
 PartyTraits = dict[str, tuple[str, str | None]]
@@ -230,7 +233,17 @@ def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits,
             array(event.patents), array(givers), array(receivers),
             None if value is None else value.amount, None if value is None else value.currency,
             detail, recovered, owed, late, event.corrects,
-            *_traits(receivers, parties), _traits(givers, parties)[0])
+            *_traits(receivers, parties), _traits(givers, parties)[0],
+            *_law_marks(event))
+
+
+def _law_marks(event: ev.DealEvent) -> tuple[bool, bool]:
+    """Issue 17: whether a transfer moved an application right, and whether an open licence
+    was declared for less than a year (INV-5 flag)."""
+    application_right = isinstance(event, ev.OwnershipTransferred) and bool(event.applications)
+    short = isinstance(event, ev.OpenLicenceDeclared) \
+        and open_licence_short(event.starts_on, event.ends_on)
+    return application_right, short
 
 
 def recovery_row(position: int, event: ev.SubsidyRecovered, parties: PartyTraits

@@ -20,6 +20,7 @@ _OTHER_KINDS: dict[type[ev.LedgerEvent], str] = {
     ev.PatentRegistered: "patent_registered",
     ev.PatentStatusChanged: "status_changed",
     ev.InventorsChanged: "inventors_changed",
+    ev.PatentTermExtended: "term_extended",
     ev.SubsidyAwarded: "subsidy",
     ev.PartyListed: "listing",
     ev.PartyDelisted: "listing_end",
@@ -42,7 +43,8 @@ def kind_of(event: ev.LedgerEvent) -> str:
 def patents_of(event: ev.LedgerEvent) -> list[str]:
     if isinstance(event, ev.DealEvent):
         return list(event.patents)
-    if isinstance(event, ev.PatentStatusChanged | ev.PatentRegistered | ev.InventorsChanged):
+    if isinstance(event, ev.PatentStatusChanged | ev.PatentRegistered | ev.InventorsChanged
+                  | ev.PatentTermExtended):
         return [event.number]
     return []
 

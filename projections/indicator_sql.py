@@ -31,6 +31,9 @@ _RECEIVED = "kind IN ('transfer', 'licence', 'open_licence_take_up', 'equity_con
 # (indicator, dimension SQL, condition SQL) over a deal fact (with its parties' kinds).
 TAGS = [
     ("K1", "'transfers'", "kind = 'transfer'"),
+    # Issue 17 (law): K1 split by the right moved (Patent Law Art. 10); "transfers" stays the total.
+    ("K1", "'application_right'", "kind = 'transfer' AND application_right"),
+    ("K1", "'patent_right'", "kind = 'transfer' AND NOT application_right"),
     ("K2", "coalesce(detail, 'unknown')", "kind IN ('licence', 'open_licence_take_up')"),
     ("K3", "'contributions'", "kind = 'equity_contribution'"),
     ("K4", "r_size", f"{_RECEIVED} AND "
@@ -47,6 +50,7 @@ TAGS = [
     ("K9", "'taken'", "kind = 'open_licence_take_up'"),
     ("K9", "'withdrawn'", "kind = 'open_licence_withdrawal'"),
     ("K10", "'late_filings'", "late"),
+    ("K10", "'short_open_licences'", "short_open_licence"),  # issue 17 (law): INV-5 flag
     ("K10", "'corrections'", "corrects IS NOT NULL"),
     ("K10", "'subsidy_recoveries'", "kind = 'subsidy_recovery'"),  # issue 17 (credit)
 ]

@@ -82,8 +82,8 @@ class PatentHead:
     preserved: bool
     dispute_suspended: bool
     filed_on: date
-    granted_on: date
-    expires_on: date
+    granted_on: date | None  # None: an application (status "pending")
+    expires_on: date  # with any term compensation (Art. 42(2)-(3))
 
     def status_on(self, day: date) -> str:
         return ps.status_on(self.status, self.expires_on, day)
@@ -154,7 +154,7 @@ class Folding:
                 self.pledge_positions[event.deal_id] = [position]
             case ev.PledgeReleased() | ev.LoanDefaulted():
                 self.pledge_positions[event.pledge].append(position)
-            case ev.PatentStatusChanged() if event.status in ps.DEAD_STATUSES:
+            case ev.PatentStatusChanged() if ps.ends_the_patent(event):
                 for deal_id, pledge in self.state.pledges.items():
                     if pledge.status == "collateral_lost" and pledge.ended_on == event.effective_on:
                         self.pledge_positions[deal_id].append(position)

@@ -70,8 +70,10 @@ class _Changes:
         match event:
             case ev.PatentStatusChanged():
                 self.whole["rm_patents"].add(number)
-                if event.status in ps.DEAD_STATUSES:  # INV-12: pledges lose their collateral
+                if ps.ends_the_patent(event):  # INV-12: pledges lose their collateral
                     self.deals["rm_pledges"].update((number, d) for d in fold.state.pledges)
+            case ev.PatentTermExtended():  # issue 17: the expiry moves
+                self.whole["rm_patents"].add(number)
             case ev.OwnershipTransferred() | ev.EquityContributed():
                 self.whole["rm_owners"].add(number)
             case ev.PledgeDisposed():

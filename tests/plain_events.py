@@ -33,21 +33,33 @@ def cny(amount: str) -> Money:
     return Money(Decimal(amount), "CNY")
 
 
-def registered(owners: dict[str, str] | None = None) -> ev.PatentRegistered:
+def registered(owners: dict[str, str] | None = None, granted_on: date | None = GRANTED,
+               kind: str = "invention", filed_on: date = FILED) -> ev.PatentRegistered:
+    """Granted on GRANTED by default; `granted_on=None` registers an application."""
     return ev.PatentRegistered(
         originator_id=ev.stream_id("patent", NUMBER), originator_version=1, timestamp=RECORDED,
-        effective_on=GRANTED, posted_by="platform:test", number=NUMBER, title="A method",
-        patent_kind="invention", filed_on=FILED, granted_on=GRANTED, expires_on=EXPIRES,
+        effective_on=granted_on or filed_on, posted_by="platform:test", number=NUMBER,
+        title="A method", patent_kind=kind, filed_on=filed_on, granted_on=granted_on,
+        expires_on=expiry_date(kind, filed_on),
         owners={party: Decimal(share) for party, share in (owners or {A: "1"}).items()},
         fingerprint="",
     )
 
 
-def status(day: date, new_status: str) -> ev.PatentStatusChanged:
+def status(day: date, new_status: str, outcome: str | None = None) -> ev.PatentStatusChanged:
     return ev.PatentStatusChanged(
         originator_id=ev.stream_id("patent", NUMBER), originator_version=2, timestamp=RECORDED,
         effective_on=day, posted_by="platform:test", number=NUMBER, status=new_status,
-        reason=None,
+        reason=None, outcome=outcome,
+    )
+
+
+def extension(day: date, days: int, basis: str = "grant_delay",
+              extension_id: str = "E1") -> ev.PatentTermExtended:
+    return ev.PatentTermExtended(
+        originator_id=ev.stream_id("patent", NUMBER), originator_version=2, timestamp=RECORDED,
+        effective_on=day, posted_by="platform:test", number=NUMBER, extension_id=extension_id,
+        days=days, basis=basis, fingerprint="",
     )
 
 
@@ -63,7 +75,7 @@ def transfer(deal_id: str, day: date, sellers: list[str], buyer: str,
              consent: bool = False) -> ev.OwnershipTransferred:
     return _deal(ev.OwnershipTransferred, deal_id, day, from_parties=sellers,
                  to_parties={buyer: Decimal(1)}, price=cny("400000"), consideration="cash",
-                 pledgee_consent=consent)
+                 pledgee_consent=consent, applications=[])
 
 
 def equity(deal_id: str, day: date, owners: list[str], company: str,
@@ -88,11 +100,11 @@ def termination(deal_id: str, day: date, licence_id: str) -> ev.LicenceTerminate
     return _deal(ev.LicenceTerminated, deal_id, day, licence=licence_id)
 
 
-def open_declared(deal_id: str, day: date, ends_on: date,
-                  owners: list[str] | None = None) -> ev.OpenLicenceDeclared:
+def open_declared(deal_id: str, day: date, ends_on: date, owners: list[str] | None = None,
+                  evaluation_report: str | None = None) -> ev.OpenLicenceDeclared:
     return _deal(ev.OpenLicenceDeclared, deal_id, day, owners=owners or [A],
                  fee_mode="lump_sum", fee_amount=cny("1000"), fee_rate=None, starts_on=day,
-                 ends_on=ends_on, pledgee_consent=False)
+                 ends_on=ends_on, pledgee_consent=False, evaluation_report=evaluation_report)
 
 
 def open_withdrawn(deal_id: str, day: date) -> ev.OpenLicenceWithdrawn:
@@ -104,9 +116,10 @@ def open_taken(deal_id: str, day: date, licensee: str) -> ev.OpenLicenceTaken:
 
 
 def pledge(deal_id: str, day: date, pledgors: list[str], pledgee: str = BANK,
-           due_on: date | None = None) -> ev.PledgeRegistered:
+           due_on: date | None = None, acknowledged: bool = False) -> ev.PledgeRegistered:
     return _deal(ev.PledgeRegistered, deal_id, day, pledgors=pledgors, pledgee=pledgee,
-                 secured_amount=cny("1000000"), due_on=due_on or date(day.year + 2, 1, 1))
+                 secured_amount=cny("1000000"), due_on=due_on or date(day.year + 2, 1, 1),
+                 invalidation_acknowledged=acknowledged)
 
 
 def release(deal_id: str, day: date, pledge_id: str) -> ev.PledgeReleased:
@@ -124,10 +137,12 @@ def disposal(deal_id: str, day: date, pledge_id: str, buyer: str, mode: str = "a
                  claim_paid=cny("800000"), surplus=cny("100000"), shortfall=cny("0"))
 
 
-def patent(*history: ev.LedgerEvent, owners: dict[str, str] | None = None) -> PatentState:
-    """The patent registered to `owners` (A alone by default), then each event of `history`
-    judged by the rules (each must be lawful: the history is the test's premise) and applied."""
-    state = start_state(registered(owners))
+def patent(*history: ev.LedgerEvent, owners: dict[str, str] | None = None,
+           start: ev.PatentRegistered | None = None) -> PatentState:
+    """The patent registered to `owners` (A alone by default; or as `start` says), then each
+    event of `history` judged by the rules (each must be lawful: the history is the test's
+    premise) and applied."""
+    state = start_state(start or registered(owners))
     for event in history:
         refusal = check(state, event)
         assert refusal is None, f"the test's history is unlawful: {refusal}"

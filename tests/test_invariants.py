@@ -161,10 +161,12 @@ def test_inv_4_restoring_a_patent_in_force_is_refused(ledger: TestClient) -> Non
     assert response.json()["rule"] == "INV-4"
 
 
-def test_inv_4_no_deal_before_the_grant(ledger: TestClient) -> None:
-    facts = refused(ledger, transfer("t1", [P1], [A], {B: "1"}, effective_on="2018-12-31"),
-                    "INV-4")
-    assert facts["granted_on"] == "2019-01-08"
+def test_inv_4_no_pledge_before_the_grant(ledger: TestClient) -> None:
+    """Issue 17 (domain.md s9): before its grant the patent is an application, whose right
+    may be transferred (Art. 10) but not pledged; tests/test_law_api.py holds the rest."""
+    facts = refused(ledger, pledge("p1", [P1], [A], BANK, effective_on="2018-12-31"), "INV-4")
+    assert facts["granted_on"] == "2019-01-08" and facts["stage"] == "application"
+    accepted(ledger, transfer("t1", [P1], [A], {B: "1"}, effective_on="2018-12-31"))
 
 
 # --- INV-5 -----------------------------------------------------------------------------------
@@ -181,12 +183,22 @@ def test_inv_5_pledged_debt_may_not_fall_due_after_expiry(ledger: TestClient) ->
     accepted(ledger, pledge("p2", [UM], [A], BANK, due_on="2029-01-01"))
 
 
-def test_inv_5_open_licence_runs_at_least_a_year(ledger: TestClient) -> None:
+def test_inv_5_an_open_licence_under_a_year_is_accepted_and_flagged(ledger: TestClient
+                                                                     ) -> None:
+    """Issue 17 (domain.md s9): the one-year floor was a pilot rule ("原则上不低于一年"): a
+    shorter open licence is no longer refused but flagged INV-5."""
     body = {"deal_id": "o1", "kind": "open_licence_declaration", "effective_on": "2020-01-01",
             "patents": [P1], "owners": [A], "fee": {"mode": "royalty", "rate": "0.02"},
             "starts_on": "2020-01-01", "ends_on": "2020-12-30"}
-    refused(ledger, body, "INV-5")
-    accepted(ledger, {**body, "deal_id": "o2", "ends_on": "2021-01-01"})
+    assert accepted(ledger, body)["flags"] == ["INV-5"]
+    replay = ledger.post("/v1/deals", json=body)
+    assert replay.status_code == 200 and replay.json()["flags"] == ["INV-5"]
+    ledger.post("/v1/deals", json={"deal_id": "o1-end", "kind": "open_licence_withdrawal",
+                                   "effective_on": "2020-12-31", "patents": [P1],
+                                   "owners": [A]})
+    year = accepted(ledger, {**body, "deal_id": "o2", "effective_on": "2021-01-01",
+                             "starts_on": "2021-01-01", "ends_on": "2022-01-01"})
+    assert "flags" not in year
 
 
 # --- INV-6 / INV-7 / INV-8 ---------------------------------------------------------------------

@@ -40,6 +40,7 @@ A, B, C, BANK, COMPANY = (uscc(300 + i) for i in range(5))
 CHEAP, CHEAPER, LICENSED, OPEN, PLEDGED, RELEASED, CONTRIBUTED = (
     cn_patent(2016, 1, 900 + i) for i in range(7))
 PATENTS = (CHEAP, CHEAPER, LICENSED, OPEN, PLEDGED, RELEASED, CONTRIBUTED)
+EXTENDED = cn_patent(2016, 1, 907)  # granted late enough for term compensation (Art. 42(2))
 PARTIES = (A, B, C, BANK, COMPANY)
 DEALS = ("T-1", "T-2", "EQ-1", "L-1", "L-END", "O-1", "O-TAKE", "O-END", "P-1", "P-DEF",
          "P-DISP", "P-2", "P-REL")
@@ -57,7 +58,7 @@ HOLDS: dict[str, set[str]] = {
     "gql_events": ALL_KINDS,
     "gql_proofs": ALL_KINDS,
     "patent_history": {"PatentRegistered", "PatentStatusChanged", "InventorsChanged",
-                       *DEAL_KINDS},
+                       "PatentTermExtended", *DEAL_KINDS},
     # Findings, status and inventor changes, and deals on a pledge or licence name no party.
     "party_history": {"PartyRegistered", "PatentRegistered", "OwnershipTransferred",
                       "EquityContributed", "LicenceGranted", "OpenLicenceDeclared",
@@ -103,6 +104,10 @@ def build(client: TestClient, projectors: Projectors) -> list[str]:
          {"status": "fee_grace", "effective_on": "2020-02-01"})
     post(client, f"/v1/patents/{LICENSED}/inventors",
          {"inventors": ["Wang Fang"], "effective_on": "2020-02-02"})
+    patent(client, EXTENDED, {A: "1"}, filed_on="2016-03-01", granted_on="2021-09-01")
+    post(client, f"/v1/patents/{EXTENDED}/term-extensions",
+         {"extension_id": "X-1", "days": 100, "basis": "grant_delay",
+          "effective_on": "2021-10-01"})
     for deal_id, number in (("T-1", CHEAP), ("T-2", CHEAPER)):
         deal(client, transfer(deal_id, [number], [A], {B: "1"}, "2020-03-01",
                               price={"amount": "1", "currency": "CNY"}))
@@ -243,7 +248,8 @@ def patent_history(world: World, role: str) -> list[dict[str, Any]]:
     query = ("query($n: String!, $after: String) { patent(number: $n) { history(first: 3, "
              "after: $after) { edges { node { " + _EVENT
              + " } } pageInfo { hasNextPage endCursor } } } }")
-    return [e for n in PATENTS for e in _gql_events(world, role, query, "patent.history", n=n)]
+    return [e for n in (*PATENTS, EXTENDED)
+            for e in _gql_events(world, role, query, "patent.history", n=n)]
 
 
 def party_history(world: World, role: str) -> list[dict[str, Any]]:
@@ -420,20 +426,22 @@ PLATFORM_MEMBERS = {
                        "state_owned",
     "PatentRegistered": "expires_on filed_on fingerprint granted_on number owners patent_kind "
                         "title",
-    "PatentStatusChanged": "number reason status",
+    "PatentStatusChanged": "number outcome reason status",
+    "PatentTermExtended": "basis days extension_id fingerprint number",
     "InventorsChanged": "inventors number reason",
-    "OwnershipTransferred": f"{_DEAL} consideration from_parties pledgee_consent price "
-                            "to_parties",
+    "OwnershipTransferred": f"{_DEAL} applications consideration from_parties "
+                            "pledgee_consent price to_parties",
     "EquityContributed": f"{_DEAL} company equity_share from_parties pledgee_consent valuation",
     "LicenceGranted": f"{_DEAL} ends_on fee_amount fee_mode fee_rate field filed_on late "
                       "licence_kind licensee licensors parent_licence pledgee_consent starts_on "
                       "sublicensable territory",
     "LicenceTerminated": f"{_DEAL} licence",
-    "OpenLicenceDeclared": f"{_DEAL} ends_on fee_amount fee_mode fee_rate owners "
-                           "pledgee_consent starts_on",
+    "OpenLicenceDeclared": f"{_DEAL} ends_on evaluation_report fee_amount fee_mode fee_rate "
+                           "owners pledgee_consent starts_on",
     "OpenLicenceWithdrawn": f"{_DEAL} owners",
     "OpenLicenceTaken": f"{_DEAL} licensee",
-    "PledgeRegistered": f"{_DEAL} due_on pledgee pledgors secured_amount",
+    "PledgeRegistered": f"{_DEAL} due_on invalidation_acknowledged pledgee pledgors "
+                        "secured_amount",
     "PledgeReleased": f"{_DEAL} pledge",
     "LoanDefaulted": f"{_DEAL} outstanding pledge",
     "PledgeDisposed": f"{_DEAL} claim_paid mode pledge proceeds shortfall surplus to_parties "

@@ -325,8 +325,10 @@ class Patent:
     preserved: bool
     dispute_suspended: bool
     filed_on: date
-    granted_on: date
-    expires_on: date
+    granted_on: date | None = strawberry.field(
+        description="None while the patent is an application (status pending).")
+    expires_on: date = strawberry.field(
+        description="The last day of the term, moved by any term compensation (Art. 42).")
 
     @staticmethod
     def of(info: Ctx, head: PatentHead, view: PatentView | None = None,

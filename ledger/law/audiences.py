@@ -37,6 +37,7 @@ READERS: dict[Kind, frozenset[str]] = {
     ev.PatentRegistered: EVERYONE,
     ev.PatentStatusChanged: EVERYONE,
     ev.InventorsChanged: EVERYONE,
+    ev.PatentTermExtended: EVERYONE,  # a CNIPA decision published in the gazette
     **{cls: EVERYONE for cls in ev.DEAL_EVENTS.values()},
     ev.SubsidyAwarded: OVERSIGHT,  # a regulator's decision on public money
     ev.PartyListed: OVERSIGHT,  # "platform sees no ... listings"

@@ -117,17 +117,39 @@ class PatentRegistered(LedgerEvent):
     title: str
     patent_kind: str
     filed_on: date
-    granted_on: date
+    granted_on: date | None  # None: registered as an application (status "pending", s9)
     expires_on: date
     owners: dict[str, Decimal]
     fingerprint: str
 
 
 class PatentStatusChanged(LedgerEvent):
+    """Version 2 (issue 17) added `outcome`, the decision an `invalidation_decided` names
+    (upheld, partially_invalidated, invalidated); changes stored before it read as None."""
+
     TOPIC = "PatentStatusChanged"
+    class_version: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["outcome"] = None
+
     number: str
     status: str
     reason: str | None
+    outcome: str | None
+
+
+class PatentTermExtended(LedgerEvent):
+    """Term compensation (Patent Law Art. 42(2)-(3)): `days` added to the patent's expiry,
+    for an unreasonable grant delay or a new drug's review time (issue 17)."""
+
+    TOPIC = "PatentTermExtended"
+    number: str
+    extension_id: str
+    days: int
+    basis: str  # grant_delay, drug_review
+    fingerprint: str
 
 
 class InventorsChanged(LedgerEvent):
@@ -166,12 +188,22 @@ class DealEvent(LedgerEvent):
 
 
 class OwnershipTransferred(DealEvent):
+    """Version 3 (issue 17) added `applications`: the patents whose application right (not
+    yet a patent right, Patent Law Art. 10) the transfer moved, as the register stood."""
+
     TOPIC = "OwnershipTransferred"
+    class_version: ClassVar[int] = 3
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state["applications"] = []
+
     from_parties: list[str]
     to_parties: dict[str, Decimal]
     price: Money | None
     consideration: str
     pledgee_consent: bool
+    applications: list[str]
 
 
 class EquityContributed(DealEvent):
@@ -208,7 +240,15 @@ class LicenceTerminated(DealEvent):
 
 
 class OpenLicenceDeclared(DealEvent):
+    """Version 3 (issue 17) added `evaluation_report` (Patent Law Art. 50)."""
+
     TOPIC = "OpenLicenceDeclared"
+    class_version: ClassVar[int] = 3
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state["evaluation_report"] = None
+
     owners: list[str]
     fee_mode: str
     fee_amount: Money | None
@@ -216,6 +256,7 @@ class OpenLicenceDeclared(DealEvent):
     starts_on: date
     ends_on: date
     pledgee_consent: bool
+    evaluation_report: str | None  # INV-7: a utility model's or design's evaluation report
 
 
 class OpenLicenceWithdrawn(DealEvent):
@@ -229,11 +270,21 @@ class OpenLicenceTaken(DealEvent):
 
 
 class PledgeRegistered(DealEvent):
+    """Version 3 (issue 17) added `invalidation_acknowledged`: the parties know of a pending
+    invalidation request (2021 pledge-registration measures art. 12)."""
+
     TOPIC = "PledgeRegistered"
+    class_version: ClassVar[int] = 3
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state["invalidation_acknowledged"] = False
+
     pledgors: list[str]
     pledgee: str
     secured_amount: Money | None  # None: not disclosed (foreign records); CN pledges state it
     due_on: date | None
+    invalidation_acknowledged: bool
 
 
 class PledgeReleased(DealEvent):
@@ -348,6 +399,7 @@ ALL_EVENTS: tuple[type[LedgerEvent], ...] = (
     PatentRegistered,
     PatentStatusChanged,
     InventorsChanged,
+    PatentTermExtended,
     *DEAL_EVENTS.values(),
     SubsidyAwarded,
     PartyListed,

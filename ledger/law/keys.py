@@ -36,6 +36,11 @@ def recovery_key(subsidy_id: str, sequence: int) -> str:
     return f"recovery:{subsidy_id}:{sequence}"
 
 
+def term_extension_key(number: str, extension_id: str) -> str:
+    """A term extension is named by its patent and the client's id for it (issue 17)."""
+    return f"term-extension:{number}:{extension_id}"
+
+
 def posting_key(event: ev.LedgerEvent) -> str | None:
     """The idempotency key under which a retry of the same posting finds its first answer."""
     if isinstance(event, ev.DealEvent):
@@ -54,6 +59,8 @@ def posting_key(event: ev.LedgerEvent) -> str | None:
         return party_key(event.party_id)
     if isinstance(event, ev.PatentRegistered):
         return patent_key(event.number)
+    if isinstance(event, ev.PatentTermExtended):
+        return term_extension_key(event.number, event.extension_id)
     return None
 
 
@@ -61,6 +68,7 @@ def patents_of(event: ev.LedgerEvent) -> list[str]:
     """The patents whose timeline the event belongs to (a registration starts one)."""
     if isinstance(event, ev.DealEvent):
         return event.patents
-    if isinstance(event, ev.PatentStatusChanged | ev.InventorsChanged | ev.PatentRegistered):
+    if isinstance(event, ev.PatentStatusChanged | ev.InventorsChanged | ev.PatentRegistered
+                  | ev.PatentTermExtended):
         return [event.number]
     return []

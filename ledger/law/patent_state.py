@@ -16,7 +16,15 @@ from typing import Any
 from ledger.law import events as ev
 
 IN_FORCE = "in_force"
+PENDING = "pending"  # an application: filed, not (yet) granted (domain.md s9)
 DEAD_STATUSES = frozenset({"lapsed", "expired", "invalidated"})
+
+
+def ends_the_patent(event: ev.PatentStatusChanged) -> bool:
+    """Whether a status change kills the patent: a lapse, expiry or invalidation, or an
+    invalidation decision that invalidates it (issue 17)."""
+    return event.status in DEAD_STATUSES or (
+        event.status == "invalidation_decided" and event.outcome == "invalidated")
 
 
 def status_on(recorded: str, expires_on: date, day: date) -> str:
@@ -107,12 +115,15 @@ class PatentState:
     number: str
     kind: str
     filed_on: date
-    granted_on: date
-    expires_on: date
+    granted_on: date | None  # None: still an application
+    expires_on: date  # the term from filing (Art. 42(1)) plus any compensation granted
     owners: dict[str, Decimal]
-    status: str = IN_FORCE  # in_force, fee_grace, lapsed, expired, invalidated
+    status: str = IN_FORCE  # pending, in_force, fee_grace, lapsed, expired, invalidated
     preserved: bool = False
     dispute_suspended: bool = False
+    invalidation_pending: bool = False  # a request made, no decision yet (Art. 45-46)
+    # Term compensation by basis (grant_delay, drug_review): days added to `expires_on`.
+    extensions: dict[str, int] = field(default_factory=dict)
     licences: dict[str, LicenceRecord] = field(default_factory=dict)
     # The exclusive and sole ones again (the same records): all an ordinary licence can
     # collide with (INV-6), so a patent with hundreds of ordinary licences is not scanned.
@@ -122,6 +133,11 @@ class PatentState:
 
     def status_on(self, day: date) -> str:
         return status_on(self.status, self.expires_on, day)
+
+    def application_on(self, day: date) -> bool:
+        """Whether on `day` the patent was an application: before its grant, or never
+        granted. Its right then is the application right (Patent Law Art. 10)."""
+        return self.granted_on is None or day < self.granted_on
 
     def active_pledge(self) -> PledgeRecord | None:
         for pledge in self.pledges.values():
@@ -138,6 +154,7 @@ def start_state(event: ev.PatentRegistered) -> PatentState:
         granted_on=event.granted_on,
         expires_on=event.expires_on,
         owners=dict(event.owners),
+        status=IN_FORCE if event.granted_on is not None else PENDING,
     )
 
 
@@ -160,14 +177,27 @@ def _status_changed(state: PatentState, event: ev.PatentStatusChanged) -> None:
         state.dispute_suspended = False
     elif status == "restored":
         state.status = IN_FORCE
+    elif status == "granted":
+        state.granted_on, state.status = event.effective_on, IN_FORCE
+    elif status == "invalidation_requested":
+        state.invalidation_pending = True
+    elif status == "invalidation_decided":
+        state.invalidation_pending = False
+        if event.outcome == "invalidated":  # upheld or partially: the patent stays in force
+            state.status = "invalidated"
     else:
         state.status = status
-    if status in DEAD_STATUSES:
+    if ends_the_patent(event):
         # INV-12: the collateral is lost with the patent; the pledge view shows it.
         for pledge in state.pledges.values():
             if pledge.encumbers:
                 pledge.status = "collateral_lost"
                 pledge.ended_on = event.effective_on
+
+
+def _term_extended(state: PatentState, event: ev.PatentTermExtended) -> None:
+    state.expires_on = date.fromordinal(state.expires_on.toordinal() + event.days)
+    state.extensions[event.basis] = state.extensions.get(event.basis, 0) + event.days
 
 
 def _transferred(state: PatentState, event: ev.OwnershipTransferred) -> None:
@@ -259,6 +289,7 @@ def _disposed(state: PatentState, event: ev.PledgeDisposed) -> None:
 
 _APPLY: dict[type[ev.LedgerEvent], Callable[[PatentState, Any], None]] = {
     ev.PatentStatusChanged: _status_changed,
+    ev.PatentTermExtended: _term_extended,
     ev.OwnershipTransferred: _transferred,
     ev.EquityContributed: _contributed,
     ev.LicenceGranted: _licence_granted,

@@ -1,4 +1,5 @@
-"""The law the ledger enforces at append: invariants INV-1 to INV-16 of domain.md section 5.
+"""The law the ledger enforces at append: invariants INV-1 to INV-16 of domain.md section 5,
+as amended by its section 9 (issue 17; docs/law.md explains each reading).
 
 One small function per rule, its code and legal source in the first line of its docstring. A
 rule reads the patent's state just before the event (on the event's effective date) and
@@ -8,26 +9,17 @@ rules that concern an event kind, in the order a registrar would ask them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from ledger.law import events as ev
-from ledger.law.patent_state import DEAD_STATUSES, IN_FORCE, PatentState
+from ledger.law.patent_state import PatentState
+from ledger.law.refusal import Refusal, Rule
+from ledger.law.status_rules import inv_4_in_force, inv_4_status_change, inv_5_term_extension
 from ledger.law.values import add_years
 
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """A deal the law forbids: HTTP 409 with `rule` and `facts`."""
-
-    rule: str
-    detail: str
-    facts: dict[str, Any] = field(default_factory=dict)
-
-
-Rule = Callable[[PatentState, Any], Refusal | None]
+__all__ = ["RULES", "Refusal", "Rule", "check", "open_licence_short"]
 
 
 def _missing_and_extra(expected: Sequence[str], given: Sequence[str]) -> dict[str, list[str]]:
@@ -93,76 +85,20 @@ def inv_3_co_owner_licence(state: PatentState, event: ev.LicenceGranted) -> Refu
     )
 
 
-_ENCUMBERING = (ev.LicenceGranted, ev.PledgeRegistered, ev.OpenLicenceDeclared)
-_TITLE_MOVING = (ev.OwnershipTransferred, ev.EquityContributed)
-
-
-def inv_4_in_force(state: PatentState, event: Any) -> Refusal | None:
-    """INV-4 no deal on a lapsed, expired or invalidated patent; none encumbering while frozen."""
-    day: date = event.effective_on
-    status = state.status_on(day)
-    if day >= state.granted_on and status == IN_FORCE and not state.preserved \
-            and not state.dispute_suspended:
-        return None  # the usual case, answered before any facts are made
-    facts: dict[str, Any] = {"patent": state.number, "effective_on": day.isoformat()}
-    if day < state.granted_on:
-        return Refusal(
-            "INV-4",
-            f"patent {state.number} was not yet granted on {day} (granted {state.granted_on})",
-            {**facts, "granted_on": state.granted_on.isoformat()},
-        )
-    if status in DEAD_STATUSES:
-        return Refusal(
-            "INV-4", f"patent {state.number} is {status} on {day}", {**facts, "status": status}
-        )
-    frozen = [
-        name
-        for name, on in (
-            ("fee_grace", status == "fee_grace"),
-            ("preserved", state.preserved),
-            ("dispute_suspended", state.dispute_suspended),
-        )
-        if on
-    ]
-    if not frozen:
-        return None
-    # Court preservation and an ownership dispute also stop transfers (Implementing Rules
-    # r. 103-104); the fee grace period only stops encumbering deals.
-    blocked = isinstance(event, _ENCUMBERING) or (
-        isinstance(event, _TITLE_MOVING) and frozen != ["fee_grace"]
-    )
-    if not blocked:
-        return None
-    return Refusal(
-        "INV-4",
-        f"patent {state.number} is {' and '.join(frozen)} on {day}: no {event.TOPIC}",
-        {**facts, "status": status, "frozen_by": frozen},
-    )
-
-
 def inv_5_within_term(state: PatentState, event: Any) -> Refusal | None:
-    """INV-5 licences and pledged debts end by expiry; an open licence runs a year (Art. 42, 50)."""
+    """INV-5 licences and pledged debts end by the (compensated) expiry (Art. 42; s9)."""
 
     def facts() -> dict[str, Any]:  # made only for a refusal: this rule runs on most deals
         return {"patent": state.number, "expires_on": state.expires_on.isoformat()}
 
-    if isinstance(event, ev.LicenceGranted | ev.OpenLicenceDeclared):
-        if event.ends_on > state.expires_on:
-            return Refusal(
-                "INV-5",
-                f"licence would end {event.ends_on}, after patent {state.number} expires "
-                f"on {state.expires_on}",
-                {**facts(), "ends_on": event.ends_on.isoformat()},
-            )
-        if isinstance(event, ev.OpenLicenceDeclared) and event.ends_on < add_years(
-            event.starts_on, 1
-        ):
-            return Refusal(
-                "INV-5",
-                "an open licence runs at least one year",
-                {**facts(), "starts_on": event.starts_on.isoformat(),
-                 "ends_on": event.ends_on.isoformat()},
-            )
+    if isinstance(event, ev.LicenceGranted | ev.OpenLicenceDeclared) \
+            and event.ends_on > state.expires_on:
+        return Refusal(
+            "INV-5",
+            f"licence would end {event.ends_on}, after patent {state.number} expires "
+            f"on {state.expires_on}",
+            {**facts(), "ends_on": event.ends_on.isoformat()},
+        )
     if isinstance(event, ev.PledgeRegistered) and event.due_on is not None \
             and event.due_on > state.expires_on:
         return Refusal(
@@ -172,6 +108,11 @@ def inv_5_within_term(state: PatentState, event: Any) -> Refusal | None:
             {**facts(), "due_on": event.due_on.isoformat()},
         )
     return None
+
+
+def open_licence_short(starts_on: date, ends_on: date) -> bool:
+    """INV-5 flag: an open licence under a year is accepted and flagged (the pilot's "原则上不低于一年")."""
+    return ends_on < add_years(starts_on, 1)
 
 
 def inv_6_exclusivity(state: PatentState, event: ev.LicenceGranted) -> Refusal | None:
@@ -265,6 +206,19 @@ def inv_7_open_licence(state: PatentState, event: Any) -> Refusal | None:
             {**facts, "effective_on": day.isoformat()},
         )
     return None
+
+
+def inv_7_evaluation_report(state: PatentState, event: ev.OpenLicenceDeclared
+                            ) -> Refusal | None:
+    """INV-7 a utility-model or design open licence names its evaluation report (Patent Law Art. 50)."""
+    if state.kind not in ("utility_model", "design") or event.evaluation_report:
+        return None
+    return Refusal(
+        "INV-7",
+        f"patent {state.number} is a {state.kind}: its open-licence declaration must name "
+        "its patent evaluation report (evaluation_report)",
+        {"patent": state.number, "kind": state.kind, "evaluation_report": None},
+    )
 
 
 def inv_8_sub_licence(state: PatentState, event: ev.LicenceGranted) -> Refusal | None:
@@ -401,45 +355,10 @@ def inv_15_valuation(state: PatentState, event: Any) -> Refusal | None:
     )
 
 
-# Status changes a patent can make from each status (CF01, CX01, IW01, PP01/PD01).
-_STATUS_FROM = {
-    "fee_grace": {IN_FORCE},
-    "lapsed": {IN_FORCE, "fee_grace"},
-    "restored": {"lapsed", "fee_grace"},
-    "expired": {IN_FORCE, "fee_grace", "lapsed"},
-    "invalidated": {IN_FORCE, "fee_grace", "lapsed", "expired"},
-}
-
-
-def inv_4_status_change(state: PatentState, event: ev.PatentStatusChanged) -> Refusal | None:
-    """INV-4 status moves as the register allows: no restoring a live patent, no reviving the dead."""
-    status, day = event.status, event.effective_on
-    facts: dict[str, Any] = {"patent": state.number, "status": state.status_on(day),
-                             "requested": status}
-    if day < state.granted_on:
-        return Refusal("INV-4", f"patent {state.number} was not granted until "
-                       f"{state.granted_on}", facts)
-    flags = {
-        "preserved": not state.preserved, "preservation_lifted": state.preserved,
-        "dispute_suspended": not state.dispute_suspended,
-        "dispute_lifted": state.dispute_suspended,
-    }
-    if status in flags:
-        if flags[status]:
-            return None
-        return Refusal("INV-4", f"patent {state.number}: {status} does not follow its state",
-                       {**facts, "preserved": state.preserved,
-                        "dispute_suspended": state.dispute_suspended})
-    current = state.status if status == "expired" else state.status_on(day)
-    if current in _STATUS_FROM[status]:
-        return None
-    return Refusal("INV-4", f"patent {state.number} is {current} on {day}: it cannot become "
-                   f"{status}", facts)
-
-
 RULES: dict[type[ev.LedgerEvent], tuple[Rule, ...]] = {
     ev.PatentRegistered: (inv_1_registered_once,),
     ev.PatentStatusChanged: (inv_4_status_change,),
+    ev.PatentTermExtended: (inv_5_term_extension,),
     ev.OwnershipTransferred: (inv_4_in_force, inv_2_every_owner, inv_10_pledgee_consent),
     ev.EquityContributed: (
         inv_4_in_force, inv_2_every_owner, inv_15_valuation, inv_10_pledgee_consent,
@@ -450,8 +369,8 @@ RULES: dict[type[ev.LedgerEvent], tuple[Rule, ...]] = {
     ),
     ev.LicenceTerminated: (inv_14_licence_in_force,),
     ev.OpenLicenceDeclared: (
-        inv_4_in_force, inv_2_every_owner, inv_5_within_term, inv_7_open_licence,
-        inv_10_pledgee_consent,
+        inv_4_in_force, inv_2_every_owner, inv_5_within_term, inv_7_evaluation_report,
+        inv_7_open_licence, inv_10_pledgee_consent,
     ),
     ev.OpenLicenceWithdrawn: (inv_2_every_owner, inv_7_open_licence),
     ev.OpenLicenceTaken: (inv_4_in_force, inv_7_open_licence),

@@ -81,6 +81,26 @@ class PatentStatus(StrEnum):
     PRESERVATION_LIFTED = "preservation_lifted"
     DISPUTE_SUSPENDED = "dispute_suspended"
     DISPUTE_LIFTED = "dispute_lifted"
+    # Issue 17 (domain.md s9): an application granted later; an invalidation request pending
+    # until its decision (which names an `InvalidationOutcome`).
+    GRANTED = "granted"
+    INVALIDATION_REQUESTED = "invalidation_requested"
+    INVALIDATION_DECIDED = "invalidation_decided"
+
+
+class InvalidationOutcome(StrEnum):
+    """The decision on an invalidation request (Patent Law Art. 45-46)."""
+
+    UPHELD = "upheld"
+    PARTIALLY_INVALIDATED = "partially_invalidated"
+    INVALIDATED = "invalidated"
+
+
+class ExtensionBasis(StrEnum):
+    """Why a term is compensated (Patent Law Art. 42(2) and 42(3), since 2021-06-01)."""
+
+    GRANT_DELAY = "grant_delay"
+    DRUG_REVIEW = "drug_review"
 
 
 class Consideration(StrEnum):

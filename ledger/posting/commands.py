@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -31,8 +32,10 @@ from ledger.law.values import (
     Consideration,
     CreditList,
     DisposalMode,
+    ExtensionBasis,
     FeeMode,
     FindingDecision,
+    InvalidationOutcome,
     LicenceKind,
     Money,
     PartyKind,
@@ -121,12 +124,16 @@ class PartyCommand(Strict):
 
 
 class PatentCommand(Strict):
+    """Without `granted_on` the patent is registered as an application (status "pending",
+    domain.md s9); its grant is recorded later as a status change to "granted"."""
+
     number: PatentNo
     title: Name
     filed_on: Day
-    granted_on: Day
+    granted_on: Day | None = None
     owners: list[Holding] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     kind: Literal["invention", "utility_model", "design"] | None = None
+    status: Literal["pending", "granted"] | None = None  # optional: follows from granted_on
 
     @field_validator("filed_on")
     @classmethod
@@ -144,8 +151,12 @@ class PatentCommand(Strict):
 
     @model_validator(mode="after")
     def _dates_and_kind(self) -> PatentCommand:
-        if self.granted_on < self.filed_on:
+        if self.granted_on is not None and self.granted_on < self.filed_on:
             raise ValueError("granted_on is before filed_on")
+        if self.status == "pending" and self.granted_on is not None:
+            raise ValueError("a pending application has no granted_on")
+        if self.status == "granted" and self.granted_on is None:
+            raise ValueError("a granted patent states granted_on")
         inferred = parse_patent_number(self.number).kind
         if inferred is not None and self.kind is not None and self.kind != inferred.value:
             raise ValueError(f"kind {self.kind!r} contradicts number {self.number} ({inferred})")
@@ -162,6 +173,29 @@ class StatusCommand(Strict):
     status: PatentStatus
     effective_on: Day
     reason: FreeText | None = None
+    outcome: InvalidationOutcome | None = None  # only, and always, with invalidation_decided
+
+    @model_validator(mode="after")
+    def _outcome_with_decision(self) -> StatusCommand:
+        deciding = self.status == PatentStatus.INVALIDATION_DECIDED
+        if deciding and self.outcome is None:
+            raise ValueError("invalidation_decided needs an outcome: upheld, "
+                             "partially_invalidated or invalidated")
+        if not deciding and self.outcome is not None:
+            raise ValueError("outcome goes only with status invalidation_decided")
+        return self
+
+
+MAX_EXTENSION_DAYS = 7_305  # twenty years: longer than any term it could compensate
+
+
+class TermExtensionCommand(Strict):
+    """Term compensation (Patent Law Art. 42(2)-(3)): `days` added to the expiry."""
+
+    extension_id: DealId
+    days: StrictInt = Field(gt=0, le=MAX_EXTENSION_DAYS)
+    basis: ExtensionBasis
+    effective_on: Day
 
 
 class InventorsCommand(Strict):
@@ -180,6 +214,26 @@ class DealBase(Strict):
     patents: list[PatentNo] = Field(default_factory=list, max_length=MAX_PATENTS_PER_DEAL)
     corrects: DealId | None = None
     registered_on: Day | None = None  # the day an IP office recorded it, when it did
+    # Whether the deal takes effect on its registration for a Chinese patent (domain.md s9).
+    TAKES_EFFECT_ON_REGISTRATION: ClassVar[bool] = False
+
+    @field_validator("registered_on")
+    @classmethod
+    def _chinese_effect_on_registration(cls, registered_on: date | None,
+                                        info: ValidationInfo) -> date | None:
+        """For a Chinese patent a transfer or a pledge takes effect on its registration
+        (Patent Law Art. 10, Civil Code Art. 444): effective_on is that day, so another
+        registered_on contradicts it. A field validator: it runs only when one is given."""
+        effective_on = info.data.get("effective_on")  # absent when itself invalid
+        if registered_on is None or effective_on is None or registered_on == effective_on \
+                or not cls.TAKES_EFFECT_ON_REGISTRATION:
+            return registered_on
+        if any(parse_patent_number(n).scheme == "CN" for n in info.data.get("patents", ())):
+            raise ValueError(
+                f"for a Chinese patent this deal takes effect on its registration (Patent Law "
+                f"Art. 10, Civil Code Art. 444): registered_on {registered_on} must equal "
+                f"effective_on {effective_on}")
+        return registered_on
 
     @field_validator("patents")
     @classmethod
@@ -198,6 +252,7 @@ class DealBase(Strict):
 
 
 class TransferDeal(DealBase):
+    TAKES_EFFECT_ON_REGISTRATION = True
     kind: Literal["transfer"]
     from_parties: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     to_parties: list[Holding] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
@@ -221,6 +276,7 @@ class TransferDeal(DealBase):
 
 
 class EquityContributionDeal(DealBase):
+    TAKES_EFFECT_ON_REGISTRATION = True  # a transfer of the right to the company (Art. 10)
     kind: Literal["equity_contribution"]
     from_parties: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     company: PartyId
@@ -287,6 +343,8 @@ class OpenLicenceDeclarationDeal(DealBase):
     starts_on: Day
     ends_on: Day
     pledgee_consent: StrictBool = False
+    # 专利权评价报告: required of a utility model or design (INV-7, Patent Law Art. 50).
+    evaluation_report: ShortName | None = None
 
     @model_validator(mode="after")
     def _term_in_order(self) -> OpenLicenceDeclarationDeal:
@@ -306,6 +364,7 @@ class OpenLicenceTakeUpDeal(DealBase):
 
 
 class PledgeDeal(DealBase):
+    TAKES_EFFECT_ON_REGISTRATION = True
     kind: Literal["pledge"]
     pledgors: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     pledgee: PartyId
@@ -313,6 +372,8 @@ class PledgeDeal(DealBase):
     # office's record (a US security interest) may disclose neither.
     secured_amount: MoneyIn | None = None
     due_on: Day | None = None
+    # The parties know of a pending invalidation request (2021 measures art. 12; INV-4).
+    invalidation_acknowledged: StrictBool = False
 
     @model_validator(mode="after")
     def _due_after_effect(self) -> PledgeDeal:

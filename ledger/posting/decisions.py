@@ -26,6 +26,7 @@ from ledger.law.keys import (
     patent_key,
     recovery_key,
     subsidy_key,
+    term_extension_key,
 )
 from ledger.law.rules import Refusal
 from ledger.law.values import Money, expiry_date
@@ -157,6 +158,8 @@ def wants(decide: Any, keys: set[str], numbers: set[str]) -> None:
         keys.update([listing_key(cmd.listing_id), party_key(cmd.party)])
     if "number" in arguments:
         numbers.add(arguments["number"])
+        if isinstance(cmd, c.TermExtensionCommand):
+            keys.add(term_extension_key(arguments["number"], cmd.extension_id))
     if "listing_id" in arguments:
         keys.update((listing_key(arguments["listing_id"]),
                      f"delisting:{arguments['listing_id']}"))
@@ -233,7 +236,8 @@ def decide_patent(
     kind = cmd.patent_kind()
     event = ev.PatentRegistered(
         originator_id=ev.stream_id("patent", cmd.number), originator_version=1,
-        timestamp=stamp.recorded_at, effective_on=cmd.granted_on, posted_by=stamp.posted_by,
+        timestamp=stamp.recorded_at, effective_on=cmd.granted_on or cmd.filed_on,
+        posted_by=stamp.posted_by,
         number=cmd.number, title=cmd.title, patent_kind=kind, filed_on=cmd.filed_on,
         granted_on=cmd.granted_on, expires_on=expiry_date(kind, cmd.filed_on),
         owners={h.party: h.share for h in cmd.owners}, fingerprint=print_,
@@ -263,7 +267,26 @@ def decide_status(
     register: Register, stamp: Stamp, number: str, cmd: c.StatusCommand
 ) -> Outcome:
     return _patent_fact(register, stamp, number, cmd, ev.PatentStatusChanged,
-                        status=cmd.status.value)
+                        status=cmd.status.value,
+                        outcome=None if cmd.outcome is None else cmd.outcome.value)
+
+
+@once(lambda cmd, number: term_extension_key(number, cmd.extension_id))
+def decide_term_extension(
+    register: Register, stamp: Stamp, number: str, cmd: c.TermExtensionCommand, print_: str
+) -> Outcome:
+    """Term compensation (Art. 42(2)-(3)), judged on the patent's timeline (INV-5)."""
+    if number not in register.patents:
+        return Invalid([{"path": ["path", "number"], "message": f"unknown patent {number}"}])
+    stream = ev.stream_id("patent", number)
+    event = ev.PatentTermExtended(
+        originator_id=stream, originator_version=register.next_version(stream),
+        timestamp=stamp.recorded_at, effective_on=cmd.effective_on, posted_by=stamp.posted_by,
+        number=number, extension_id=cmd.extension_id, days=cmd.days, basis=cmd.basis.value,
+        fingerprint=print_,
+    )
+    refusal = register.judge(event)
+    return refusal if refusal is not None else Accepted([event])
 
 
 def decide_inventors(
@@ -314,6 +337,9 @@ def judge_deal(register: Register, stamp: Stamp, deal: PreparedDeal) -> Outcome:
         "registered_on": deal.registered_on,
     }
     fields.update(deal.fields)
+    if deal.kind == "transfer":  # the application rights it moves (Art. 10; K1 counts them)
+        fields["applications"] = [n for n in patents if register.patents[n].current()
+                                  .application_on(deal.effective_on)]
     if deal.kind == "disposal" and not _settle_disposal(register, deal, patents, fields, errors):
         return Invalid(errors.items)
     event = deal.event_type.assemble(fields)

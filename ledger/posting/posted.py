@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 from ledger.law import events as ev
 from ledger.law.keys import patents_of
+from ledger.law.rules import open_licence_short
 
 
 class Posted(NamedTuple):
@@ -20,10 +21,19 @@ class Posted(NamedTuple):
     topic: str
     position: int
     patents: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()  # e.g. INV-13 for a late licence filing
+    flags: tuple[str, ...] = ()  # INV-13 a late licence filing, INV-5 a short open licence
 
 
 def posted_for(key: str, event: ev.LedgerEvent, position: int) -> Posted:
-    late = isinstance(event, ev.LicenceGranted) and event.late
     return Posted(key, getattr(event, "fingerprint", ""), event.TOPIC, position,
-                  tuple(patents_of(event)), ("INV-13",) if late else ())
+                  tuple(patents_of(event)), flags_of(event))
+
+
+def flags_of(event: ev.LedgerEvent) -> tuple[str, ...]:
+    """The rules that flag (not refuse) a stored event, as its answer names them."""
+    if isinstance(event, ev.LicenceGranted) and event.late:
+        return ("INV-13",)
+    if isinstance(event, ev.OpenLicenceDeclared) \
+            and open_licence_short(event.starts_on, event.ends_on):
+        return ("INV-5",)
+    return ()

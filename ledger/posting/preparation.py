@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel
 
 from ledger.law import events as ev
+from ledger.law.rules import open_licence_short
 from ledger.law.values import Money, add_months
 from ledger.posting import commands as c
 from ledger.posting.fingerprints import fingerprint
@@ -114,14 +115,17 @@ def _event_fields(cmd: Any) -> tuple[dict[str, Any], list[str]]:
         return {"from_parties": list(cmd.from_parties),
                 "to_parties": {h.party: h.share for h in cmd.to_parties},
                 "price": _money(cmd.price), "consideration": str(cmd.consideration),
-                "pledgee_consent": cmd.pledgee_consent}, []
+                "pledgee_consent": cmd.pledgee_consent,
+                "applications": []}, []  # which are applications: judged on the register
     if kind == "equity_contribution":
         return {"from_parties": list(cmd.from_parties), "company": cmd.company,
                 "valuation": _money(cmd.valuation), "equity_share": cmd.equity_share,
                 "pledgee_consent": cmd.pledgee_consent}, []
     if kind == "licence":
         filed_on: date = cmd.filed_on or cmd.effective_on
-        late = filed_on > add_months(cmd.starts_on, 3)
+        # INV-13 (domain.md s9): three months from the contract's effective date, the day it
+        # was signed where given ("自合同生效之日起3个月内"), else the licence's start.
+        late = filed_on > add_months(cmd.signed_on or cmd.starts_on, 3)
         return {"licensors": list(cmd.licensors), "licensee": cmd.licensee,
                 "licence_kind": str(cmd.licence_kind), "territory": cmd.territory,
                 "field": cmd.field, "starts_on": cmd.starts_on, "ends_on": cmd.ends_on,
@@ -135,14 +139,17 @@ def _event_fields(cmd: Any) -> tuple[dict[str, Any], list[str]]:
         return {"owners": list(cmd.owners), "fee_mode": str(cmd.fee.mode),
                 "fee_amount": _money(cmd.fee.amount), "fee_rate": cmd.fee.rate,
                 "starts_on": cmd.starts_on, "ends_on": cmd.ends_on,
-                "pledgee_consent": cmd.pledgee_consent}, []
+                "pledgee_consent": cmd.pledgee_consent,
+                "evaluation_report": cmd.evaluation_report}, (
+                    ["INV-5"] if open_licence_short(cmd.starts_on, cmd.ends_on) else [])
     if kind == "open_licence_withdrawal":
         return {"owners": list(cmd.owners)}, []
     if kind == "open_licence_take_up":
         return {"licensee": cmd.licensee}, []
     if kind == "pledge":
         return {"pledgors": list(cmd.pledgors), "pledgee": cmd.pledgee,
-                "secured_amount": _money(cmd.secured_amount), "due_on": cmd.due_on}, []
+                "secured_amount": _money(cmd.secured_amount), "due_on": cmd.due_on,
+                "invalidation_acknowledged": cmd.invalidation_acknowledged}, []
     if kind == "pledge_release":
         return {"pledge": cmd.pledge}, []
     if kind == "default":
