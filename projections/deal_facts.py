@@ -254,7 +254,7 @@ def recovery_row(position: int, event: ev.SubsidyRecovered, parties: PartyTraits
     return (position, "subsidy_recovery", event.subsidy_id, event.effective_on,
             event.timestamp, array([]), array([event.party]), array([]), event.amount.amount,
             event.amount.currency, None, None, None, False, None, None, None,
-            _traits([event.party], parties)[0])
+            _traits([event.party], parties)[0], False, False)
 
 
 def _traits(who: list[str], parties: PartyTraits) -> tuple[str | None, str | None]:
