@@ -49,6 +49,7 @@ COLUMNS = {
 }
 INDEX = "rm_register_patent_events"  # (number, position): every event of every patent
 CACHE_PATENTS = 5_000  # patents whose current fold is kept between batches (README limits)
+RELOAD_PAGE = 2_000  # events read at a time when folding patents the cache dropped
 WHOLE = ("rm_patents", "rm_owners", "rm_open_licences")  # rewritten per patent
 BY_DEAL = ("rm_licences", "rm_pledges")  # rewritten per (patent, deal)
 
@@ -132,7 +133,7 @@ class RegisterProjection:
         arrived: dict[str, list[tuple[int, ev.LedgerEvent]]] = defaultdict(list)  # this batch's
         refold: set[str] = set()  # backdated: folded again from the log at the end
         index: list[tuple[str, int]] = []
-        loaded = self._load(cur, batch, suffix)
+        loaded = self._load(cur, batch, suffix)  # folds of the patents the cache dropped
         folds: dict[str, _Fold] = {}
         for position, event in batch:
             if isinstance(event, ev.PartyRegistered):
@@ -149,9 +150,8 @@ class RegisterProjection:
                 arrived[number].append((position, event))
                 if number in refold:
                     continue
-                fold = folds.get(number) or self.folds.get(number)
-                if fold is None:
-                    fold = _fold(loaded[number])
+                fold = (folds.get(number) or self.folds.get(number) or loaded.get(number)
+                        or _fold([]))  # (no registration: refused by _fold, as any such log)
                 folds[number] = fold
                 key = (event.effective_on, position)
                 if fold.last is None or key >= fold.last:
@@ -163,10 +163,9 @@ class RegisterProjection:
                     refold.add(number)
                     rewrite_all.add(number)
         if refold:
-            missing = sorted(n for n in refold if n not in loaded)
-            loaded.update(self._events_of(cur, missing, suffix))
+            events_of = self._events_of(cur, sorted(refold), suffix)
             for number in refold:
-                folds[number] = _fold([*loaded[number], *arrived[number]])
+                folds[number] = _fold([*events_of[number], *arrived[number]])
         for number, fold in folds.items():
             self.folds.put(number, fold)
         for number in rewrite_all:
@@ -195,14 +194,42 @@ class RegisterProjection:
                     copy.write_row(row)
         self.folds.trim()
 
-    def _load(self, cur: psycopg.Cursor, batch: Batch, suffix: str
-              ) -> dict[str, list[tuple[int, ev.LedgerEvent]]]:
-        """The events in the log of every patent the batch touches that the cache dropped
-        (registered before this batch), in one statement."""
+    def _load(self, cur: psycopg.Cursor, batch: Batch, suffix: str) -> dict[str, _Fold]:
+        """The fold of every patent the batch touches that the cache dropped (registered
+        before this batch), from its events in the log, in one statement read in pages: each
+        patent's events are folded as soon as they have all arrived and then let go, so what
+        a batch holds is its folds, not the histories behind them. A fresh projector's first
+        batches name thousands of patents, popular ones with thousands of events each; read
+        whole, they held hundreds of megabytes at once."""
         new = {e.number for _, e in batch if isinstance(e, ev.PatentRegistered)}
-        wanted = {n for _, e in batch if not isinstance(e, ev.PatentRegistered)
-                  for n in patents_of(e) if n not in new and n not in self.folds}
-        return self._events_of(cur, sorted(wanted), suffix)
+        wanted = sorted({n for _, e in batch if not isinstance(e, ev.PatentRegistered)
+                         for n in patents_of(e) if n not in new and n not in self.folds})
+        folds: dict[str, _Fold] = {}
+        if not wanted:
+            return folds
+        with cur.connection.cursor(name="register_reload") as rows:
+            rows.itersize = RELOAD_PAGE
+            rows.execute(SQL(
+                "SELECT x.number, l.notification_id, l.originator_id, l.originator_version,"
+                " l.topic, l.state FROM {} x"
+                " JOIN ledger_events l ON l.notification_id = x.position"
+                " WHERE x.number = ANY(%s) ORDER BY x.number, x.position").format(
+                    Identifier(INDEX + suffix)), (wanted,))
+            number: str | None = None
+            events: list[tuple[int, ev.LedgerEvent]] = []
+            read = 0
+            for row_number, position, *stored in rows:
+                if row_number != number:
+                    if number is not None:
+                        folds[number] = _fold(events)
+                    number, events = row_number, []
+                events.append((position, decode(*stored)))
+                read += 1
+            if number is not None:
+                folds[number] = _fold(events)
+        Reads.events += read
+        Reads.statements += 1
+        return folds
 
     def _events_of(self, cur: psycopg.Cursor, numbers: list[str], suffix: str
                    ) -> dict[str, list[tuple[int, ev.LedgerEvent]]]:

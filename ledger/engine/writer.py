@@ -70,7 +70,8 @@ MAX_QUEUE = 20_000  # postings waiting; beyond it callers get 503 with Retry-Aft
 GROUP_LINGER_SECONDS = 0.002  # how long a group waits for more postings under load
 IDLE_SECONDS = 0.1  # no posting for this long: the writer is idle
 IDLE_CATCH_UP_SECONDS = 1.0  # an idle writer folds in other processes' events this often
-YOUNG_COLLECTION = 20_000  # allocations between the collector's young passes (CPython: 700)
+YOUNG_COLLECTION = 3_000  # allocations between the collector's young passes (CPython: 700)
+MIDDLE_COLLECTION = 10  # young passes between passes over the middle generation (CPython: 10)
 MAX_CATCH_UP = 20_000  # events of other processes folded into the cache; beyond, it starts over
 
 Decide = Callable[[Register, Stamp], Outcome]
@@ -444,12 +445,13 @@ def _spare_the_collector() -> None:
     its young pass every few deals and its full pass, which scans every object the process
     has, every few hundred. What exists once the service has started (modules, models,
     schemas) lives as long as the process: frozen, the full passes skip it. Young passes run
-    every YOUNG_COLLECTION allocations instead of 700. Measured in-process (2026-12-07,
-    batches of 1,000 judged by the writer alone): about 10,000 deals/s without this, 11,900
-    with it. The caches are bounded, so nothing else needs the collector held off."""
+    every YOUNG_COLLECTION allocations instead of 700, but not many more: the API's reads
+    share this process, and a GraphQL answer is built of tens of thousands of live objects,
+    so a young pass that finds 20,000 of them stops that answer for over 10 ms (the
+    `patent` query's p99; BENCHMARKS.md, section "scale"), where 3,000 cost about one."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(YOUNG_COLLECTION, 20, 100)
+    gc.set_threshold(YOUNG_COLLECTION, MIDDLE_COLLECTION, 100)
 
 
 def _judge_posting(register: Register, posting: _Posting, stamp: Stamp, store: ChunkedAppend
