@@ -7,3 +7,8 @@ ALTER TABLE rm_patents ALTER COLUMN granted_on DROP NOT NULL;
 -- K10 counts open licences declared for less than a year (accepted and flagged INV-5).
 ALTER TABLE rm_deal_facts ADD COLUMN application_right boolean NOT NULL DEFAULT false;
 ALTER TABLE rm_deal_facts ADD COLUMN short_open_licence boolean NOT NULL DEFAULT false;
+
+-- A request for invalidation that awaits its decision (Art. 45-46), shown to auditors: while
+-- it is pending a pledge is refused (INV-4) unless acknowledged. No log before this
+-- migration holds such a request, so false is every existing patent's value.
+ALTER TABLE rm_patents ADD COLUMN invalidation_pending boolean NOT NULL DEFAULT false;

@@ -84,6 +84,7 @@ class PatentHead:
     filed_on: date
     granted_on: date | None  # None: an application (status "pending")
     expires_on: date  # with any term compensation (Art. 42(2)-(3))
+    invalidation_pending: bool = False  # requested, not yet decided (Art. 45-46)
 
     def status_on(self, day: date) -> str:
         return ps.status_on(self.status, self.expires_on, day)
@@ -165,7 +166,7 @@ class Folding:
         state = self.state
         return PatentHead(state.number, state.kind, self.registered.title, state.status,
                           state.preserved, state.dispute_suspended, state.filed_on,
-                          state.granted_on, state.expires_on)
+                          state.granted_on, state.expires_on, state.invalidation_pending)
 
     def owners(self) -> tuple[OwnerView, ...]:
         return tuple(OwnerView(party, share, self.owner_positions)

@@ -452,7 +452,8 @@ class CreditInputs:
 
 def _head(r: dict[str, Any]) -> PatentHead:
     return PatentHead(r["number"], r["kind"], r["title"], r["status"], r["preserved"],
-                      r["dispute_suspended"], r["filed_on"], r["granted_on"], r["expires_on"])
+                      r["dispute_suspended"], r["filed_on"], r["granted_on"], r["expires_on"],
+                      r["invalidation_pending"])
 
 
 def _pledge(r: dict[str, Any]) -> PledgeView:

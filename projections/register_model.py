@@ -36,7 +36,7 @@ COLUMNS = {
     "rm_parties": ("id", "name", "kind", "size", "state_owned", "region", "founded_on",
                    "related_to", "position"),
     "rm_patents": ("number", "kind", "title", "status", "preserved", "dispute_suspended",
-                   "filed_on", "granted_on", "expires_on"),
+                   "filed_on", "granted_on", "expires_on", "invalidation_pending"),
     "rm_owners": ("number", "party", "share", "positions"),
     "rm_open_licences": ("number", "deal_id", "fee", "starts_on", "ends_on", "withdrawn_on",
                          "positions"),
@@ -269,7 +269,7 @@ def _rows(table: str, fold: Folding, number: str) -> list[Row]:
     if table == "rm_patents":
         h = fold.head()
         return [(h.number, h.kind, h.title, h.status, h.preserved, h.dispute_suspended,
-                 h.filed_on, h.granted_on, h.expires_on)]
+                 h.filed_on, h.granted_on, h.expires_on, h.invalidation_pending)]
     if table == "rm_owners":
         return [(number, o.party, o.share, array(o.positions)) for o in fold.owners()]
     opened = fold.open_licence()

@@ -215,9 +215,13 @@ def test_a_utility_model_declaration_names_its_evaluation_report(ledger: TestCli
 # --- item 7: invalidation pending ----------------------------------------------------------
 
 
-def test_no_pledge_while_invalidation_is_pending_unless_acknowledged(ledger: TestClient
-                                                                     ) -> None:
+def test_no_pledge_while_invalidation_is_pending_unless_acknowledged(
+        ledger: TestClient, projectors: Projectors) -> None:
+    pending = "query($n: String!) { patent(number: $n) { invalidationPending status } }"
+    assert gql(ledger, projectors, pending, n=EARLY)["patent"]["invalidationPending"] is False
     accepted(ledger, *status(EARLY, "invalidation_requested", "2020-01-01"))
+    shown = gql(ledger, projectors, pending, n=EARLY)["patent"]
+    assert shown == {"invalidationPending": True, "status": "in_force"}, shown
     facts = refused(ledger, pledge("p1", [EARLY], [A], BANK, "2020-06-01"), rule="INV-4")
     assert facts["invalidation_pending"] is True
     accepted(ledger, pledge("p2", [EARLY], [A], BANK, "2020-06-01",
@@ -226,6 +230,7 @@ def test_no_pledge_while_invalidation_is_pending_unless_acknowledged(ledger: Tes
                    {"status": "invalidation_decided", "effective_on": "2020-09-01"}, "body",
                    message="outcome")
     accepted(ledger, *status(EARLY, "invalidation_decided", "2020-09-01", outcome="upheld"))
+    assert gql(ledger, projectors, pending, n=EARLY)["patent"]["invalidationPending"] is False
     refused(ledger, *status(EARLY, "invalidation_decided", "2020-10-01", outcome="upheld"))
 
 

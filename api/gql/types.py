@@ -329,6 +329,9 @@ class Patent:
         description="None while the patent is an application (status pending).")
     expires_on: date = strawberry.field(
         description="The last day of the term, moved by any term compensation (Art. 42).")
+    invalidation_pending: bool = strawberry.field(
+        description="A request for invalidation awaits its decision (Art. 45-46): a pledge "
+                    "is refused (INV-4) unless the parties acknowledge it.")
 
     @staticmethod
     def of(info: Ctx, head: PatentHead, view: PatentView | None = None,
@@ -338,7 +341,8 @@ class Patent:
                       number=head.number, kind=head.kind, title=head.title,
                       status=head.status_on(day), preserved=head.preserved,
                       dispute_suspended=head.dispute_suspended, filed_on=head.filed_on,
-                      granted_on=head.granted_on, expires_on=head.expires_on)
+                      granted_on=head.granted_on, expires_on=head.expires_on,
+                      invalidation_pending=head.invalidation_pending)
 
     @staticmethod
     async def current(info: Ctx, number: str) -> Patent | None:
