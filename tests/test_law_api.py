@@ -181,7 +181,12 @@ def test_term_compensation_is_refused_outside_article_42(ledger: TestClient) -> 
     facts = refused(ledger, extension(days=225), rule="INV-5",
                     path=f"/v1/patents/{LATE}/term-extensions")
     assert facts["days"] == 225
-    accepted(ledger, extension(days=224), f"/v1/patents/{LATE}/term-extensions")
+    # 224.0 is the whole number JSON Schema's `integer` accepts; a fraction, a string or a
+    # boolean is not a number of days.
+    for days in (224.5, "224", True):
+        assert_refused(ledger, f"/v1/patents/{LATE}/term-extensions",
+                       extension("x1", days=days), "days")  # type: ignore[arg-type]
+    accepted(ledger, extension(days=224.0), f"/v1/patents/{LATE}/term-extensions")  # type: ignore[arg-type]
     facts = refused(ledger, extension(), rule="INV-5", path=f"/v1/patents/{EARLY}/term-extensions")
     assert facts["granted_on"] == "2019-01-08"  # granted before 2021-06-01
     refused(ledger, extension(), rule="INV-5", path=f"/v1/patents/{UM}/term-extensions")

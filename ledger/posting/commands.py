@@ -20,7 +20,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -61,6 +60,7 @@ from ledger.posting.fields import (
     ShortName,
     Statement,
     Territory,
+    WholeNumber,
 )
 
 
@@ -193,7 +193,7 @@ class TermExtensionCommand(Strict):
     """Term compensation (Patent Law Art. 42(2)-(3)): `days` added to the expiry."""
 
     extension_id: DealId
-    days: StrictInt = Field(gt=0, le=MAX_EXTENSION_DAYS)
+    days: WholeNumber = Field(gt=0, le=MAX_EXTENSION_DAYS)
     basis: ExtensionBasis
     effective_on: Day
 

@@ -20,6 +20,7 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
@@ -187,3 +188,15 @@ Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_recordable),
                 WithJsonSchema({"type": "string", "format": "date", "pattern": _RECORDABLE_YEARS,
                                 "examples": ["2020-01-01"],
                                 "description": f"a day from {FIRST_DAY} to {LAST_DAY}"})]
+
+
+def _whole(value: object) -> object:
+    """JSON has one kind of number: 3496.0 is a whole number, and JSON Schema's `integer`
+    (what the OpenAPI document states) accepts it. Anything else goes to StrictInt as it came:
+    a fraction, a string or a boolean is refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
