@@ -5,7 +5,7 @@ log in memory (issue 16). Now each fact is a row of a table of this projection (
 015), written in the batch's transaction as `AnomalyFacts.apply` takes it in, and a batch
 reads back only what its events and touched scopes need, with one statement per kind of fact
 for the whole batch. The patents' chronologies and the parties most recently used stay in LRU
-caches (`CACHE_PATENTS`, `CACHE_PARTIES`); listings are read from `rm_listings`, and deals and
+caches (`CACHE_RECORDS`, `CACHE_PARTIES`); listings are read from `rm_listings`, and deals and
 subsidies are decoded from the log by position.
 """
 
@@ -34,7 +34,8 @@ from projections.anomaly_facts import (
 from projections.copy_text import array
 from projections.log_events import Lru, events_at
 
-CACHE_PATENTS = 5_000  # patents' chronologies kept between batches (README limits)
+CACHE_RECORDS = 60_000  # what the patents' chronologies kept between batches weigh (README
+# limits): 1 + its owner changes and dated deals, so a popular patent counts for its history
 CACHE_PARTIES = 50_000  # parties' registrations kept between batches
 
 TABLES = ("rm_anomaly_parties", "rm_anomaly_patents", "rm_anomaly_changes", "rm_anomaly_dated",
@@ -52,9 +53,10 @@ def _amount(money: Money | None) -> tuple[str | None, str | None]:
 class AnomalyTables:
     """Reads and writes the chronologies of one projection's tables (`suffix`: a rebuild's)."""
 
-    def __init__(self, cache_patents: int | None = None,
+    def __init__(self, cache_records: int | None = None,
                  cache_parties: int | None = None) -> None:
-        self.patent_cache: Lru[str, PatentFacts] = Lru(cache_patents or CACHE_PATENTS)
+        self.patent_cache: Lru[str, PatentFacts] = Lru(
+            cache_records or CACHE_RECORDS, lambda f: 1 + len(f.changes) + len(f.dated))
         self.party_cache: Lru[str, PartyFacts] = Lru(cache_parties or CACHE_PARTIES)
 
     def reset(self) -> None:

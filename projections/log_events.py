@@ -9,7 +9,7 @@ for the whole batch, and decodes it exactly as the store does (`ledger.storage.s
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 from uuid import UUID
 
@@ -62,14 +62,19 @@ def events_at(cur: psycopg.Cursor, positions: Iterable[int]) -> dict[int, ev.Led
 
 
 class Lru(Generic[K, V]):
-    """A mapping that keeps at most `size` entries, dropping the least recently used (after
-    each batch: `trim`), so a projection's memory does not grow with the log."""
+    """A mapping whose entries weigh at most `size` together (each weighs 1 unless `weigh`
+    says more), dropping the least recently used after each batch (`trim`), so a
+    projection's memory does not grow with the log. A patent's fold or chronology grows with
+    its history: counted as entries, a cache of popular patents grew as the log did."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, weigh: Callable[[V], int] | None = None) -> None:
         if size < 1:
             raise ValueError("a cache holds at least one entry")
         self.size = size
         self._items: OrderedDict[K, V] = OrderedDict()
+        self._weigh = weigh
+        self._weights: dict[K, int] = {}
+        self.weight = 0  # what the entries weigh, as of their last `put`
 
     def get(self, key: K) -> V | None:
         value = self._items.get(key)
@@ -78,16 +83,22 @@ class Lru(Generic[K, V]):
         return value
 
     def put(self, key: K, value: V) -> None:
+        """Add or refresh an entry, weighed now (put again what a batch changed)."""
         self._items[key] = value
         self._items.move_to_end(key)
+        weight = 1 if self._weigh is None else self._weigh(value)
+        self.weight += weight - self._weights.get(key, 0)
+        self._weights[key] = weight
 
     def drop(self, key: K) -> None:
         self._items.pop(key, None)
+        self.weight -= self._weights.pop(key, 0)
 
     def trim(self) -> None:
         """Down to `size` (a batch may hold more while it is written: all it touches)."""
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        while self.weight > self.size and self._items:
+            key, _ = self._items.popitem(last=False)
+            self.weight -= self._weights.pop(key, 0)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -97,3 +108,5 @@ class Lru(Generic[K, V]):
 
     def clear(self) -> None:
         self._items.clear()
+        self._weights.clear()
+        self.weight = 0

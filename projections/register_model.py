@@ -1,7 +1,7 @@
 """Projection "register": parties, patents, owners, licences, open licences and pledges now.
 
 The rows it writes always come from the ledger's own fold (`Folding`). It keeps the folds of
-the patents it touched last in a bounded cache (`CACHE_PATENTS`), never the whole log: an
+the patents it touched last in a bounded cache (`CACHE_RECORDS`), never the whole log: an
 event that arrives in effective-date order is applied to its patent's cached fold and marks
 only what it changed (one licence, one pledge, the owner set...), so only those rows are
 rewritten. A backdated event can change anything after its date: that patent's events are
@@ -48,7 +48,8 @@ COLUMNS = {
                    "ended_on", "position", "positions"),
 }
 INDEX = "rm_register_patent_events"  # (number, position): every event of every patent
-CACHE_PATENTS = 5_000  # patents whose current fold is kept between batches (README limits)
+CACHE_RECORDS = 60_000  # what the folds kept between batches weigh (README limits): a
+# patent's fold weighs 1 + its licences and pledges, so popular patents count for what they hold
 RELOAD_PAGE = 2_000  # events read at a time when folding patents the cache dropped
 WHOLE = ("rm_patents", "rm_owners", "rm_open_licences")  # rewritten per patent
 BY_DEAL = ("rm_licences", "rm_pledges")  # rewritten per (patent, deal)
@@ -101,6 +102,11 @@ class _Fold:
     last: tuple[date, int] | None
 
 
+def _weight(fold: _Fold) -> int:
+    state = fold.folding.state
+    return 1 + len(state.licences) + len(state.pledges)
+
+
 def _fold(events: list[tuple[int, ev.LedgerEvent]]) -> _Fold:
     """Fold a patent's events (its registration among them) in effective-date order."""
     registered = [(p, e) for p, e in events if isinstance(e, ev.PatentRegistered)]
@@ -119,8 +125,8 @@ class RegisterProjection:
     name: str = "register"
     tables: tuple[str, ...] = ("rm_parties", *WHOLE, *BY_DEAL, INDEX)
 
-    def __init__(self, cache_patents: int | None = None) -> None:
-        self.folds: Lru[str, _Fold] = Lru(cache_patents or CACHE_PATENTS)
+    def __init__(self, cache_records: int | None = None) -> None:
+        self.folds: Lru[str, _Fold] = Lru(cache_records or CACHE_RECORDS, _weight)
 
     def reset(self) -> None:
         """Forget the cached folds (after a failed batch or a rebuild): the tables hold it all."""

@@ -30,8 +30,8 @@ BANK = uscc(910)
 
 
 def _tiny() -> list[Projection]:
-    return [RegisterProjection(cache_patents=TINY), AuditProjection(cache_parties=TINY),
-            AnomalyProjection(cache_patents=TINY, cache_parties=TINY),
+    return [RegisterProjection(cache_records=TINY), AuditProjection(cache_parties=TINY),
+            AnomalyProjection(cache_records=TINY, cache_parties=TINY),
             IndicatorProjection(cache_parties=TINY)]
 
 
@@ -139,3 +139,22 @@ def test_tiny_caches_give_the_answers_of_a_rebuild_and_start_up_reads_no_log(
         assert Reads.events - reads[0] == 5
     finally:
         runner.stop()
+
+
+def test_a_cache_counts_a_popular_patent_for_what_it_holds() -> None:
+    """A cache bounded by entries grew with the log as popular patents gathered licences;
+    weighed, a heavy entry pushes out as many light ones as it outweighs."""
+    from projections.log_events import Lru
+
+    cache: Lru[str, list[int]] = Lru(10, lambda licences: 1 + len(licences))
+    for name in ("a", "b", "c"):
+        cache.put(name, [])
+    cache.put("popular", list(range(6)))  # weighs 7: 10 in all
+    cache.trim()
+    assert (len(cache), cache.weight) == (4, 10)
+    cache.get("a")  # used again: "b" is now the least recently used
+    cache.put("popular", list(range(8)))  # it grew: 9 + 3 = 12
+    cache.trim()
+    assert "b" not in cache and "c" not in cache and "a" in cache and cache.weight == 10
+    cache.drop("popular")
+    assert (len(cache), cache.weight) == (1, 1)
