@@ -34,7 +34,7 @@ from projections.anomaly_facts import (
 from projections.copy_text import array
 from projections.log_events import Lru, events_at
 
-CACHE_RECORDS = 60_000  # what the patents' chronologies kept between batches weigh (README
+CACHE_RECORDS = 150_000  # what the patents' chronologies kept between batches weigh (README
 # limits): 1 + its owner changes and dated deals, so a popular patent counts for its history
 CACHE_PARTIES = 50_000  # parties' registrations kept between batches
 

@@ -48,7 +48,7 @@ COLUMNS = {
                    "ended_on", "position", "positions"),
 }
 INDEX = "rm_register_patent_events"  # (number, position): every event of every patent
-CACHE_RECORDS = 60_000  # what the folds kept between batches weigh (README limits): a
+CACHE_RECORDS = 150_000  # what the folds kept between batches weigh (README limits): a
 # patent's fold weighs 1 + its licences and pledges, so popular patents count for what they hold
 RELOAD_PAGE = 2_000  # events read at a time when folding patents the cache dropped
 WHOLE = ("rm_patents", "rm_owners", "rm_open_licences")  # rewritten per patent
