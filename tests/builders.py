@@ -118,3 +118,16 @@ def assert_refused(client: TestClient, path: str, body: Any, field: str,
     assert any(p.endswith(field) for p in paths), (field, paths)
     assert message in response.text, response.text
     assert event_count(client) == before
+
+
+def refused_by_rule(client: TestClient, body: dict[str, Any], rule: str,
+                    path: str = "/v1/deals") -> dict[str, Any]:
+    """Post `body`, expect 409 naming `rule` as problem+json with nothing stored; its facts."""
+    before = event_count(client)
+    response = client.post(path, json=body)
+    assert response.status_code == 409, response.text
+    problem = response.json()
+    assert problem["rule"] == rule, problem
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert event_count(client) == before, "a refused posting must store nothing"
+    return dict(problem["facts"])

@@ -17,7 +17,17 @@ from ledger.law.events import LedgerEvent
 from ledger.law.rules import Refusal
 from ledger.posting.commands import PartyCommand, PatentCommand
 from ledger.posting.decisions import Accepted, Stamp, decide_party, decide_patent
-from tests.builders import cn_patent, event_count, licence, party, patent, pledge, transfer, uscc
+from tests.builders import (
+    cn_patent,
+    event_count,
+    licence,
+    party,
+    patent,
+    pledge,
+    refused_by_rule,
+    transfer,
+    uscc,
+)
 
 A, B, C = uscc(1), uscc(2), uscc(3)
 BANK, BANK2 = uscc(50), uscc(51)
@@ -40,14 +50,7 @@ def ledger(client: TestClient) -> TestClient:
 
 def refused(client: TestClient, body: dict[str, Any], rule: str,
             path: str = "/v1/deals") -> dict[str, Any]:
-    before = event_count(client)
-    response = client.post(path, json=body)
-    assert response.status_code == 409, response.text
-    problem = response.json()
-    assert problem["rule"] == rule, problem
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert event_count(client) == before, "a refused deal must store nothing"
-    return dict(problem["facts"])
+    return refused_by_rule(client, body, rule, path)
 
 
 def accepted(client: TestClient, body: dict[str, Any], path: str = "/v1/deals") -> dict[str, Any]:

@@ -16,11 +16,11 @@ from projections.projectors import Projectors
 from tests.builders import (
     assert_refused,
     cn_patent,
-    event_count,
     licence,
     party,
     patent,
     pledge,
+    refused_by_rule,
     transfer,
     uscc,
 )
@@ -51,13 +51,7 @@ def ledger(client: TestClient) -> TestClient:
 
 def refused(client: TestClient, body: dict[str, Any], path: str = "/v1/deals",
             rule: str = "INV-4") -> dict[str, Any]:
-    before = event_count(client)
-    response = client.post(path, json=body)
-    assert response.status_code == 409, response.text
-    problem = response.json()
-    assert problem["rule"] == rule, problem
-    assert event_count(client) == before, "a refused posting must store nothing"
-    return dict(problem["facts"])
+    return refused_by_rule(client, body, rule, path)
 
 
 def accepted(client: TestClient, body: dict[str, Any], path: str = "/v1/deals"
