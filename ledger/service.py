@@ -17,6 +17,7 @@ from ledger.engine.writer import Decisions, Result, Writer
 from ledger.metrics import Metrics
 from ledger.posting import commands as c
 from ledger.posting import decisions as d
+from ledger.posting import pools  # issue 18 (pools)
 from ledger.posting.preparation import prepare_deal
 from ledger.posting.recovery import decide_recovery
 from ledger.storage.migrations import migrate
@@ -70,6 +71,28 @@ class LedgerService:
                                 posted_by)
 
     # --- end issue 17 (law) ----------------------------------------------------------------
+
+    # --- issue 18 (pools): pools, classification, qualifications, sizes -----------------
+
+    def form_pool(self, cmd: c.PoolCommand, posted_by: str) -> Future[list[Result]]:
+        return self.writer.post(partial(pools.decide_pool, cmd=cmd), posted_by)
+
+    def classify_patent(self, number: str, cmd: c.ClassificationCommand, posted_by: str
+                        ) -> Future[list[Result]]:
+        return self.writer.post(partial(pools.decide_classification, number=number, cmd=cmd),
+                                posted_by)
+
+    def qualify_party(self, party_id: str, cmd: c.QualificationCommand, posted_by: str
+                      ) -> Future[list[Result]]:
+        return self.writer.post(partial(pools.decide_qualification, party_id=party_id,
+                                        cmd=cmd), posted_by)
+
+    def change_size(self, party_id: str, cmd: c.SizeCommand, posted_by: str
+                    ) -> Future[list[Result]]:
+        return self.writer.post(partial(pools.decide_size, party_id=party_id, cmd=cmd),
+                                posted_by)
+
+    # --- end issue 18 (pools) -------------------------------------------------------------
 
     def post_deal(self, cmd: c.DealCommand, posted_by: str) -> Future[list[Result]]:
         """Prepared here, on the caller's thread: the writer only judges."""

@@ -9,7 +9,8 @@ licences offered on each patent (`OpenOffer`): an open-licence take-up is a lice
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -28,10 +29,81 @@ COLUMNS = ("position", "kind", "deal_id", "effective_on", "recorded_at", "patent
            "receivers", "amount", "currency", "detail", "recovered", "owed", "late",
            "corrects", "r_kind", "r_size", "g_kind",
            # issue 17 (law, migrations/018): K1 application rights, K10 short open licences
-           "application_right", "short_open_licence")
+           "application_right", "short_open_licence",
+           # issue 18 (pools, migrations/020): the first receiver's qualifications that day
+           "r_qualifications")
 
-# What the indicators need of a party: its kind and size, as registered.
-PartyTraits = dict[str, tuple[str, str | None]]
+
+# --- issue 18 (pools): party traits on a date ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Traits:
+    """What the indicators need of a party: its kind, its size as registered and its dated
+    size changes and qualifications (domain.md s10.4), so a deal reads them on its own date.
+    Changes are known in log order: one recorded after a deal, though dated before it, does
+    not re-tag that deal (docs/pools.md)."""
+
+    kind: str
+    size: str | None
+    sizes: tuple[tuple[date, str], ...] = ()  # (from, size), by date
+    qualifications: tuple[tuple[str, date, date | None], ...] = ()  # (title, from, to)
+
+    def size_on(self, day: date) -> str | None:
+        size = self.size
+        for since, changed in self.sizes:
+            if since > day:
+                break
+            size = changed
+        return size
+
+    def qualifications_on(self, day: date) -> list[str]:
+        return sorted({title for title, since, until in self.qualifications
+                       if since <= day and (until is None or day <= until)})
+
+    def with_size(self, since: date, size: str) -> Traits:
+        kept = [(d, s) for d, s in self.sizes if d != since]
+        return replace(self, sizes=tuple(sorted([*kept, (since, size)])))
+
+    def with_qualification(self, title: str, since: date, until: date | None) -> Traits:
+        kept = [q for q in self.qualifications if (q[0], q[1]) != (title, since)]
+        return replace(self, qualifications=tuple(sorted(
+            [*kept, (title, since, until)], key=lambda q: (q[1], q[0]))))
+
+    def stored(self) -> tuple[list[str], list[str]]:
+        """The changes as the traits table keeps them (text arrays)."""
+        return ([f"{d.isoformat()}={s}" for d, s in self.sizes],
+                [f"{t}={f.isoformat()}={'' if u is None else u.isoformat()}"
+                 for t, f, u in self.qualifications])
+
+
+def traits_of_row(kind: str, size: str | None, sizes: list[str] | None,
+                  qualifications: list[str] | None) -> Traits:
+    parsed_sizes = []
+    for item in sizes or ():
+        day, _, value = item.partition("=")
+        parsed_sizes.append((date.fromisoformat(day), value))
+    parsed_quals = []
+    for item in qualifications or ():
+        title, since, until = item.split("=")
+        parsed_quals.append((title, date.fromisoformat(since),
+                             date.fromisoformat(until) if until else None))
+    return Traits(kind, size, tuple(parsed_sizes), tuple(parsed_quals))
+
+
+def _changed_traits(event: ev.LedgerEvent, traits: Traits) -> Traits:
+    if isinstance(event, ev.PartySizeChanged):
+        return traits.with_size(event.effective_on, event.size)
+    assert isinstance(event, ev.PartyQualified)
+    return traits.with_qualification(event.qualification, event.valid_from, event.valid_to)
+
+
+_TRAIT_CHANGES = (ev.PartySizeChanged, ev.PartyQualified)
+
+# --- end issue 18 (pools) --------------------------------------------------------------------
+
+
+PartyTraits = dict[str, Traits]
 CACHE_PARTIES = 50_000  # parties' kind and size kept between batches, per projection
 
 
@@ -62,7 +134,7 @@ class FollowsPartyTraits:
     offers_table: str
 
     def __init__(self, cache_parties: int | None = None) -> None:
-        self.traits: Lru[str, tuple[str, str | None]] = Lru(cache_parties or CACHE_PARTIES)
+        self.traits: Lru[str, Traits] = Lru(cache_parties or CACHE_PARTIES)
         # Whether the offers table has a row: until one is declared, a batch's transfers need
         # no statement to move offers (None: not asked yet since start or a reset).
         self.any_offers: bool | None = None
@@ -81,7 +153,8 @@ class FollowsPartyTraits:
         # A take-up names only its licensee: its licensors (an offer's owners) are wanted too.
         licensors = [owner for offer in offers.values() for owner in offer.owners]
         for party in [*licensors, *(party for _, event in batch
-                                    if isinstance(event, ev.DealEvent | ev.SubsidyRecovered)
+                                    if isinstance(event, ev.DealEvent | ev.SubsidyRecovered
+                                                  | ev.PartySizeChanged | ev.PartyQualified)
                                     for party in parties_of(event))]:
             cached = self.traits.get(party)
             if cached is not None:
@@ -89,16 +162,22 @@ class FollowsPartyTraits:
             else:
                 wanted.add(party)
         if wanted:
-            cur.execute(SQL("SELECT id, kind, size FROM {} WHERE id = ANY(%s)").format(table),
-                        (sorted(wanted),))
-            known.update((i, (kind, size)) for i, kind, size in cur.fetchall())
+            cur.execute(SQL("SELECT id, kind, size, sizes, qualifications FROM {} "
+                            "WHERE id = ANY(%s)").format(table), (sorted(wanted),))
+            known.update((row[0], traits_of_row(*row[1:])) for row in cur.fetchall())
         declared: set[str] = set()
         moved: dict[str, tuple[str, ...]] = {}  # patents whose owners changed -> the last
-        rows, new = [], []
+        rows: list[tuple[Any, ...]] = []
+        new: list[str] = []
+        changed: set[str] = set()  # issue 18 (pools): known parties whose traits changed
         for position, event in batch:
             if isinstance(event, ev.PartyRegistered):
-                known[event.party_id] = (event.party_kind, event.size)
-                new.append((event.party_id, event.party_kind, event.size))
+                known[event.party_id] = Traits(event.party_kind, event.size)
+                new.append(event.party_id)
+            elif isinstance(event, _TRAIT_CHANGES):  # issue 18 (pools)
+                if event.party in known:  # a registered party (the writer checks)
+                    known[event.party] = _changed_traits(event, known[event.party])
+                    changed.add(event.party)
             elif isinstance(event, ev.DealEvent):
                 rows.append(fact_row(position, event, known, offers))
                 follow_offers(event, offers, declared, moved)
@@ -106,9 +185,15 @@ class FollowsPartyTraits:
                 rows.append(recovery_row(position, event, known))
         self._write_offers(cur, offers, declared, moved, suffix)
         if new:
-            with cur.copy(SQL("COPY {} (id, kind, size) FROM STDIN").format(table)) as copy:
-                for row in new:
-                    copy.write_row(row)
+            with cur.copy(SQL("COPY {} (id, kind, size, sizes, qualifications) FROM STDIN"
+                              ).format(table)) as copy:
+                for party in new:
+                    traits = known[party]
+                    copy.write_row((party, traits.kind, traits.size, *map(array, traits.stored())))
+        if changed - set(new):  # issue 18 (pools)
+            cur.executemany(SQL("UPDATE {} SET sizes = %s, qualifications = %s WHERE id = %s"
+                                ).format(table),
+                            [(*known[p].stored(), p) for p in sorted(changed - set(new))])
         for party, traits in known.items():
             self.traits.put(party, traits)
         self.traits.trim()
@@ -212,6 +297,8 @@ def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits,
         case ev.LicenceGranted():
             givers, receivers, value = event.licensors, [event.licensee], event.fee_amount
             detail = f"{event.licence_kind}/{event.fee_mode}"
+            if event.pool is not None:  # issue 18 (pools): K2 counts pool licences apart
+                detail = f"pool/{event.fee_mode}"
         case ev.OpenLicenceDeclared() | ev.OpenLicenceWithdrawn():
             givers = event.owners
         case ev.OpenLicenceTaken():
@@ -233,8 +320,9 @@ def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits,
             array(event.patents), array(givers), array(receivers),
             None if value is None else value.amount, None if value is None else value.currency,
             detail, recovered, owed, late, event.corrects,
-            *_traits(receivers, parties), _traits(givers, parties)[0],
-            *_law_marks(event))
+            *_traits(receivers, parties, event.effective_on),
+            _traits(givers, parties, event.effective_on)[0], *_law_marks(event),
+            array(_qualifications(receivers, parties, event.effective_on)))
 
 
 def _law_marks(event: ev.DealEvent) -> tuple[bool, bool]:
@@ -254,8 +342,17 @@ def recovery_row(position: int, event: ev.SubsidyRecovered, parties: PartyTraits
     return (position, "subsidy_recovery", event.subsidy_id, event.effective_on,
             event.timestamp, array([]), array([event.party]), array([]), event.amount.amount,
             event.amount.currency, None, None, None, False, None, None, None,
-            _traits([event.party], parties)[0], False, False)
+            _traits([event.party], parties, event.effective_on)[0], False, False, array([]))
 
 
-def _traits(who: list[str], parties: PartyTraits) -> tuple[str | None, str | None]:
-    return parties.get(who[0], (None, None)) if who else (None, None)
+def _traits(who: list[str], parties: PartyTraits, day: date
+            ) -> tuple[str | None, str | None]:
+    """The first party's kind, and its size on `day` (issue 18: sizes change over time)."""
+    found = parties.get(who[0]) if who else None
+    return (None, None) if found is None else (found.kind, found.size_on(day))
+
+
+def _qualifications(who: list[str], parties: PartyTraits, day: date) -> list[str]:
+    """Issue 18 (pools): the first party's qualifications in force on `day`."""
+    found = parties.get(who[0]) if who else None
+    return [] if found is None else found.qualifications_on(day)

@@ -27,6 +27,10 @@ _OTHER_KINDS: dict[type[ev.LedgerEvent], str] = {
     ev.AnomalyConfirmed: "finding_confirmed",
     ev.AnomalyDismissed: "finding_dismissed",
     ev.SubsidyRecovered: "subsidy_recovery",  # issue 17 (credit)
+    ev.PoolFormed: "pool_formed",  # issue 18 (pools)
+    ev.PatentClassified: "classified",
+    ev.PartyQualified: "qualification",
+    ev.PartySizeChanged: "size_changed",
 }
 EVENT_KINDS: tuple[str, ...] = (*_OTHER_KINDS.values(), *ev.DEAL_EVENTS)
 # Each event class by its read-side kind name (`rm_events.kind`, GraphQL `kind`), and back.
@@ -44,7 +48,7 @@ def patents_of(event: ev.LedgerEvent) -> list[str]:
     if isinstance(event, ev.DealEvent):
         return list(event.patents)
     if isinstance(event, ev.PatentStatusChanged | ev.PatentRegistered | ev.InventorsChanged
-                  | ev.PatentTermExtended):
+                  | ev.PatentTermExtended | ev.PatentClassified):
         return [event.number]
     return []
 
@@ -73,6 +77,12 @@ def parties_of(event: ev.LedgerEvent) -> list[str]:
             named = list(event.to_parties)
         case ev.SubsidyAwarded() | ev.SubsidyRecovered() | ev.PartyListed() | ev.PartyDelisted():
             named = [event.party]
+        case ev.PartyQualified() | ev.PartySizeChanged():  # issue 18 (pools)
+            named = [event.party]
+        case ev.PoolFormed():
+            named = [event.administrator]
+        case ev.PoolEntered() | ev.PoolExited():
+            named = list(event.owners)
     return list(dict.fromkeys(named))
 
 

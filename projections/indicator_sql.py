@@ -91,6 +91,13 @@ WITH {flagged}, base AS (
       AND f.recorded_at <= %(known_at)s
       AND (%(region)s::text IS NULL OR {receiver_in} OR {giver_in})  -- regions nest
       AND (%(recipient_kind)s::text IS NULL OR f.r_kind = %(recipient_kind)s)
+      -- issue 18 (pools): the receiver's qualification on the deal's date, the patents' IPC
+      AND (%(qualification)s::text IS NULL OR %(qualification)s = ANY(f.r_qualifications))
+      AND (%(ipc_section)s::text IS NULL OR EXISTS (
+          SELECT 1 FROM unnest(f.patents) AS p(number)
+          CROSS JOIN LATERAL (SELECT x.sections FROM rm_patent_ipc x WHERE x.number = p.number
+                              ORDER BY x.effective_on DESC, x.position DESC LIMIT 1) AS c
+          WHERE %(ipc_section)s = ANY(c.sections)))
 ), tagged AS (
     {tags}
     UNION ALL

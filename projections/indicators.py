@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ledger.law.classification import IPC_SECTIONS, Qualification
 from projections import regions
 
 GRANULARITIES = ("year", "quarter", "month")
@@ -74,7 +75,16 @@ def with_growth(rows: list[IndicatorRow], low: date) -> list[IndicatorRow]:
 
 def query_parameters(low: date, high: date, granularity: str, region: str | None,
                      recipient_kind: str | None, exclude_flagged: bool,
-                     known_at: datetime | None) -> dict[str, Any]:
+                     known_at: datetime | None, ipc_section: str | None = None,
+                     qualification: str | None = None) -> dict[str, Any]:
+    """Issue 18 (pools): `ipc_section` keeps deals with a patent of that IPC section (A-H,
+    its latest classification), `qualification` deals whose first receiver held it on the
+    deal's date; either one answers from the facts, not the rollup."""
+    if ipc_section is not None and (len(ipc_section) != 1
+                                    or ipc_section not in IPC_SECTIONS):
+        raise ValueError(f"ipcSection must be one IPC section letter, {', '.join(IPC_SECTIONS)}")
+    if qualification is not None and qualification not in set(Qualification):
+        raise ValueError(f"qualification must be one of {', '.join(Qualification)}")
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}")
     if high < low or (high - low).days > MAX_SPAN_DAYS:
@@ -85,8 +95,10 @@ def query_parameters(low: date, high: date, granularity: str, region: str | None
     return {"granularity": granularity, "low": earliest, "high": high,
             **regions.parameters(region), "recipient_kind": recipient_kind,
             "exclude_flagged": exclude_flagged, "known_at": known_at or datetime.now(UTC),
+            "ipc_section": ipc_section, "qualification": qualification,
             # The pre-aggregated path answers whole periods of the whole ledger, as known now.
             "rollup": (region is None and recipient_kind is None and known_at is None
+                       and ipc_section is None and qualification is None
                        and _starts_period(earliest, granularity)
                        and _starts_period(high + timedelta(days=1), granularity))}
 

@@ -44,14 +44,20 @@ class Indicator:
                                                         "growth path expects by `to`.")
     progress: str | None = strawberry.field(description="K7 target rows: value / expected, "
                                                         "counted from the programme's start.")
+    ipc_section: str | None = strawberry.field(default=None, description="The IPC section "
+                                               "the row counts (asked), else null.")
+    qualification: str | None = strawberry.field(default=None, description="The receivers' "
+                                                 "qualification the row counts (asked).")
 
     @staticmethod
-    def of(row: IndicatorRow) -> Indicator:
+    def of(row: IndicatorRow, ipc_section: str | None = None,
+           qualification: str | None = None) -> Indicator:
         return Indicator(indicator=row.indicator, period=row.period, dimension=row.dimension,
                          value=str(row.value), count=row.count, patents=row.patents,
                          amount=_number(row.amount), yoy_growth=_number(row.yoy_growth),
                          target=_number(row.target), expected=_number(row.expected),
-                         progress=_number(row.progress))
+                         progress=_number(row.progress), ipc_section=ipc_section,
+                         qualification=qualification)
 
 
 @strawberry.type(description="A programme's target (config/programmes.toml).")
@@ -113,6 +119,7 @@ def programme_list(region: str | None) -> list[Programme]:
 async def indicators(info: Ctx, low: date, high: date, granularity: str, region: str | None,
                      recipient_kind: str | None, exclude_flagged: bool,
                      as_known_at: datetime | None, programme: str | None = None,
+                     ipc_section: str | None = None, qualification: str | None = None,
                      ) -> list[Indicator]:
     """Figures for a role that may not read anomalies count flagged deals too: leaving them
     out would let it find the flagged deals by comparing the figures with and without them.
@@ -125,7 +132,7 @@ async def indicators(info: Ctx, low: date, high: date, granularity: str, region:
         chosen = None if programme is None else configured.find(programme)
         asked_region = region if chosen is None or region is not None else chosen.region
         parameters = query_parameters(low, high, granularity, asked_region, recipient_kind,
-                                      exclude_flagged, as_known_at)
+                                      exclude_flagged, as_known_at, ipc_section, qualification)
         progress = None if chosen is None else question(chosen, high, region, exclude_flagged,
                                                         as_known_at)
     except ValueError as error:  # the message starts with the argument it is about
@@ -138,4 +145,4 @@ async def indicators(info: Ctx, low: date, high: date, granularity: str, region:
     if chosen is not None:
         achieved = [] if progress is None else await info.context.reads.target_rows(*progress)
         answer += progress_rows(chosen, high, achieved)
-    return [Indicator.of(r) for r in answer]
+    return [Indicator.of(r, ipc_section, qualification) for r in answer]

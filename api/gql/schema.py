@@ -35,6 +35,7 @@ from api.gql.events import (
 )
 from api.gql.indicators import Indicator, Programme, indicators, programme_list
 from api.gql.paging import decode_cursor, encode_cursor, page_size
+from api.gql.pools import Pool, pool_by_id  # issue 18 (pools)
 from api.gql.time_travel import view_on
 from api.gql.types import (
     CreditListing,
@@ -134,14 +135,21 @@ class Query:
         to: date, granularity: str = "quarter", region: str | None = None,
         recipient_kind: str | None = None, exclude_flagged: bool = True,
         as_known_at: datetime | None = None, programme: str | None = None,
+        ipc_section: str | None = None, qualification: str | None = None,
     ) -> list[Indicator]:
         return await indicators(info, from_, to, granularity, region, recipient_kind,
-                                exclude_flagged, as_known_at, programme)
+                                exclude_flagged, as_known_at, programme, ipc_section,
+                                qualification)
 
     @strawberry.field(description="The programmes and their targets (config/programmes.toml); "
                                   "with a region, those whose targets apply there.")
     def programmes(self, region: str | None = None) -> list[Programme]:
         return programme_list(region)
+
+    @strawberry.field(description="A patent pool on asOf (else today): its patents and "
+                                  "pool licences (issue 18).")
+    async def pool(self, info: Ctx, id: str, as_of: date | None = None) -> Pool | None:
+        return await pool_by_id(info, id, as_of)
 
     @strawberry.field(description="The log's head and how far each projection has followed.")
     async def ledger(self, info: Ctx) -> Ledger:

@@ -19,6 +19,14 @@ from api.gql.credit import CreditGrade, blacklisted, credit_of, listings_of
 from api.gql.events import Event, EventConnection, PageInfo, event_connection, evidence
 from api.gql.money import Fee, Money
 from api.gql.paging import LICENCE_PAGE, encode_cursor, keyed_cursor, page_size
+from api.gql.pools import (  # issue 18 (pools)
+    PartyQualification,
+    PoolMembership,
+    ipc_of_patent,
+    pools_of_patent,
+    qualifications_of_party,
+    size_of_party,
+)
 from api.gql.time_travel import held_on
 from projections.credit import Listing
 from projections.licence_pages import (
@@ -87,6 +95,21 @@ class Party:
     @strawberry.field(description="On a regulator's list in force on asOf (else today).")
     async def blacklisted(self, info: Ctx) -> bool:
         return await blacklisted(info, self.id, self.as_of or info.context.today)
+
+    # --- issue 18 (pools) -------------------------------------------------------------------
+
+    @strawberry.field(description="Qualifications in force on asOf (else today); all: "
+                                  "every one recorded, past and future too.")
+    async def qualifications(self, info: Ctx, all: bool = False) -> list[PartyQualification]:
+        day = None if all else self.as_of or info.context.today
+        return await qualifications_of_party(info, self.id, day)
+
+    @strawberry.field(description="The size class on asOf (else today), after any size "
+                                  "change; `size` is the size registered.")
+    async def size_on(self, info: Ctx) -> str | None:
+        return await size_of_party(info, self.id, self.size, self.as_of or info.context.today)
+
+    # --- end issue 18 (pools) ---------------------------------------------------------------
 
 
 @strawberry.type(description="A regulator's credit listing (PartyListed), with its "
@@ -413,6 +436,20 @@ class Patent:
     @strawberry.field
     async def pledges(self, info: Ctx) -> list[Pledge]:
         return [Pledge.of(p, self.head.number) for p in await self._pledges(info)]
+
+    # --- issue 18 (pools) -------------------------------------------------------------------
+
+    @strawberry.field(description="The pools the patent is in on asOf (else today), each "
+                                  "with its entry (the evidence).")
+    async def pools(self, info: Ctx) -> list[PoolMembership]:
+        return await pools_of_patent(info, self.head.number, self.day)
+
+    @strawberry.field(description="IPC symbols on asOf (else today): the latest "
+                                  "classification by then.")
+    async def ipc(self, info: Ctx) -> list[str]:
+        return await ipc_of_patent(info, self.head.number, self.day)
+
+    # --- end issue 18 (pools) ---------------------------------------------------------------
 
     @strawberry.field(description="The patent's events in log order: the evidence for its "
                                   "state (on asOf / as known at asKnownAt when asked).")

@@ -216,7 +216,17 @@ class EquityContributed(DealEvent):
 
 
 class LicenceGranted(DealEvent):
+    """Version 3 (issue 18, pools) added `pool`: a pool licence, granted by the pool's
+    administrator over pooled patents (domain.md s10.3); licences stored before it read as
+    None (not a pool licence)."""
+
     TOPIC = "LicenceGranted"
+    class_version: ClassVar[int] = 3
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state["pool"] = None
+
     licensors: list[str]
     licensee: str
     licence_kind: str
@@ -232,6 +242,7 @@ class LicenceGranted(DealEvent):
     filed_on: date
     late: bool  # INV-13: filed more than 3 months after it took effect
     pledgee_consent: bool
+    pool: str | None = None  # issue 18 (pools): the pool whose administrator grants it
 
 
 class LicenceTerminated(DealEvent):
@@ -380,6 +391,82 @@ class AnomalyDismissed(AnomalyFinding):
     TOPIC = "AnomalyDismissed"
 
 
+# --- issue 18 (pools): patent pools, IPC classes, party qualifications and sizes -----------
+
+
+class PoolFormed(LedgerEvent):
+    """A patent pool (专利池, domain.md s10.3): its administrator licenses what owners pool;
+    `field` ("*": every field) is what an exclusive licence outside it may not overlap (INV-6).
+    `effective_on` is the day it was formed."""
+
+    TOPIC = "PoolFormed"
+    pool_id: str
+    name: str
+    administrator: str
+    field: str
+    fingerprint: str
+
+
+class PoolEntered(DealEvent):
+    """Patents enter a pool by all their owners (INV-2) from `starts_on`, until `ends_on`
+    (None: open-ended) or an exit. The pool's administrator and field are copied from the
+    pool when the entry is judged, so a patent's own state can answer INV-2 and INV-6."""
+
+    TOPIC = "PoolEntered"
+    pool: str
+    owners: list[str]
+    starts_on: date
+    ends_on: date | None
+    administrator: str
+    pool_field: str
+
+
+class PoolExited(DealEvent):
+    """Patents leave a pool by all their owners (INV-2) on `effective_on`."""
+
+    TOPIC = "PoolExited"
+    pool: str
+    owners: list[str]
+
+
+class PatentClassified(LedgerEvent):
+    """The patent's IPC symbols from `effective_on` (at registration or later): the whole
+    list, replacing any earlier one."""
+
+    TOPIC = "PatentClassified"
+    number: str
+    ipc: list[str]
+    fingerprint: str
+
+
+class PartyQualified(LedgerEvent):
+    """A qualification the party holds from `valid_from` (its `effective_on`) to `valid_to`
+    (None: open), e.g. a high-tech-enterprise certificate (three years)."""
+
+    TOPIC = "PartyQualified"
+    party: str
+    qualification: str
+    valid_from: date
+    valid_to: date | None
+    certificate: str | None
+    fingerprint: str
+
+
+class PartySizeChanged(LedgerEvent):
+    """The party's size class from `effective_on` (micro, small, medium, large)."""
+
+    TOPIC = "PartySizeChanged"
+    party: str
+    size: str
+    fingerprint: str
+
+
+POOL_EVENTS: tuple[type[LedgerEvent], ...] = (
+    PoolFormed, PatentClassified, PartyQualified, PartySizeChanged)
+
+# --- end issue 18 (pools) -------------------------------------------------------------------
+
+
 DEAL_EVENTS: dict[str, type[DealEvent]] = {
     "transfer": OwnershipTransferred,
     "equity_contribution": EquityContributed,
@@ -392,6 +479,8 @@ DEAL_EVENTS: dict[str, type[DealEvent]] = {
     "pledge_release": PledgeReleased,
     "default": LoanDefaulted,
     "disposal": PledgeDisposed,
+    "pool_entry": PoolEntered,  # issue 18 (pools)
+    "pool_exit": PoolExited,  # issue 18 (pools)
 }
 
 ALL_EVENTS: tuple[type[LedgerEvent], ...] = (
@@ -407,6 +496,7 @@ ALL_EVENTS: tuple[type[LedgerEvent], ...] = (
     AnomalyConfirmed,
     AnomalyDismissed,
     SubsidyRecovered,  # issue 17 (credit)
+    *POOL_EVENTS,  # issue 18 (pools)
 )
 
 for _cls in ALL_EVENTS:

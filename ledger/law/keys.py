@@ -41,6 +41,45 @@ def term_extension_key(number: str, extension_id: str) -> str:
     return f"term-extension:{number}:{extension_id}"
 
 
+# --- issue 18 (pools) ------------------------------------------------------------------------
+
+
+def pool_key(pool_id: str) -> str:
+    return f"pool:{pool_id}"
+
+
+def classification_key(number: str, fingerprint: str) -> str:
+    """A classification has no id in the contract: the body is its id (the same list posted
+    again is the same classification; `effective_on` tells a return to an earlier one)."""
+    return f"classification:{number}:{fingerprint[:24]}"
+
+
+def qualification_key(party: str, qualification: str, valid_from: str) -> str:
+    """A party's qualification is named by the party, the title and its first day."""
+    return f"qualification:{party}:{qualification}:{valid_from}"
+
+
+def size_key(party: str, effective_on: str) -> str:
+    """A party's size change is named by the party and the day it takes effect."""
+    return f"size:{party}:{effective_on}"
+
+
+def _pool_posting_key(event: ev.LedgerEvent) -> str | None:
+    if isinstance(event, ev.PoolFormed):
+        return pool_key(event.pool_id)
+    if isinstance(event, ev.PatentClassified):
+        return classification_key(event.number, event.fingerprint)
+    if isinstance(event, ev.PartyQualified):
+        return qualification_key(event.party, event.qualification,
+                                 event.valid_from.isoformat())
+    if isinstance(event, ev.PartySizeChanged):
+        return size_key(event.party, event.effective_on.isoformat())
+    return None
+
+
+# --- end issue 18 (pools) --------------------------------------------------------------------
+
+
 def posting_key(event: ev.LedgerEvent) -> str | None:
     """The idempotency key under which a retry of the same posting finds its first answer."""
     if isinstance(event, ev.DealEvent):
@@ -61,7 +100,7 @@ def posting_key(event: ev.LedgerEvent) -> str | None:
         return patent_key(event.number)
     if isinstance(event, ev.PatentTermExtended):
         return term_extension_key(event.number, event.extension_id)
-    return None
+    return _pool_posting_key(event)  # issue 18 (pools)
 
 
 def patents_of(event: ev.LedgerEvent) -> list[str]:
@@ -69,6 +108,6 @@ def patents_of(event: ev.LedgerEvent) -> list[str]:
     if isinstance(event, ev.DealEvent):
         return event.patents
     if isinstance(event, ev.PatentStatusChanged | ev.InventorsChanged | ev.PatentRegistered
-                  | ev.PatentTermExtended):
+                  | ev.PatentTermExtended | ev.PatentClassified):
         return [event.number]
     return []

@@ -110,6 +110,42 @@ class OpenLicenceRecord:
         return self.starts_on <= day <= self.ends_on
 
 
+# --- issue 18 (pools) ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PoolMembership:
+    """A patent's place in a pool (domain.md s10.3): from its entry's `starts_on` to its
+    `ends_on` or the day before its exit, whichever comes first."""
+
+    pool: str
+    deal_id: str  # the entry
+    administrator: str
+    field: str
+    starts_on: date
+    ends_on: date | None
+    exited_on: date | None = None
+
+    def last_day(self) -> date | None:
+        """The last day in the pool (None: open-ended)."""
+        if self.exited_on is None:
+            return self.ends_on
+        before_exit = date.fromordinal(self.exited_on.toordinal() - 1)
+        return before_exit if self.ends_on is None else min(self.ends_on, before_exit)
+
+    def overlaps(self, starts_on: date, ends_on: date | None) -> bool:
+        last = self.last_day()
+        return (ends_on is None or self.starts_on <= ends_on) and (
+            last is None or starts_on <= last)
+
+    def covers(self, starts_on: date, ends_on: date) -> bool:
+        last = self.last_day()
+        return self.starts_on <= starts_on and (last is None or ends_on <= last)
+
+
+# --- end issue 18 (pools) --------------------------------------------------------------------
+
+
 @dataclass(slots=True)
 class PatentState:
     number: str
@@ -130,6 +166,10 @@ class PatentState:
     exclusive_or_sole: dict[str, LicenceRecord] = field(default_factory=dict)
     pledges: dict[str, PledgeRecord] = field(default_factory=dict)
     open_licence: OpenLicenceRecord | None = None
+    # issue 18 (pools): the pools the patent entered, by pool (its latest entry in each),
+    # and its IPC symbols (the latest classification)
+    pools: dict[str, PoolMembership] = field(default_factory=dict)
+    ipc: tuple[str, ...] = ()
 
     def status_on(self, day: date) -> str:
         return status_on(self.status, self.expires_on, day)
@@ -287,6 +327,26 @@ def _disposed(state: PatentState, event: ev.PledgeDisposed) -> None:
         state.owners = dict(event.to_parties)
 
 
+# --- issue 18 (pools) ------------------------------------------------------------------------
+
+
+def _pool_entered(state: PatentState, event: ev.PoolEntered) -> None:
+    state.pools[event.pool] = PoolMembership(
+        pool=event.pool, deal_id=event.deal_id, administrator=event.administrator,
+        field=event.pool_field, starts_on=event.starts_on, ends_on=event.ends_on)
+
+
+def _pool_exited(state: PatentState, event: ev.PoolExited) -> None:
+    state.pools[event.pool].exited_on = event.effective_on
+
+
+def _classified(state: PatentState, event: ev.PatentClassified) -> None:
+    state.ipc = tuple(event.ipc)
+
+
+# --- end issue 18 (pools) --------------------------------------------------------------------
+
+
 _APPLY: dict[type[ev.LedgerEvent], Callable[[PatentState, Any], None]] = {
     ev.PatentStatusChanged: _status_changed,
     ev.PatentTermExtended: _term_extended,
@@ -301,4 +361,7 @@ _APPLY: dict[type[ev.LedgerEvent], Callable[[PatentState, Any], None]] = {
     ev.PledgeReleased: _released,
     ev.LoanDefaulted: _defaulted,
     ev.PledgeDisposed: _disposed,
+    ev.PoolEntered: _pool_entered,  # issue 18 (pools)
+    ev.PoolExited: _pool_exited,
+    ev.PatentClassified: _classified,
 }

@@ -15,6 +15,13 @@ from typing import Any
 
 from ledger.law import events as ev
 from ledger.law.patent_state import PatentState
+from ledger.law.pool_rules import (  # issue 18 (pools)
+    inv_2_pool_entry_once,
+    inv_2_pool_exit_member,
+    inv_2_pool_licence,
+    inv_6_outside_pool,
+    inv_6_pool_entry,
+)
 from ledger.law.refusal import Refusal, Rule
 from ledger.law.status_rules import inv_4_in_force, inv_4_status_change, inv_5_term_extension
 from ledger.law.values import add_years
@@ -64,6 +71,8 @@ def inv_3_co_owner_licence(state: PatentState, event: ev.LicenceGranted) -> Refu
     """INV-3 a single co-owner alone may grant only ordinary licences (Patent Law Art. 14)."""
     if event.parent_licence is not None:
         return None  # a sub-licence is granted by the licensee: INV-8
+    if event.pool is not None:
+        return None  # a pool licence is granted by the pool's administrator: INV-2 (pools)
     licensors = set(event.licensors)
     not_owners = sorted(licensors - set(state.owners))
     if not_owners:
@@ -364,8 +373,9 @@ RULES: dict[type[ev.LedgerEvent], tuple[Rule, ...]] = {
         inv_4_in_force, inv_2_every_owner, inv_15_valuation, inv_10_pledgee_consent,
     ),
     ev.LicenceGranted: (
-        inv_4_in_force, inv_8_sub_licence, inv_3_co_owner_licence, inv_5_within_term,
-        inv_7_open_licence, inv_6_exclusivity, inv_10_pledgee_consent,
+        inv_4_in_force, inv_8_sub_licence, inv_3_co_owner_licence, inv_2_pool_licence,
+        inv_5_within_term, inv_7_open_licence, inv_6_exclusivity, inv_6_outside_pool,
+        inv_10_pledgee_consent,
     ),
     ev.LicenceTerminated: (inv_14_licence_in_force,),
     ev.OpenLicenceDeclared: (
@@ -378,6 +388,10 @@ RULES: dict[type[ev.LedgerEvent], tuple[Rule, ...]] = {
     ev.PledgeReleased: (inv_12_pledge_open,),
     ev.LoanDefaulted: (inv_12_pledge_open,),
     ev.PledgeDisposed: (inv_4_in_force, inv_11_disposal, inv_15_valuation),
+    # issue 18 (pools)
+    ev.PoolEntered: (inv_4_in_force, inv_2_every_owner, inv_2_pool_entry_once,
+                     inv_6_pool_entry),
+    ev.PoolExited: (inv_2_every_owner, inv_2_pool_exit_member),
 }
 
 

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from ledger.law import data_rules
+from ledger.law.classification import MAX_IPC_PER_PATENT, Qualification
 from ledger.law.identifiers import parse_patent_number
 from ledger.law.values import (
     Consideration,
@@ -51,6 +52,7 @@ from ledger.posting.fields import (
     DealId,
     FreeText,
     Inventor,
+    IpcSymbol,  # issue 18 (pools)
     Name,
     PartyId,
     PatentNo,
@@ -134,6 +136,13 @@ class PatentCommand(Strict):
     owners: list[Holding] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     kind: Literal["invention", "utility_model", "design"] | None = None
     status: Literal["pending", "granted"] | None = None  # optional: follows from granted_on
+    # issue 18 (pools): IPC symbols, stored as the patent's first classification
+    ipc: list[IpcSymbol] | None = Field(default=None, max_length=MAX_IPC_PER_PATENT)
+
+    @field_validator("ipc")
+    @classmethod
+    def _ipc_once(cls, ipc: list[str] | None) -> list[str] | None:
+        return None if ipc is None else _distinct(ipc, "ipc")
 
     @field_validator("filed_on")
     @classmethod
@@ -311,7 +320,7 @@ class LicenceDeal(DealBase):
     kind: Literal["licence"]
     licensors: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
     licensee: PartyId
-    licence_kind: LicenceKind
+    licence_kind: LicenceKind | None = None  # required, but for a pool licence: ordinary
     territory: Territory
     field: ShortName
     starts_on: Day
@@ -321,6 +330,7 @@ class LicenceDeal(DealBase):
     parent_licence: DealId | None = None
     filed_on: Day | None = None
     pledgee_consent: StrictBool = False
+    pool: DealId | None = None  # issue 18 (pools): a pool licence, by the pool's administrator
 
     @model_validator(mode="after")
     def _term_in_order(self) -> LicenceDeal:
@@ -328,6 +338,9 @@ class LicenceDeal(DealBase):
             raise ValueError("ends_on is before starts_on")
         if self.licensee in self.licensors:
             raise ValueError("the licensee is also a licensor")
+        if self.licence_kind is None and self.pool is None:
+            raise ValueError("licence_kind is required (only a pool licence is ordinary "
+                             "unless stated)")
         return self
 
 
@@ -419,6 +432,36 @@ class DisposalDeal(DealBase):
         return self
 
 
+# --- issue 18 (pools): pool entries and exits ------------------------------------------------
+
+
+class PoolEntryDeal(DealBase):
+    """Patents enter a pool, by all their owners (INV-2), from `starts_on`."""
+
+    kind: Literal["pool_entry"]
+    pool: DealId
+    owners: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
+    starts_on: Day
+    ends_on: Day | None = None
+
+    @model_validator(mode="after")
+    def _term_in_order(self) -> PoolEntryDeal:
+        if self.ends_on is not None and self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class PoolExitDeal(DealBase):
+    """Patents leave a pool, by all their owners (INV-2), on `effective_on`."""
+
+    kind: Literal["pool_exit"]
+    pool: DealId
+    owners: list[PartyId] = Field(min_length=1, max_length=MAX_PARTIES_PER_SIDE)
+
+
+# --- end issue 18 (pools) --------------------------------------------------------------------
+
+
 DealCommand = Annotated[
     TransferDeal
     | EquityContributionDeal
@@ -430,7 +473,9 @@ DealCommand = Annotated[
     | PledgeDeal
     | PledgeReleaseDeal
     | DefaultDeal
-    | DisposalDeal,
+    | DisposalDeal
+    | PoolEntryDeal  # issue 18 (pools)
+    | PoolExitDeal,
     Field(discriminator="kind"),
 ]
 
@@ -496,3 +541,53 @@ class RecoveryCommand(Strict):
         if amount.amount <= 0:
             raise ValueError("a recovery returns an amount above zero")
         return amount
+
+
+# --- issue 18 (pools): pools, classification, qualifications, sizes --------------------------
+
+
+class PoolCommand(Strict):
+    """POST /v1/pools: a patent pool and its administrator; `field` "*" is every field."""
+
+    pool_id: DealId
+    name: Name
+    administrator: PartyId
+    field: ShortName = "*"
+    formed_on: Day
+
+
+class ClassificationCommand(Strict):
+    """POST /v1/patents/{number}/classification: the patent's IPC symbols from
+    `effective_on` (default: today), replacing any earlier list."""
+
+    ipc: list[IpcSymbol] = Field(min_length=1, max_length=MAX_IPC_PER_PATENT)
+    effective_on: Day | None = None
+
+    @field_validator("ipc")
+    @classmethod
+    def _ipc_once(cls, ipc: list[str]) -> list[str]:
+        return _distinct(ipc, "ipc")
+
+
+class QualificationCommand(Strict):
+    """POST /v1/parties/{id}/qualifications: a dated qualification (`to` absent: open)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    qualification: Qualification
+    valid_from: Day = Field(alias="from")
+    valid_to: Day | None = Field(default=None, alias="to")
+    certificate: ShortName | None = None
+
+    @model_validator(mode="after")
+    def _term_in_order(self) -> QualificationCommand:
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError("to is before from")
+        return self
+
+
+class SizeCommand(Strict):
+    """POST /v1/parties/{id}/size: the party's size class from `effective_on`."""
+
+    size: PartySize
+    effective_on: Day

@@ -24,6 +24,7 @@ from ledger.law.keys import (
     listing_key,
     party_key,
     patent_key,
+    pool_key,
     recovery_key,
     subsidy_key,
     term_extension_key,
@@ -178,6 +179,8 @@ def deal_wants(deal: PreparedDeal, keys: set[str], numbers: set[str]) -> None:
             keys.add(deal_key(named))
     keys.update([party_key(party) for _, _, party in deal.parties])
     numbers.update(deal.patents)
+    if deal.fields.get("pool"):  # issue 18 (pools): the pool a deal names
+        keys.add(pool_key(deal.fields["pool"]))
 
 
 def once(key: Callable[..., str]) -> Callable[[Decision], Decision]:
@@ -243,7 +246,15 @@ def decide_patent(
         owners={h.party: h.share for h in cmd.owners}, fingerprint=print_,
     )
     refusal = register.judge(event)  # INV-1: a registered patent changes owner only by a deal
-    return refusal if refusal is not None else Accepted([event])
+    if refusal is not None:
+        return refusal
+    if cmd.ipc:  # issue 18 (pools): IPC symbols at registration, its first classification
+        return Accepted([event, ev.PatentClassified(
+            originator_id=event.originator_id, originator_version=2,
+            timestamp=stamp.recorded_at, effective_on=event.effective_on,
+            posted_by=stamp.posted_by, number=cmd.number, ipc=list(cmd.ipc),
+            fingerprint=print_)])
+    return Accepted([event])
 
 
 def _patent_fact(register: Register, stamp: Stamp, number: str,
@@ -342,6 +353,8 @@ def judge_deal(register: Register, stamp: Stamp, deal: PreparedDeal) -> Outcome:
                                   .application_on(deal.effective_on)]
     if deal.kind == "disposal" and not _settle_disposal(register, deal, patents, fields, errors):
         return Invalid(errors.items)
+    if fields.get("pool") and not pool_fields(register, deal, fields, errors):  # issue 18
+        return Invalid(errors.items)
     event = deal.event_type.assemble(fields)
     refusal = register.judge(event)
     return refusal if refusal is not None else Accepted([event], deal.flags)
@@ -411,6 +424,26 @@ def _settle_disposal(register: Register, deal: PreparedDeal, patents: list[str],
     fields["surplus"] = Money(proceeds.amount - paid, proceeds.currency)
     fields["shortfall"] = Money(owed_amount - paid, proceeds.currency)
     return True
+
+
+# --- issue 18 (pools) ------------------------------------------------------------------------
+
+
+def pool_fields(register: Register, deal: PreparedDeal, fields: dict[str, Any],
+                errors: _Errors) -> bool:
+    """The pool a pool entry, exit or pool licence names must exist (else 422); an entry
+    carries the pool's administrator and field, which the patent's state then answers INV-2
+    and INV-6 from. False (with the error) for an unknown pool."""
+    pool = register.answered.get(pool_key(fields["pool"]))
+    if not isinstance(pool, ev.PoolFormed):
+        errors.add(["body", "pool"], f"unknown pool {fields['pool']}")
+        return False
+    if deal.kind == "pool_entry":
+        fields["administrator"], fields["pool_field"] = pool.administrator, pool.field
+    return True
+
+
+# --- end issue 18 (pools) --------------------------------------------------------------------
 
 
 # --- Regulators ----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ledger.law.classification import parse_ipc
 from ledger.law.identifiers import parse_party_id, parse_patent_number
 from ledger.law.values import FIRST_DAY, ISO_4217, LAST_DAY, MAX_AMOUNT, outside_the_calendar
 from ledger.posting import text
@@ -130,6 +131,14 @@ Region = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{2,12}$"),
                    AfterValidator(text.one_line)]
 Territory = Annotated[str, StringConstraints(pattern=r"^(\*|[A-Z]{2}(-[A-Z0-9]{1,6})?)$"),
                       AfterValidator(text.one_line)]
+
+# issue 18 (pools): an IPC symbol (ledger/law/classification.py), stored in one spelling.
+IpcSymbol = Annotated[str, StringConstraints(min_length=1, max_length=40),
+                      AfterValidator(text.one_line), AfterValidator(parse_ipc),
+                      WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 40,
+                                      "description": "an IPC symbol: section, class, "
+                                      "subclass, main group/subgroup",
+                                      "examples": ["F16K 1/00"]})]
 
 
 def _iso_4217(code: str) -> str:

@@ -21,6 +21,8 @@ _LATER_FIELDS: dict[str, tuple[object, bytes]] = {
     "status": (None, b"null"),
     "evaluation_report": (None, b"null"),
     "invalidation_acknowledged": (False, b"false"),
+    "ipc": (None, b"null"),  # issue 18 (pools): patents
+    "pool": (None, b"null"),  # issue 18 (pools): licences
 }
 
 

@@ -75,6 +75,7 @@ _EVENT_TYPE: dict[str, type[ev.DealEvent]] = {
     "open_licence_take_up": ev.OpenLicenceTaken, "pledge": ev.PledgeRegistered,
     "pledge_release": ev.PledgeReleased, "default": ev.LoanDefaulted,
     "disposal": ev.PledgeDisposed,
+    "pool_entry": ev.PoolEntered, "pool_exit": ev.PoolExited,  # issue 18 (pools)
 }
 
 
@@ -127,12 +128,14 @@ def _event_fields(cmd: Any) -> tuple[dict[str, Any], list[str]]:
         # was signed where given ("自合同生效之日起3个月内"), else the licence's start.
         late = filed_on > add_months(cmd.signed_on or cmd.starts_on, 3)
         return {"licensors": list(cmd.licensors), "licensee": cmd.licensee,
-                "licence_kind": str(cmd.licence_kind), "territory": cmd.territory,
+                # issue 18 (pools): a pool licence is ordinary unless stated
+                "licence_kind": str(cmd.licence_kind or "ordinary"), "territory": cmd.territory,
                 "field": cmd.field, "starts_on": cmd.starts_on, "ends_on": cmd.ends_on,
                 "fee_mode": str(cmd.fee.mode), "fee_amount": _money(cmd.fee.amount),
                 "fee_rate": cmd.fee.rate, "sublicensable": cmd.sublicensable,
                 "parent_licence": cmd.parent_licence, "filed_on": filed_on, "late": late,
-                "pledgee_consent": cmd.pledgee_consent}, ["INV-13"] if late else []
+                "pledgee_consent": cmd.pledgee_consent, "pool": cmd.pool,
+                }, ["INV-13"] if late else []
     if kind == "licence_termination":
         return {"licence": cmd.licence}, []
     if kind == "open_licence_declaration":
@@ -158,4 +161,10 @@ def _event_fields(cmd: Any) -> tuple[dict[str, Any], list[str]]:
         return {"pledge": cmd.pledge, "mode": str(cmd.mode), "proceeds": cmd.proceeds.value(),
                 "to_parties": {h.party: h.share for h in cmd.to_parties},
                 "valuation": _money(cmd.valuation)}, []
+    if kind == "pool_entry":  # issue 18 (pools): the pool's administrator and field are
+        # the register's, filled in when the entry is judged (decisions.pool_fields)
+        return {"pool": cmd.pool, "owners": list(cmd.owners), "starts_on": cmd.starts_on,
+                "ends_on": cmd.ends_on, "administrator": "", "pool_field": ""}, []
+    if kind == "pool_exit":
+        return {"pool": cmd.pool, "owners": list(cmd.owners)}, []
     raise AssertionError(f"unhandled deal kind {kind}")
