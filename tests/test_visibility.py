@@ -43,7 +43,7 @@ PATENTS = (CHEAP, CHEAPER, LICENSED, OPEN, PLEDGED, RELEASED, CONTRIBUTED)
 EXTENDED = cn_patent(2016, 1, 907)  # granted late enough for term compensation (Art. 42(2))
 PARTIES = (A, B, C, BANK, COMPANY)
 DEALS = ("T-1", "T-2", "EQ-1", "L-1", "L-END", "O-1", "O-TAKE", "O-END", "P-1", "P-DEF",
-         "P-DISP", "P-2", "P-REL")
+         "P-DISP", "P-2", "P-REL", "POOL-IN", "POOL-OUT")  # issue 18 (pools): the last two
 OTHER_IDS = ("S-1", "LIST-1")  # a subsidy's and a listing's: not deals, for any role
 
 ROLES_READ = ("platform", "auditor", "regulator", "admin")
@@ -58,13 +58,16 @@ HOLDS: dict[str, set[str]] = {
     "gql_events": ALL_KINDS,
     "gql_proofs": ALL_KINDS,
     "patent_history": {"PatentRegistered", "PatentStatusChanged", "InventorsChanged",
-                       "PatentTermExtended", *DEAL_KINDS},
+                       "PatentTermExtended", "PatentClassified", *DEAL_KINDS},
     # Findings, status and inventor changes, and deals on a pledge or licence name no party.
     "party_history": {"PartyRegistered", "PatentRegistered", "OwnershipTransferred",
                       "EquityContributed", "LicenceGranted", "OpenLicenceDeclared",
                       "OpenLicenceWithdrawn", "OpenLicenceTaken", "PledgeRegistered",
                       "PledgeDisposed", "SubsidyAwarded", "PartyListed", "PartyDelisted",
-                      "SubsidyRecovered"},
+                      "SubsidyRecovered",
+                      # issue 18 (pools)
+                      "PoolFormed", "PoolEntered", "PoolExited", "PartyQualified",
+                      "PartySizeChanged"},
     "deal": DEAL_KINDS,
     "evidence": set(),  # filled below: what patents' and anomalies' evidence lists hold
 }
@@ -108,6 +111,18 @@ def build(client: TestClient, projectors: Projectors) -> list[str]:
     post(client, f"/v1/patents/{EXTENDED}/term-extensions",
          {"extension_id": "X-1", "days": 100, "basis": "grant_delay",
           "effective_on": "2021-10-01"})
+    # issue 18 (pools): a pool, an entry and exit, a classification, a qualification, a size
+    post(client, "/v1/pools", {"pool_id": "POOL-1", "name": "Pool", "administrator": BANK,
+                               "formed_on": "2021-01-01"})
+    for deal_id, kind, day in (("POOL-IN", "pool_entry", "2021-11-01"),
+                               ("POOL-OUT", "pool_exit", "2022-01-01")):
+        deal(client, {"deal_id": deal_id, "kind": kind, "effective_on": day,
+                      "patents": [EXTENDED], "pool": "POOL-1", "owners": [A],
+                      **({"starts_on": day} if kind == "pool_entry" else {})})
+    post(client, f"/v1/patents/{EXTENDED}/classification", {"ipc": ["F16K 1/00"]})
+    post(client, f"/v1/parties/{C}/qualifications", {"qualification": "high_tech",
+                                                     "from": "2020-01-01"})
+    post(client, f"/v1/parties/{C}/size", {"size": "small", "effective_on": "2021-01-01"})
     for deal_id, number in (("T-1", CHEAP), ("T-2", CHEAPER)):
         deal(client, transfer(deal_id, [number], [A], {B: "1"}, "2020-03-01",
                               price={"amount": "1", "currency": "CNY"}))
@@ -434,7 +449,7 @@ PLATFORM_MEMBERS = {
     "EquityContributed": f"{_DEAL} company equity_share from_parties pledgee_consent valuation",
     "LicenceGranted": f"{_DEAL} ends_on fee_amount fee_mode fee_rate field filed_on late "
                       "licence_kind licensee licensors parent_licence pledgee_consent starts_on "
-                      "sublicensable territory",
+                      "sublicensable territory pool",
     "LicenceTerminated": f"{_DEAL} licence",
     "OpenLicenceDeclared": f"{_DEAL} ends_on evaluation_report fee_amount fee_mode fee_rate "
                            "owners pledgee_consent starts_on",
@@ -446,6 +461,13 @@ PLATFORM_MEMBERS = {
     "LoanDefaulted": f"{_DEAL} outstanding pledge",
     "PledgeDisposed": f"{_DEAL} claim_paid mode pledge proceeds shortfall surplus to_parties "
                       "valuation",
+    # issue 18 (pools): posted by platforms, read by every role
+    "PoolEntered": f"{_DEAL} administrator ends_on owners pool pool_field starts_on",
+    "PoolExited": f"{_DEAL} owners pool",
+    "PoolFormed": "administrator field fingerprint name pool_id",
+    "PatentClassified": "fingerprint ipc number",
+    "PartyQualified": "certificate fingerprint party qualification valid_from valid_to",
+    "PartySizeChanged": "fingerprint party size",
 }
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "effective_on", "posted_by"}
 

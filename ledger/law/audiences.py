@@ -45,6 +45,11 @@ READERS: dict[Kind, frozenset[str]] = {
     ev.AnomalyConfirmed: OVERSIGHT,  # "platform sees no anomalies"
     ev.AnomalyDismissed: OVERSIGHT,
     ev.SubsidyRecovered: OVERSIGHT,  # issue 17: a regulator's decision on public money
+    # issue 18 (pools): platforms post them, as they post parties and patents
+    ev.PoolFormed: EVERYONE,
+    ev.PatentClassified: EVERYONE,
+    ev.PartyQualified: EVERYONE,
+    ev.PartySizeChanged: EVERYONE,
 }
 
 # Members of a kind a role may read but must not see, by kind and role. None today (see above).
