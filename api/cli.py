@@ -203,6 +203,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from api.progress import ProgressBar
     from demo.loading import load
     from demo.market import MarketFlow
+    from demo.pools import pool_postings
     from demo.scenario import planted_scenario
     from ledger.service import LedgerService
 
@@ -212,6 +213,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     postings = [("/v1/parties", body, "platform") for body in background.party_bodies()]
     postings += [("/v1/patents", body, "platform") for body in background.patent_bodies()]
     postings += planted_scenario().postings
+    pooled, pool_queries = pool_postings()  # issue 18 (pools)
+    postings += pooled
     postings += [("/v1/deals", body, "platform") for body in background.deals(args.deals)]
     with ledger_database(settings) as url:
         service = LedgerService(url, cache_events=settings.writer_cache).start()
@@ -224,6 +227,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     print(f"{stored} postings stored, {len(refused)} refused or replayed"
           f"{' (already loaded?)' if refused else ''}")
     print(DEMO_QUERIES)
+    print(pool_queries)  # issue 18 (pools)
     return 0
 
 

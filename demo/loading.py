@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 from ledger.engine.writer import Decide
 from ledger.posting import commands as c
 from ledger.posting import decisions as d
+from ledger.posting import pools
 from ledger.posting.decisions import Accepted, Replayed
 from ledger.posting.preparation import prepare_deal
 from ledger.service import LedgerService
@@ -40,6 +41,23 @@ def decision(path: str, body: dict[str, Any]) -> Decide:
         return partial(d.decide_subsidy, cmd=c.SubsidyCommand.model_validate(body))
     if path == "/v1/listings":
         return partial(d.decide_listing, cmd=c.ListingCommand.model_validate(body))
+    return _pool_decision(path, body)  # issue 18 (pools)
+
+
+def _pool_decision(path: str, body: dict[str, Any]) -> Decide:
+    """Issue 18 (pools): pools, classifications, qualifications and size changes."""
+    parts = path.split("/")
+    if path == "/v1/pools":
+        return partial(pools.decide_pool, cmd=c.PoolCommand.model_validate(body))
+    if path.startswith("/v1/patents/") and path.endswith("/classification"):
+        return partial(pools.decide_classification, number=parts[3],
+                       cmd=c.ClassificationCommand.model_validate(body))
+    if path.startswith("/v1/parties/") and path.endswith("/qualifications"):
+        return partial(pools.decide_qualification, party_id=parts[3],
+                       cmd=c.QualificationCommand.model_validate(body))
+    if path.startswith("/v1/parties/") and path.endswith("/size"):
+        return partial(pools.decide_size, party_id=parts[3],
+                       cmd=c.SizeCommand.model_validate(body))
     raise ValueError(f"no decision for {path}")
 
 
