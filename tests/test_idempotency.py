@@ -74,7 +74,8 @@ def test_the_fingerprint_stays_what_stored_deals_carry(registered_on: str | None
     existed), whatever the text fields hold."""
     body = licence("l1", [PATENT], [ACME], BETA, field=field, registered_on=registered_on)
     command = TypeAdapter(DealCommand).validate_python(body)
-    unset = {"registered_on"} if registered_on is None else set()
+    # `pool` (issue 18) is left out while unset too: licences stored before it lack it
+    unset = ({"registered_on"} if registered_on is None else set()) | {"pool"}
     canonical = command.model_dump_json(exclude=unset)
     assert fingerprint(command) == hashlib.sha256(canonical.encode()).hexdigest()
     assert ('"registered_on"' in canonical) == (registered_on is not None)
