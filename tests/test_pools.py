@@ -288,3 +288,13 @@ def test_bad_indicator_dimensions_are_named(ledger: TestClient) -> None:
     response = ledger.post("/graphql", headers=auth("regulator"), json={"query": """{
         indicators(from: "2020-01-01", to: "2020-12-31", qualification: "x") { count } }"""})
     assert response.json()["errors"][0]["extensions"]["argument"] == "qualification"
+
+
+def test_the_demo_posts_its_pools_without_a_refusal(service: Any) -> None:
+    from demo.loading import load
+    from demo.pools import pool_postings
+
+    postings, queries = pool_postings()
+    stored, refused = load(service, postings)
+    assert refused == [] and stored == len(postings)
+    assert "DEMO-POOL-VALVES" in queries
