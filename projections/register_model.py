@@ -9,6 +9,11 @@ read back from the log (through `rm_register_patent_events`, this projection's i
 which events are a patent's), folded again in date order and all its rows rewritten. A patent
 the cache dropped is read back the same way when an event next touches it, one statement per
 batch for all of them. Nothing is folded at start.
+
+A cached fold keeps no licences (`_shed`): once a licence's row is written, `rm_licences`
+holds it, and an in-order termination reads that one row back (`_licences`). So a popular
+patent costs the cache what its owners and pledges cost, not the thousands of licences a
+long log gives it, and the cache's memory does not grow with the log.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ COLUMNS = {
 }
 INDEX = "rm_register_patent_events"  # (number, position): every event of every patent
 CACHE_RECORDS = 150_000  # what the folds kept between batches weigh (README limits): a
-# patent's fold weighs 1 + its licences and pledges, so popular patents count for what they hold
+# patent's fold weighs 1 + its pledges (its licences are shed: their rows hold them)
 RELOAD_PAGE = 2_000  # events read at a time when folding patents the cache dropped
 WHOLE = ("rm_patents", "rm_owners", "rm_open_licences")  # rewritten per patent
 BY_DEAL = ("rm_licences", "rm_pledges")  # rewritten per (patent, deal)
@@ -103,8 +108,29 @@ class _Fold:
 
 
 def _weight(fold: _Fold) -> int:
-    state = fold.folding.state
-    return 1 + len(state.licences) + len(state.pledges)
+    return 1 + len(fold.folding.state.pledges)  # licences are shed before a fold is cached
+
+
+def _shed(fold: _Fold) -> None:
+    """Let go of what the rows already hold and only a refold needs: the licences (their
+    records, evidence and fees) and the list of every event's position."""
+    folding = fold.folding
+    folding.state.licences.clear()
+    folding.state.exclusive_or_sole.clear()
+    folding.licence_positions.clear()
+    folding.licence_fees.clear()
+    folding.positions.clear()
+
+
+def _licence_from_row(row: Row) -> tuple[ps.LicenceRecord, list[int], dict[str, Any]]:
+    """A licence as its row in `rm_licences` holds it, for a fold that shed it. Who owned the
+    patent at its grant (INV-14) is the writer's concern and is not kept here."""
+    (deal_id, licensors, licensee, kind, territory, field_, starts_on, ends_on, fee,
+     sublicensable, parent, open_licence, terminated_on, positions) = row
+    record = ps.LicenceRecord(deal_id, tuple(licensors), licensee, kind, territory, field_,
+                              starts_on, ends_on, sublicensable, parent, frozenset(),
+                              open_licence, terminated_on)
+    return record, list(positions), fee
 
 
 def _fold(events: list[tuple[int, ev.LedgerEvent]]) -> _Fold:
@@ -140,6 +166,7 @@ class RegisterProjection:
         refold: set[str] = set()  # backdated: folded again from the log at the end
         index: list[tuple[str, int]] = []
         loaded = self._load(cur, batch, suffix)  # folds of the patents the cache dropped
+        shed = self._licences(cur, batch, loaded, suffix)  # licences a termination names
         folds: dict[str, _Fold] = {}
         for position, event in batch:
             if isinstance(event, ev.PartyRegistered):
@@ -160,7 +187,12 @@ class RegisterProjection:
                         or _fold([]))  # (no registration: refused by _fold, as any such log)
                 folds[number] = fold
                 key = (event.effective_on, position)
-                if fold.last is None or key >= fold.last:
+                in_order = fold.last is None or key >= fold.last
+                if in_order and isinstance(event, ev.LicenceTerminated):
+                    _restore(fold.folding, shed.get((number, event.licence)))
+                    # no row to put back: fold the patent again from the log
+                    in_order = event.licence in fold.folding.state.licences
+                if in_order:
                     fold.folding.step(position, event)
                     fold.last = key
                     if number not in rewrite_all:
@@ -198,7 +230,26 @@ class RegisterProjection:
                     Identifier(INDEX + suffix))) as copy:
                 for row in index:
                     copy.write_row(row)
+        for fold in folds.values():
+            _shed(fold)
         self.folds.trim()
+
+    def _licences(self, cur: psycopg.Cursor, batch: Batch, loaded: dict[str, _Fold],
+                  suffix: str) -> dict[tuple[str, str], Row]:
+        """The rows of the licences this batch's terminations name on patents whose cached
+        fold shed them, in one statement. A licence granted earlier in the same batch is in
+        its fold already, and a fold read back from the log has them all."""
+        keys = sorted({(number, e.licence) for _, e in batch
+                       if isinstance(e, ev.LicenceTerminated)
+                       for number in patents_of(e) if number not in loaded})
+        if not keys:
+            return {}
+        columns = SQL(", ").join(Identifier(c) for c in COLUMNS["rm_licences"][1:])
+        cur.execute(SQL("SELECT number, {} FROM {} WHERE (number, deal_id) IN"
+                        " (SELECT * FROM unnest(%s::text[], %s::text[]))").format(
+                            columns, Identifier("rm_licences" + suffix)),
+                    ([n for n, _ in keys], [d for _, d in keys]))
+        return {(row[0], row[1]): row[1:] for row in cur.fetchall()}
 
     def _load(self, cur: psycopg.Cursor, batch: Batch, suffix: str) -> dict[str, _Fold]:
         """The fold of every patent the batch touches that the cache dropped (registered
@@ -253,6 +304,19 @@ class RegisterProjection:
         Reads.events += len(rows)
         Reads.statements += 1
         return found
+
+
+def _restore(folding: Folding, row: Row | None) -> None:
+    """Put back a licence the cached fold shed, from its row, before its termination is
+    folded in. Without a row (granted in this batch, or never shed) nothing changes."""
+    if row is None or row[0] in folding.state.licences:
+        return
+    record, positions, fee = _licence_from_row(row)
+    folding.state.licences[record.deal_id] = record
+    if record.kind != "ordinary":
+        folding.state.exclusive_or_sole[record.deal_id] = record
+    folding.licence_positions[record.deal_id] = positions
+    folding.licence_fees[record.deal_id] = fee
 
 
 def _replace(cur: psycopg.Cursor, table: str, delete: str, keys: tuple[Any, ...],

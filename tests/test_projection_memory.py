@@ -158,3 +158,51 @@ def test_a_cache_counts_a_popular_patent_for_what_it_holds() -> None:
     assert "b" not in cache and "c" not in cache and "a" in cache and cache.weight == 10
     cache.drop("popular")
     assert (len(cache), cache.weight) == (1, 1)
+
+
+def test_a_cached_fold_keeps_no_licences_and_a_later_termination_reads_its_row_back(
+        client: TestClient, service: LedgerService, database_url: str) -> None:
+    """A popular patent's fold held every licence it ever had, so the cache grew with the log.
+    A cached fold now keeps its owners and pledges only; terminating a licence granted in an
+    earlier batch puts that one licence back from `rm_licences`, and the rows are the ones a
+    rebuild folds from the first event."""
+    for who in (ACME, BETA, uscc(911), uscc(912)):
+        party(client, who)
+    number = PATENTS[0]
+    patent(client, number, {ACME: "1"}, filed_on="2015-03-01", granted_on="2017-05-01")
+    register = RegisterProjection()
+    runner = _follow(database_url, service, [register])
+    try:
+        for i, licensee in enumerate((BETA, uscc(911), uscc(912))):
+            response = client.post("/v1/deals", json=licence(
+                f"L-{i}", [number], [ACME], licensee, "ordinary", f"2019-0{i + 1}-01",
+                "2023-12-31"))
+            assert response.status_code == 201, response.text
+        _caught_up(runner, service)
+        cached = register.folds.get(number)
+        assert cached is not None, "the patent's fold is cached"
+        assert cached.folding.state.licences == {} and cached.folding.licence_positions == {}
+        before = Reads.events
+        response = client.post("/v1/deals", json={
+            "deal_id": "E-1", "kind": "licence_termination", "effective_on": "2021-06-30",
+            "patents": [number], "licence": "L-1"})
+        assert response.status_code == 201, response.text
+        _caught_up(runner, service)
+        assert Reads.events == before, "the patent was folded again from the log"
+    finally:
+        runner.stop()
+    projected = _dump(database_url)
+    ended = {row[1]: row for row in projected["rm_licences"]}
+    assert ended["L-1"][13] is not None and len(ended["L-1"][14]) == 2, ended["L-1"]
+    assert ended["L-0"][13] is None and ended["L-2"][13] is None
+    rebuild(database_url, service.store, RegisterProjection())
+    assert _dump(database_url) == projected
+
+
+def _caught_up(runner: ProjectionRunner, service: LedgerService) -> None:
+    head = service.store.head()
+    deadline = time.monotonic() + 30
+    while runner.position < head:
+        assert time.monotonic() < deadline, f"projections stuck at {runner.positions}"
+        assert not runner.stops, runner.stops
+        time.sleep(0.05)
