@@ -45,6 +45,8 @@ READERS: dict[Kind, frozenset[str]] = {
     ev.AnomalyConfirmed: OVERSIGHT,  # "platform sees no anomalies"
     ev.AnomalyDismissed: OVERSIGHT,
     ev.SubsidyRecovered: OVERSIGHT,  # issue 17: a regulator's decision on public money
+    # issue 19: posted by platforms (banks) as well as regulators, about a loan they follow
+    ev.RiskPaymentMade: EVERYONE,
 }
 
 # Members of a kind a role may read but must not see, by kind and role. None today (see above).

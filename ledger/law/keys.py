@@ -41,6 +41,11 @@ def term_extension_key(number: str, extension_id: str) -> str:
     return f"term-extension:{number}:{extension_id}"
 
 
+def risk_event_key(event_id: str) -> str:
+    """A risk-sharing payment, named by the client's event_id (issue 19)."""
+    return f"risk-event:{event_id}"
+
+
 def posting_key(event: ev.LedgerEvent) -> str | None:
     """The idempotency key under which a retry of the same posting finds its first answer."""
     if isinstance(event, ev.DealEvent):
@@ -61,12 +66,14 @@ def posting_key(event: ev.LedgerEvent) -> str | None:
         return patent_key(event.number)
     if isinstance(event, ev.PatentTermExtended):
         return term_extension_key(event.number, event.extension_id)
+    if isinstance(event, ev.RiskPaymentMade):  # issue 19
+        return risk_event_key(event.event_id)
     return None
 
 
 def patents_of(event: ev.LedgerEvent) -> list[str]:
     """The patents whose timeline the event belongs to (a registration starts one)."""
-    if isinstance(event, ev.DealEvent):
+    if isinstance(event, ev.DealEvent | ev.RiskPaymentMade):  # issue 19: the pledge's
         return event.patents
     if isinstance(event, ev.PatentStatusChanged | ev.InventorsChanged | ev.PatentRegistered
                   | ev.PatentTermExtended):
