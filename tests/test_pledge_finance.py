@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from projections.projectors import Projectors
 from tests.builders import (
     assert_refused,
     cn_patent,
@@ -20,7 +21,6 @@ from tests.builders import (
     refused_by_rule,
     uscc,
 )
-from projections.projectors import Projectors
 from tests.ledger_fixtures import auth, wait_projected
 
 OWNER, DEBTOR, GUARANTOR, INSURER, BUYER, THIRD = (uscc(200 + i) for i in range(6))
@@ -221,8 +221,8 @@ def test_a_licence_to_a_third_party_leaves_title_and_licenses(
     post(ledger, disposal("dp-l", "pl-l", "licence_to_third_party", "300000", "2022-03-01",
                           licence={"licensee": THIRD, "starts_on": "2022-03-01",
                                    "ends_on": "2027-02-28"}))
-    found = ask(ledger, projectors, f"""
-        {{ patent(number: "{P1}") {{ owners {{ party {{ id }} }} licences {{ dealId licensee {{ id }} }} }} }}""")["patent"]
+    found = ask(ledger, projectors, f"""{{ patent(number: "{P1}") {{
+        owners {{ party {{ id }} }} licences {{ dealId licensee {{ id }} }} }} }}""")["patent"]
     assert found["owners"] == [{"party": {"id": OWNER}}]
     assert {"dealId": "dp-l", "licensee": {"id": THIRD}} in found["licences"]
 

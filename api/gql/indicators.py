@@ -44,6 +44,12 @@ class Indicator:
                                                         "growth path expects by `to`.")
     progress: str | None = strawberry.field(description="K7 target rows: value / expected, "
                                                         "counted from the programme's start.")
+    recovered: str | None = strawberry.field(
+        default=None, description="K8 (issue 19): recovered of defaulted loans: claims paid "
+        "by disposal proceeds, or risk-sharing payments (dimension source:<kind>).")
+    shortfall: str | None = strawberry.field(
+        default=None, description="K8 (issue 19): the claims disposals left unpaid after "
+        "proceeds and compensation.")
 
     @staticmethod
     def of(row: IndicatorRow) -> Indicator:
@@ -51,7 +57,8 @@ class Indicator:
                          value=str(row.value), count=row.count, patents=row.patents,
                          amount=_number(row.amount), yoy_growth=_number(row.yoy_growth),
                          target=_number(row.target), expected=_number(row.expected),
-                         progress=_number(row.progress))
+                         progress=_number(row.progress), recovered=_number(row.recovered),
+                         shortfall=_number(row.shortfall))
 
 
 @strawberry.type(description="A programme's target (config/programmes.toml).")
