@@ -24,7 +24,10 @@ MAX_PAGE = 1_000
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "effective_on", "posted_by",
              "deal_id", "signed_on", "patents", "fingerprint"}
 _PARTY_FIELDS = ("party_id", "party", "from_parties", "licensors", "licensee", "owners",
-                 "pledgors", "pledgee", "company", "to_parties")
+                 "pledgors", "pledgee", "company", "to_parties",
+                 # issue 19: the debt's parties, a risk payment's payer, intermediaries
+                 "debtor", "guarantors", "insurer", "payer", "agency", "platform",
+                 "technology_manager")
 
 
 def plain(value: Any) -> Any:

@@ -20,6 +20,7 @@ from ledger.posting import decisions as d
 from ledger.posting import pools  # issue 18 (pools)
 from ledger.posting.preparation import prepare_deal
 from ledger.posting.recovery import decide_recovery
+from ledger.posting.risk_events import decide_risk_event
 from ledger.storage.migrations import migrate
 from ledger.storage.store import LedgerStore, open_store
 
@@ -112,6 +113,11 @@ class LedgerService:
         """Issue 17 (credit): a regulator's recovery of a subsidy (INV-18)."""
         return self.writer.post(partial(decide_recovery, subsidy_id=subsidy_id, cmd=cmd),
                                 posted_by)
+
+    def record_risk_event(self, cmd: c.RiskEventCommand, posted_by: str
+                          ) -> Future[list[Result]]:
+        """Issue 19: a risk-sharing payment towards a pledged loan (INV-11)."""
+        return self.writer.post(partial(decide_risk_event, cmd=cmd), posted_by)
 
     def list_party(self, cmd: c.ListingCommand, posted_by: str) -> Future[list[Result]]:
         return self.writer.post(partial(d.decide_listing, cmd=cmd), posted_by)

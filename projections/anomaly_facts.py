@@ -98,6 +98,11 @@ class Movement:
     counterparties: frozenset[str]
 
 
+# Issue 19: the title moves an agency arranged are kept as the "sales" of a pseudo-party
+# `agency:<id>`, so AR-12's shared-agent variant reads them as it reads a seller's.
+AGENCY_PREFIX = "agency:"
+
+
 def _insert(items: list[Any], item: Any) -> None:
     bisect.insort(items, item, key=lambda i: (i.day, i.position))
 
@@ -215,6 +220,14 @@ class AnomalyFacts:
                     _insert(self.sold[seller], movement)
                     self.taken.movements.append((seller, True, order, movement))
                     touched.add(f"party:{seller}")
+                agency = getattr(event, "agency", None)
+                if agency is not None:  # issue 19: AR-12's buyers sharing one agent
+                    arranged = AGENCY_PREFIX + agency
+                    movement = Movement(event.effective_on, position, number, event.deal_id,
+                                        buyers)
+                    _insert(self.sold[arranged], movement)
+                    self.taken.movements.append((arranged, True, order, movement))
+                    touched.add(f"party:{arranged}")
             for order, dated in enumerate(_dated(position, event)):
                 self._date(number, order, dated)
         return touched

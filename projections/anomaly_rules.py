@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from projections.anomaly_config import RuleParams
-from projections.anomaly_facts import AnomalyFacts, PatentFacts
+from projections.anomaly_facts import AGENCY_PREFIX, AnomalyFacts, PatentFacts
 
 # A flag's id: its rule, a hyphen and 12 hex digits of its evidence (`Flag.id`); a finding
 # names one (POST /v1/anomalies/{id}/finding).
@@ -287,8 +287,9 @@ def ar_3_inflow_before_subsidy(party: str, world: AnomalyFacts, p: RuleParams) -
 
 
 def ar_12_fan_out(party: str, world: AnomalyFacts, p: RuleParams) -> list[Flag]:
-    """AR-12: one seller transfers to many new small buyers within a window. (The variant of
-    many buyers sharing an address or agent needs data the ledger does not hold.)"""
+    """AR-12: one seller transfers to many new small buyers within a window; or (issue 19,
+    domain.md s11.4) many new small buyers share one agent: the deals' `agency` (scope
+    `party:agency:<id>`). The shared-address variant needs data the ledger does not hold."""
     def new_small(buyer: str, day: date) -> bool:
         registered = world.parties.get(buyer)
         return (registered is not None and registered.size in p.names("buyer_sizes")
@@ -305,11 +306,16 @@ def ar_12_fan_out(party: str, world: AnomalyFacts, p: RuleParams) -> list[Flag]:
                   if 0 <= _days(m.day, last.day) <= p.days("window_days")]
         buyers = {b for _, b in window}
         if len(buyers) >= p.count("buyers"):
+            agency = party.removeprefix(AGENCY_PREFIX) if party.startswith(AGENCY_PREFIX) \
+                else None
             flags.append(_flag(
                 p, f"party:{party}", last.day,
-                f"{party} transferred patents to {len(buyers)} small buyers under a year old "
-                f"within {p.days('window_days')} days (to {last.day})",
-                {party, *buyers}, [m.number for m, _ in window],
+                (f"{len(buyers)} small buyers under a year old bought patents through agency "
+                 f"{agency} within {p.days('window_days')} days (to {last.day})"
+                 if agency is not None else
+                 f"{party} transferred patents to {len(buyers)} small buyers under a year old "
+                 f"within {p.days('window_days')} days (to {last.day})"),
+                {agency or party, *buyers}, [m.number for m, _ in window],
                 [m.position for m, _ in window]))
             seen_end = i
     return flags

@@ -15,7 +15,13 @@ from psycopg.sql import SQL, Identifier
 from ledger.law import events as ev
 from projections.deal_facts import COLUMNS as FACT_COLUMNS
 from projections.deal_facts import FollowsPartyTraits
-from projections.event_facts import deal_id_of, kind_of, parties_of, patents_of
+from projections.event_facts import (
+    deal_id_of,
+    intermediaries_of,
+    kind_of,
+    parties_of,
+    patents_of,
+)
 
 Batch = list[tuple[int, ev.LedgerEvent]]
 
@@ -24,7 +30,8 @@ class AuditProjection(FollowsPartyTraits):
     name: str = "audit"
     tables: tuple[str, ...] = ("rm_events", "rm_event_patents", "rm_event_parties",
                                "rm_deal_facts", "rm_audit_party_traits",
-                               "rm_audit_open_offers")
+                               "rm_audit_open_offers",
+                               "rm_event_intermediaries")  # issue 19
     traits_table = "rm_audit_party_traits"
     offers_table = "rm_audit_open_offers"
 
@@ -46,6 +53,11 @@ class AuditProjection(FollowsPartyTraits):
             for position, event in batch:
                 for party in parties_of(event):
                     copy.write_row((party, position))
+        with copy_into("rm_event_intermediaries", "party, role, position") as copy:
+            for position, event in batch:  # issue 19: who arranged each deal
+                if isinstance(event, ev.DealEvent):
+                    for role, party in intermediaries_of(event).items():
+                        copy.write_row((party, role, position))
         facts = self.deal_rows(cur, batch, suffix)
         with copy_into("rm_deal_facts", ", ".join(FACT_COLUMNS)) as copy:
             for row in facts:

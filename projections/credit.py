@@ -18,7 +18,9 @@ from typing import Any
 from projections.anomaly_config import credit_params
 
 GRADES = "ABCD"
-LIST_GRADE = {"dishonest": "C", "serious_dishonesty": "D"}
+# issue 19: the abnormal-operations list of agencies and platforms (异常名录, Huainan) lowers
+# the grade as the dishonest list does (domain.md s11.4; docs/credit.md)
+LIST_GRADE = {"dishonest": "C", "serious_dishonesty": "D", "abnormal_operations": "C"}
 
 
 @dataclass(frozen=True, slots=True)

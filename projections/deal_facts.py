@@ -31,7 +31,9 @@ COLUMNS = ("position", "kind", "deal_id", "effective_on", "recorded_at", "patent
            # issue 17 (law, migrations/018): K1 application rights, K10 short open licences
            "application_right", "short_open_licence",
            # issue 18 (pools, migrations/020): the first receiver's qualifications that day
-           "r_qualifications")
+           "r_qualifications",
+           # issue 19 (migrations/021): K8 the shortfall a disposal left after compensation
+           "shortfall")
 
 
 # --- issue 18 (pools): party traits on a date ------------------------------------------------
@@ -154,7 +156,8 @@ class FollowsPartyTraits:
         licensors = [owner for offer in offers.values() for owner in offer.owners]
         for party in [*licensors, *(party for _, event in batch
                                     if isinstance(event, ev.DealEvent | ev.SubsidyRecovered
-                                                  | ev.PartySizeChanged | ev.PartyQualified)
+                                                  | ev.PartySizeChanged | ev.PartyQualified
+                                                  | ev.RiskPaymentMade)
                                     for party in parties_of(event))]:
             cached = self.traits.get(party)
             if cached is not None:
@@ -183,6 +186,8 @@ class FollowsPartyTraits:
                 follow_offers(event, offers, declared, moved)
             elif isinstance(event, ev.SubsidyRecovered):  # issue 17 (credit): K10
                 rows.append(recovery_row(position, event, known))
+            elif isinstance(event, ev.RiskPaymentMade):  # issue 19: K8
+                rows.append(risk_payment_row(position, event, known))
         self._write_offers(cur, offers, declared, moved, suffix)
         if new:
             with cur.copy(SQL("COPY {} (id, kind, size, sizes, qualifications) FROM STDIN"
@@ -287,7 +292,7 @@ def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits,
     receivers: list[str] = []
     value: Money | None = None
     detail: str | None = None
-    recovered = owed = None
+    recovered = owed = shortfall = None
     match event:
         case ev.OwnershipTransferred():
             givers, receivers, value = event.from_parties, list(event.to_parties), event.price
@@ -306,12 +311,16 @@ def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits,
             givers, value, detail = _take_up(event, offers or {})
         case ev.PledgeRegistered():
             givers, receivers, value = event.pledgors, [event.pledgee], event.secured_amount
+            detail = _borrower(event, parties)  # issue 19: K6 by the debtor's kind and size
         case ev.LoanDefaulted():
             value = event.outstanding
         case ev.PledgeDisposed():
             receivers, value, detail = list(event.to_parties), event.proceeds, event.mode
             recovered = event.claim_paid.amount
-            owed = event.claim_paid.amount + event.shortfall.amount
+            covered = event.compensation_covered  # issue 19: None before risk payments
+            owed = event.claim_paid.amount + event.shortfall.amount + (
+                covered.amount if covered is not None else 0)
+            shortfall = event.shortfall.amount
     late = isinstance(event, ev.LicenceGranted) and event.late
     kind = kind_of(event)
     if isinstance(event, ev.OwnershipTransferred) and event.consideration in SUCCESSION:
@@ -322,7 +331,7 @@ def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits,
             detail, recovered, owed, late, event.corrects,
             *_traits(receivers, parties, event.effective_on),
             _traits(givers, parties, event.effective_on)[0], *_law_marks(event),
-            array(_qualifications(receivers, parties, event.effective_on)))
+            array(_qualifications(receivers, parties, event.effective_on)), shortfall)
 
 
 def _law_marks(event: ev.DealEvent) -> tuple[bool, bool]:
@@ -342,7 +351,33 @@ def recovery_row(position: int, event: ev.SubsidyRecovered, parties: PartyTraits
     return (position, "subsidy_recovery", event.subsidy_id, event.effective_on,
             event.timestamp, array([]), array([event.party]), array([]), event.amount.amount,
             event.amount.currency, None, None, None, False, None, None, None,
-            _traits([event.party], parties, event.effective_on)[0], False, False, array([]))
+            _traits([event.party], parties, event.effective_on)[0], False, False, array([]),
+            None)
+
+
+# --- issue 19 (pledges) ----------------------------------------------------------------------
+
+
+def _borrower(event: ev.PledgeRegistered, parties: PartyTraits) -> str:
+    """K6 `debtor:<kind>/<size>`: who owes the secured debt (the debtor, else the pledgor)."""
+    traits = parties.get(event.borrower())
+    if traits is None:
+        return "unknown/unknown"
+    return f"{traits.kind}/{traits.size_on(event.effective_on) or 'unknown'}"
+
+
+def risk_payment_row(position: int, event: ev.RiskPaymentMade, parties: PartyTraits
+                     ) -> tuple[Any, ...]:
+    """A risk-sharing payment as a K8 fact: its payer is the giver, its amount both its value
+    and what it recovered of the loan (`source:<kind>`); the pledge's patents are its own."""
+    return (position, "risk_payment", event.event_id, event.effective_on, event.timestamp,
+            array(event.patents), array([event.payer]), array([]), event.amount.amount,
+            event.amount.currency, event.risk_kind, event.amount.amount, None, False, None,
+            None, None, _traits([event.payer], parties, event.effective_on)[0], False, False,
+            array([]), None)
+
+
+# --- end issue 19 (pledges) ------------------------------------------------------------------
 
 
 def _traits(who: list[str], parties: PartyTraits, day: date

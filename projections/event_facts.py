@@ -31,6 +31,7 @@ _OTHER_KINDS: dict[type[ev.LedgerEvent], str] = {
     ev.PatentClassified: "classified",
     ev.PartyQualified: "qualification",
     ev.PartySizeChanged: "size_changed",
+    ev.RiskPaymentMade: "risk_payment",  # issue 19
 }
 EVENT_KINDS: tuple[str, ...] = (*_OTHER_KINDS.values(), *ev.DEAL_EVENTS)
 # Each event class by its read-side kind name (`rm_events.kind`, GraphQL `kind`), and back.
@@ -45,7 +46,7 @@ def kind_of(event: ev.LedgerEvent) -> str:
 
 
 def patents_of(event: ev.LedgerEvent) -> list[str]:
-    if isinstance(event, ev.DealEvent):
+    if isinstance(event, ev.DealEvent | ev.RiskPaymentMade):  # issue 19: the pledge's
         return list(event.patents)
     if isinstance(event, ev.PatentStatusChanged | ev.PatentRegistered | ev.InventorsChanged
                   | ev.PatentTermExtended | ev.PatentClassified):
@@ -71,10 +72,13 @@ def parties_of(event: ev.LedgerEvent) -> list[str]:
             named = list(event.owners)
         case ev.OpenLicenceTaken():
             named = [event.licensee]
-        case ev.PledgeRegistered():
-            named = [*event.pledgors, event.pledgee]
+        case ev.PledgeRegistered():  # issue 19: and the debt's parties
+            named = [*event.pledgors, event.pledgee, *([event.debtor] if event.debtor else []),
+                     *event.guarantors, *([event.insurer] if event.insurer else [])]
         case ev.PledgeDisposed():
-            named = list(event.to_parties)
+            named = [*event.to_parties, *([event.licensee] if event.licensee else [])]
+        case ev.RiskPaymentMade():  # issue 19
+            named = [event.payer]
         case ev.SubsidyAwarded() | ev.SubsidyRecovered() | ev.PartyListed() | ev.PartyDelisted():
             named = [event.party]
         case ev.PartyQualified() | ev.PartySizeChanged():  # issue 18 (pools)
@@ -83,7 +87,16 @@ def parties_of(event: ev.LedgerEvent) -> list[str]:
             named = [event.administrator]
         case ev.PoolEntered() | ev.PoolExited():
             named = list(event.owners)
+    if isinstance(event, ev.DealEvent):  # issue 19: who arranged it
+        named += intermediaries_of(event).values()
     return list(dict.fromkeys(named))
+
+
+def intermediaries_of(event: ev.DealEvent) -> dict[str, str]:
+    """Issue 19: the deal's agency, platform and technology manager, by role, where named
+    (a deal stored before they were recorded reads None for each: its upcast)."""
+    return {role: party for role in ("agency", "platform", "technology_manager")
+            if (party := getattr(event, role, None)) is not None}
 
 
 def deal_id_of(event: ev.LedgerEvent) -> str | None:

@@ -46,6 +46,13 @@ TAGS = [
     ("K6", "'defaulted'", "kind = 'default'"),
     ("K6", "'disposed'", "kind = 'disposal'"),
     ("K8", "coalesce(detail, 'unknown')", "kind = 'disposal'"),
+    # Issue 19 (domain.md s11.3): recovery by source and the shortfall left. A disposal's
+    # `recovered` is the claim its proceeds paid, a risk payment's its amount; `owed` is a
+    # disposal's whole claim and `shortfall` what neither proceeds nor compensation covered.
+    ("K8", "'source:disposal_proceeds'", "kind = 'disposal'"),
+    ("K8", "'source:' || coalesce(detail, 'unknown')", "kind = 'risk_payment'"),
+    # K6 by the borrower's kind and size (the debtor, else the pledgor): `debtor:<kind>/<size>`
+    ("K6", "'debtor:' || coalesce(detail, 'unknown')", "kind = 'pledge'"),
     ("K9", "'declared'", "kind = 'open_licence_declaration'"),
     ("K9", "'taken'", "kind = 'open_licence_take_up'"),
     ("K9", "'withdrawn'", "kind = 'open_licence_withdrawal'"),
@@ -105,14 +112,14 @@ WITH {flagged}, base AS (
 ), counted AS (
     SELECT indicator, dimension, period, count(*) AS n,
            sum(amount) FILTER (WHERE currency = 'CNY') AS amount,
-           sum(recovered) AS recovered, sum(owed) AS owed,
+           sum(recovered) AS recovered, sum(owed) AS owed, sum(shortfall) AS shortfall,
            count(DISTINCT givers[1]) AS givers
     FROM tagged GROUP BY 1, 2, 3
 ), patents AS (
     SELECT indicator, dimension, period, count(DISTINCT p) AS np
     FROM tagged, unnest(patents) AS p GROUP BY 1, 2, 3
 )
-SELECT c.indicator, c.dimension, c.period, c.n, c.amount, c.recovered, c.owed, c.givers,
+SELECT c.indicator, c.dimension, c.period, c.n, c.amount, c.recovered, c.owed, c.shortfall, c.givers,
        coalesce(p.np, 0) AS np
 FROM counted c
 LEFT JOIN patents p USING (indicator, dimension, period)
@@ -155,7 +162,7 @@ _NEW_IN = ([("year", 1, "before = 0")]
 _WRITE = """
 WITH tagged AS (
     SELECT t.indicator, t.dimension, date_trunc('month', b.effective_on::timestamp)::date AS month,
-           b.amount, b.currency, b.recovered, b.owed, b.patents, b.givers[1] AS giver
+           b.amount, b.currency, b.recovered, b.owed, b.shortfall, b.patents, b.givers[1] AS giver
     FROM {facts} b
     CROSS JOIN LATERAL (VALUES
         {tags}
@@ -200,19 +207,20 @@ WITH tagged AS (
     SELECT month, indicator, dimension, count(*) AS deals,
            sum(amount) FILTER (WHERE currency = 'CNY') AS amount,
            count(amount) FILTER (WHERE currency = 'CNY') AS priced,
-           sum(recovered) AS recovered, sum(owed) AS owed
+           sum(recovered) AS recovered, sum(owed) AS owed, sum(shortfall) AS shortfall
     FROM tagged GROUP BY 1, 2, 3
 ), sums AS (
     SELECT gr.granularity, date_trunc(gr.granularity, b.month::timestamp)::date AS period,
            b.indicator, b.dimension, sum(b.deals) AS deals, sum(b.amount) AS amount,
-           sum(b.priced) AS priced, sum(b.recovered) AS recovered, sum(b.owed) AS owed
+           sum(b.priced) AS priced, sum(b.recovered) AS recovered, sum(b.owed) AS owed,
+           sum(b.shortfall) AS shortfall
     FROM by_month b CROSS JOIN (VALUES ('year'), ('quarter'), ('month')) AS gr(granularity)
     GROUP BY 1, 2, 3, 4
 )
 INSERT INTO {totals} AS t (granularity, period, indicator, dimension, deals, amount, priced,
-                           recovered, owed, patents, givers)
+                           recovered, owed, shortfall, patents, givers)
 SELECT s.granularity, s.period, s.indicator, s.dimension, s.deals, s.amount, s.priced,
-       s.recovered, s.owed, coalesce(f.patents, 0), coalesce(f.givers, 0)
+       s.recovered, s.owed, s.shortfall, coalesce(f.patents, 0), coalesce(f.givers, 0)
 FROM sums s LEFT JOIN fresh_counts f USING (granularity, period, indicator, dimension)
 ON CONFLICT (granularity, period, indicator, dimension) DO UPDATE SET
     deals = t.deals + EXCLUDED.deals,
@@ -220,6 +228,7 @@ ON CONFLICT (granularity, period, indicator, dimension) DO UPDATE SET
     priced = t.priced + EXCLUDED.priced,
     recovered = coalesce(t.recovered + EXCLUDED.recovered, t.recovered, EXCLUDED.recovered),
     owed = coalesce(t.owed + EXCLUDED.owed, t.owed, EXCLUDED.owed),
+    shortfall = coalesce(t.shortfall + EXCLUDED.shortfall, t.shortfall, EXCLUDED.shortfall),
     patents = t.patents + EXCLUDED.patents,
     givers = t.givers + EXCLUDED.givers
 """
@@ -254,7 +263,7 @@ WITH {flagged}, base AS (
     WHERE f.effective_on BETWEEN %(low)s AND %(high)s
 ), out AS (  -- flagged deals, tagged like the rollup, to take out of it
     SELECT t.indicator, t.dimension, date_trunc(%(granularity)s, b.effective_on)::date AS period,
-           b.amount, b.currency, b.recovered, b.owed, b.patents, b.givers[1] AS giver
+           b.amount, b.currency, b.recovered, b.owed, b.shortfall, b.patents, b.givers[1] AS giver
     FROM base b
     CROSS JOIN LATERAL (VALUES
         {tags}
@@ -264,7 +273,7 @@ WITH {flagged}, base AS (
     SELECT indicator, dimension, period, count(*) AS deals,
            sum(amount) FILTER (WHERE currency = 'CNY') AS amount,
            count(amount) FILTER (WHERE currency = 'CNY') AS priced,
-           sum(recovered) AS recovered, sum(owed) AS owed
+           sum(recovered) AS recovered, sum(owed) AS owed, sum(shortfall) AS shortfall
     FROM out GROUP BY 1, 2, 3
 ), out_members AS (
     SELECT indicator, dimension, period, 'patent' AS role, p AS member, count(*) AS deals
@@ -294,6 +303,7 @@ WITH {flagged}, base AS (
                 THEN t.amount - coalesce(s.amount, 0) END AS amount,
            t.recovered - coalesce(s.recovered, 0) AS recovered,
            t.owed - coalesce(s.owed, 0) AS owed,
+           t.shortfall - coalesce(s.shortfall, 0) AS shortfall,
            t.givers - coalesce(x.givers, 0) AS givers,
            t.patents - coalesce(x.patents, 0) AS np
     FROM rm_indicator_totals t
@@ -308,6 +318,7 @@ WITH {flagged}, base AS (
     SELECT 'K10'::text AS indicator, 'flagged_left_out'::text AS dimension, f.period,
            count(*) AS n, sum(f.amount) FILTER (WHERE f.currency = 'CNY') AS amount,
            sum(f.recovered) AS recovered, sum(f.owed) AS owed,
+           sum(f.shortfall) AS shortfall,
            count(DISTINCT f.givers[1]) AS givers, coalesce(max(p.np), 0) AS np
     FROM flagged_rows f LEFT JOIN flagged_patents p USING (period)
     GROUP BY f.period

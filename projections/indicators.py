@@ -34,6 +34,10 @@ class IndicatorRow:
     target: Decimal | None = None  # K7 programme rows: the target's figure
     expected: Decimal | None = None  # ... what its path expects by the query's `to`
     progress: Decimal | None = None  # ... achieved / expected
+    # Issue 19, K8 rows: what was recovered of defaulted loans (a disposal's claim paid, a
+    # risk payment's amount) and the shortfall disposals left after compensation.
+    recovered: Decimal | None = None
+    shortfall: Decimal | None = None
 
 
 def year_before(day: date) -> date:
@@ -48,8 +52,11 @@ def rows_from(records: list[dict[str, Any]]) -> list[IndicatorRow]:
         value = Decimal(r["n"])
         if r["indicator"] == "K8" and r["owed"]:
             value = (Decimal(r["recovered"] or 0) / Decimal(r["owed"])).quantize(Decimal("0.0001"))
+        k8 = r["indicator"] == "K8"
         rows.append(IndicatorRow(r["indicator"], r["period"], r["dimension"], value, r["n"],
-                                 r["np"], r["amount"]))
+                                 r["np"], r["amount"],
+                                 recovered=r.get("recovered") if k8 else None,
+                                 shortfall=r.get("shortfall") if k8 else None))
         if r["indicator"] == "K6" and r["dimension"] == "registered":
             rows.append(IndicatorRow("K6", r["period"], "enterprises", Decimal(r["givers"]),
                                      r["givers"], r["np"], None))

@@ -138,6 +138,9 @@ class Folding:
                 self.pledge_positions[event.pledge].append(position)
                 if event.to_parties:
                     self.owner_positions = (position,)
+                if event.deal_id in self.state.licences:  # issue 19: the disposal's licence
+                    self.licence_positions[event.deal_id] = [position]
+                    self.licence_fees[event.deal_id] = {"mode": "disposal"}
             case ev.LicenceGranted():
                 self.licence_positions[event.deal_id] = [position]
                 self.licence_fees[event.deal_id] = fee_of(event)
@@ -155,6 +158,8 @@ class Folding:
                 self.pledge_positions[event.deal_id] = [position]
             case ev.PledgeReleased() | ev.LoanDefaulted():
                 self.pledge_positions[event.pledge].append(position)
+            case ev.PledgeChanged() | ev.RiskPaymentMade():  # issue 19
+                self.pledge_positions.setdefault(event.pledge, []).append(position)
             case ev.PatentStatusChanged() if ps.ends_the_patent(event):
                 for deal_id, pledge in self.state.pledges.items():
                     if pledge.status == "collateral_lost" and pledge.ended_on == event.effective_on:

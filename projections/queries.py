@@ -84,6 +84,13 @@ class EventFilter:
     effective_to: date | None = None
     recorded_from: datetime | None = None
     recorded_to: datetime | None = None
+    # issue 19 (domain.md s11.4): deals naming the party as their agency; `arranged_by`: as
+    # agency, platform or technology manager (GraphQL party { arranged })
+    agency: str | None = None
+    arranged_by: str | None = None
+
+
+ARRANGING_ROLES = ("agency", "platform", "technology_manager")
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +281,19 @@ class ReadModels:
             clauses.append("EXISTS (SELECT 1 FROM rm_event_parties y"
                            " WHERE y.position = e.position AND y.party = %s)")
             params.append(where.party)
+        for intermediary, roles in ((where.agency, ["agency"]),
+                                    (where.arranged_by, list(ARRANGING_ROLES))):
+            if intermediary is None:  # issue 19: who arranged the deal
+                continue
+            if source == "rm_events e":  # read through the intermediaries' index
+                source = ("(SELECT DISTINCT position FROM rm_event_intermediaries WHERE party = %s"
+                          " AND role = ANY(%s) AND position > %s) x"
+                          " JOIN rm_events e ON e.position = x.position")
+                params[:0] = [intermediary, roles, after]
+            else:
+                clauses.append("EXISTS (SELECT 1 FROM rm_event_intermediaries y WHERE"
+                               " y.position = e.position AND y.party = %s AND y.role = ANY(%s))")
+                params.extend([intermediary, roles])
         for column, op, value in (
             ("e.deal_id", "=", where.deal_id),
             ("e.effective_on", ">=", where.effective_from),
@@ -360,6 +380,8 @@ class ReadModels:
             found[row["party"]].marks.append(row)
         for row in await self._rows(_FINDINGS + " WHERE p.party = ANY(%s)", keys):
             found[row["party"]].findings.append(row)
+        for row in await self._rows(_ARRANGED_FINDINGS, keys):  # issue 19: intermediaries
+            found[row["party"]].findings.append(row)
         return found
 
     async def blacklist_inputs(self, day: date) -> list[Listing]:
@@ -441,6 +463,18 @@ _FINDINGS = (
     "SELECT a.id, a.rule, a.explanation, a.evidence, f.decision, f.recorded_at AS found_at,"
     " f.position AS finding_position, p.party FROM rm_anomalies a"
     " JOIN rm_findings f ON f.anomaly_id = a.id CROSS JOIN unnest(a.parties) AS p(party)")
+
+
+# Issue 19 (domain.md s11.4): findings on flags whose evidence is a deal the party arranged
+# (as agency, platform or technology manager), where the flag does not name it already.
+_ARRANGED_FINDINGS = (
+    "SELECT DISTINCT ON (a.id, i.party) a.id, a.rule, 'on a deal it arranged (' || i.role"
+    " || '): ' || a.explanation AS explanation, a.evidence, f.decision,"
+    " f.recorded_at AS found_at, f.position AS finding_position, i.party"
+    " FROM rm_event_intermediaries i JOIN rm_anomalies a ON a.evidence @> ARRAY[i.position]"
+    " JOIN rm_findings f ON f.anomaly_id = a.id"
+    " WHERE i.party = ANY(%s) AND NOT i.party = ANY(a.parties)"
+    " ORDER BY a.id, i.party, i.position")
 
 
 @dataclass(frozen=True, slots=True)

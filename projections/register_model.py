@@ -86,6 +86,8 @@ class _Changes:
             case ev.PledgeDisposed():
                 self.whole["rm_owners"].add(number)
                 self.deals["rm_pledges"].add((number, event.pledge))
+                if event.licensee is not None:  # issue 19: a disposal that licenses
+                    self.deals["rm_licences"].add((number, event.deal_id))
             case ev.LicenceGranted() | ev.OpenLicenceTaken():
                 self.deals["rm_licences"].add((number, event.deal_id))
             case ev.LicenceTerminated():
@@ -94,7 +96,7 @@ class _Changes:
                 self.whole["rm_open_licences"].add(number)
             case ev.PledgeRegistered():
                 self.deals["rm_pledges"].add((number, event.deal_id))
-            case ev.PledgeReleased() | ev.LoanDefaulted():
+            case ev.PledgeReleased() | ev.LoanDefaulted() | ev.PledgeChanged():  # 19: changes
                 self.deals["rm_pledges"].add((number, event.pledge))
 
 

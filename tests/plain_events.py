@@ -67,7 +67,9 @@ def _deal(event_type: type[ev.DealEvent], deal_id: str, day: date, **fields: Any
     return event_type(
         originator_id=ev.stream_id("deal", deal_id), originator_version=1, timestamp=RECORDED,
         effective_on=day, posted_by="platform:test", deal_id=deal_id, signed_on=None,
-        patents=[NUMBER], fingerprint="", corrects=None, registered_on=None, **fields,
+        patents=[NUMBER], fingerprint="", corrects=None, registered_on=None,
+        **{"agency": None, "platform": None, "technology_manager": None,
+           "official_record": None, **fields},
     )
 
 
@@ -119,7 +121,8 @@ def pledge(deal_id: str, day: date, pledgors: list[str], pledgee: str = BANK,
            due_on: date | None = None, acknowledged: bool = False) -> ev.PledgeRegistered:
     return _deal(ev.PledgeRegistered, deal_id, day, pledgors=pledgors, pledgee=pledgee,
                  secured_amount=cny("1000000"), due_on=due_on or date(day.year + 2, 1, 1),
-                 invalidation_acknowledged=acknowledged)
+                 invalidation_acknowledged=acknowledged, debtor=None, guarantors=[],
+                 insurer=None, mixed_collateral=None)
 
 
 def release(deal_id: str, day: date, pledge_id: str) -> ev.PledgeReleased:
@@ -134,7 +137,9 @@ def disposal(deal_id: str, day: date, pledge_id: str, buyer: str, mode: str = "a
              valuation: Money | None = None) -> ev.PledgeDisposed:
     return _deal(ev.PledgeDisposed, deal_id, day, pledge=pledge_id, mode=mode,
                  proceeds=cny("900000"), to_parties={buyer: Decimal(1)}, valuation=valuation,
-                 claim_paid=cny("800000"), surplus=cny("100000"), shortfall=cny("0"))
+                 claim_paid=cny("800000"), surplus=cny("100000"), shortfall=cny("0"),
+                 compensation_covered=None, licensee=None, licence_kind=None,
+                 licence_starts_on=None, licence_ends_on=None)
 
 
 def patent(*history: ev.LedgerEvent, owners: dict[str, str] | None = None,

@@ -43,7 +43,8 @@ PATENTS = (CHEAP, CHEAPER, LICENSED, OPEN, PLEDGED, RELEASED, CONTRIBUTED)
 EXTENDED = cn_patent(2016, 1, 907)  # granted late enough for term compensation (Art. 42(2))
 PARTIES = (A, B, C, BANK, COMPANY)
 DEALS = ("T-1", "T-2", "EQ-1", "L-1", "L-END", "O-1", "O-TAKE", "O-END", "P-1", "P-DEF",
-         "P-DISP", "P-2", "P-REL", "POOL-IN", "POOL-OUT")  # issue 18 (pools): the last two
+         "P-DISP", "P-2", "P-REL", "POOL-IN", "POOL-OUT",  # issue 18 (pools): these two
+         "P-CH")  # issue 19
 OTHER_IDS = ("S-1", "LIST-1")  # a subsidy's and a listing's: not deals, for any role
 
 ROLES_READ = ("platform", "auditor", "regulator", "admin")
@@ -58,7 +59,8 @@ HOLDS: dict[str, set[str]] = {
     "gql_events": ALL_KINDS,
     "gql_proofs": ALL_KINDS,
     "patent_history": {"PatentRegistered", "PatentStatusChanged", "InventorsChanged",
-                       "PatentTermExtended", "PatentClassified", *DEAL_KINDS},
+                       "PatentTermExtended", "PatentClassified", *DEAL_KINDS,
+                       "RiskPaymentMade"},  # issue 19: on the pledged patents' timeline
     # Findings, status and inventor changes, and deals on a pledge or licence name no party.
     "party_history": {"PartyRegistered", "PatentRegistered", "OwnershipTransferred",
                       "EquityContributed", "LicenceGranted", "OpenLicenceDeclared",
@@ -67,7 +69,8 @@ HOLDS: dict[str, set[str]] = {
                       "SubsidyRecovered",
                       # issue 18 (pools)
                       "PoolFormed", "PoolEntered", "PoolExited", "PartyQualified",
-                      "PartySizeChanged"},
+                      "PartySizeChanged",
+                      "RiskPaymentMade"},  # issue 19: its payer
     "deal": DEAL_KINDS,
     "evidence": set(),  # filled below: what patents' and anomalies' evidence lists hold
 }
@@ -149,8 +152,13 @@ def build(client: TestClient, projectors: Projectors) -> list[str]:
                   "proceeds": {"amount": "6000000", "currency": "CNY"},
                   "to_parties": [{"party": C, "share": "1"}]})
     deal(client, pledge("P-2", [RELEASED], [A], BANK))
+    deal(client, {"deal_id": "P-CH", "kind": "pledge_change", "effective_on": "2020-09-01",
+                  "pledge": "P-2", "due_on": "2023-12-01"})  # issue 19
     deal(client, {"deal_id": "P-REL", "kind": "pledge_release", "effective_on": "2021-01-01",
                   "patents": [RELEASED], "pledge": "P-2"})
+    post(client, "/v1/risk-events", {  # issue 19: a risk fund's pre-compensation
+        "event_id": "R-1", "pledge": "P-1", "kind": "pre_compensation", "payer": B,
+        "amount": {"amount": "100000", "currency": "CNY"}, "paid_on": "2022-01-01"})
     post(client, "/v1/subsidies", {"subsidy_id": "S-1", "party": B, "programme": "award",
                                    "amount": {"amount": "100000", "currency": "CNY"},
                                    "awarded_on": "2020-05-20", "deals": ["T-1"]}, "regulator")
@@ -313,7 +321,8 @@ READERS = {"rest_events": rest_events, "gql_events": gql_events, "gql_proofs": g
 HOLDS["evidence"] = {"PatentRegistered", "OwnershipTransferred", "EquityContributed",
                      "PledgeDisposed", "LicenceGranted", "LicenceTerminated",
                      "OpenLicenceTaken", "PledgeRegistered", "LoanDefaulted",
-                     "PledgeReleased", "SubsidyAwarded", "PartyListed"}
+                     "PledgeReleased", "SubsidyAwarded", "PartyListed",
+                     "PledgeChanged", "RiskPaymentMade"}  # issue 19: a pledge's evidence
 
 
 def answers(world: World, path: str, role: str) -> list[dict[str, Any]]:
@@ -435,7 +444,11 @@ def test_the_oversight_views_follow_the_oversight_events() -> None:
 
 # Every member of the kinds platforms read. A new member makes this fail on purpose: decide
 # whether platforms may read it (ledger/law/audiences.py WITHHELD), then add it here.
-_DEAL = "corrects deal_id fingerprint patents registered_on signed_on"
+# Issue 19: every deal names its intermediaries and official record, which platforms read
+# (they post them); so are a pledge's debt, a disposal's licence and compensation covered,
+# pledge changes and risk payments (banks post those too).
+_DEAL = ("corrects deal_id fingerprint patents registered_on signed_on agency platform "
+         "technology_manager official_record")
 PLATFORM_MEMBERS = {
     "PartyRegistered": "fingerprint founded_on name party_id party_kind region related_to size "
                        "state_owned",
@@ -456,11 +469,12 @@ PLATFORM_MEMBERS = {
     "OpenLicenceWithdrawn": f"{_DEAL} owners",
     "OpenLicenceTaken": f"{_DEAL} licensee",
     "PledgeRegistered": f"{_DEAL} due_on invalidation_acknowledged pledgee pledgors "
-                        "secured_amount",
+                        "secured_amount debtor guarantors insurer mixed_collateral",
     "PledgeReleased": f"{_DEAL} pledge",
     "LoanDefaulted": f"{_DEAL} outstanding pledge",
     "PledgeDisposed": f"{_DEAL} claim_paid mode pledge proceeds shortfall surplus to_parties "
-                      "valuation",
+                      "valuation compensation_covered licensee licence_kind licence_starts_on "
+                      "licence_ends_on",
     # issue 18 (pools): posted by platforms, read by every role
     "PoolEntered": f"{_DEAL} administrator ends_on owners pool pool_field starts_on",
     "PoolExited": f"{_DEAL} owners pool",
@@ -468,6 +482,8 @@ PLATFORM_MEMBERS = {
     "PatentClassified": "fingerprint ipc number",
     "PartyQualified": "certificate fingerprint party qualification valid_from valid_to",
     "PartySizeChanged": "fingerprint party size",
+    "PledgeChanged": f"{_DEAL} pledge due_on secured_amount",
+    "RiskPaymentMade": "event_id pledge risk_kind payer amount patents fingerprint",
 }
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "effective_on", "posted_by"}
 

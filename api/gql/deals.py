@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 
 from api.gql.context import Ctx
 from api.gql.events import Event
+from api.gql.intermediaries import Intermediary, intermediaries_of
 from api.gql.types import Party, Patent, party_by_id
 from projections.queries import EventRecord
 
@@ -61,3 +62,10 @@ class Deal:
     @strawberry.field
     def event(self) -> Event:
         return Event.of(self.record)
+
+    @strawberry.field(description="Issue 19: the agency, platform and technology manager "
+                      "that arranged the deal, with their abnormal-operations listings in "
+                      "force on `asOf` (else today).")
+    async def intermediaries(self, info: Ctx, as_of: date | None = None
+                             ) -> list[Intermediary]:
+        return await intermediaries_of(info, self.record, as_of or info.context.today)

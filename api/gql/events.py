@@ -93,11 +93,13 @@ class EventFilterInput:
     effective_to: date | None = None
     recorded_from: datetime | None = None
     recorded_to: datetime | None = None
+    agency: str | None = strawberry.field(
+        default=None, description="Issue 19: deals naming this party as their agency.")
 
     def to_filter(self) -> EventFilter:
         return EventFilter(self.patent, self.party, self.deal_id, tuple(self.kinds or ()),
                            self.effective_from, self.effective_to, self.recorded_from,
-                           self.recorded_to)
+                           self.recorded_to, agency=self.agency)
 
 
 def readable_filter(info: Ctx, where: EventFilter) -> EventFilter | None:

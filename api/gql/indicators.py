@@ -48,6 +48,12 @@ class Indicator:
                                                "the row counts (asked), else null.")
     qualification: str | None = strawberry.field(default=None, description="The receivers' "
                                                  "qualification the row counts (asked).")
+    recovered: str | None = strawberry.field(
+        default=None, description="K8 (issue 19): recovered of defaulted loans: claims paid "
+        "by disposal proceeds, or risk-sharing payments (dimension source:<kind>).")
+    shortfall: str | None = strawberry.field(
+        default=None, description="K8 (issue 19): the claims disposals left unpaid after "
+        "proceeds and compensation.")
 
     @staticmethod
     def of(row: IndicatorRow, ipc_section: str | None = None,
@@ -57,7 +63,8 @@ class Indicator:
                          amount=_number(row.amount), yoy_growth=_number(row.yoy_growth),
                          target=_number(row.target), expected=_number(row.expected),
                          progress=_number(row.progress), ipc_section=ipc_section,
-                         qualification=qualification)
+                         qualification=qualification, recovered=_number(row.recovered),
+                         shortfall=_number(row.shortfall))
 
 
 @strawberry.type(description="A programme's target (config/programmes.toml).")

@@ -80,6 +80,13 @@ class Party:
         where = EventFilter(party=self.id, kinds=tuple(kinds or ()), effective_to=self.as_of)
         return await event_connection(info, where, first, after)
 
+    @strawberry.field(description="Issue 19: the deals the party arranged, as agency, "
+                      "platform or technology manager, in log order (by asOf when asked).")
+    async def arranged(self, info: Ctx, first: int | None = None, after: str | None = None
+                       ) -> EventConnection:
+        where = EventFilter(arranged_by=self.id, effective_to=self.as_of)
+        return await event_connection(info, where, first, after)
+
     @strawberry.field(description="Grade A-D on asOf (else today) with its reasons "
                                   "(auditors and regulators).")
     async def credit(self, info: Ctx) -> CreditGrade:

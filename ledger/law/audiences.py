@@ -50,6 +50,8 @@ READERS: dict[Kind, frozenset[str]] = {
     ev.PatentClassified: EVERYONE,
     ev.PartyQualified: EVERYONE,
     ev.PartySizeChanged: EVERYONE,
+    # issue 19: posted by platforms (banks) as well as regulators, about a loan they follow
+    ev.RiskPaymentMade: EVERYONE,
 }
 
 # Members of a kind a role may read but must not see, by kind and role. None today (see above).

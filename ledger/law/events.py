@@ -169,13 +169,20 @@ class DealEvent(LedgerEvent):
     """A deal posted by a platform; one event per deal, naming every patent it touches.
 
     Version 2 (2026-11-26) added `registered_on`; deals stored before it read as None.
+    Version 3 (issue 19) added the intermediaries (`agency`, `platform`,
+    `technology_manager`) and `official_record`; deals stored before it read as None. A
+    class that had reached version 3 on its own takes them at version 4 (`_intermediaries`).
     """
 
-    class_version: ClassVar[int] = 2
+    class_version: ClassVar[int] = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state["registered_on"] = None
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        _intermediaries(state)
 
     deal_id: str
     signed_on: date | None
@@ -185,6 +192,18 @@ class DealEvent(LedgerEvent):
     # The day an IP office recorded the deal (CNIPA, the USPTO), when known: its own axis,
     # beside signing (`signed_on`), legal effect (`effective_on`) and this ledger's record.
     registered_on: date | None
+    # --- issue 19: who arranged the deal, and its official number (domain.md s11.4) ---
+    agency: str | None  # a party of kind agency (or an individual): 中介/运营机构
+    platform: str | None  # the trading platform or operation centre
+    technology_manager: str | None  # 技术经理人
+    official_record: str | None  # the CNIPA 登记号 or 备案号 (ledger/law/official_records.py)
+
+
+def _intermediaries(state: dict[str, Any]) -> None:
+    """Issue 19: a deal stored before intermediaries were recorded names none (idempotent,
+    so any class's chain of upcasts may call it at the step where it gains them)."""
+    for name in ("agency", "platform", "technology_manager", "official_record"):
+        state.setdefault(name, None)
 
 
 class OwnershipTransferred(DealEvent):
@@ -192,11 +211,15 @@ class OwnershipTransferred(DealEvent):
     yet a patent right, Patent Law Art. 10) the transfer moved, as the register stood."""
 
     TOPIC = "OwnershipTransferred"
-    class_version: ClassVar[int] = 3
+    class_version: ClassVar[int] = 4  # 4 (issue 19): the intermediaries
 
     @staticmethod
     def upcast_v2_v3(state: dict[str, Any]) -> None:
         state["applications"] = []
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        _intermediaries(state)
 
     from_parties: list[str]
     to_parties: dict[str, Decimal]
@@ -216,15 +239,19 @@ class EquityContributed(DealEvent):
 
 
 class LicenceGranted(DealEvent):
-    """Version 3 (issue 18, pools) added `pool`: a pool licence, granted by the pool's
-    administrator over pooled patents (domain.md s10.3); licences stored before it read as
-    None (not a pool licence)."""
+    """Version 3 (issue 19) added the intermediaries, as every deal. Version 4 (issue 18,
+    pools) added `pool`: a pool licence, granted by the pool's administrator over pooled
+    patents (domain.md s10.3); licences stored before it read as None (not a pool licence)."""
 
     TOPIC = "LicenceGranted"
-    class_version: ClassVar[int] = 3
+    class_version: ClassVar[int] = 4
 
     @staticmethod
     def upcast_v2_v3(state: dict[str, Any]) -> None:
+        _intermediaries(state)
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
         state["pool"] = None
 
     licensors: list[str]
@@ -254,11 +281,15 @@ class OpenLicenceDeclared(DealEvent):
     """Version 3 (issue 17) added `evaluation_report` (Patent Law Art. 50)."""
 
     TOPIC = "OpenLicenceDeclared"
-    class_version: ClassVar[int] = 3
+    class_version: ClassVar[int] = 4  # 4 (issue 19): the intermediaries
 
     @staticmethod
     def upcast_v2_v3(state: dict[str, Any]) -> None:
         state["evaluation_report"] = None
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        _intermediaries(state)
 
     owners: list[str]
     fee_mode: str
@@ -282,20 +313,37 @@ class OpenLicenceTaken(DealEvent):
 
 class PledgeRegistered(DealEvent):
     """Version 3 (issue 17) added `invalidation_acknowledged`: the parties know of a pending
-    invalidation request (2021 pledge-registration measures art. 12)."""
+    invalidation request (2021 pledge-registration measures art. 12). Version 4 (issue 19)
+    added the debt (`debtor`, `guarantors`, `insurer`, `mixed_collateral`) and the
+    intermediaries; pledges stored before it name none."""
 
     TOPIC = "PledgeRegistered"
-    class_version: ClassVar[int] = 3
+    class_version: ClassVar[int] = 4
 
     @staticmethod
     def upcast_v2_v3(state: dict[str, Any]) -> None:
         state["invalidation_acknowledged"] = False
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        _intermediaries(state)
+        state.update(debtor=None, guarantors=[], insurer=None, mixed_collateral=None)
 
     pledgors: list[str]
     pledgee: str
     secured_amount: Money | None  # None: not disclosed (foreign records); CN pledges state it
     due_on: date | None
     invalidation_acknowledged: bool
+    # --- issue 19: the debt the pledge secures (domain.md s11.1) ---
+    debtor: str | None  # who borrowed, when not the pledgor (None: the pledgor)
+    guarantors: list[str]
+    insurer: str | None
+    # 专利商标混合质押: {"trademarks": n, "other": text} pledged together with the patents
+    mixed_collateral: dict[str, Any] | None
+
+    def borrower(self) -> str:
+        """Who owes the secured debt: the debtor named, else the (first) pledgor (K6)."""
+        return self.debtor or self.pledgors[0]
 
 
 class PledgeReleased(DealEvent):
@@ -310,9 +358,21 @@ class LoanDefaulted(DealEvent):
 
 
 class PledgeDisposed(DealEvent):
-    """INV-11: proceeds go to the claim first; the surplus to the pledgor; a shortfall stays owed."""
+    """INV-11: proceeds go to the claim first; the surplus to the pledgor; a shortfall stays owed.
+
+    Version 3 (issue 19) added the intermediaries, what risk-sharing payments covered of the
+    claim (`compensation_covered`: the shortfall is what neither covered) and the licence a
+    disposal by `licence_to_third_party` or `acquisition_with_licence_back` grants."""
 
     TOPIC = "PledgeDisposed"
+    class_version: ClassVar[int] = 3
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        _intermediaries(state)
+        state.update(compensation_covered=None, licensee=None, licence_kind=None,
+                     licence_starts_on=None, licence_ends_on=None)
+
     pledge: str
     mode: str
     proceeds: Money
@@ -321,6 +381,44 @@ class PledgeDisposed(DealEvent):
     claim_paid: Money
     surplus: Money
     shortfall: Money
+    # --- issue 19 (domain.md s11.3) ---
+    compensation_covered: Money | None  # None: stored before risk payments were recorded
+    licensee: str | None  # the third party, or the pledgor licensed back (收购许可)
+    licence_kind: str | None
+    licence_starts_on: date | None
+    licence_ends_on: date | None
+
+
+# --- issue 19 (pledges): pledge changes and risk sharing ----------------------------------
+
+
+class PledgeChanged(DealEvent):
+    """A pledge's due date extended or its secured amount changed (domain.md s11.2): one
+    event, not a release and a new pledge, so AR-9 never counts it. None: unchanged."""
+
+    TOPIC = "PledgeChanged"
+    pledge: str
+    due_on: date | None
+    secured_amount: Money | None
+
+
+class RiskPaymentMade(LedgerEvent):
+    """A risk-sharing payment towards a pledged loan (domain.md s11.3): a risk-compensation
+    fund's pre-compensation (前补偿), a bad-debt deposit (保证金), a guarantor's or insurer's
+    payment, or an agency's compensation. Filed on the timeline of the pledge's patents, so
+    INV-11 judges it on the pledge as it stood on `effective_on` (the day it was paid)."""
+
+    TOPIC = "RiskPaymentMade"
+    event_id: str
+    pledge: str
+    risk_kind: str  # pre_compensation, bad_debt_deposit, guarantee_payment, ...
+    payer: str
+    amount: Money
+    patents: list[str]  # the pledge's
+    fingerprint: str
+
+
+# --- end issue 19 (pledges) ---------------------------------------------------------------
 
 
 # --- Regulators' decisions ----------------------------------------------------------------
@@ -481,6 +579,7 @@ DEAL_EVENTS: dict[str, type[DealEvent]] = {
     "disposal": PledgeDisposed,
     "pool_entry": PoolEntered,  # issue 18 (pools)
     "pool_exit": PoolExited,  # issue 18 (pools)
+    "pledge_change": PledgeChanged,  # issue 19
 }
 
 ALL_EVENTS: tuple[type[LedgerEvent], ...] = (
@@ -497,6 +596,7 @@ ALL_EVENTS: tuple[type[LedgerEvent], ...] = (
     AnomalyDismissed,
     SubsidyRecovered,  # issue 17 (credit)
     *POOL_EVENTS,  # issue 18 (pools)
+    RiskPaymentMade,  # issue 19
 )
 
 for _cls in ALL_EVENTS:

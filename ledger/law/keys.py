@@ -78,6 +78,9 @@ def _pool_posting_key(event: ev.LedgerEvent) -> str | None:
 
 
 # --- end issue 18 (pools) --------------------------------------------------------------------
+def risk_event_key(event_id: str) -> str:
+    """A risk-sharing payment, named by the client's event_id (issue 19)."""
+    return f"risk-event:{event_id}"
 
 
 def posting_key(event: ev.LedgerEvent) -> str | None:
@@ -100,12 +103,14 @@ def posting_key(event: ev.LedgerEvent) -> str | None:
         return patent_key(event.number)
     if isinstance(event, ev.PatentTermExtended):
         return term_extension_key(event.number, event.extension_id)
+    if isinstance(event, ev.RiskPaymentMade):  # issue 19
+        return risk_event_key(event.event_id)
     return _pool_posting_key(event)  # issue 18 (pools)
 
 
 def patents_of(event: ev.LedgerEvent) -> list[str]:
     """The patents whose timeline the event belongs to (a registration starts one)."""
-    if isinstance(event, ev.DealEvent):
+    if isinstance(event, ev.DealEvent | ev.RiskPaymentMade):  # issue 19: the pledge's
         return event.patents
     if isinstance(event, ev.PatentStatusChanged | ev.InventorsChanged | ev.PatentRegistered
                   | ev.PatentTermExtended | ev.PatentClassified):

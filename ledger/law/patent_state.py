@@ -90,6 +90,10 @@ class PledgeRecord:
     defaulted_on: date | None = None
     outstanding: ev.Money | None = None
     ended_on: date | None = None
+    # Issue 19: risk-sharing payments towards the loan (domain.md s11.3), by currency; the
+    # disposal's allocation shows what they covered of the claim.
+    compensated: dict[str, Decimal] = field(default_factory=dict)
+    changes: int = 0  # pledge changes (extensions, new amounts): not releases (AR-9)
 
     @property
     def encumbers(self) -> bool:
@@ -325,6 +329,39 @@ def _disposed(state: PatentState, event: ev.PledgeDisposed) -> None:
     pledge.status, pledge.ended_on = "disposed", event.effective_on
     if event.to_parties:
         state.owners = dict(event.to_parties)
+    if event.licensee is not None and event.licence_kind is not None \
+            and event.licence_starts_on is not None and event.licence_ends_on is not None:
+        # Issue 19: the licence a disposal grants (to a third party, or back to the pledgor
+        # under 收购许可) is a licence like any other, granted by the owners after it.
+        record = state.licences[event.deal_id] = LicenceRecord(
+            deal_id=event.deal_id, licensors=tuple(state.owners), licensee=event.licensee,
+            kind=event.licence_kind, territory="CN", field="*",
+            starts_on=event.licence_starts_on, ends_on=event.licence_ends_on,
+            sublicensable=False, parent=None, granted_by_owners=frozenset(state.owners))
+        if record.kind != "ordinary":
+            state.exclusive_or_sole[event.deal_id] = record
+
+
+# --- issue 19 (pledges) --------------------------------------------------------------------
+
+
+def _pledge_changed(state: PatentState, event: ev.PledgeChanged) -> None:
+    pledge = state.pledges[event.pledge]
+    if event.due_on is not None:
+        pledge.due_on = event.due_on
+    if event.secured_amount is not None:
+        pledge.secured_amount = event.secured_amount
+    pledge.changes += 1
+
+
+def _risk_paid(state: PatentState, event: ev.RiskPaymentMade) -> None:
+    pledge = state.pledges[event.pledge]
+    currency = event.amount.currency
+    pledge.compensated[currency] = pledge.compensated.get(currency, Decimal(0)) \
+        + event.amount.amount
+
+
+# --- end issue 19 (pledges) ----------------------------------------------------------------
 
 
 # --- issue 18 (pools) ------------------------------------------------------------------------
@@ -364,4 +401,6 @@ _APPLY: dict[type[ev.LedgerEvent], Callable[[PatentState, Any], None]] = {
     ev.PoolEntered: _pool_entered,  # issue 18 (pools)
     ev.PoolExited: _pool_exited,
     ev.PatentClassified: _classified,
+    ev.PledgeChanged: _pledge_changed,  # issue 19
+    ev.RiskPaymentMade: _risk_paid,  # issue 19
 }

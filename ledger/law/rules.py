@@ -15,6 +15,12 @@ from typing import Any
 
 from ledger.law import events as ev
 from ledger.law.patent_state import PatentState
+from ledger.law.pledge_rules import (
+    inv_5_changed_due_date,
+    inv_5_disposal_licence,
+    inv_11_licence_back,
+    inv_11_risk_payment,
+)
 from ledger.law.pool_rules import (  # issue 18 (pools)
     inv_2_pool_entry_once,
     inv_2_pool_exit_member,
@@ -352,7 +358,8 @@ def inv_14_licence_in_force(state: PatentState, event: ev.LicenceTerminated) -> 
 def inv_15_valuation(state: PatentState, event: Any) -> Refusal | None:
     """INV-15 equity contribution and debt-to-equity carry a valuation (Company Law Art. 48)."""
     needs = isinstance(event, ev.EquityContributed) or (
-        isinstance(event, ev.PledgeDisposed) and event.mode == "debt_to_equity"
+        isinstance(event, ev.PledgeDisposed)
+        and event.mode in ("debt_to_equity", "equity_contribution")  # issue 19
     )
     if not needs or (event.valuation is not None and event.valuation.amount > 0):
         return None
@@ -387,11 +394,14 @@ RULES: dict[type[ev.LedgerEvent], tuple[Rule, ...]] = {
     ev.PledgeRegistered: (inv_4_in_force, inv_9_one_pledge, inv_5_within_term),
     ev.PledgeReleased: (inv_12_pledge_open,),
     ev.LoanDefaulted: (inv_12_pledge_open,),
-    ev.PledgeDisposed: (inv_4_in_force, inv_11_disposal, inv_15_valuation),
     # issue 18 (pools)
     ev.PoolEntered: (inv_4_in_force, inv_2_every_owner, inv_2_pool_entry_once,
                      inv_6_pool_entry),
     ev.PoolExited: (inv_2_every_owner, inv_2_pool_exit_member),
+    ev.PledgeDisposed: (inv_4_in_force, inv_11_disposal, inv_15_valuation,
+                        inv_11_licence_back, inv_5_disposal_licence),  # issue 19: licences
+    ev.PledgeChanged: (inv_12_pledge_open, inv_5_changed_due_date),  # issue 19
+    ev.RiskPaymentMade: (inv_11_risk_payment,),  # issue 19
 }
 
 

@@ -135,11 +135,26 @@ class DisposalMode(StrEnum):
     TRANSFER = "transfer"
     REVERSE_LICENCE = "reverse_licence"
     DEBT_TO_EQUITY = "debt_to_equity"
+    # issue 19 (domain.md s11.3): modes the seeds name
+    LICENCE_TO_THIRD_PARTY = "licence_to_third_party"  # title stays; a licence pays the claim
+    EQUITY_CONTRIBUTION = "equity_contribution"  # 作价入股 into a company: a valuation (INV-15)
+    ACQUISITION_WITH_LICENCE_BACK = "acquisition_with_licence_back"  # 收购许可 (Jiyuan)
+
+
+class RiskKind(StrEnum):
+    """Issue 19: risk-sharing payments towards a pledged loan (domain.md s11.3)."""
+
+    PRE_COMPENSATION = "pre_compensation"  # 前补偿 (Shanghai): may come while the loan runs
+    BAD_DEBT_DEPOSIT = "bad_debt_deposit"  # 保证金 (Shanghai)
+    GUARANTEE_PAYMENT = "guarantee_payment"  # Huainan
+    INSURANCE_PAYMENT = "insurance_payment"  # Huainan
+    AGENCY_COMPENSATION = "agency_compensation"  # Jiyuan
 
 
 class CreditList(StrEnum):
     DISHONEST = "dishonest"
     SERIOUS_DISHONESTY = "serious_dishonesty"
+    ABNORMAL_OPERATIONS = "abnormal_operations"  # issue 19: agencies and platforms (异常名录)
 
 
 class FindingDecision(StrEnum):

@@ -41,6 +41,7 @@ from ledger.law.values import (
     PartyKind,
     PartySize,
     PatentStatus,
+    RiskKind,
 )
 from ledger.posting.fields import (
     MAX_INVENTORS,
@@ -54,6 +55,7 @@ from ledger.posting.fields import (
     Inventor,
     IpcSymbol,  # issue 18 (pools)
     Name,
+    OfficialRecord,
     PartyId,
     PatentNo,
     Rate,
@@ -223,6 +225,12 @@ class DealBase(Strict):
     patents: list[PatentNo] = Field(default_factory=list, max_length=MAX_PATENTS_PER_DEAL)
     corrects: DealId | None = None
     registered_on: Day | None = None  # the day an IP office recorded it, when it did
+    # Issue 19 (domain.md s11.4): who arranged the deal (parties of kind agency, or an
+    # individual) and the CNIPA number of its record (登记号 / 备案号).
+    agency: PartyId | None = None
+    platform: PartyId | None = None
+    technology_manager: PartyId | None = None
+    official_record: OfficialRecord | None = None
     # Whether the deal takes effect on its registration for a Chinese patent (domain.md s9).
     TAKES_EFFECT_ON_REGISTRATION: ClassVar[bool] = False
 
@@ -376,6 +384,23 @@ class OpenLicenceTakeUpDeal(DealBase):
     licensee: PartyId
 
 
+MAX_TRADEMARKS = 10_000  # trademarks pledged beside the patents in one mixed pledge
+
+
+class MixedCollateral(Strict):
+    """Issue 19: what is pledged with the patents (专利商标混合质押): trademarks, and other
+    collateral described in words."""
+
+    trademarks: WholeNumber = Field(default=0, ge=0, le=MAX_TRADEMARKS)
+    other: Statement | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> MixedCollateral:
+        if self.trademarks == 0 and self.other is None:
+            raise ValueError("mixed_collateral names trademarks (a count above 0) or other")
+        return self
+
+
 class PledgeDeal(DealBase):
     TAKES_EFFECT_ON_REGISTRATION = True
     kind: Literal["pledge"]
@@ -387,6 +412,11 @@ class PledgeDeal(DealBase):
     due_on: Day | None = None
     # The parties know of a pending invalidation request (2021 measures art. 12; INV-4).
     invalidation_acknowledged: StrictBool = False
+    # Issue 19 (domain.md s11.1): the debt the pledge secures.
+    debtor: PartyId | None = None  # who borrowed, when not the pledgor
+    guarantors: list[PartyId] = Field(default_factory=list, max_length=MAX_PARTIES_PER_SIDE)
+    insurer: PartyId | None = None
+    mixed_collateral: MixedCollateral | None = None  # 专利商标混合质押
 
     @model_validator(mode="after")
     def _due_after_effect(self) -> PledgeDeal:
@@ -395,6 +425,9 @@ class PledgeDeal(DealBase):
             raise ValueError("a pledge of Chinese patents states secured_amount and due_on")
         if self.due_on is not None and self.due_on < self.effective_on:
             raise ValueError("due_on is before effective_on")
+        if self.debtor is not None and self.debtor in self.pledgors:
+            raise ValueError("debtor names a pledgor: name a debtor only when it is not one")
+        _distinct(self.guarantors, "guarantors")
         return self
 
 
@@ -409,6 +442,28 @@ class DefaultDeal(DealBase):
     outstanding: MoneyIn
 
 
+class DisposalLicence(Strict):
+    """Issue 19: the licence a disposal grants: to a third party (`licence_to_third_party`),
+    or back to the pledgor after an acquisition (`acquisition_with_licence_back`, 收购许可)."""
+
+    licensee: PartyId
+    licence_kind: LicenceKind = LicenceKind.ORDINARY
+    starts_on: Day
+    ends_on: Day
+
+    @model_validator(mode="after")
+    def _term_in_order(self) -> DisposalLicence:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+# Issue 19: the disposal modes that leave title where it is, and those that grant a licence.
+TITLE_STAYS = frozenset({DisposalMode.REVERSE_LICENCE, DisposalMode.LICENCE_TO_THIRD_PARTY})
+LICENSING = frozenset({DisposalMode.LICENCE_TO_THIRD_PARTY,
+                       DisposalMode.ACQUISITION_WITH_LICENCE_BACK})
+
+
 class DisposalDeal(DealBase):
     kind: Literal["disposal"]
     pledge: DealId
@@ -416,6 +471,7 @@ class DisposalDeal(DealBase):
     proceeds: MoneyIn
     to_parties: list[Holding] = Field(default_factory=list, max_length=MAX_PARTIES_PER_SIDE)
     valuation: MoneyIn | None = None
+    licence: DisposalLicence | None = None  # issue 19: with the two licensing modes only
 
     @field_validator("to_parties")
     @classmethod
@@ -426,9 +482,18 @@ class DisposalDeal(DealBase):
 
     @model_validator(mode="after")
     def _title_needs_owner(self) -> DisposalDeal:
-        moves_title = self.mode not in (DisposalMode.REVERSE_LICENCE,)
+        moves_title = self.mode not in TITLE_STAYS
         if moves_title and not self.to_parties:
             raise ValueError(f"a disposal by {self.mode.value} moves title: name to_parties")
+        if not moves_title and self.to_parties:
+            raise ValueError(f"a disposal by {self.mode.value} leaves title with the pledgor: "
+                             "no to_parties")
+        if self.mode in LICENSING and self.licence is None:
+            raise ValueError(f"a disposal by {self.mode.value} grants a licence: name licence")
+        if self.mode not in LICENSING and self.licence is not None:
+            raise ValueError(f"a disposal by {self.mode.value} grants no licence")
+        if self.mode == DisposalMode.EQUITY_CONTRIBUTION and len(self.to_parties) != 1:
+            raise ValueError("an equity contribution names one company in to_parties")
         return self
 
 
@@ -460,6 +525,45 @@ class PoolExitDeal(DealBase):
 
 
 # --- end issue 18 (pools) --------------------------------------------------------------------
+# --- issue 19 (pledges): pledge changes and risk sharing -----------------------------------
+
+
+class PledgeChangeDeal(DealBase):
+    """A pledge's due date extended or its secured amount changed (domain.md s11.2)."""
+
+    kind: Literal["pledge_change"]
+    pledge: DealId
+    due_on: Day | None = None
+    secured_amount: MoneyIn | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> PledgeChangeDeal:
+        if self.due_on is None and self.secured_amount is None:
+            raise ValueError("a pledge change names due_on, secured_amount or both")
+        if self.due_on is not None and self.due_on < self.effective_on:
+            raise ValueError("due_on is before effective_on")
+        return self
+
+
+class RiskEventCommand(Strict):
+    """POST /v1/risk-events: a risk-sharing payment towards a pledged loan (domain.md s11.3)."""
+
+    event_id: DealId
+    pledge: DealId
+    kind: RiskKind
+    payer: PartyId
+    amount: MoneyIn
+    paid_on: Day
+
+    @field_validator("amount")
+    @classmethod
+    def _above_zero(cls, amount: MoneyIn) -> MoneyIn:
+        if amount.amount <= 0:
+            raise ValueError("a risk payment pays an amount above zero")
+        return amount
+
+
+# --- end issue 19 (pledges) ----------------------------------------------------------------
 
 
 DealCommand = Annotated[
@@ -475,7 +579,8 @@ DealCommand = Annotated[
     | DefaultDeal
     | DisposalDeal
     | PoolEntryDeal  # issue 18 (pools)
-    | PoolExitDeal,
+    | PoolExitDeal
+    | PledgeChangeDeal,  # issue 19
     Field(discriminator="kind"),
 ]
 

@@ -26,6 +26,7 @@ from ledger.law.keys import (
     patent_key,
     pool_key,
     recovery_key,
+    risk_event_key,
     subsidy_key,
     term_extension_key,
 )
@@ -34,7 +35,12 @@ from ledger.law.values import Money, expiry_date
 from ledger.posting import commands as c
 from ledger.posting.fingerprints import fingerprint
 from ledger.posting.posted import Posted
-from ledger.posting.preparation import REFERENCE_FIELD, PreparedDeal, prepare_deal
+from ledger.posting.preparation import (
+    INTERMEDIARIES,
+    REFERENCE_FIELD,
+    PreparedDeal,
+    prepare_deal,
+)
 
 FieldPath = list[str | int]
 
@@ -157,6 +163,8 @@ def wants(decide: Any, keys: set[str], numbers: set[str]) -> None:
                      *map(deal_key, cmd.deals)])
     elif isinstance(cmd, c.ListingCommand):
         keys.update([listing_key(cmd.listing_id), party_key(cmd.party)])
+    elif isinstance(cmd, c.RiskEventCommand):  # issue 19
+        keys.update([risk_event_key(cmd.event_id), deal_key(cmd.pledge), party_key(cmd.payer)])
     if "number" in arguments:
         numbers.add(arguments["number"])
         if isinstance(cmd, c.TermExtensionCommand):
@@ -316,7 +324,11 @@ _REFERENCED_KINDS: dict[str, tuple[type[ev.DealEvent], ...]] = {
     "pledge_release": (ev.PledgeRegistered,),
     "default": (ev.PledgeRegistered,),
     "disposal": (ev.PledgeRegistered,),
+    "pledge_change": (ev.PledgeRegistered,),  # issue 19
 }
+
+# Issue 19 (domain.md s11.4): the kinds of party that may arrange a deal.
+INTERMEDIARY_KINDS = frozenset({"agency", "individual"})
 
 
 def decide_deal(register: Register, stamp: Stamp, cmd: Any) -> Outcome:
@@ -338,6 +350,9 @@ def judge_deal(register: Register, stamp: Stamp, deal: PreparedDeal) -> Outcome:
         _report_unknown_parties(register, deal, errors)
     if deal.corrects is not None and deal.corrects not in register.deals:
         errors.add(["body", "corrects"], f"unknown deal {deal.corrects}")
+    if errors.items:
+        return Invalid(errors.items)
+    _check_intermediaries(register, deal, errors)
     if errors.items:
         return Invalid(errors.items)
     fields: dict[str, Any] = {
@@ -403,7 +418,22 @@ def _report_unknown_parties(register: Register, deal: PreparedDeal, errors: _Err
             path.append(index)
         if name == "to_parties":
             path.append("party")
+        if name == "licence":  # issue 19: a disposal's licence
+            path.append("licensee")
         errors.add(path, f"unknown party {party}")
+
+
+def _check_intermediaries(register: Register, deal: PreparedDeal, errors: _Errors) -> None:
+    """Issue 19: an agency, platform or technology manager is a party of kind agency, or
+    an individual (a technology manager, 技术经理人); any other kind is a 422."""
+    for name in INTERMEDIARIES:
+        party = deal.fields.get(name)
+        if party is None:
+            continue
+        registered = register.parties.get(party)
+        if registered is not None and registered.party_kind not in INTERMEDIARY_KINDS:
+            errors.add(["body", name], f"{name} {party} is a party of kind "
+                       f"{registered.party_kind}: an intermediary is an agency or an individual")
 
 
 def _settle_disposal(register: Register, deal: PreparedDeal, patents: list[str],
@@ -420,9 +450,14 @@ def _settle_disposal(register: Register, deal: PreparedDeal, patents: list[str],
         return False
     owed_amount = owed.amount if owed is not None else Decimal(0)
     paid = min(proceeds.amount, owed_amount)
+    # Issue 19 (domain.md s11.3): risk-sharing payments cover what the proceeds left of the
+    # claim, up to all of it; the shortfall is what neither covered (docs/law.md).
+    compensated = pledge.compensated.get(proceeds.currency, Decimal(0)) if pledge else Decimal(0)
+    covered = min(compensated, owed_amount - paid)
     fields["claim_paid"] = Money(paid, proceeds.currency)
     fields["surplus"] = Money(proceeds.amount - paid, proceeds.currency)
-    fields["shortfall"] = Money(owed_amount - paid, proceeds.currency)
+    fields["shortfall"] = Money(owed_amount - paid - covered, proceeds.currency)
+    fields["compensation_covered"] = Money(covered, proceeds.currency)
     return True
 
 
@@ -473,8 +508,14 @@ def decide_subsidy(
 def decide_listing(
     register: Register, stamp: Stamp, cmd: c.ListingCommand, print_: str
 ) -> Outcome:
-    if cmd.party not in register.parties:
+    party = register.parties.get(cmd.party)
+    if party is None:
         return Invalid([{"path": ["body", "party"], "message": f"unknown party {cmd.party}"}])
+    if cmd.list.value == "abnormal_operations" and party.party_kind != "agency":
+        # issue 19 (domain.md s11.4): the list of agencies and platforms (异常名录)
+        return Invalid([{"path": ["body", "list"], "message":
+                         f"the abnormal-operations list is for agencies and platforms: "
+                         f"{cmd.party} is a party of kind {party.party_kind}"}])
     return Accepted([ev.PartyListed(
         originator_id=ev.stream_id("listing", cmd.listing_id), originator_version=1,
         timestamp=stamp.recorded_at, effective_on=cmd.starts_on, posted_by=stamp.posted_by,

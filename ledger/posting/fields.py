@@ -127,6 +127,13 @@ FreeText = Annotated[str, StringConstraints(max_length=MAX_TEXT),
                      AfterValidator(text.lines)]  # notes, grounds, reasons: tab, newline allowed
 Statement = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT),
                       AfterValidator(text.lines), AfterValidator(text.filled)]  # grounds
+# Issue 19: a CNIPA record number as the office prints it: a pledge's registration number
+# (登记号, e.g. Y2023980012345), a licence's filing number (备案号, e.g. 2023990000123 or
+# X2023110000123): at most two capital letters, the year, then 6 to 12 digits; nothing else.
+OFFICIAL_RECORD_PATTERN = r"^[A-Z]{0,2}(?:19[89][0-9]|2[01][0-9]{2})[0-9]{6,12}$"
+OfficialRecord = Annotated[str, StringConstraints(min_length=10, max_length=18,
+                                                  pattern=OFFICIAL_RECORD_PATTERN),
+                           AfterValidator(text.one_line)]
 Region = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{2,12}$"),
                    AfterValidator(text.one_line)]
 Territory = Annotated[str, StringConstraints(pattern=r"^(\*|[A-Z]{2}(-[A-Z0-9]{1,6})?)$"),

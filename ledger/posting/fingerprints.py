@@ -23,6 +23,17 @@ _LATER_FIELDS: dict[str, tuple[object, bytes]] = {
     "invalidation_acknowledged": (False, b"false"),
     "ipc": (None, b"null"),  # issue 18 (pools): patents
     "pool": (None, b"null"),  # issue 18 (pools): licences
+    # issue 19: intermediaries and official numbers (every deal), the pledge's debt, a
+    # disposal's licence
+    "agency": (None, b"null"),
+    "platform": (None, b"null"),
+    "technology_manager": (None, b"null"),
+    "official_record": (None, b"null"),
+    "debtor": (None, b"null"),
+    "guarantors": ((), b"[]"),
+    "insurer": (None, b"null"),
+    "mixed_collateral": (None, b"null"),
+    "licence": (None, b"null"),
 }
 
 
@@ -43,6 +54,7 @@ def fingerprint(command: BaseModel) -> str:
     """
     body = type(command).__pydantic_serializer__.to_json(command)
     for name, unset, written in _later_fields(type(command)):
-        if getattr(command, name) is unset:
+        value = getattr(command, name)
+        if value is unset or (unset == () and value == []):
             body = body.replace(written, b"", 1)
     return hashlib.sha256(body).hexdigest()

@@ -21,9 +21,13 @@ from ledger.law.values import Money, add_months
 from ledger.posting import commands as c
 from ledger.posting.fingerprints import fingerprint
 
+INTERMEDIARIES = ("agency", "platform", "technology_manager")  # issue 19 (domain.md s11.4)
+
 # Fields naming parties, in the order their unknown parties are reported.
 _PARTY_FIELDS = (
     "from_parties", "licensors", "licensee", "owners", "pledgors", "pledgee", "company",
+    # issue 19: the pledge's debt and the deal's intermediaries
+    "debtor", "guarantors", "insurer", *INTERMEDIARIES,
 )
 
 PartyRef = tuple[str, int | None, str]  # field, index in the field's list (None: one party), id
@@ -53,6 +57,8 @@ class PreparedDeal(NamedTuple):
 def prepare_deal(cmd: Any) -> PreparedDeal:
     """`cmd` is one of the deal commands of `ledger.posting.commands` (validated)."""
     fields, flags = _event_fields(cmd)
+    fields.update(agency=cmd.agency, platform=cmd.platform,  # issue 19: every deal
+                  technology_manager=cmd.technology_manager, official_record=cmd.official_record)
     reference = getattr(cmd, REFERENCE_FIELD[cmd.kind]) if cmd.kind in REFERENCE_FIELD else None
     return PreparedDeal(
         cmd.deal_id, cmd.kind, fingerprint(cmd), ev.stream_number("deal", cmd.deal_id),
@@ -64,7 +70,7 @@ def prepare_deal(cmd: Any) -> PreparedDeal:
 # The field naming the deal that a deal refers to, by kind.
 REFERENCE_FIELD = {
     "licence_termination": "licence", "pledge_release": "pledge", "default": "pledge",
-    "disposal": "pledge",
+    "disposal": "pledge", "pledge_change": "pledge",  # issue 19
 }
 
 _EVENT_TYPE: dict[str, type[ev.DealEvent]] = {
@@ -76,6 +82,7 @@ _EVENT_TYPE: dict[str, type[ev.DealEvent]] = {
     "pledge_release": ev.PledgeReleased, "default": ev.LoanDefaulted,
     "disposal": ev.PledgeDisposed,
     "pool_entry": ev.PoolEntered, "pool_exit": ev.PoolExited,  # issue 18 (pools)
+    "pledge_change": ev.PledgeChanged,  # issue 19
 }
 
 
@@ -101,6 +108,9 @@ def _party_refs(cmd: BaseModel) -> list[PartyRef]:
     if has_holdings:
         holdings: list[c.Holding] = cmd.to_parties  # type: ignore[attr-defined]
         refs.extend([("to_parties", i, h.party) for i, h in enumerate(holdings)])
+    licence = getattr(cmd, "licence", None)  # issue 19: a disposal's licensee
+    if isinstance(licence, c.DisposalLicence):
+        refs.append(("licence", None, licence.licensee))
     return refs
 
 
@@ -152,15 +162,26 @@ def _event_fields(cmd: Any) -> tuple[dict[str, Any], list[str]]:
     if kind == "pledge":
         return {"pledgors": list(cmd.pledgors), "pledgee": cmd.pledgee,
                 "secured_amount": _money(cmd.secured_amount), "due_on": cmd.due_on,
-                "invalidation_acknowledged": cmd.invalidation_acknowledged}, []
+                "invalidation_acknowledged": cmd.invalidation_acknowledged,
+                "debtor": cmd.debtor, "guarantors": list(cmd.guarantors), "insurer": cmd.insurer,
+                "mixed_collateral": None if cmd.mixed_collateral is None
+                else cmd.mixed_collateral.model_dump()}, []
     if kind == "pledge_release":
         return {"pledge": cmd.pledge}, []
     if kind == "default":
         return {"pledge": cmd.pledge, "outstanding": cmd.outstanding.value()}, []
     if kind == "disposal":  # the claim paid, surplus and shortfall need the register
+        licence = cmd.licence
         return {"pledge": cmd.pledge, "mode": str(cmd.mode), "proceeds": cmd.proceeds.value(),
                 "to_parties": {h.party: h.share for h in cmd.to_parties},
-                "valuation": _money(cmd.valuation)}, []
+                "valuation": _money(cmd.valuation),
+                "licensee": licence and licence.licensee,
+                "licence_kind": licence and str(licence.licence_kind),
+                "licence_starts_on": licence and licence.starts_on,
+                "licence_ends_on": licence and licence.ends_on}, []
+    if kind == "pledge_change":  # issue 19
+        return {"pledge": cmd.pledge, "due_on": cmd.due_on,
+                "secured_amount": _money(cmd.secured_amount)}, []
     if kind == "pool_entry":  # issue 18 (pools): the pool's administrator and field are
         # the register's, filled in when the entry is judged (decisions.pool_fields)
         return {"pool": cmd.pool, "owners": list(cmd.owners), "starts_on": cmd.starts_on,
