@@ -29,11 +29,25 @@ export function pledgesPage(main, params) {
   const rows = h("div", { id: "pledge-rows" });
   main.append(h("h2", {}, t("pledges")), form, section(t("totals"), h("p", { className: "hint" }, t("totalsNote")), totals), rows);
   const vars = { status: params.get("status") || null, pledgee: params.get("pledgee") || null };
-  withProgress(rows, async () => {
-    const data = await gql(QUERY, { ...vars, first: 20, after: null });
-    return pledgeTable(data.pledges.edges.map((e) => e.node));
-  });
+  showPage(rows, vars, null);
   sumBook(totals, vars);
+}
+
+/** One page of 20 pledges, and a button for the next (the API's cursor). */
+function showPage(rows, vars, after) {
+  const target = h("div", {});
+  rows.querySelector(".more")?.remove();
+  rows.append(target);
+  withProgress(target, async () => {
+    const data = await gql(QUERY, { ...vars, first: 20, after });
+    const { edges, pageInfo } = data.pledges;
+    if (pageInfo.hasNextPage) {
+      const more = h("button", { type: "button", className: "more" }, t("more"));
+      more.addEventListener("click", () => showPage(rows, vars, pageInfo.endCursor));
+      setTimeout(() => rows.append(more), 0);
+    }
+    return pledgeTable(edges.map((e) => e.node));
+  });
 }
 
 function pledgeTable(rows) {
