@@ -5,7 +5,7 @@
 
 import { gql, mayPostFindings, rest } from "./api.js";
 import { isoDate, number, rule, ruleCodes, t, term } from "./i18n.js";
-import { busy, field, h, input, partyLink, patentLink, select, showError, withProgress } from "./ui.js";
+import { busy, field, h, input, partyLink, patentLink, select, showError, withProgress, routeForm } from "./ui.js";
 
 const PAGE = 20; // at most 100 rows per request (the API's bound)
 
@@ -40,12 +40,7 @@ export function anomaliesPage(main, params, role) {
     field(t("to"), input({ type: "date", name: "to", value: params.get("to") || "" })),
     field(t("order"), select([["newest", t("newest")], ["score", t("highestScore")]], params.get("order") || "newest", { name: "order" })),
     h("button", { type: "submit" }, t("apply")));
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const query = new URLSearchParams();
-    for (const [k, v] of new FormData(form)) if (v) query.set(k, v);
-    location.hash = `#/anomalies?${query}`;
-  });
+  routeForm(form, "anomalies");
   const list = h("div", { id: "anomaly-list" });
   main.append(h("h2", {}, t("anomalies")), form, list);
   const order = params.get("order") === "score" ? "score" : "newest";

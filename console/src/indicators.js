@@ -5,7 +5,7 @@
 
 import { gql } from "./api.js";
 import { isoDate, money, number, rule, t, term } from "./i18n.js";
-import { field, h, input, select, table, withProgress } from "./ui.js";
+import { field, h, input, select, table, withProgress, routeForm } from "./ui.js";
 
 const KS = ["K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8", "K9", "K10"];
 const QUERY = `query Indicators($from: Date!, $to: Date!, $granularity: String!, $region: String, $recipientKind: String,
@@ -45,13 +45,7 @@ export function indicatorsPage(main, params) {
   gql(PROGRAMMES).then((data) => {
     for (const g of data.programmes) programme.append(h("option", { value: g.id, selected: g.id === p("programme", "") }, `${g.name} (${g.region})`));
   }).catch(() => {});
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const q = new URLSearchParams();
-    for (const [k, v] of new FormData(form)) if (v) q.set(k, v);
-    if (!q.has("excludeFlagged")) q.set("excludeFlagged", "0");
-    location.hash = `#/indicators?${q}`;
-  });
+  routeForm(form, "indicators", (q) => { if (!q.has("excludeFlagged")) q.set("excludeFlagged", "0"); });
   const body = h("div", { id: "indicator-body" });
   main.append(h("h2", {}, t("indicators")), form, body);
   const k = p("k", "K1");

@@ -3,7 +3,7 @@
 
 import { gql, mayReadOversight } from "./api.js";
 import { isoDate, rule, t, term } from "./i18n.js";
-import { field, h, input, patentLink, section, table, withProgress } from "./ui.js";
+import { field, h, input, patentLink, section, table, withProgress, routeForm } from "./ui.js";
 
 const DEALS_PAGE = 20;
 
@@ -23,12 +23,7 @@ export function partyPage(main, params, role) {
     field(t("partyId"), input({ name: "id", value: id, required: true })),
     field(t("asOf"), input({ type: "date", name: "asOf", value: params.get("asOf") || "" })),
     h("button", { type: "submit" }, t("search")));
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const q = new URLSearchParams();
-    for (const [k, v] of new FormData(form)) if (v) q.set(k, v);
-    location.hash = `#/party?${q}`;
-  });
+  routeForm(form, "party");
   const body = h("div", { id: "party-body" });
   main.append(h("h2", {}, t("party")), form, body);
   if (!id) return;

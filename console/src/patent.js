@@ -5,7 +5,7 @@
 
 import { gql } from "./api.js";
 import { isoDate, isoMoment, money, t, term } from "./i18n.js";
-import { field, h, input, partyLink, section, table, withProgress } from "./ui.js";
+import { field, h, input, partyLink, section, table, withProgress, routeForm } from "./ui.js";
 
 const HISTORY_PAGE = 50;
 const LICENCE_PAGE = 20;
@@ -33,12 +33,7 @@ export function patentPage(main, params) {
     field(t("asOf"), input({ type: "date", name: "asOf", value: params.get("asOf") || "" })),
     field(t("asKnownAt"), input({ type: "datetime-local", name: "asKnownAt", step: 1, value: params.get("asKnownAt") || "" })),
     h("button", { type: "submit" }, t("search")));
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const query = new URLSearchParams();
-    for (const [k, v] of new FormData(form)) if (v) query.set(k, v);
-    location.hash = `#/patent?${query}`;
-  });
+  routeForm(form, "patent");
   const body = h("div", { id: "patent-body" });
   main.append(h("h2", {}, t("patent")), form, body);
   if (!number) return;

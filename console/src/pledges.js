@@ -4,7 +4,7 @@
 
 import { gql } from "./api.js";
 import { isoDate, money, t, term } from "./i18n.js";
-import { field, h, input, partyLink, patentLink, section, select, table, withProgress } from "./ui.js";
+import { field, h, input, partyLink, patentLink, section, select, table, withProgress, routeForm } from "./ui.js";
 
 const PAGE = 100;
 const STATUSES = ["active", "defaulted", "released", "disposed", "collateral_lost"];
@@ -19,12 +19,7 @@ export function pledgesPage(main, params) {
     field(t("status"), select([["", t("any")], ...STATUSES.map((s) => [s, term(s)])], params.get("status") || "", { name: "status" })),
     field(t("pledgee"), input({ name: "pledgee", value: params.get("pledgee") || "", placeholder: t("pledgeePlaceholder") })),
     h("button", { type: "submit" }, t("apply")));
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const q = new URLSearchParams();
-    for (const [k, v] of new FormData(form)) if (v) q.set(k, v);
-    location.hash = `#/pledges?${q}`;
-  });
+  routeForm(form, "pledges");
   const totals = h("div", { id: "pledge-totals" });
   const rows = h("div", { id: "pledge-rows" });
   main.append(h("h2", {}, t("pledges")), form, section(t("totals"), h("p", { className: "hint" }, t("totalsNote")), totals), rows);

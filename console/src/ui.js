@@ -72,3 +72,16 @@ export function select(options, value, attrs) {
 export function section(title, ...children) {
   return h("section", {}, h("h2", {}, title), ...children);
 }
+
+/** A filter or search form that, when sent, puts its filled fields in the page's route (so
+ * the page can be bookmarked and the browser's back button steps through searches). */
+export function routeForm(form, page, adjust) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const query = new URLSearchParams();
+    for (const [k, v] of new FormData(form)) if (v) query.set(k, v);
+    if (adjust) adjust(query);
+    location.hash = `#/${page}?${query}`;
+  });
+  return form;
+}
