@@ -106,7 +106,7 @@ const TERMS = {
   open: ["待处理", "open"], confirmed: ["已确认", "confirmed"], dismissed: ["已驳回", "dismissed"],
   active: ["有效", "active"], defaulted: ["已违约", "defaulted"], released: ["已解除", "released"],
   disposed: ["已处置", "disposed"], collateral_lost: ["质物灭失", "collateral lost"],
-  granted: ["已授权", "granted"], pending: ["申请中", "pending"], fee_grace: ["缴费宽限期", "fee grace"],
+  in_force: ["有效", "in force"], granted: ["已授权", "granted"], pending: ["申请中", "pending"], fee_grace: ["缴费宽限期", "fee grace"],
   lapsed: ["已失效", "lapsed"], restored: ["已恢复", "restored"], expired: ["已届满", "expired"],
   invalidated: ["已宣告无效", "invalidated"], preserved: ["已保全", "preserved"],
   // kinds of patents, parties, licences and fees
