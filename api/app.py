@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import admin, commands, event_log, pledge_routes, pools_routes
 from api.auth import AuthError, KeyRing
+from api.console import SecurityHeaders, add_console
 from api.gql.router import BadGraphQLRequest, graphql_router
 from api.key_store import KeyRefresher, KeyStore
 from api.problems import PROBLEM, Problem, http_problem, problem, problem_responses, validation_problem
@@ -60,7 +61,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
         title="Patent deal ledger",
         version="0.1.0",
         description="Post patent deals as immutable events; refusals name the rule (INV-n).",
-        docs_url="/docs" if docs else None,
+        docs_url=None,  # served from local assets by api/console.py
         openapi_url="/openapi.json" if docs else None,
         redoc_url=None,
     )
@@ -76,12 +77,14 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
     app.include_router(pledge_routes.router)  # issue 19
     app.include_router(admin.router)
     app.include_router(event_log.router)
+    add_console(app, graphiql=not production, docs=docs)  # before /graphql: its GET page
     app.include_router(graphql_router(production=production), prefix="/graphql")
     _add_operations(app, service)
     _add_error_handlers(app)
     _document_raw_bodies(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog, metrics=service.metrics)
+    app.add_middleware(SecurityHeaders)  # outermost: every answer, a 413 or 500 too
     return app
 
 

@@ -271,6 +271,7 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from api.progress import ProgressBar
+    from ledger.integrity import verifications
     from ledger.integrity.checkpoints import check_checkpoints, load_or_create_key
     from ledger.integrity.verify import verify_log
 
@@ -287,6 +288,10 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
         verdict = verify_log(url, bar.update)
         bar.finish()
         problems = check_checkpoints(url, public)
+        found = ([f"position {verdict.broken.position}: {verdict.broken.problem}"]
+                 if verdict.broken is not None else []) + problems
+        verifications.record(url, not found, verdict.events, verdict.linked,
+                             "; ".join(found)[:2_000] or None)  # the console's health page
     if verdict.broken is not None:
         print(f"BROKEN at position {verdict.broken.position}: {verdict.broken.problem}")
     for problem in problems:

@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ledger.law import events as ev
 from ledger.law.values import Money
+from projections import regions
 from projections.credit import Listing, listing_from_row
 from projections.event_facts import parties_of, patents_of, payload_of
 from projections.indicator_sql import RAW_QUERY, ROLLUP_QUERY
@@ -122,6 +123,18 @@ class AnomalyFilter:
     patent: str | None = None
     detected_from: date | None = None
     detected_to: date | None = None
+    region: str | None = None  # some party's region lies within it (GB/T 2260 codes nest)
+
+
+# How a page of anomalies is ordered (`anomalies(order:)`): the SQL order and the keyset
+# comparison that continues after a cursor. "log": oldest evidence first (the contract's
+# order); "newest": newest first; "score": highest score first, newest first among equals.
+ANOMALY_ORDERS = {
+    "log": ("a.position, a.id", "(a.position, a.id) > (%s, %s)"),
+    "newest": ("a.position DESC, a.id DESC", "(a.position, a.id) < (%s, %s)"),
+    "score": ("a.score DESC, a.position DESC, a.id DESC",
+              "(a.score, a.position, a.id) < (%s, %s, %s)"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,10 +358,16 @@ class ReadModels:
         rows = await self._rows("SELECT 1 FROM rm_anomalies WHERE id = %s", (anomaly_id,))
         return bool(rows)
 
-    async def anomaly_page(self, where: AnomalyFilter, after: tuple[int, str] | None,
-                           first: int) -> list[AnomalyRow]:
-        clauses: list[str] = ["(a.position, a.id) > (%s, %s)"]
-        params: list[Any] = [*(after or (0, ""))]
+    async def anomaly_page(self, where: AnomalyFilter, after: tuple[Any, ...] | None,
+                           first: int, order: str = "log") -> list[AnomalyRow]:
+        """A page of flags in `order` (ANOMALY_ORDERS), after the key `after` of the last
+        flag of the page before: (position, id), or (score, position, id) by score."""
+        sort, continues = ANOMALY_ORDERS[order]
+        clauses: list[str] = []
+        params: list[Any] = []
+        if after is not None:
+            clauses.append(continues)
+            params.extend(after)
         for clause, value in (("a.rule = %s", where.rule),
                               ("%s = ANY(a.parties)", where.party),
                               ("%s = ANY(a.patents)", where.patent),
@@ -358,10 +377,16 @@ class ReadModels:
             if value is not None:
                 clauses.append(clause)
                 params.append(value)
+        if where.region is not None:
+            region = regions.parameters(where.region)
+            clauses.append("EXISTS (SELECT 1 FROM rm_parties r WHERE r.id = ANY(a.parties)"
+                           " AND (r.region = %s::text OR (r.region ~ '^[0-9]{6}$'"
+                           " AND left(r.region, length(%s::text)) = %s::text)))")
+            params.extend((region["region"], region["region_prefix"], region["region_prefix"]))
         rows = await self._rows(
             "SELECT a.*, f.decision, f.note, f.recorded_at AS found_at FROM rm_anomalies a"
             " LEFT JOIN rm_findings f ON f.anomaly_id = a.id"
-            f" WHERE {' AND '.join(clauses)} ORDER BY a.position, a.id LIMIT %s",
+            f" WHERE {' AND '.join(clauses) or 'true'} ORDER BY {sort} LIMIT %s",
             (*params, first))
         return [AnomalyRow(r["id"], r["rule"], r["rule_version"], r["score"], r["explanation"],
                            r["detected_on"], r["position"], tuple(r["parties"]),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian machine: installs what is missing, then serves or tests.
-#   bash scripts/dev.sh serve   the API on the embedded PostgreSQL (data in .ledger-data/)
+#   bash scripts/dev.sh serve   the API and the console (/console/) on the embedded PostgreSQL
+#                               (data in .ledger-data/)
 #   bash scripts/dev.sh test    ruff, mypy, import contracts and the whole pytest suite against real PostgreSQL
 #   bash scripts/dev.sh bench [write|read|import|scale]   benchmarks (write BENCHMARKS.md; all
 #                               but scale by default: scale loads up to 3,000,000 events)
@@ -41,17 +42,49 @@ ensure_python() {
     fi
 }
 
+ensure_console() {
+    # The console's browser libraries (ECharts, GraphiQL, React, Swagger UI), from the npm
+    # registry at the versions console/package-lock.json pins; served by the ledger itself.
+    if [ ! -f console/node_modules/.installed ] \
+        || [ console/package-lock.json -nt console/node_modules/.installed ]; then
+        if ! command -v npm >/dev/null; then
+            say "npm missing: installing Debian's nodejs and npm packages"
+            apt_install nodejs npm
+        fi
+        say "installing the console's locked browser assets (npm ci)"
+        (cd console && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+        touch console/node_modules/.installed
+    fi
+}
+
+ensure_chromium() {
+    # The browser tests drive Debian's chromium through Playwright (no browser download).
+    command -v chromium >/dev/null && return 0
+    say "chromium missing: installing Debian's chromium package (browser tests)"
+    apt_install chromium
+}
+
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
 command=${1:-}
 shift || true
 case "$command" in
     serve)
         ensure_postgres
         ensure_python
+        ensure_console
         exec .venv/bin/patent-ledger serve "$@"
         ;;
     test)
         ensure_postgres
         ensure_python
+        ensure_console
+        ensure_chromium
         say "ruff"
         .venv/bin/ruff check .
         say "mypy"

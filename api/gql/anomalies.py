@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 import strawberry
 
 from api.gql.context import Ctx
+from api.gql.errors import bad_input
 from api.gql.events import Event, PageInfo, evidence
 from api.gql.oversight import require_oversight
 from api.gql.paging import decode_cursor, encode_cursor, page_size
 from api.gql.types import Party, Patent, party_by_id
-from projections.queries import AnomalyFilter, AnomalyRow
+from projections import regions
+from projections.queries import ANOMALY_ORDERS, AnomalyFilter, AnomalyRow
 
 
 @strawberry.type
@@ -94,19 +98,51 @@ class AnomalyFilterInput:
     patent: str | None = None
     detected_from: date | None = None
     detected_to: date | None = None
+    region: str | None = strawberry.field(
+        default=None, description="GB/T 2260 code (its divisions count too) or a region "
+        "label: flags with some party there.")
+
+
+ORDER_DESCRIPTION = ("log (oldest evidence first, the default), newest (newest first) or "
+                     "score (highest score first)")
 
 
 async def anomaly_connection(info: Ctx, where: AnomalyFilterInput | None, first: int | None,
-                             after: str | None) -> AnomalyConnection:
+                             after: str | None, order: str = "log") -> AnomalyConnection:
     require_oversight(info, "anomalies")
+    if order not in ANOMALY_ORDERS:
+        raise bad_input("order", f"must be {ORDER_DESCRIPTION}, not {order!r}")
     size = page_size(first)
-    cursor = decode_cursor(after, 2)
-    key = (int(cursor[0]), cursor[1]) if cursor and cursor[0].isdigit() else None
+    key = _anomaly_key(after, order)
     w = where or AnomalyFilterInput()
+    if w.region is not None:
+        try:
+            regions.check(w.region)
+        except ValueError as error:
+            raise bad_input("filter.region", str(error)) from None
     rows = await info.context.reads.anomaly_page(
-        AnomalyFilter(w.rule, w.status, w.party, w.patent, w.detected_from, w.detected_to),
-        key, size + 1)
-    edges = [AnomalyEdge(cursor=encode_cursor(r.position, r.id), node=Anomaly(row=r))
+        AnomalyFilter(w.rule, w.status, w.party, w.patent, w.detected_from, w.detected_to,
+                      w.region), key, size + 1, order)
+    edges = [AnomalyEdge(cursor=_anomaly_cursor(r, order), node=Anomaly(row=r))
              for r in rows[:size]]
     return AnomalyConnection(edges=edges, page_info=PageInfo(
         has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None))
+
+
+def _anomaly_cursor(row: AnomalyRow, order: str) -> str:
+    if order == "score":
+        return encode_cursor(row.score, row.position, row.id)
+    return encode_cursor(row.position, row.id)
+
+
+def _anomaly_key(after: str | None, order: str) -> tuple[Any, ...] | None:
+    """The key a cursor names, in the shape of `order`'s keyset (a cursor of another
+    order, or none of this list, is refused by name)."""
+    cursor = decode_cursor(after, 3 if order == "score" else 2)
+    if cursor is None:
+        return None
+    *score, position, anomaly_id = cursor
+    try:
+        return (*(Decimal(s) for s in score), int(position), anomaly_id)
+    except (ArithmeticError, ValueError):
+        raise bad_input("after", f"not a cursor of this list: {after!r}") from None

@@ -22,7 +22,12 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from api.gql.anomalies import AnomalyConnection, AnomalyFilterInput, anomaly_connection
+from api.gql.anomalies import (
+    ORDER_DESCRIPTION,
+    AnomalyConnection,
+    AnomalyFilterInput,
+    anomaly_connection,
+)
 from api.gql.arguments import CheckedArguments
 from api.gql.credit import blacklist
 from api.gql.deals import Deal
@@ -113,11 +118,13 @@ class Query:
             has_next_page=len(found) > size, end_cursor=edges[-1].cursor if edges else None))
 
     @strawberry.field(description="Flags raised by the anomaly rules, newest evidence last "
-                                  "(auditors and regulators).")
+                                  "unless `order` says otherwise (auditors and regulators).")
     async def anomalies(self, info: Ctx, filter: AnomalyFilterInput | None = None,
-                        first: int | None = None, after: str | None = None
+                        first: int | None = None, after: str | None = None,
+                        order: Annotated[str, strawberry.argument(
+                            description=ORDER_DESCRIPTION)] = "log",
                         ) -> AnomalyConnection:
-        return await anomaly_connection(info, filter, first, after)
+        return await anomaly_connection(info, filter, first, after, order)
 
     @strawberry.field(description="Parties on a regulator's credit list on asOf (else "
                                   "today); risk marks list nobody (domain.md s9).")

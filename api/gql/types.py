@@ -17,6 +17,7 @@ import strawberry
 from api.gql.context import Ctx
 from api.gql.credit import CreditGrade, blacklisted, credit_of, listings_of
 from api.gql.events import Event, EventConnection, PageInfo, event_connection, evidence
+from api.gql.health import Verification, latest_checkpoint, latest_verification
 from api.gql.money import Fee, Money
 from api.gql.paging import LICENCE_PAGE, encode_cursor, keyed_cursor, page_size
 from api.gql.pools import (  # issue 18 (pools)
@@ -27,6 +28,7 @@ from api.gql.pools import (  # issue 18 (pools)
     qualifications_of_party,
     size_of_party,
 )
+from api.gql.proofs import SignedCheckpoint
 from api.gql.time_travel import held_on
 from projections.credit import Listing
 from projections.licence_pages import (
@@ -495,3 +497,13 @@ class ProjectionStatus:
 class Ledger:
     position: int
     projections: list[ProjectionStatus]
+
+    @strawberry.field(description="The latest checkpoint signed with the ledger's key; null "
+                                  "before the first.")
+    async def checkpoint(self, info: Ctx) -> SignedCheckpoint | None:
+        return await info.context.reads.run(latest_checkpoint)
+
+    @strawberry.field(description="The latest run of `patent-ledger verify`; null if it never "
+                                  "ran on this database.")
+    async def verification(self, info: Ctx) -> Verification | None:
+        return await info.context.reads.run(latest_verification)
