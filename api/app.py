@@ -16,7 +16,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import admin, commands, event_log
+from api import (
+    admin,
+    commands,
+    event_log,
+    outcome_routes,  # issue 18 (outcomes)
+)
 from api.auth import AuthError, KeyRing
 from api.gql.router import BadGraphQLRequest, graphql_router
 from api.key_store import KeyRefresher, KeyStore
@@ -72,6 +77,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
     app.state.key_store = KeyStore(service.database_url)
     app.state.standing = LedgerStanding(service.database_url)
     app.include_router(commands.router)
+    app.include_router(outcome_routes.router)  # issue 18 (outcomes)
     app.include_router(admin.router)
     app.include_router(event_log.router)
     app.include_router(graphql_router(production=production), prefix="/graphql")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from projections.anomalies import AnomalyProjection
 from projections.audit import AuditProjection
 from projections.indicator_rollup import IndicatorProjection
+from projections.products import ProductProjection  # issue 18 (outcomes)
 from projections.register_model import RegisterProjection
 from projections.runner import Projection
 
 
 def all_projections() -> list[Projection]:
     """A fresh instance of every projection, in the order they are run and rebuilt."""
-    return [RegisterProjection(), AuditProjection(), AnomalyProjection(), IndicatorProjection()]
+    return [RegisterProjection(), AuditProjection(), AnomalyProjection(), IndicatorProjection(),
+            ProductProjection()]  # issue 18 (outcomes)

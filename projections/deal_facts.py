@@ -81,7 +81,8 @@ class FollowsPartyTraits:
         # A take-up names only its licensee: its licensors (an offer's owners) are wanted too.
         licensors = [owner for offer in offers.values() for owner in offer.owners]
         for party in [*licensors, *(party for _, event in batch
-                                    if isinstance(event, ev.DealEvent | ev.SubsidyRecovered)
+                                    if isinstance(event, ev.DealEvent | ev.SubsidyRecovered
+                                                  | ev.IndustrialisationReported)
                                     for party in parties_of(event))]:
             cached = self.traits.get(party)
             if cached is not None:
@@ -104,6 +105,8 @@ class FollowsPartyTraits:
                 follow_offers(event, offers, declared, moved)
             elif isinstance(event, ev.SubsidyRecovered):  # issue 17 (credit): K10
                 rows.append(recovery_row(position, event, known))
+            elif isinstance(event, ev.IndustrialisationReported):  # issue 18 (outcomes): K11
+                rows.append(industrialisation_row(position, event, known))
         self._write_offers(cur, offers, declared, moved, suffix)
         if new:
             with cur.copy(SQL("COPY {} (id, kind, size) FROM STDIN").format(table)) as copy:
@@ -255,6 +258,19 @@ def recovery_row(position: int, event: ev.SubsidyRecovered, parties: PartyTraits
             event.timestamp, array([]), array([event.party]), array([]), event.amount.amount,
             event.amount.currency, None, None, None, False, None, None, None,
             _traits([event.party], parties)[0], False, False)
+
+
+def industrialisation_row(position: int, event: ev.IndustrialisationReported,
+                          parties: PartyTraits) -> tuple[Any, ...]:
+    """Issue 18 (outcomes): an industrialisation report as a conversion K11 counts. Its
+    givers are the patent's holders on `started_on` (the holder whose patent was put to use:
+    K11's holder kind and region), its receiver the party that uses it; `detail` is its
+    category and `deal_id` the report's id."""
+    return (position, "industrialisation", event.report_id, event.effective_on,
+            event.timestamp, array([event.number]), array(event.holders),
+            array([event.party]), None, None, event.category, None, None, False, None,
+            *_traits([event.party], parties), _traits(event.holders, parties)[0],
+            False, False)
 
 
 def _traits(who: list[str], parties: PartyTraits) -> tuple[str | None, str | None]:

@@ -27,6 +27,9 @@ _OTHER_KINDS: dict[type[ev.LedgerEvent], str] = {
     ev.AnomalyConfirmed: "finding_confirmed",
     ev.AnomalyDismissed: "finding_dismissed",
     ev.SubsidyRecovered: "subsidy_recovery",  # issue 17 (credit)
+    ev.IndustrialisationReported: "industrialisation",  # issue 18 (outcomes)
+    ev.ProductFiled: "product_filed",  # issue 18 (outcomes)
+    ev.ProductReported: "product_report",  # issue 18 (outcomes)
 }
 EVENT_KINDS: tuple[str, ...] = (*_OTHER_KINDS.values(), *ev.DEAL_EVENTS)
 # Each event class by its read-side kind name (`rm_events.kind`, GraphQL `kind`), and back.
@@ -44,8 +47,10 @@ def patents_of(event: ev.LedgerEvent) -> list[str]:
     if isinstance(event, ev.DealEvent):
         return list(event.patents)
     if isinstance(event, ev.PatentStatusChanged | ev.PatentRegistered | ev.InventorsChanged
-                  | ev.PatentTermExtended):
+                  | ev.PatentTermExtended | ev.IndustrialisationReported):
         return [event.number]
+    if isinstance(event, ev.ProductFiled):  # issue 18 (outcomes): in its patents' history
+        return list(event.patents)
     return []
 
 
@@ -73,6 +78,10 @@ def parties_of(event: ev.LedgerEvent) -> list[str]:
             named = list(event.to_parties)
         case ev.SubsidyAwarded() | ev.SubsidyRecovered() | ev.PartyListed() | ev.PartyDelisted():
             named = [event.party]
+        case ev.IndustrialisationReported():  # issue 18 (outcomes)
+            named = [event.party, *event.holders]
+        case ev.ProductFiled() | ev.ProductReported():  # issue 18 (outcomes)
+            named = [event.owner]
     return list(dict.fromkeys(named))
 
 

@@ -45,6 +45,10 @@ READERS: dict[Kind, frozenset[str]] = {
     ev.AnomalyConfirmed: OVERSIGHT,  # "platform sees no anomalies"
     ev.AnomalyDismissed: OVERSIGHT,
     ev.SubsidyRecovered: OVERSIGHT,  # issue 17: a regulator's decision on public money
+    # issue 18 (outcomes): what platforms post of a patent's use, read like deals
+    ev.IndustrialisationReported: EVERYONE,
+    ev.ProductFiled: EVERYONE,
+    ev.ProductReported: EVERYONE,
 }
 
 # Members of a kind a role may read but must not see, by kind and role. None today (see above).

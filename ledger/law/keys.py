@@ -41,6 +41,26 @@ def term_extension_key(number: str, extension_id: str) -> str:
     return f"term-extension:{number}:{extension_id}"
 
 
+# --- issue 18 (outcomes) ------------------------------------------------------------------
+
+
+def industrialisation_key(number: str, report_id: str) -> str:
+    """An industrialisation report is named by its patent and the client's id for it."""
+    return f"industrialisation:{number}:{report_id}"
+
+
+def product_key(product_id: str) -> str:
+    return f"product:{product_id}"
+
+
+def product_report_key(product_id: str, year: int) -> str:
+    """A product's report for a year: one each, so the year is its idempotency key."""
+    return f"product-report:{product_id}:{year}"
+
+
+# --- end issue 18 (outcomes) --------------------------------------------------------------
+
+
 def posting_key(event: ev.LedgerEvent) -> str | None:
     """The idempotency key under which a retry of the same posting finds its first answer."""
     if isinstance(event, ev.DealEvent):
@@ -61,6 +81,12 @@ def posting_key(event: ev.LedgerEvent) -> str | None:
         return patent_key(event.number)
     if isinstance(event, ev.PatentTermExtended):
         return term_extension_key(event.number, event.extension_id)
+    if isinstance(event, ev.IndustrialisationReported):  # issue 18 (outcomes)
+        return industrialisation_key(event.number, event.report_id)
+    if isinstance(event, ev.ProductFiled):  # issue 18 (outcomes)
+        return product_key(event.product_id)
+    if isinstance(event, ev.ProductReported):  # issue 18 (outcomes)
+        return product_report_key(event.product_id, event.year)
     return None
 
 
