@@ -271,6 +271,12 @@ def test_k11_counts_conversions_by_category_and_holder_kind(
         ("2022", "industrialised_by_licensee"): 1,
         ("2022", "industrialised_by_licensee:university"): 1,
     }
+    # Asked as known at a moment, the exact query over the facts answers, not the rollup.
+    known = K.replace("excludeFlagged: false", 'excludeFlagged: false, '
+                      'asKnownAt: "2199-01-01T00:00:00Z"')
+    exact = gql(ledger, projectors, known, g="year")["indicators"]
+    assert {(r["period"][:4], r["dimension"]): r["count"] for r in exact
+            if r["indicator"] == "K11"} == k11
 
 
 def test_k12_counts_products_output_and_employment_with_growth(
