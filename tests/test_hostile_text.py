@@ -14,8 +14,11 @@ from fastapi.testclient import TestClient
 from pydantic import AfterValidator, BaseModel
 
 from ledger.posting import commands as c
-from ledger.posting import outcome_commands  # issue 18 (outcomes)
-from ledger.posting import fields, text
+from ledger.posting import (
+    fields,
+    outcome_commands,  # issue 18 (outcomes)
+    text,
+)
 from tests.builders import (
     ACME,
     BETA,
