@@ -16,7 +16,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import admin, commands, event_log, pledge_routes, pools_routes
+from api import admin, commands, event_log, outcome_routes, pledge_routes, pools_routes
 from api.auth import AuthError, KeyRing
 from api.console import SecurityHeaders, add_console
 from api.gql.router import BadGraphQLRequest, graphql_router
@@ -75,6 +75,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
     app.include_router(commands.router)
     app.include_router(pools_routes.router)  # issue 18 (pools)
     app.include_router(pledge_routes.router)  # issue 19
+    app.include_router(outcome_routes.router)  # issue 18 (outcomes)
     app.include_router(admin.router)
     app.include_router(event_log.router)
     add_console(app, graphiql=not production, docs=docs)  # before /graphql: its GET page

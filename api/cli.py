@@ -216,6 +216,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     pooled, pool_queries = pool_postings()  # issue 18 (pools)
     postings += pooled
     postings += [("/v1/deals", body, "platform") for body in background.deals(args.deals)]
+    # issue 18 (outcomes): what the licensees made of their licences, after the deals
+    postings += [(path, body, "platform") for path, body in background.outcome_postings()]
     with ledger_database(settings) as url:
         service = LedgerService(url, cache_events=settings.writer_cache).start()
         try:
@@ -238,7 +240,16 @@ Bearer <auditor or regulator key>):
 { pledges(status: "active", first: 5) { edges { node { dealId pledgee { id }
     securedAmount { amount } patent { number owners { party { id } } } } } } }
 { indicators(from: "2019-01-01", to: "2022-12-31", granularity: "year") {
-    indicator period dimension value patents amount yoyGrowth } }"""
+    indicator period dimension value patents amount yoyGrowth } }
+{ conversions(filter: {holderKind: "university", category: "none"}, first: 5) {
+    edges { node { number patent { title } } } } }
+{ conversions(filter: {category: "industrialised_by_licensee"}, first: 5) {
+    edges { node { number since evidence { position kind } } } } }
+{ product(id: "OUT-P1") { name owner { id } patents { number
+    conversions { category since evidence { position dealId } } }
+    reports { year outputValue { amount } employees } } }
+{ indicators(from: "2022-01-01", to: "2023-12-31", granularity: "year") {
+    indicator dimension value count patents amount yoyGrowth } }   # K11, K12 among them"""
 
 
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:

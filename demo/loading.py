@@ -15,6 +15,8 @@ from pydantic import TypeAdapter
 from ledger.engine.writer import Decide
 from ledger.posting import commands as c
 from ledger.posting import decisions as d
+from ledger.posting import outcome_commands as oc  # issue 18 (outcomes)
+from ledger.posting import outcome_decisions as od  # issue 18 (outcomes)
 from ledger.posting import pools
 from ledger.posting.decisions import Accepted, Replayed
 from ledger.posting.preparation import prepare_deal
@@ -41,6 +43,15 @@ def decision(path: str, body: dict[str, Any]) -> Decide:
         return partial(d.decide_subsidy, cmd=c.SubsidyCommand.model_validate(body))
     if path == "/v1/listings":
         return partial(d.decide_listing, cmd=c.ListingCommand.model_validate(body))
+    # issue 18 (outcomes): industrialisation reports, products and their yearly reports
+    if path.startswith("/v1/patents/") and path.endswith("/industrialisation"):
+        return partial(od.decide_industrialisation, number=path.split("/")[3],
+                       cmd=oc.IndustrialisationCommand.model_validate(body))
+    if path == "/v1/products":
+        return partial(od.decide_product, cmd=oc.ProductCommand.model_validate(body))
+    if path.startswith("/v1/products/") and path.endswith("/reports"):
+        return partial(od.decide_product_report, product_id=path.split("/")[3],
+                       cmd=oc.ProductReportCommand.model_validate(body))
     return _pool_decision(path, body)  # issue 18 (pools)
 
 

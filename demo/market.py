@@ -78,6 +78,7 @@ class MarketFlow:
         self._book: dict[str, _Patent] = {}
         self._numbers: list[str] = []
         self._party_bodies = self._make_parties()
+        self._outcomes = OutcomeFlow(seed, self._enterprises_of)  # issue 18 (outcomes)
         self._patent_bodies = self._make_patents()
         self._enterprises = [p for p, k in self._kinds.items() if k == "enterprise"]
         self._smes = [p for p in self._enterprises if self._sizes[p] != "large"]
@@ -136,6 +137,15 @@ class MarketFlow:
         log that grows keeps growing its register too)."""
         first, self.patents = self.patents, self.patents + count
         return self._make_patents(first)
+
+    def outcome_postings(self) -> list[tuple[str, dict[str, Any]]]:
+        """Issue 18 (outcomes): the industrialisation reports, products and product reports
+        that follow from the licences of the deals emitted so far, as (path, body), to post
+        after those deals (a few per thousand deals; `OutcomeFlow`). Each is returned once."""
+        return self._outcomes.drain()
+
+    def _enterprises_of(self) -> list[str]:
+        return self._enterprises
 
     def hot_patents(self) -> list[str]:
         """The popular patents: licensed widely, so each has a long history."""
@@ -216,11 +226,13 @@ class MarketFlow:
             if self._random.random() < 0.5 else
             {"mode": "lump_sum", "amount": {"amount": str(self._random.randint(2, 60) * 10_000),
                                             "currency": "CNY"}})
-        return {**self._common("licence", patent), "licensors": [patent.owner],
+        body = {**self._common("licence", patent), "licensors": [patent.owner],
                 "licensee": self._other(patent, self._enterprises),
                 "licence_kind": "exclusive" if exclusive else "ordinary", "territory": "CN",
                 "field": "*", "starts_on": day.isoformat(), "ends_on": ends.isoformat(),
                 "fee": fee, "pledgee_consent": patent.pledge is not None}
+        self._outcomes.note_licence(body)  # issue 18 (outcomes)
+        return body
 
     def _title_free(self, patent: _Patent, flip: bool = False) -> bool:
         """Title may move: not within the gap, not under an open licence or a pledge (which
@@ -316,3 +328,57 @@ class MarketFlow:
         return {**body, "kind": "disposal", "mode": "auction",
                 "proceeds": {"amount": str(proceeds), "currency": "CNY"},
                 "to_parties": [{"party": buyer, "share": "1"}]}
+
+
+# --- issue 18 (outcomes): industrialisation reports and patent products ---------------------
+
+OUTCOME_EVERY = 250  # one licence in this many is put to use: about 4 postings per 1,000 deals
+
+
+class OutcomeFlow:
+    """What the market's licensees make of their licences (domain.md s10.1-10.2), drawn with
+    a random generator of its own, so the deal flow stays the same for a seed whether or not
+    outcomes are asked. One licence in OUTCOME_EVERY is industrialised by its licensee on the
+    day it starts (INV-17: a licence in force then); every second of those also gives a
+    product filed that day, naming the patent, with a report for its first year; every third
+    is also used by a partner under a technical service contract. All lawful in log order:
+    nothing in the flow lapses a patent or ends a licence early."""
+
+    def __init__(self, seed: int, enterprises: Any) -> None:
+        self._random = random.Random(seed + 18)
+        self._enterprises = enterprises
+        self._picked = 0
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+
+    def note_licence(self, licence: dict[str, Any]) -> None:
+        if self._random.randrange(OUTCOME_EVERY):
+            return
+        self._picked += 1
+        number, licensee, day = licence["patents"][0], licence["licensee"], licence["starts_on"]
+        self._pending.append((f"/v1/patents/{number}/industrialisation", {
+            "report_id": f"ind-{licence['deal_id']}", "party": licensee, "basis": "licence",
+            "deal": licence["deal_id"], "started_on": day}))
+        if self._picked % 2 == 0:
+            product_id = f"prod-{licence['deal_id']}"
+            self._pending.append(("/v1/products", {
+                "product_id": product_id, "name": f"Product of {licence['deal_id']}",
+                "owner": licensee, "patents": [number], "filed_on": day,
+                "category": self._random.choice(("equipment", "materials", "devices")),
+                "intensive": self._random.random() < 0.3}))
+            self._pending.append((f"/v1/products/{product_id}/reports", {
+                "year": int(day[:4]), "employees": self._random.randint(5, 400),
+                "output_value": {"amount": str(self._random.randint(10, 5_000) * 10_000),
+                                 "currency": "CNY"}}))
+        if self._picked % 3 == 0:
+            partner = self._random.choice(self._enterprises())
+            self._pending.append((f"/v1/patents/{number}/industrialisation", {
+                "report_id": f"svc-{licence['deal_id']}", "party": partner,
+                "basis": "service_contract", "contract_ref": f"TS-{licence['deal_id']}",
+                "started_on": day}))
+
+    def drain(self) -> list[tuple[str, dict[str, Any]]]:
+        taken, self._pending = self._pending, []
+        return taken
+
+
+# --- end issue 18 (outcomes) ----------------------------------------------------------------

@@ -177,4 +177,39 @@ def planted_scenario() -> Scenario:
     buyers = [s.party(40 + i, size="micro", founded_on="2022-06-01") for i in range(5)]
     s.planted["AR-12"] = [s.transfer(f"D12-{i}", s.patent(seller), seller, buyer,
                                      f"2022-09-0{i + 1}") for i, buyer in enumerate(buyers)]
+    outcomes(s, uni, firms[2], firms[3])  # issue 18 (outcomes)
     return s
+
+
+# --- issue 18 (outcomes): conversion outcomes, a product and its yearly reports ----------------
+
+
+def outcomes(s: Scenario, uni: str, maker: str, partner: str) -> None:
+    """A university's stock patents put to use (domain.md s10.1-10.2): one licensed
+    exclusively and industrialised by its licensee, which files a product on it with two
+    yearly reports; one used by a partner under a development contract; one left idle (the
+    "stock patents of universities with no conversion" query finds it)."""
+    licensed, developed = s.patent(uni), s.patent(uni)
+    s.patent(uni)  # idle
+    s.deal({"deal_id": "OUT-L1", "kind": "licence", "effective_on": "2022-02-01",
+            "patents": [licensed], "licensors": [uni], "licensee": maker,
+            "licence_kind": "exclusive", "territory": "CN", "field": "*",
+            "starts_on": "2022-02-01", "ends_on": "2027-01-31",
+            "fee": {"mode": "royalty", "rate": "0.03"}})
+    s.postings.append((f"/v1/patents/{licensed}/industrialisation", {
+        "report_id": "OUT-I1", "party": maker, "basis": "licence", "deal": "OUT-L1",
+        "started_on": "2022-05-01"}, "platform"))
+    s.postings.append((f"/v1/patents/{developed}/industrialisation", {
+        "report_id": "OUT-I2", "party": partner, "basis": "development_contract",
+        "contract_ref": "JS-2022-017", "started_on": "2022-08-01"}, "platform"))
+    s.postings.append(("/v1/products", {
+        "product_id": "OUT-P1", "name": "Smart valve actuator", "owner": maker,
+        "patents": [licensed], "filed_on": "2022-06-01", "category": "equipment",
+        "intensive": True}, "platform"))
+    for year, output, employees in ((2022, "3200000", 41), (2023, "5100000", 58)):
+        s.postings.append(("/v1/products/OUT-P1/reports", {
+            "year": year, "output_value": {"amount": output, "currency": "CNY"},
+            "employees": employees}, "platform"))
+
+
+# --- end issue 18 (outcomes) ------------------------------------------------------------------

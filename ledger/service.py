@@ -17,6 +17,8 @@ from ledger.engine.writer import Decisions, Result, Writer
 from ledger.metrics import Metrics
 from ledger.posting import commands as c
 from ledger.posting import decisions as d
+from ledger.posting import outcome_commands as oc  # issue 18 (outcomes)
+from ledger.posting import outcome_decisions as od  # issue 18 (outcomes)
 from ledger.posting import pools  # issue 18 (pools)
 from ledger.posting.preparation import prepare_deal
 from ledger.posting.recovery import decide_recovery
@@ -94,6 +96,24 @@ class LedgerService:
                                 posted_by)
 
     # --- end issue 18 (pools) -------------------------------------------------------------
+    # --- issue 18 (outcomes): industrialisation, products, product reports ---------------
+
+    def report_industrialisation(self, number: str, cmd: oc.IndustrialisationCommand,
+                                 posted_by: str) -> Future[list[Result]]:
+        """A patent's use by a licensee or partner (s10.1); INV-4 and INV-17 judge it."""
+        return self.writer.post(partial(od.decide_industrialisation, number=number, cmd=cmd),
+                                posted_by)
+
+    def file_product(self, cmd: oc.ProductCommand, posted_by: str) -> Future[list[Result]]:
+        """A patent product filed (s10.2); INV-17 judges its patents on its filing date."""
+        return self.writer.post(partial(od.decide_product, cmd=cmd), posted_by)
+
+    def report_product(self, product_id: str, cmd: oc.ProductReportCommand, posted_by: str
+                       ) -> Future[list[Result]]:
+        return self.writer.post(partial(od.decide_product_report, product_id=product_id,
+                                        cmd=cmd), posted_by)
+
+    # --- end issue 18 (outcomes) ----------------------------------------------------------
 
     def post_deal(self, cmd: c.DealCommand, posted_by: str) -> Future[list[Result]]:
         """Prepared here, on the caller's thread: the writer only judges."""

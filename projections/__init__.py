@@ -6,6 +6,7 @@ from projections.anomalies import AnomalyProjection
 from projections.audit import AuditProjection
 from projections.indicator_rollup import IndicatorProjection
 from projections.pools import PoolProjection  # issue 18 (pools)
+from projections.products import ProductProjection  # issue 18 (outcomes)
 from projections.register_model import RegisterProjection
 from projections.runner import Projection
 
@@ -13,4 +14,5 @@ from projections.runner import Projection
 def all_projections() -> list[Projection]:
     """A fresh instance of every projection, in the order they are run and rebuilt."""
     return [RegisterProjection(), AuditProjection(), AnomalyProjection(), IndicatorProjection(),
-            PoolProjection()]  # issue 18 (pools)
+            PoolProjection(),  # issue 18 (pools)
+            ProductProjection()]  # issue 18 (outcomes)

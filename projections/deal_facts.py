@@ -157,7 +157,8 @@ class FollowsPartyTraits:
         for party in [*licensors, *(party for _, event in batch
                                     if isinstance(event, ev.DealEvent | ev.SubsidyRecovered
                                                   | ev.PartySizeChanged | ev.PartyQualified
-                                                  | ev.RiskPaymentMade)
+                                                  | ev.RiskPaymentMade
+                                                  | ev.IndustrialisationReported)
                                     for party in parties_of(event))]:
             cached = self.traits.get(party)
             if cached is not None:
@@ -188,6 +189,8 @@ class FollowsPartyTraits:
                 rows.append(recovery_row(position, event, known))
             elif isinstance(event, ev.RiskPaymentMade):  # issue 19: K8
                 rows.append(risk_payment_row(position, event, known))
+            elif isinstance(event, ev.IndustrialisationReported):  # issue 18 (outcomes): K11
+                rows.append(industrialisation_row(position, event, known))
         self._write_offers(cur, offers, declared, moved, suffix)
         if new:
             with cur.copy(SQL("COPY {} (id, kind, size, sizes, qualifications) FROM STDIN"
@@ -302,9 +305,15 @@ def fact_row(position: int, event: ev.DealEvent, parties: PartyTraits,
         case ev.LicenceGranted():
             givers, receivers, value = event.licensors, [event.licensee], event.fee_amount
             detail = f"{event.licence_kind}/{event.fee_mode}"
-            if event.pool is not None:  # issue 18 (pools): K2 counts pool licences apart
-                detail = f"pool/{event.fee_mode}"
+            if event.pool is not None:  # issue 18 (pools): K2 counts pool licences apart,
+                # ordinary unless stated (s10.3); a stated kind stays visible for K11
+                pool = "pool" if event.licence_kind == "ordinary" else f"pool:{event.licence_kind}"
+                detail = f"{pool}/{event.fee_mode}"
         case ev.OpenLicenceDeclared() | ev.OpenLicenceWithdrawn():
+            givers = event.owners
+        case ev.PoolEntered():  # issue 18: K11 `pooled` is the entering owners' conversion
+            givers, receivers = event.owners, [event.administrator]
+        case ev.PoolExited():
             givers = event.owners
         case ev.OpenLicenceTaken():
             receivers = [event.licensee]
@@ -391,3 +400,15 @@ def _qualifications(who: list[str], parties: PartyTraits, day: date) -> list[str
     """Issue 18 (pools): the first party's qualifications in force on `day`."""
     found = parties.get(who[0]) if who else None
     return [] if found is None else found.qualifications_on(day)
+def industrialisation_row(position: int, event: ev.IndustrialisationReported,
+                          parties: PartyTraits) -> tuple[Any, ...]:
+    """Issue 18 (outcomes): an industrialisation report as a conversion K11 counts. Its
+    givers are the patent's holders on `started_on` (the holder whose patent was put to use:
+    K11's holder kind and region), its receiver the party that uses it; `detail` is its
+    category and `deal_id` the report's id."""
+    return (position, "industrialisation", event.report_id, event.effective_on,
+            event.timestamp, array([event.number]), array(event.holders),
+            array([event.party]), None, None, event.category, None, None, False, None,
+            *_traits([event.party], parties, event.effective_on),
+            _traits(event.holders, parties, event.effective_on)[0], False, False,
+            array(_qualifications([event.party], parties, event.effective_on)), None)

@@ -32,6 +32,9 @@ _OTHER_KINDS: dict[type[ev.LedgerEvent], str] = {
     ev.PartyQualified: "qualification",
     ev.PartySizeChanged: "size_changed",
     ev.RiskPaymentMade: "risk_payment",  # issue 19
+    ev.IndustrialisationReported: "industrialisation",  # issue 18 (outcomes)
+    ev.ProductFiled: "product_filed",  # issue 18 (outcomes)
+    ev.ProductReported: "product_report",  # issue 18 (outcomes)
 }
 EVENT_KINDS: tuple[str, ...] = (*_OTHER_KINDS.values(), *ev.DEAL_EVENTS)
 # Each event class by its read-side kind name (`rm_events.kind`, GraphQL `kind`), and back.
@@ -49,8 +52,11 @@ def patents_of(event: ev.LedgerEvent) -> list[str]:
     if isinstance(event, ev.DealEvent | ev.RiskPaymentMade):  # issue 19: the pledge's
         return list(event.patents)
     if isinstance(event, ev.PatentStatusChanged | ev.PatentRegistered | ev.InventorsChanged
-                  | ev.PatentTermExtended | ev.PatentClassified):
+                  | ev.PatentTermExtended | ev.PatentClassified
+                  | ev.IndustrialisationReported):
         return [event.number]
+    if isinstance(event, ev.ProductFiled):  # issue 18 (outcomes): in its patents' history
+        return list(event.patents)
     return []
 
 
@@ -87,6 +93,10 @@ def parties_of(event: ev.LedgerEvent) -> list[str]:
             named = [event.administrator]
         case ev.PoolEntered() | ev.PoolExited():
             named = list(event.owners)
+        case ev.IndustrialisationReported():  # issue 18 (outcomes)
+            named = [event.party, *event.holders]
+        case ev.ProductFiled() | ev.ProductReported():  # issue 18 (outcomes)
+            named = [event.owner]
     if isinstance(event, ev.DealEvent):  # issue 19: who arranged it
         named += intermediaries_of(event).values()
     return list(dict.fromkeys(named))

@@ -22,6 +22,7 @@ from __future__ import annotations
 from psycopg.sql import SQL, Composed, Identifier
 
 from projections import regions
+from projections.conversion_sql import K11_TAGS  # issue 18 (outcomes)
 
 # Deals that give a patent to use or to own (K4, K5). An open-licence take-up is an ordinary
 # licence (Patent Law art. 51; domain.md s9): it counts as a licence in K2 (kind "open"), K4
@@ -60,6 +61,7 @@ TAGS = [
     ("K10", "'short_open_licences'", "short_open_licence"),  # issue 17 (law): INV-5 flag
     ("K10", "'corrections'", "corrects IS NOT NULL"),
     ("K10", "'subsidy_recoveries'", "kind = 'subsidy_recovery'"),  # issue 17 (credit)
+    *K11_TAGS,  # issue 18 (outcomes): conversions by category and holder kind
 ]
 
 

@@ -14,7 +14,11 @@ from fastapi.testclient import TestClient
 from pydantic import AfterValidator, BaseModel
 
 from ledger.posting import commands as c
-from ledger.posting import fields, text
+from ledger.posting import (
+    fields,
+    outcome_commands,  # issue 18 (outcomes)
+    text,
+)
 from tests.builders import (
     ACME,
     BETA,
@@ -76,9 +80,9 @@ def test_names_are_nfc() -> None:
 
 
 def _command_models() -> list[type[BaseModel]]:
-    return [value for value in vars(c).values()
+    return [value for module in (c, outcome_commands) for value in vars(module).values()
             if isinstance(value, type) and issubclass(value, BaseModel)
-            and value.__module__ == c.__name__]
+            and value.__module__ == module.__name__]
 
 
 def _unchecked(annotation: Any, metadata: list[Any], where: str) -> Iterator[str]:
@@ -100,8 +104,8 @@ def _unchecked(annotation: Any, metadata: list[Any], where: str) -> Iterator[str
 
 def test_every_string_field_of_every_command_is_checked() -> None:
     models = _command_models()
-    assert {"PartyCommand", "PatentCommand", "TransferDeal", "FindingCommand"} <= {
-        m.__name__ for m in models}
+    assert {"PartyCommand", "PatentCommand", "TransferDeal", "FindingCommand",
+            "IndustrialisationCommand", "ProductCommand"} <= {m.__name__ for m in models}
     unchecked = [where for model in models for name, info in model.model_fields.items()
                  for where in _unchecked(info.annotation, list(info.metadata),
                                          f"{model.__name__}.{name}")]

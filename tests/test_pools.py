@@ -298,3 +298,21 @@ def test_the_demo_posts_its_pools_without_a_refusal(service: Any) -> None:
     stored, refused = load(service, postings)
     assert refused == [] and stored == len(postings)
     assert "DEMO-POOL-VALVES" in queries
+
+
+CONVERSIONS = """query($n: String!) { patent(number: $n) { conversions { category since
+    evidence { dealId } } } }"""
+
+
+def test_a_pool_entry_is_the_owners_pooled_conversion_and_a_pool_licence_converts_by_kind(
+        ledger: TestClient, projectors: Projectors) -> None:
+    """Shanghai's 已参与专利池运营 comes from the entry (s10.1); the administrator's pool
+    licence is 已达成普通许可 unless it states another kind (s10.3)."""
+    accepted(ledger, entry("E2", [P2], [A], starts_on="2020-02-01"))
+    accepted(ledger, licence("PL1", [P2], [ADMIN], L1, starts_on="2020-03-01",
+                             ends_on="2022-12-31", pool="valves"))
+    shown = gql(ledger, projectors, CONVERSIONS, n=P2)["patent"]["conversions"]
+    assert [(c["category"], c["since"], [e["dealId"] for e in c["evidence"]])
+            for c in shown] == [("pooled", "2020-02-01", ["E2"]),
+                                ("ordinary_licensed", "2020-03-01", ["PL1"])]
+    assert gql(ledger, projectors, CONVERSIONS, n=P3)["patent"]["conversions"] == []

@@ -138,8 +138,11 @@ def test_every_readme_block_runs_or_is_named_as_skipped(
 
     wait_projected(projectors, client.app.state.service.store.head())  # type: ignore[attr-defined]
     queries = [q for block in _blocks("graphql") for q in _operations(block)]
-    assert len(queries) == 9, queries
+    assert len(queries) == 10, queries
     answers = [_ask(client, query) for query in queries]
+    # Issue 18 (outcomes): the README's party is an enterprise, so no university patent idles.
+    [idle] = [a["conversions"] for a in answers if "conversions" in a]
+    assert idle == {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
     # The evaluator's queries: the Henan programme and a K7 row per target of it.
     [listed] = [a["programmes"] for a in answers if "programmes" in a]
     assert [(p["id"], len(p["targets"])) for p in listed] == [("henan-2021-30", 4)]

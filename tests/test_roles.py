@@ -11,7 +11,10 @@ from tests.ledger_fixtures import auth
 
 PLATFORM_POSTS = ["/v1/parties", "/v1/patents", "/v1/patents/201710601862.3/status",
                   "/v1/patents/201710601862.3/inventors",
-                  "/v1/deals", "/v1/deals/batch"]
+                  "/v1/deals", "/v1/deals/batch",
+                  # issue 18 (outcomes)
+                  "/v1/patents/201710601862.3/industrialisation", "/v1/products",
+                  "/v1/products/p-1/reports"]
 REGULATOR_POSTS = ["/v1/subsidies", "/v1/listings", "/v1/listings/l-1/end",
                    "/v1/anomalies/a-1/finding", "/v1/subsidies/s-1/recovery"]
 
@@ -99,6 +102,9 @@ ROOT_FIELDS = {  # every GraphQL root field, asked as briefly as it can be
     "indicators": '{ indicators(from: "2021-01-01", to: "2021-12-31") { indicator } }',
     "programmes": "{ programmes { id } }",
     "ledger": "{ ledger { position } }",
+    # issue 18 (outcomes)
+    "conversions": "{ conversions(first: 1) { edges { node { number category } } } }",
+    "product": '{ product(id: "nothing") { id } }',
 }
 OVERSIGHT_ONLY = {"anomalies", "blacklist"}  # regulators' and auditors' views
 

@@ -20,6 +20,9 @@ def test_each_planted_case_fires_and_no_near_miss_does(
     background = [("/v1/parties", b, "platform") for b in market.party_bodies()]
     background += [("/v1/patents", b, "platform") for b in market.patent_bodies()]
     background += [("/v1/deals", b, "platform") for b in market.deals(15_000)]
+    outcomes = [(p, b, "platform") for p, b in market.outcome_postings()]  # issue 18
+    assert 20 <= len(outcomes) <= 120  # a few per thousand deals
+    background += outcomes
     stored, refused = load(service, background + scenario.postings)
     assert refused == [], refused[:3]  # every background deal is lawful in order
     assert stored == len(background) + len(scenario.postings)

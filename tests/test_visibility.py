@@ -60,7 +60,8 @@ HOLDS: dict[str, set[str]] = {
     "gql_proofs": ALL_KINDS,
     "patent_history": {"PatentRegistered", "PatentStatusChanged", "InventorsChanged",
                        "PatentTermExtended", "PatentClassified", *DEAL_KINDS,
-                       "RiskPaymentMade"},  # issue 19: on the pledged patents' timeline
+                       "RiskPaymentMade",  # issue 19: on the pledged patents' timeline
+                       "IndustrialisationReported", "ProductFiled"},  # issue 18 (outcomes)
     # Findings, status and inventor changes, and deals on a pledge or licence name no party.
     "party_history": {"PartyRegistered", "PatentRegistered", "OwnershipTransferred",
                       "EquityContributed", "LicenceGranted", "OpenLicenceDeclared",
@@ -70,7 +71,9 @@ HOLDS: dict[str, set[str]] = {
                       # issue 18 (pools)
                       "PoolFormed", "PoolEntered", "PoolExited", "PartyQualified",
                       "PartySizeChanged",
-                      "RiskPaymentMade"},  # issue 19: its payer
+                      "RiskPaymentMade",  # issue 19: its payer
+                      # issue 18 (outcomes)
+                      "IndustrialisationReported", "ProductFiled", "ProductReported"},
     "deal": DEAL_KINDS,
     "evidence": set(),  # filled below: what patents' and anomalies' evidence lists hold
 }
@@ -159,6 +162,15 @@ def build(client: TestClient, projectors: Projectors) -> list[str]:
     post(client, "/v1/risk-events", {  # issue 19: a risk fund's pre-compensation
         "event_id": "R-1", "pledge": "P-1", "kind": "pre_compensation", "payer": B,
         "amount": {"amount": "100000", "currency": "CNY"}, "paid_on": "2022-01-01"})
+    # Issue 18 (outcomes): a patent put to use, a product naming it, the product's report.
+    post(client, f"/v1/patents/{CHEAP}/industrialisation", {
+        "report_id": "IND-1", "party": C, "basis": "service_contract", "contract_ref": "TECH-SVC-7",
+        "started_on": "2020-06-01"})
+    post(client, "/v1/products", {"product_id": "PROD-1", "name": "Valve", "owner": B,
+                                  "patents": [CHEAP], "filed_on": "2020-07-01"})
+    post(client, "/v1/products/PROD-1/reports", {
+        "year": 2021, "output_value": {"amount": "800000", "currency": "CNY"},
+        "employees": 12})
     post(client, "/v1/subsidies", {"subsidy_id": "S-1", "party": B, "programme": "award",
                                    "amount": {"amount": "100000", "currency": "CNY"},
                                    "awarded_on": "2020-05-20", "deals": ["T-1"]}, "regulator")
@@ -457,6 +469,11 @@ PLATFORM_MEMBERS = {
     "PatentStatusChanged": "number outcome reason status",
     "PatentTermExtended": "basis days extension_id fingerprint number",
     "InventorsChanged": "inventors number reason",
+    # issue 18 (outcomes): what platforms post of a patent's use, decided like a deal's
+    "IndustrialisationReported": "basis category contract_ref deal fingerprint holders number "
+                                 "party products report_id started_on",
+    "ProductFiled": "category filed_on fingerprint intensive name owner patents product_id",
+    "ProductReported": "employees fingerprint output_value owner product_id year",
     "OwnershipTransferred": f"{_DEAL} applications consideration from_parties "
                             "pledgee_consent price to_parties",
     "EquityContributed": f"{_DEAL} company equity_share from_parties pledgee_consent valuation",

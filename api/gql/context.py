@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
+from projections import conversion_reads  # issue 18 (outcomes)
 from projections.licence_pages import LicenceCount, LicencePage
 from projections.patent_view import LicenceView, OpenLicenceView, OwnerView, PledgeView
 from projections.queries import CreditInputs, EventRecord, PartyRow, PatentHead, ReadModels
@@ -46,6 +48,11 @@ class Loaders:
         self.event: DataLoader[int, EventRecord | None] = _loader(reads.events)
         self.credit: DataLoader[str, CreditInputs] = _loader(reads.credit_inputs)
         self.link: DataLoader[int, bytes | None] = _loader(reads.links)
+        # issue 18 (outcomes): a patent's conversions; products by id, owner or patent
+        self.conversions: DataLoader[conversion_reads.ConversionKey, list[Any]] = _loader(
+            partial(conversion_reads.conversions_for, reads), list)
+        self.products: DataLoader[conversion_reads.ProductKey, list[Any]] = _loader(
+            partial(conversion_reads.products_for, reads), list)
 
 
 class Context(BaseContext):

@@ -12,12 +12,14 @@ from api.gql.errors import bad_input
 from ledger.law.audiences import may_read_oversight
 from projections import programmes as configured
 from projections import regions
+from projections.conversion_reads import k12_records  # issue 18 (outcomes)
 from projections.indicators import (
     IndicatorRow,
     query_parameters,
     rows_from,
     with_growth,
 )
+from projections.product_sql import k12_rows  # issue 18 (outcomes)
 from projections.programme_progress import progress_rows, question
 
 FLAGGED_LEFT_OUT = "flagged_left_out"  # K10's dimension: the flagged deals a figure left out
@@ -27,13 +29,15 @@ def _number(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-@strawberry.type(description="One indicator (K1..K10) for one period and dimension.")
+@strawberry.type(description="One indicator (K1..K12) for one period and dimension.")
 class Indicator:
     indicator: str
     period: date
     dimension: str
     value: str = strawberry.field(description="Events; K8: recovery ratio; K7 target rows: "
-                                              "achieved in the target's measure.")
+                                              "achieved in the target's measure; K12: "
+                                              "products filed, output value (CNY) or "
+                                              "employees.")
     count: int
     patents: int
     amount: str | None = strawberry.field(description="Sum in CNY.")
@@ -146,6 +150,7 @@ async def indicators(info: Ctx, low: date, high: date, granularity: str, region:
         argument, _, message = str(error).partition(" ")
         raise bad_input(argument, message) from None
     rows = rows_from(await info.context.reads.indicator_rows(parameters))
+    rows += k12_rows(await k12_records(info.context.reads, parameters))  # issue 18: K12
     if not oversight:  # K10's count of flagged deals is anomaly data too
         rows = [r for r in rows if r.dimension != FLAGGED_LEFT_OUT]
     answer = with_growth(rows, low)

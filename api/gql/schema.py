@@ -39,6 +39,13 @@ from api.gql.events import (
     readable_events,
 )
 from api.gql.indicators import Indicator, Programme, indicators, programme_list
+from api.gql.outcomes import (  # issue 18 (outcomes)
+    ConversionConnection,
+    ConversionFilterInput,
+    Product,
+    conversion_connection,
+    product_by_id,
+)
 from api.gql.paging import decode_cursor, encode_cursor, page_size
 from api.gql.pools import Pool, pool_by_id  # issue 18 (pools)
 from api.gql.time_travel import view_on
@@ -131,7 +138,7 @@ class Query:
     async def blacklist(self, info: Ctx, as_of: date | None = None) -> list[CreditListing]:
         return [CreditListing.of(x) for x in await blacklist(info, as_of or info.context.today)]
 
-    @strawberry.field(description="K1..K10 by period, region (GB/T 2260 codes include "
+    @strawberry.field(description="K1..K12 by period, region (GB/T 2260 codes include "
                                   "their divisions) and recipient kind; flagged deals left out "
                                   "unless excludeFlagged is false (roles that may not read "
                                   "anomalies always count them). With a programme, K7 rows "
@@ -157,6 +164,21 @@ class Query:
                                   "pool licences (issue 18).")
     async def pool(self, info: Ctx, id: str, as_of: date | None = None) -> Pool | None:
         return await pool_by_id(info, id, as_of)
+    # --- issue 18 (outcomes) ----------------------------------------------------------------
+
+    @strawberry.field(description="Patents by conversion category (domain.md s10.1), in "
+                                  "(number, category) order; category \"none\": stock "
+                                  "patents with no conversion in the period.")
+    async def conversions(self, info: Ctx, filter: ConversionFilterInput | None = None,
+                          first: int | None = None, after: str | None = None
+                          ) -> ConversionConnection:
+        return await conversion_connection(info, filter, first, after)
+
+    @strawberry.field(description="A patent product filed (domain.md s10.2), with its reports.")
+    async def product(self, info: Ctx, id: str) -> Product | None:
+        return await product_by_id(info, id)
+
+    # --- end issue 18 (outcomes) ------------------------------------------------------------
 
     @strawberry.field(description="The log's head and how far each projection has followed.")
     async def ledger(self, info: Ctx) -> Ledger:

@@ -19,6 +19,7 @@ from api.gql.credit import CreditGrade, blacklisted, credit_of, listings_of
 from api.gql.events import Event, EventConnection, PageInfo, event_connection, evidence
 from api.gql.health import Verification, latest_checkpoint, latest_verification
 from api.gql.money import Fee, Money
+from api.gql.outcomes import LINKS, Conversion, Product, conversions_of_patent, products_of
 from api.gql.paging import LICENCE_PAGE, encode_cursor, keyed_cursor, page_size
 from api.gql.pools import (  # issue 18 (pools)
     PartyQualification,
@@ -93,6 +94,15 @@ class Party:
                                   "(auditors and regulators).")
     async def credit(self, info: Ctx) -> CreditGrade:
         return await credit_of(info, self.id, self.as_of or info.context.today)
+
+    # --- issue 18 (outcomes) ----------------------------------------------------------------
+
+    @strawberry.field(description="Patent products the party filed (by asOf when asked), at "
+                                  "most 100.")
+    async def products(self, info: Ctx) -> list[Product]:
+        return await products_of(info, "owner", self.id, self.as_of)
+
+    # --- end issue 18 (outcomes) ------------------------------------------------------------
 
     @strawberry.field(description="Regulators' listings started by asOf (else today). "
                                   "Risk marks (unresolved defaults, confirmed anomalies) "
@@ -386,6 +396,20 @@ class Patent:
                   as_known_at: datetime | None) -> Patent:
         return Patent.of(info, view.head, view, as_of, as_known_at)
 
+    # --- issue 18 (outcomes) ----------------------------------------------------------------
+
+    @strawberry.field(description="Conversion outcomes by category (domain.md s10.1), each "
+                                  "since its first deal or report, on asOf / asKnownAt.")
+    async def conversions(self, info: Ctx) -> list[Conversion]:
+        return await conversions_of_patent(info, self.number, self.as_of, self.as_known_at)
+
+    @strawberry.field(description="Patent products that name this patent (filed by asOf), "
+                                  "at most 100.")
+    async def products(self, info: Ctx) -> list[Product]:
+        return await products_of(info, "patent", self.number, self.as_of, self.as_known_at)
+
+    # --- end issue 18 (outcomes) ------------------------------------------------------------
+
     @strawberry.field
     async def owners(self, info: Ctx) -> list[Ownership]:
         owners = (self.view.owners if self.view is not None
@@ -507,3 +531,14 @@ class Ledger:
                                   "ran on this database.")
     async def verification(self, info: Ctx) -> Verification | None:
         return await info.context.reads.run(latest_verification)
+
+
+# --- issue 18 (outcomes): how api/gql/outcomes.py answers the patents and parties it names ---
+
+
+async def _patents_by_number(info: Ctx, numbers: list[str]) -> list[Patent]:
+    heads = await info.context.loaders.patent.load_many(numbers)
+    return [Patent.of(info, h) for h in heads if h is not None]
+
+
+LINKS.patent, LINKS.patents, LINKS.party = Patent.current, _patents_by_number, party_by_id

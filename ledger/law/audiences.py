@@ -52,6 +52,10 @@ READERS: dict[Kind, frozenset[str]] = {
     ev.PartySizeChanged: EVERYONE,
     # issue 19: posted by platforms (banks) as well as regulators, about a loan they follow
     ev.RiskPaymentMade: EVERYONE,
+    # issue 18 (outcomes): what platforms post of a patent's use, read like deals
+    ev.IndustrialisationReported: EVERYONE,
+    ev.ProductFiled: EVERYONE,
+    ev.ProductReported: EVERYONE,
 }
 
 # Members of a kind a role may read but must not see, by kind and role. None today (see above).

@@ -563,6 +563,58 @@ POOL_EVENTS: tuple[type[LedgerEvent], ...] = (
     PoolFormed, PatentClassified, PartyQualified, PartySizeChanged)
 
 # --- end issue 18 (pools) -------------------------------------------------------------------
+# --- issue 18 (outcomes): conversion outcomes and patent products (domain.md s10.1-10.2) ----
+
+
+class IndustrialisationReported(LedgerEvent):
+    """A patent put to use by a licensee, or by a partner under a technical service or
+    development contract (Shanghai's categories 7 and 8). `effective_on` is `started_on`;
+    `holders` are the patent's owners that day (the holder whose conversion it is: K11's
+    holder kind and region), so the read side needs no register to count it."""
+
+    TOPIC = "IndustrialisationReported"
+    report_id: str
+    number: str
+    party: str
+    basis: str  # licence, service_contract, development_contract
+    category: str  # industrialised_by_licensee or industrialised_by_partner
+    contract_ref: str | None
+    deal: str | None  # the licence it rests on, when named
+    started_on: date
+    products: list[str]
+    holders: list[str]
+    fingerprint: str
+
+
+class ProductFiled(LedgerEvent):
+    """A patent product filed (专利产品备案): its owner, the patents it uses (INV-17 on
+    `filed_on`, its `effective_on`), category, and whether it is patent-intensive."""
+
+    TOPIC = "ProductFiled"
+    product_id: str
+    name: str
+    owner: str
+    patents: list[str]
+    filed_on: date
+    category: str | None
+    intensive: bool
+    fingerprint: str
+
+
+class ProductReported(LedgerEvent):
+    """A product's yearly report: output value and employees (Henan: 专利产品产值, 带动就业人数).
+    One per product and year; `effective_on` is the year's last day."""
+
+    TOPIC = "ProductReported"
+    product_id: str
+    owner: str
+    year: int
+    output_value: Money
+    employees: int
+    fingerprint: str
+
+
+# --- end issue 18 (outcomes) ----------------------------------------------------------------
 
 
 DEAL_EVENTS: dict[str, type[DealEvent]] = {
@@ -597,6 +649,9 @@ ALL_EVENTS: tuple[type[LedgerEvent], ...] = (
     SubsidyRecovered,  # issue 17 (credit)
     *POOL_EVENTS,  # issue 18 (pools)
     RiskPaymentMade,  # issue 19
+    IndustrialisationReported,  # issue 18 (outcomes)
+    ProductFiled,  # issue 18 (outcomes)
+    ProductReported,  # issue 18 (outcomes)
 )
 
 for _cls in ALL_EVENTS:

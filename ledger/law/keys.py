@@ -78,9 +78,29 @@ def _pool_posting_key(event: ev.LedgerEvent) -> str | None:
 
 
 # --- end issue 18 (pools) --------------------------------------------------------------------
+
+
 def risk_event_key(event_id: str) -> str:
     """A risk-sharing payment, named by the client's event_id (issue 19)."""
     return f"risk-event:{event_id}"
+# --- issue 18 (outcomes) ------------------------------------------------------------------
+
+
+def industrialisation_key(number: str, report_id: str) -> str:
+    """An industrialisation report is named by its patent and the client's id for it."""
+    return f"industrialisation:{number}:{report_id}"
+
+
+def product_key(product_id: str) -> str:
+    return f"product:{product_id}"
+
+
+def product_report_key(product_id: str, year: int) -> str:
+    """A product's report for a year: one each, so the year is its idempotency key."""
+    return f"product-report:{product_id}:{year}"
+
+
+# --- end issue 18 (outcomes) --------------------------------------------------------------
 
 
 def posting_key(event: ev.LedgerEvent) -> str | None:
@@ -105,6 +125,12 @@ def posting_key(event: ev.LedgerEvent) -> str | None:
         return term_extension_key(event.number, event.extension_id)
     if isinstance(event, ev.RiskPaymentMade):  # issue 19
         return risk_event_key(event.event_id)
+    if isinstance(event, ev.IndustrialisationReported):  # issue 18 (outcomes)
+        return industrialisation_key(event.number, event.report_id)
+    if isinstance(event, ev.ProductFiled):  # issue 18 (outcomes)
+        return product_key(event.product_id)
+    if isinstance(event, ev.ProductReported):  # issue 18 (outcomes)
+        return product_report_key(event.product_id, event.year)
     return _pool_posting_key(event)  # issue 18 (pools)
 
 
