@@ -312,7 +312,7 @@ def test_a_pool_entry_is_the_owners_pooled_conversion_and_a_pool_licence_convert
     accepted(ledger, licence("PL1", [P2], [ADMIN], L1, starts_on="2020-03-01",
                              ends_on="2022-12-31", pool="valves"))
     shown = gql(ledger, projectors, CONVERSIONS, n=P2)["patent"]["conversions"]
-    assert [(c["category"], c["since"], [e["dealId"] for e in c["evidence"]])
-            for c in shown] == [("pooled", "2020-02-01", ["E2"]),
-                                ("ordinary_licensed", "2020-03-01", ["PL1"])]
+    assert {c["category"]: (c["since"], [e["dealId"] for e in c["evidence"]])
+            for c in shown} == {"pooled": ("2020-02-01", ["E2"]),
+                                "ordinary_licensed": ("2020-03-01", ["PL1"])}
     assert gql(ledger, projectors, CONVERSIONS, n=P3)["patent"]["conversions"] == []
