@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 from ledger.engine.writer import Decide
 from ledger.posting import commands as c
 from ledger.posting import decisions as d
-from ledger.posting import pools
+from ledger.posting import pools, risk_events
 from ledger.posting.decisions import Accepted, Replayed
 from ledger.posting.preparation import prepare_deal
 from ledger.service import LedgerService
@@ -41,6 +41,9 @@ def decision(path: str, body: dict[str, Any]) -> Decide:
         return partial(d.decide_subsidy, cmd=c.SubsidyCommand.model_validate(body))
     if path == "/v1/listings":
         return partial(d.decide_listing, cmd=c.ListingCommand.model_validate(body))
+    if path == "/v1/risk-events":  # issue 19: risk-sharing payments (the market posts them)
+        return partial(risk_events.decide_risk_event,
+                       cmd=c.RiskEventCommand.model_validate(body))
     return _pool_decision(path, body)  # issue 18 (pools)
 
 
