@@ -30,6 +30,7 @@ QUALIFICATIONS = (("high_tech", 0.4), ("specialised_sme", 0.7), ("ip_advantage",
                   ("ip_demonstration", 0.9), ("sample_enterprise", 1.0))  # cumulative
 GROWTH = {"micro": "small", "small": "medium", "medium": "large"}
 TERM = timedelta(days=3 * 365 - 1)  # a high-tech certificate runs three years
+SETTLED = timedelta(days=30)  # in a pool this long before a pool licence covers a patent
 
 
 def ipc_symbols(book: Book) -> list[str]:
@@ -66,12 +67,15 @@ class PoolDesk:
                 "starts_on": day.isoformat()}
 
     def licence(self) -> dict[str, Any] | None:
-        """The administrator licenses a few of the pool's patents, for two years."""
+        """The administrator licenses a few of the pool's patents, for two years: patents
+        in the pool for a month at least, so that a poster that spreads deals over clients by
+        their first patent (bench/scale.py's lanes) never sends the licence before an entry."""
         b, day = self.book, self.book.day
         pool = b.random.choice(self.pools)
         ends = day + timedelta(days=730)
         members = [n for n in self.members[pool["pool_id"]]
-                   if b.patents[n].expires > ends + timedelta(days=1)]
+                   if b.patents[n].expires > ends + timedelta(days=1)
+                   and self.entered[n] + SETTLED <= day]
         if not members:
             return None
         chosen = b.random.sample(members, min(len(members), b.random.randint(1, 4)))
