@@ -210,14 +210,12 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     # Four years of a small market, with a trickle of quick resales for AR-1/AR-2.
     background = MarketFlow(parties=300, patents=3_000, popular=20,
                             deals_per_day=max(args.deals // 1_460, 1), flip_rate=0.01, seed=5)
-    postings = [("/v1/parties", body, "platform") for body in background.party_bodies()]
-    postings += [("/v1/patents", body, "platform") for body in background.patent_bodies()]
+    postings = [(path, body, "platform") for path, bodies in background.registrations()
+                for body in bodies]  # parties, patents, the market's pools
     postings += planted_scenario().postings
     pooled, pool_queries = pool_postings()  # issue 18 (pools)
     postings += pooled
-    postings += [("/v1/deals", body, "platform") for body in background.deals(args.deals)]
-    # issue 18 (outcomes): what the licensees made of their licences, after the deals
-    postings += [(path, body, "platform") for path, body in background.outcome_postings()]
+    postings += [(path, body, "platform") for path, body in background.postings(args.deals)]
     with ledger_database(settings) as url:
         service = LedgerService(url, cache_events=settings.writer_cache).start()
         try:
@@ -383,7 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("projection", nargs="?", default="all",
                          help="a projection's name, or all (default)")
     demo = sub.add_parser("demo", help="load a demo scenario with planted anomalies")
-    demo.add_argument("--deals", type=int, default=5_000, help="background deals to add")
+    demo.add_argument("--deals", type=int, default=5_000,
+                      help="background postings to add: deals, and a few per thousand "
+                      "qualifications, size changes, classifications, risk payments")
     sub.add_parser("migrate", help="create or update the database tables")
     verify = sub.add_parser("verify", help="recompute the hash chain and check the signed "
                             "checkpoints; exit 1 at the first break")

@@ -25,7 +25,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -42,9 +41,6 @@ from demo.loading import decision
 from demo.market import MarketFlow
 from demo.scenario import planted_scenario
 from ledger.metrics import Metrics
-from ledger.posting import commands as c
-from ledger.posting import decisions as d
-from ledger.posting.preparation import prepare_deal
 from ledger.service import LedgerService
 from ledger.storage.embedded_postgres import EmbeddedPostgres
 from ledger.storage.migrations import migrate
@@ -74,26 +70,24 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def generate(url: str, workload: MarketFlow, events: int) -> int:
-    """The market's parties and patents, the planted anomalies, then its deals."""
+    """The market's registrations (parties, patents, pools), the planted anomalies, then its
+    flow: deals, and the qualifications, classifications and risk payments among them."""
     service = LedgerService(url).start()
     bar = ProgressBar("generate")
     try:
         writer = service.writer
-        registrations = ([partial(d.decide_party, cmd=c.PartyCommand.model_validate(b))
-                          for b in workload.party_bodies()]
-                         + [partial(d.decide_patent, cmd=c.PatentCommand.model_validate(b))
-                            for b in workload.patent_bodies()]
+        registrations = ([decision(path, body) for path, bodies in workload.registrations()
+                          for body in bodies]
                          + [decision(path, body) for path, body, _ in PLANTED.postings])
         for start in range(0, len(registrations), GENERATE_BATCH):
             writer.post_many(registrations[start:start + GENERATE_BATCH], "bench",
                              atomic=False).result(120)
             bar.update(start + GENERATE_BATCH, events)
-        posted = len(registrations)
+        posted = service.store.head()  # a patent with IPC symbols stores two events
         while posted < events:
             size = min(GENERATE_BATCH, events - posted)
-            batch = c.DealBatch.model_validate({"deals": list(workload.deals(size)),
-                                                "atomic": False})
-            results = writer.post_many([partial(d.judge_deal, deal=prepare_deal(deal)) for deal in batch.deals],
+            results = writer.post_many([decision(path, body)
+                                        for path, body in workload.postings(size)],
                                        "bench", atomic=False).result(120)
             refused = [r.outcome for r in results if not r.created]
             if refused:
@@ -394,7 +388,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if stored:
             migrate(url)  # a kept log may predate newer read-model tables
         if stored >= args.events:  # --keep: the log of an earlier run, same seed
-            workload.skip(stored - workload.parties - workload.patents - len(PLANTED.postings))
+            workload.skip(stored - workload.registered_events() - len(PLANTED.postings))
             head = stored
             progress(f"reusing the {head:,} events kept in {workdir}")
         else:
@@ -524,8 +518,11 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
         "",
         f"Method: the log is generated through the ledger's writer by `demo/market.py` "
         f"(5,000 parties, {result['events'] // 12:,} patents, then five years of a lawful "
-        "market at 500 deals a day: licences, transfers, pledges released or defaulted and "
-        f"auctioned, equity contributions, open licences; {FLIP_RATE:.0%} of transfers are "
+        "market at 500 deals a day: licences, transfers, pledges (some with debtors, "
+        "guarantors, insurers, extensions, risk payments) released or defaulted and "
+        "disposed of, equity contributions, open licences, and at a few per thousand pool "
+        "entries, pool licences and exits, qualifications, size changes and "
+        f"classifications; a share names its agency; {FLIP_RATE:.0%} of transfers are "
         f"quick resales; {result['hot']} popular patents draw 2 % of the deals so each has "
         "50+ events), with the planted case of every anomaly rule (`demo/scenario.py`). "
         "Indicators and anomalies are asked as an auditor, 100 times each after 3 warm-ups. "

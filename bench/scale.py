@@ -2,11 +2,13 @@
 
     python -m bench.scale [--sizes 100000,1000000,3000000 | --events N] [--queries 500]
 
-A lawful multi-year market (demo/market.py: parties, then patents, then deals; more patents
-registered as the log grows) is posted through the public REST API of `patent-ledger serve`
-as the README starts it (bench/service.py): parties and patents one by one from 16 clients,
-deals in batches of 1,000 sent one at a time. At each size the service is stopped (SIGTERM)
-and started again, and the run reports:
+A lawful multi-year market (demo/market.py: parties, then patents and pools, then its flow;
+more patents registered as the log grows) is posted through the public REST API of
+`patent-ledger serve` as the README starts it (bench/service.py): parties, patents and pools
+one by one from 16 clients, then the flow in order from one client: its deals in batches of
+up to 1,000, its other postings (qualifications, size changes, classifications, risk
+payments: a few per thousand) one request each to their own endpoints. At each size the
+service is stopped (SIGTERM) and started again, and the run reports:
 
 - time to healthy: from the process's start until /healthz answers 200 (the embedded
   PostgreSQL, which serve starts and stops, included);
@@ -55,7 +57,7 @@ from bench.service import (
     wait_projected,
 )
 from bench.write_path import BATCH_SIZE, CLIENTS, post_all, progress
-from demo.market import MarketFlow
+from demo.market import DEALS, MarketFlow
 
 SIZES = (100_000, 1_000_000, 3_000_000)
 BARS = {"memory_mib_at_1m": 1024.0, "memory_growth": 0.30, "healthy_s": 5.0,
@@ -121,9 +123,24 @@ class Market:
     def registrations(self, now: int, target: int) -> list[tuple[str, list[dict[str, Any]]]]:
         if not self.registered:
             self.registered = True
-            return [("/v1/parties", self.flow.party_bodies()),
-                    ("/v1/patents", self.flow.patent_bodies())]
+            return self.flow.registrations()  # parties, patents, pools
         return [("/v1/patents", self.flow.add_patents(self._patents(target - now)))]
+
+    def requests(self, postings: int) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The flow's next `postings` as requests, in order: each run of deals as one batch
+        (of at most BATCH_SIZE), every other posting (a qualification, a classification, a
+        risk payment...) on its own to its endpoint."""
+        deals: list[dict[str, Any]] = []
+        for path, body in self.flow.postings(postings):
+            if path == DEALS:
+                deals.append(body)
+                continue
+            if deals:
+                yield "/v1/deals/batch", {"deals": deals, "atomic": False}
+                deals = []
+            yield path, body
+        if deals:
+            yield "/v1/deals/batch", {"deals": deals, "atomic": False}
 
     def lanes(self, deals: int, lanes: int) -> list[Iterator[dict[str, Any]]]:
         """`deals` of the flow split by patent over `lanes`, each lane in the flow's order,
@@ -156,14 +173,14 @@ async def _post_batches(service: Service, market: Market, target: int, url: str,
     try:
         now = head(url)
         while now < target:
-            body = {"deals": list(market.flow.deals(min(BATCH_SIZE, target - now))),
-                    "atomic": False}
-            status, answer = await asyncio.wait_for(
-                connection.post_patiently("/v1/deals/batch", body), REQUEST_TIMEOUT)
-            summary = orjson.loads(answer)
-            if status != 200 or summary.get("failed"):
-                raise service.failed(f"the lawful market was refused ({status}): "
-                                     f"{answer[:400]!r}")
+            for path, body in market.requests(min(BATCH_SIZE, target - now)):
+                status, answer = await asyncio.wait_for(
+                    connection.post_patiently(path, body), REQUEST_TIMEOUT)
+                batch = path.endswith("/batch")
+                if status != (200 if batch else 201) or \
+                        (batch and orjson.loads(answer).get("failed")):
+                    raise service.failed(f"the lawful market was refused ({status}, {path}): "
+                                         f"{answer[:400]!r}")
             now = head(url)
             bar.update(now)
     finally:
@@ -356,8 +373,10 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
         f"{EVENTS_PER_PATENT} events of growth (registered before the deals of each step), "
         f"{result['deals_per_day']:,} deals a day (about {YEARS} years at the largest size "
         f"of the default run), {POPULAR} popular patents drawing 2 % "
-        "of them; parties and patents one request each from 16 clients, deals in batches of "
-        "1,000 one at a time; no posting is refused. At each size the projections catch up, "
+        "of them; parties, patents and pools one request each from 16 clients, then the "
+        "flow in order: deals in batches of up to 1,000 one at a time, the few other "
+        "postings (qualifications, size changes, classifications, risk payments) one request "
+        "each to their endpoints; no posting is refused. At each size the projections catch up, "
         "serve is stopped with SIGTERM and started again: healthy is the first 200 of "
         "/healthz (polled every 20 ms) after the process's start, first write the 201 of a "
         "deal posted as soon as it was healthy, both from the process's start, PostgreSQL's "

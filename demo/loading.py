@@ -17,7 +17,7 @@ from ledger.posting import commands as c
 from ledger.posting import decisions as d
 from ledger.posting import outcome_commands as oc  # issue 18 (outcomes)
 from ledger.posting import outcome_decisions as od  # issue 18 (outcomes)
-from ledger.posting import pools
+from ledger.posting import pools, risk_events
 from ledger.posting.decisions import Accepted, Replayed
 from ledger.posting.preparation import prepare_deal
 from ledger.service import LedgerService
@@ -52,6 +52,9 @@ def decision(path: str, body: dict[str, Any]) -> Decide:
     if path.startswith("/v1/products/") and path.endswith("/reports"):
         return partial(od.decide_product_report, product_id=path.split("/")[3],
                        cmd=oc.ProductReportCommand.model_validate(body))
+    if path == "/v1/risk-events":  # issue 19: risk-sharing payments (the market posts them)
+        return partial(risk_events.decide_risk_event,
+                       cmd=c.RiskEventCommand.model_validate(body))
     return _pool_decision(path, body)  # issue 18 (pools)
 
 

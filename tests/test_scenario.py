@@ -17,18 +17,20 @@ def test_each_planted_case_fires_and_no_near_miss_does(
     """Inside four years of a lawful market (which by itself raises no flag)."""
     scenario = planted_scenario()
     market = MarketFlow(parties=300, patents=1_500, popular=10, deals_per_day=10, seed=3)
-    background = [("/v1/parties", b, "platform") for b in market.party_bodies()]
-    background += [("/v1/patents", b, "platform") for b in market.patent_bodies()]
-    background += [("/v1/deals", b, "platform") for b in market.deals(15_000)]
-    outcomes = [(p, b, "platform") for p, b in market.outcome_postings()]  # issue 18
-    assert 20 <= len(outcomes) <= 120  # a few per thousand deals
-    background += outcomes
+    background = [(path, b, "platform") for path, bodies in market.registrations()
+                  for b in bodies]
+    background += [(path, b, "platform") for path, b in market.postings(15_000)]
+    outcomes = [p for p, _, _ in background
+                if p.endswith("/industrialisation") or p.startswith("/v1/products")]
+    assert 20 <= len(outcomes) <= 150  # issue 18: a few per thousand postings
     stored, refused = load(service, background + scenario.postings)
     assert refused == [], refused[:3]  # every background deal is lawful in order
     assert stored == len(background) + len(scenario.postings)
     kinds = {body["kind"] for path, body, _ in background if path == "/v1/deals"}
     assert kinds >= {"licence", "transfer", "pledge", "pledge_release", "default", "disposal",
-                     "equity_contribution", "open_licence_declaration"}
+                     "equity_contribution", "open_licence_declaration", "pool_entry",
+                     "pledge_change"}
+    assert {path for path, _, _ in background} >= {"/v1/pools", "/v1/risk-events"}
     wait_projected(projectors, service.store.head())
     with psycopg.connect(database_url) as conn:
         flags = conn.execute(
