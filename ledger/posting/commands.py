@@ -12,7 +12,7 @@ field takes a bare `str`); the data rules of `ledger/law/data_rules.py` run here
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 
 from pydantic import ConfigDict, Field, StrictBool, ValidationInfo, field_validator, model_validator
 
@@ -207,7 +207,7 @@ class InventorsCommand(Strict):
 # --- Deals: every kind, in one discriminated union ------------------------------------
 
 
-DealCommand = Annotated[
+DealCommand: TypeAlias = Annotated[
     TransferDeal
     | EquityContributionDeal
     | LicenceDeal
