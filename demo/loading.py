@@ -18,6 +18,7 @@ from ledger.posting import decisions as d
 from ledger.posting import pools
 from ledger.posting.decisions import Accepted, Replayed
 from ledger.posting.preparation import prepare_deal
+from ledger.posting.risk_events import decide_risk_event
 from ledger.service import LedgerService
 
 _DEAL: TypeAdapter[Any] = TypeAdapter(c.DealCommand)
@@ -41,6 +42,8 @@ def decision(path: str, body: dict[str, Any]) -> Decide:
         return partial(d.decide_subsidy, cmd=c.SubsidyCommand.model_validate(body))
     if path == "/v1/listings":
         return partial(d.decide_listing, cmd=c.ListingCommand.model_validate(body))
+    if path == "/v1/risk-events":  # issue 19 (pledges)
+        return partial(decide_risk_event, cmd=c.RiskEventCommand.model_validate(body))
     return _pool_decision(path, body)  # issue 18 (pools)
 
 
