@@ -76,9 +76,11 @@ def test_names_are_nfc() -> None:
 
 
 def _command_models() -> list[type[BaseModel]]:
+    """Every request model `ledger.posting.commands` offers, its own and those of the modules
+    it gathers (command_base, deal_commands, pledge_commands)."""
     return [value for value in vars(c).values()
             if isinstance(value, type) and issubclass(value, BaseModel)
-            and value.__module__ == c.__name__]
+            and value.__module__.startswith("ledger.posting.")]
 
 
 def _unchecked(annotation: Any, metadata: list[Any], where: str) -> Iterator[str]:
