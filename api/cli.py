@@ -212,7 +212,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                             deals_per_day=max(args.deals // 1_460, 1), flip_rate=0.01, seed=5)
     postings = [(path, body, "platform") for path, bodies in background.registrations()
                 for body in bodies]  # parties, patents, the market's pools
-    postings += planted_scenario().postings
+    scenario = planted_scenario()
+    postings += scenario.postings
     pooled, pool_queries = pool_postings()  # issue 18 (pools)
     postings += pooled
     postings += [(path, body, "platform") for path, body in background.postings(args.deals)]
@@ -228,6 +229,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
           f"{' (already loaded?)' if refused else ''}")
     print(DEMO_QUERIES)
     print(pool_queries)  # issue 18 (pools)
+    print("\n".join(scenario.queries))  # issue 19 (pledges) and whatever else the scenario shows
     return 0
 
 

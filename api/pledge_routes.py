@@ -26,7 +26,8 @@ async def record_risk_event(request: Request, body: c.RiskEventCommand,
                             key: PlatformOrRegulator) -> Response:
     """A pre-compensation (前补偿), bad-debt deposit (保证金), guarantee or insurance payment,
     or an agency's compensation, towards the loan a pledge secures. 409 INV-11 unless the
-    pledge is in default on `paid_on` (a pre-compensation may also come while it is active);
+    pledge is in default on `paid_on` (a pre-compensation may also come while it is active)
+    and the payment is in the loan's currency;
     422 for an unknown pledge or payer; the same body again answers 200."""
     result = await _first(_service(request).record_risk_event(body, key.label))
     return answer(result, "event_id")

@@ -153,3 +153,40 @@ def patent(*history: ev.LedgerEvent, owners: dict[str, str] | None = None,
         assert refusal is None, f"the test's history is unlawful: {refusal}"
         apply(state, event)
     return state
+
+
+# --- issue 19 (pledges): pledge changes, risk payments, disposals that license ---------------
+
+
+def pledge_change(deal_id: str, day: date, pledge_id: str, due_on: date | None = None,
+                  secured_amount: Money | None = None) -> ev.PledgeChanged:
+    return _deal(ev.PledgeChanged, deal_id, day, pledge=pledge_id, due_on=due_on,
+                 secured_amount=secured_amount)
+
+
+def risk_payment(event_id: str, day: date, pledge_id: str, kind: str = "guarantee_payment",
+                 amount: Money | None = None, payer: str = D) -> ev.RiskPaymentMade:
+    return ev.RiskPaymentMade(
+        originator_id=ev.stream_id("risk-event", event_id), originator_version=1,
+        timestamp=RECORDED, effective_on=day, posted_by="platform:test", event_id=event_id,
+        pledge=pledge_id, risk_kind=kind, payer=payer, amount=amount or cny("100000"),
+        patents=[NUMBER], fingerprint="",
+    )
+
+
+def licensing_disposal(deal_id: str, day: date, pledge_id: str, licensee: str,
+                       kind: str = "ordinary", starts_on: date | None = None,
+                       ends_on: date | None = None, mode: str = "licence_to_third_party",
+                       buyer: str | None = None) -> ev.PledgeDisposed:
+    """A disposal by `licence_to_third_party` (title stays) or, with `buyer`, by
+    `acquisition_with_licence_back` (the buyer takes title and licenses `licensee`)."""
+    starts = starts_on or day
+    return _deal(ev.PledgeDisposed, deal_id, day, pledge=pledge_id, mode=mode,
+                 proceeds=cny("300000"), to_parties={buyer: Decimal(1)} if buyer else {},
+                 valuation=None, claim_paid=cny("300000"), surplus=cny("0"),
+                 shortfall=cny("500000"), compensation_covered=cny("0"), licensee=licensee,
+                 licence_kind=kind, licence_starts_on=starts,
+                 licence_ends_on=ends_on or date(starts.year + 2, starts.month, 1))
+
+
+# --- end issue 19 (pledges) ------------------------------------------------------------------

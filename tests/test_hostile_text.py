@@ -80,9 +80,13 @@ def test_names_are_nfc() -> None:
 
 
 def _command_models() -> list[type[BaseModel]]:
-    return [value for module in (c, outcome_commands) for value in vars(module).values()
-            if isinstance(value, type) and issubclass(value, BaseModel)
-            and value.__module__ == module.__name__]
+    """Every request model `ledger.posting.commands` offers, its own and those of the modules
+    it gathers (command_base, deal_commands, pledge_commands), and issue 18's outcome
+    commands."""
+    return list(dict.fromkeys(
+        value for module in (c, outcome_commands) for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, BaseModel)
+        and value.__module__.startswith("ledger.posting.")))
 
 
 def _unchecked(annotation: Any, metadata: list[Any], where: str) -> Iterator[str]:

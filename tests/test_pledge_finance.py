@@ -15,6 +15,7 @@ from tests.builders import (
     assert_refused,
     cn_patent,
     event_count,
+    licence,
     party,
     patent,
     pledge,
@@ -193,6 +194,19 @@ def test_compensation_needs_a_default_but_pre_compensation_may_come_while_active
     assert after["pledge_status"] == "disposed"
 
 
+def test_a_payment_in_another_currency_than_the_loans_is_inv_11_and_stores_nothing(
+        ledger: TestClient) -> None:
+    post(ledger, pledge("pl-c", [P1], [OWNER], BANK))  # secures 5,000,000 CNY
+    body = payment("re-usd", "pl-c", "pre_compensation", FUND, "1000", "2021-01-01")
+    facts = refused_by_rule(ledger, {**body, "amount": {"amount": "1000", "currency": "USD"}},
+                            "INV-11", path="/v1/risk-events")
+    assert facts["currency"] == "USD" and facts["loan_currency"] == "CNY"
+    assert facts["pledge"] == "pl-c" and facts["patent"] == P1
+    # the same id in the loan's currency: nothing was kept of the refused one
+    answer = post(ledger, body, "/v1/risk-events", role="regulator")
+    assert answer["events"][0]["type"] == "RiskPaymentMade"
+
+
 def test_risk_events_are_for_platforms_and_regulators_and_check_their_shape(
         ledger: TestClient) -> None:
     post(ledger, pledge("pl-s", [P1], [OWNER], BANK))
@@ -225,6 +239,21 @@ def test_a_licence_to_a_third_party_leaves_title_and_licenses(
         owners {{ party {{ id }} }} licences {{ dealId licensee {{ id }} }} }} }}""")["patent"]
     assert found["owners"] == [{"party": {"id": OWNER}}]
     assert {"dealId": "dp-l", "licensee": {"id": THIRD}} in found["licences"]
+
+
+def test_a_disposals_licence_may_not_overlap_an_exclusive_licence_inv_6(
+        ledger: TestClient) -> None:
+    post(ledger, licence("lic-x", [P1], [OWNER], GUARANTOR, kind="exclusive",
+                         ends_on="2022-12-31"))  # granted before the pledge
+    _defaulted(ledger, "pl-6", P1)
+    body = disposal("dp-6", "pl-6", "licence_to_third_party", "300000", "2022-03-01",
+                    licence={"licensee": THIRD, "starts_on": "2022-03-01",
+                             "ends_on": "2025-02-28"})
+    facts = refused_by_rule(ledger, body, "INV-6")
+    assert facts["overlapping_licence"] == "lic-x" and facts["overlapping_kind"] == "exclusive"
+    assert facts["overlapping_licensee"] == GUARANTOR
+    # from the day after the exclusive licence ends, the third party may be licensed
+    post(ledger, {**body, "licence": {**body["licence"], "starts_on": "2023-01-01"}})
 
 
 def test_an_equity_contribution_needs_a_valuation_inv_15(ledger: TestClient) -> None:

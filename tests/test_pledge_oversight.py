@@ -183,6 +183,43 @@ def test_abnormal_operations_listing_lowers_the_agencys_grade_and_shows_on_its_d
         {"role": "agency", "partyId": AGENCY, "abnormalOperations": ["ab-1"]}]
 
 
+def test_time_travel_shows_what_an_agency_had_arranged_and_its_listing_as_of_a_day(
+        ledger: TestClient, projectors: Projectors) -> None:
+    post(ledger, pledge("pl-t1", [PATENTS[6]], [OWNER], BANK, agency=AGENCY))  # 2020-06-01
+    post(ledger, transfer("t-t2", [PATENTS[5]], [OWNER], {BUYER: "1"},
+                          effective_on="2021-03-01", agency=AGENCY))
+    post(ledger, {"listing_id": "ab-t", "party": AGENCY, "list": "abnormal_operations",
+                  "grounds": "false registration materials (Huainan 异常名录)",
+                  "starts_on": "2021-01-01", "ends_on": "2022-01-01"}, "/v1/listings",
+         role="regulator")
+
+    def on(day: str) -> Any:
+        return ask(ledger, projectors, f"""{{
+            party(id: "{AGENCY}", asOf: "{day}") {{ credit {{ grade }}
+                arranged(first: 10) {{ edges {{ dealId }} }} }}
+            deal(id: "pl-t1") {{ intermediaries(asOf: "{day}") {{ partyId abnormalOperations }} }}
+        }}""")
+
+    before = on("2020-12-31")
+    assert before["party"]["arranged"]["edges"] == [{"dealId": "pl-t1"}]  # t-t2 came later
+    assert before["party"]["credit"]["grade"] != "C"
+    assert before["deal"]["intermediaries"] == [{"partyId": AGENCY, "abnormalOperations": []}]
+    listed = on("2021-06-01")
+    assert [e["dealId"] for e in listed["party"]["arranged"]["edges"]] == ["pl-t1", "t-t2"]
+    assert listed["party"]["credit"]["grade"] == "C"
+    assert listed["deal"]["intermediaries"] == [
+        {"partyId": AGENCY, "abnormalOperations": ["ab-t"]}]
+    # the listing's end (its ends_on is the first day off the list)
+    after = on("2022-01-01")
+    assert after["deal"]["intermediaries"] == [{"partyId": AGENCY, "abnormalOperations": []}]
+    assert after["party"]["credit"]["grade"] != "C"
+    # a platform sees who arranged the deal, not the regulators' list
+    seen = ask(ledger, projectors, """{ deal(id: "pl-t1") {
+        intermediaries(asOf: "2021-06-01") { partyId abnormalOperations } } }""",
+               role="platform")
+    assert seen["deal"]["intermediaries"] == [{"partyId": AGENCY, "abnormalOperations": []}]
+
+
 def test_only_agencies_go_on_the_abnormal_operations_list(ledger: TestClient) -> None:
     assert_refused(ledger, "/v1/listings", {
         "listing_id": "ab-2", "party": BANK, "list": "abnormal_operations",

@@ -105,6 +105,7 @@ ROOT_FIELDS = {  # every GraphQL root field, asked as briefly as it can be
     # issue 18 (outcomes)
     "conversions": "{ conversions(first: 1) { edges { node { number category } } } }",
     "product": '{ product(id: "nothing") { id } }',
+    "pool": '{ pool(id: "nothing") { name } }',  # issue 18 (pools)
 }
 OVERSIGHT_ONLY = {"anomalies", "blacklist"}  # regulators' and auditors' views
 

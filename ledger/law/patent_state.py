@@ -18,6 +18,8 @@ from ledger.law import events as ev
 IN_FORCE = "in_force"
 PENDING = "pending"  # an application: filed, not (yet) granted (domain.md s9)
 DEAD_STATUSES = frozenset({"lapsed", "expired", "invalidated"})
+# Issue 19: a disposal's licence names no territory or field: it covers China, every field.
+DISPOSAL_LICENCE_SCOPE = ("CN", "*")
 
 
 def ends_the_patent(event: ev.PatentStatusChanged) -> bool:
@@ -335,7 +337,8 @@ def _disposed(state: PatentState, event: ev.PledgeDisposed) -> None:
         # under 收购许可) is a licence like any other, granted by the owners after it.
         record = state.licences[event.deal_id] = LicenceRecord(
             deal_id=event.deal_id, licensors=tuple(state.owners), licensee=event.licensee,
-            kind=event.licence_kind, territory="CN", field="*",
+            kind=event.licence_kind, territory=DISPOSAL_LICENCE_SCOPE[0],
+            field=DISPOSAL_LICENCE_SCOPE[1],
             starts_on=event.licence_starts_on, ends_on=event.licence_ends_on,
             sublicensable=False, parent=None, granted_by_owners=frozenset(state.owners))
         if record.kind != "ordinary":

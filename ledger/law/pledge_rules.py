@@ -7,9 +7,11 @@ reading the patent's state just before the event (on its effective date), like
 - a pledge change (extension of the due date, new secured amount) needs a pledge that has not
   ended (INV-12) and keeps the debt due before expiry (INV-5);
 - a risk-sharing payment needs a defaulted pledge, except a pre-compensation (前补偿), which may
-  come while the loan runs (INV-11);
+  come while the loan runs, and is paid in the loan's currency, the one its claim is counted
+  in (INV-11);
 - a disposal's licence (licence to a third party, or back to the pledgor after an acquisition,
-  收购许可) ends before expiry (INV-5) and names the pledgor when it is a licence-back (INV-11).
+  收购许可) ends before expiry (INV-5), names the pledgor when it is a licence-back (INV-11)
+  and leaves no two exclusive or sole licences over one scope (INV-6), as any licence.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.law import events as ev
-from ledger.law.patent_state import PatentState
+from ledger.law.exclusivity import Grant, exclusivity_refusal
+from ledger.law.patent_state import DISPOSAL_LICENCE_SCOPE, PatentState
 from ledger.law.refusal import Refusal
 
 # Statuses of a pledge a risk-sharing payment may find, by its kind (domain.md s11.3).
@@ -58,6 +61,22 @@ def inv_11_risk_payment(state: PatentState, event: ev.RiskPaymentMade) -> Refusa
     )
 
 
+def inv_11_risk_currency(state: PatentState, event: ev.RiskPaymentMade) -> Refusal | None:
+    """INV-11 compensation counts against the claim, so it comes in the loan's currency (Art. 436)."""
+    pledge = state.pledges.get(event.pledge)
+    loan = None if pledge is None else (pledge.outstanding or pledge.secured_amount)
+    if loan is None or loan.currency == event.amount.currency:
+        return None  # an undisclosed loan (a foreign record) has no currency to keep to
+    return Refusal(
+        "INV-11",
+        f"a {event.risk_kind.replace('_', ' ')} in {event.amount.currency} towards pledge "
+        f"{event.pledge}, whose loan is in {loan.currency}: the disposal counts what it "
+        f"covers against the claim in {loan.currency}, so pay it in {loan.currency}",
+        {"patent": state.number, "pledge": event.pledge, "kind": event.risk_kind,
+         "currency": event.amount.currency, "loan_currency": loan.currency},
+    )
+
+
 def inv_5_disposal_licence(state: PatentState, event: ev.PledgeDisposed) -> Refusal | None:
     """INV-5 a licence granted by a disposal ends by expiry (Patent Law Art. 42, 12)."""
     ends_on = event.licence_ends_on
@@ -87,3 +106,14 @@ def inv_11_licence_back(state: PatentState, event: ev.PledgeDisposed) -> Refusal
         {"patent": state.number, "pledge": event.pledge, "pledgors": list(pledgors),
          "licensee": event.licensee},
     )
+
+
+def inv_6_disposal_licence(state: PatentState, event: ev.PledgeDisposed) -> Refusal | None:
+    """INV-6 a disposal's licence is a licence: one exclusive or sole per scope (SPC Interp. 2009 Art. 25)."""
+    if event.licensee is None or event.licence_kind is None or event.licence_starts_on is None \
+            or event.licence_ends_on is None:
+        return None
+    territory, field = DISPOSAL_LICENCE_SCOPE  # the scope it takes on the register
+    grant = Grant(event.licence_kind, event.licensee, territory, field,
+                  event.licence_starts_on, event.licence_ends_on)
+    return exclusivity_refusal(state, grant)

@@ -14,11 +14,14 @@ from datetime import date
 from typing import Any
 
 from ledger.law import events as ev
+from ledger.law.exclusivity import Grant, exclusivity_refusal
 from ledger.law.patent_state import PatentState
 from ledger.law.pledge_rules import (
     inv_5_changed_due_date,
     inv_5_disposal_licence,
+    inv_6_disposal_licence,
     inv_11_licence_back,
+    inv_11_risk_currency,
     inv_11_risk_payment,
 )
 from ledger.law.pool_rules import (  # issue 18 (pools)
@@ -132,39 +135,10 @@ def open_licence_short(starts_on: date, ends_on: date) -> bool:
 
 def inv_6_exclusivity(state: PatentState, event: ev.LicenceGranted) -> Refusal | None:
     """INV-6 one exclusive or sole licence per scope; exclusive excludes all (SPC Interp. 2009 Art. 25)."""
-    # Two ordinary licences never collide: an ordinary one is checked against the others.
-    others = state.licences if event.licence_kind != "ordinary" else state.exclusive_or_sole
-    for other in others.values():
-        if not _licences_conflict(other.kind, other.licensee, event.licence_kind, event.licensee):
-            continue
-        if not other.overlaps(event.territory, event.field, event.starts_on, event.ends_on):
-            continue
-        if other.deal_id != event.parent_licence and not _is_ancestor(state, other, event):
-            survived = not other.granted_by_owners & set(state.owners)
-            return Refusal(
-                "INV-14" if survived else "INV-6",
-                f"patent {state.number}: a {event.licence_kind} licence would overlap "
-                f"{other.kind} licence {other.deal_id} to {other.licensee}"
-                + (" granted before the patent was transferred: it survives the transfer"
-                   if survived else ""),
-                {
-                    "patent": state.number,
-                    "overlapping_licence": other.deal_id,
-                    "overlapping_kind": other.kind,
-                    "overlapping_licensee": other.licensee,
-                    "overlapping_term": [other.starts_on.isoformat(),
-                                         other.last_day().isoformat()],
-                },
-            )
-    return None
-
-
-def _licences_conflict(kind_a: str, licensee_a: str, kind_b: str, licensee_b: str) -> bool:
-    if "exclusive" in (kind_a, kind_b):
-        return True
-    if "sole" in (kind_a, kind_b):
-        return licensee_a != licensee_b
-    return False
+    grant = Grant(event.licence_kind, event.licensee, event.territory, event.field,
+                  event.starts_on, event.ends_on)
+    return exclusivity_refusal(state, grant, lambda other: other.deal_id == event.parent_licence
+                               or _is_ancestor(state, other, event))
 
 
 def _is_ancestor(state: PatentState, candidate: Any, event: ev.LicenceGranted) -> bool:
@@ -399,9 +373,10 @@ RULES: dict[type[ev.LedgerEvent], tuple[Rule, ...]] = {
                      inv_6_pool_entry),
     ev.PoolExited: (inv_2_every_owner, inv_2_pool_exit_member),
     ev.PledgeDisposed: (inv_4_in_force, inv_11_disposal, inv_15_valuation,
-                        inv_11_licence_back, inv_5_disposal_licence),  # issue 19: licences
+                        inv_11_licence_back, inv_5_disposal_licence,
+                        inv_6_disposal_licence),  # issue 19: licences
     ev.PledgeChanged: (inv_12_pledge_open, inv_5_changed_due_date),  # issue 19
-    ev.RiskPaymentMade: (inv_11_risk_payment,),  # issue 19
+    ev.RiskPaymentMade: (inv_11_risk_payment, inv_11_risk_currency),  # issue 19
 }
 
 

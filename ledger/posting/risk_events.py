@@ -3,7 +3,8 @@
 `POST /v1/risk-events {event_id, pledge, kind, payer, amount, paid_on}`: the client names the
 payment (`event_id`, its idempotency key `risk-event:<id>`); the ledger files it on the
 timeline of the pledge's patents, so INV-11 judges it on the pledge as it stood on the day it
-was paid (a backdated payment too), and the disposal that follows shows what it covered.
+was paid (a backdated payment too), and in the loan's currency (INV-11, since the disposal
+that follows counts what it covered against the claim).
 """
 
 from __future__ import annotations
