@@ -132,6 +132,9 @@ class PledgeDesk:
         b, day = self.book, self.book.day
         roll = b.random.random()
         mode = next(m for m, share in DISPOSALS if roll < share)
+        if mode in ("licence_to_third_party", "acquisition_with_licence_back") \
+                and patent.exclusive_until >= day:
+            mode = "auction"  # INV-6: no licence beside an exclusive one still running
         proceeds = owed * b.random.randint(40, 110) // 100
         body = {**body, "kind": "disposal", "mode": mode, "proceeds": b.money(proceeds)}
         pledgor = patent.owner
