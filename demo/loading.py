@@ -10,8 +10,6 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from ledger.engine.writer import Decide
 from ledger.posting import commands as c
 from ledger.posting import decisions as d
@@ -22,7 +20,6 @@ from ledger.posting.decisions import Accepted, Replayed
 from ledger.posting.preparation import prepare_deal
 from ledger.service import LedgerService
 
-_DEAL: TypeAdapter[Any] = TypeAdapter(c.DealCommand)
 CHUNK = 500
 
 
@@ -38,7 +35,7 @@ def decision(path: str, body: dict[str, Any]) -> Decide:
         return partial(d.decide_inventors, number=path.split("/")[3],
                        cmd=c.InventorsCommand.model_validate(body))
     if path == "/v1/deals":
-        return partial(d.judge_deal, deal=prepare_deal(_DEAL.validate_python(body)))
+        return partial(d.judge_deal, deal=prepare_deal(c.DEAL.validate_python(body)))
     if path == "/v1/subsidies":
         return partial(d.decide_subsidy, cmd=c.SubsidyCommand.model_validate(body))
     if path == "/v1/listings":

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from importers.names import party_id, party_kind
 from importers.uspto_xml import (
@@ -44,7 +44,6 @@ from ledger.posting import decisions as d
 from ledger.service import LedgerService
 
 POSTED_BY = "importer:uspto"
-_DEAL: TypeAdapter[Any] = TypeAdapter(c.DealCommand)
 WINDOW = 2_000  # records posted and not yet answered; the writer queues at most 20,000
 MAX_RECORDS_PER_FILE = 2_000_000  # records are sorted in memory before posting
 
@@ -301,7 +300,7 @@ class _DealDecision:
         if isinstance(body, str):
             return d.Invalid([{"path": ["record", self.record.key], "message": body}])
         try:  # here, in the writer: a record naming its assignors as assignees, say
-            cmd = _DEAL.validate_python(body)
+            cmd = c.DEAL.validate_python(body)
         except ValidationError as error:
             return d.Invalid([{"path": ["record", self.record.key],
                                "message": f"cannot be read as a deal: {error}"}])
