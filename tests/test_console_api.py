@@ -114,3 +114,47 @@ def test_whoami_names_the_keys_role_and_nothing_without_one(client: TestClient) 
         answer = client.get("/v1/whoami", headers=auth(role))
         assert answer.status_code == 200 and answer.json()["role"] == role
     assert client.get("/v1/whoami", headers={"Authorization": ""}).status_code == 401
+
+
+HOLDINGS = """query($id: String!, $asOf: Date, $first: Int, $after: String) {
+  party(id: $id, asOf: $asOf) { holdings(first: $first, after: $after) { cursor share patent { number } } } }"""
+
+
+def test_holdings_come_a_page_at_a_time_by_their_cursors(client: TestClient,
+                                                         projectors: Projectors) -> None:
+    """The console's party page reads holdings in pages of at most 100 (issue 20 item 5)."""
+    party(client, A)
+    numbers = [cn_patent(2016, 1, 310 + i) for i in range(3)]
+    for number in numbers:
+        patent(client, number, {A: "1"}, filed_on="2016-03-01", granted_on="2018-06-01")
+    wait_projected(projectors, client.app.state.service.store.head())  # type: ignore[attr-defined]
+    for as_of in (None, "2020-01-01"):
+        seen, after = [], None
+        while True:
+            page = ask(client, HOLDINGS, role="auditor", id=A, asOf=as_of, first=2, after=after)
+            held = page["data"]["party"]["holdings"]
+            seen += [h["patent"]["number"] for h in held]
+            if len(held) < 2:
+                break
+            after = held[-1]["cursor"]
+        assert seen == sorted(numbers), as_of
+    whole = ask(client, HOLDINGS, role="auditor", id=A)["data"]["party"]["holdings"]
+    assert len(whole) == 3  # without `first`, every holding, as before
+    too_many = ask(client, HOLDINGS, role="auditor", id=A, first=101)
+    assert too_many["errors"][0]["extensions"]["argument"] == "first"
+
+
+def test_the_image_copies_every_vendored_file_the_console_serves() -> None:
+    """The Dockerfile builds the assets from the lock file and copies each file VENDOR serves,
+    so /console/ in the container does not answer 503 (no Docker engine runs in the tests)."""
+    from pathlib import Path
+
+    from api.console import VENDOR
+
+    dockerfile = (Path(__file__).parents[1] / "Dockerfile").read_text()
+    assert "npm ci" in dockerfile and "console/package-lock.json" in dockerfile
+    assert "COPY console/src console/src" in dockerfile
+    for path in VENDOR.values():
+        folder = path.rsplit("/", 1)[0]
+        assert (f"COPY --from=console-assets /console/node_modules/{path} "
+                f"console/node_modules/{folder}/") in dockerfile, path

@@ -116,8 +116,9 @@ class Session:
 
     def __init__(self, browser: Any, ledger: Ledger) -> None:
         self.base = ledger.url
+        # An en-US browser: the console still reads and takes dates as ISO (YYYY-MM-DD).
         self.context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                           accept_downloads=True)
+                                           accept_downloads=True, locale="en-US")
         self.page = self.context.new_page()
         self.requests: list[str] = []
         self.errors: list[str] = []
@@ -146,6 +147,10 @@ class Session:
         if folder:
             self.page.wait_for_timeout(300)
             self.page.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+    def expect_refused(self, status: int) -> None:
+        """Takes the refusals a test provoked on purpose out of the recorded errors."""
+        self.errors = [e for e in self.errors if f"{status}" not in e]
 
     def outside(self) -> list[str]:
         return [u for u in self.requests if not (u.startswith(self.base + "/")
@@ -320,3 +325,197 @@ def test_accessibility_labels_keyboard_and_contrast(session: Session) -> None:
     page.keyboard.press("Enter")
     page.wait_for_selector("#health-body dl")
 
+
+
+# --- issue 20, second pass: pages through cursors, ISO dates, refusals in the user's language,
+# --- issue 18/19 data on the patent, party and indicators pages -------------------------------
+
+
+def _ask(ledger: Ledger, query: str) -> dict[str, Any]:
+    answer = httpx.post(ledger.url + "/graphql", json={"query": query}, timeout=30,
+                        headers={"Authorization": f"Bearer {KEYS['auditor']}"})
+    body = answer.json()
+    assert "errors" not in body, body
+    return dict(body["data"])
+
+
+def _patent_with_licences(ledger: Ledger, at_least: int) -> tuple[str, int]:
+    after = None
+    for _ in range(50):
+        page = _ask(ledger, "{ patents(first: 100%s) { edges { node { number licenceCount } } "
+                    "pageInfo { hasNextPage endCursor } } }"
+                    % (f', after: "{after}"' if after else ""))["patents"]
+        for edge in page["edges"]:
+            if edge["node"]["licenceCount"] >= at_least:
+                return str(edge["node"]["number"]), int(edge["node"]["licenceCount"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    raise AssertionError(f"the demo has no patent with {at_least} licences")
+
+
+def test_licences_and_holdings_page_through_the_apis_cursors(session: Session,
+                                                             ledger: Ledger) -> None:
+    from demo.market import party_id
+
+    number, count = _patent_with_licences(ledger, 2)
+    session.sign_in("auditor")
+    page = session.page
+    session.go(f"patent?number={number}&rows=1", "#patent-licences tbody tr")
+    rows = page.locator("#patent-licences tbody tr")
+    assert rows.count() == 1  # one a request, as the route asks
+    assert page.inner_text("#patent-licences .shown") == f"已显示 1 / {count} 条"
+    page.click("#patent-licences button.more")
+    page.wait_for_selector("#patent-licences tbody tr:nth-child(2)")
+    deals = page.locator("#patent-licences tbody tr td:first-child").all_inner_texts()
+    assert len(set(deals)) == 2  # the second page goes on where the first ended
+    owner = party_id(60_000)  # the demo's pool member: three patents
+    session.english()
+    session.go(f"party?id={owner}&rows=2", "#party-holdings tbody tr")
+    assert page.locator("#party-holdings tbody tr").count() == 2
+    page.click("#party-holdings button.more")
+    page.wait_for_selector("#party-holdings tbody tr:nth-child(3)")
+    page.wait_for_selector("#party-holdings .pager:not([aria-busy])", state="attached")
+    held = page.locator("#party-holdings tbody tr td:first-child").all_inner_texts()
+    assert held == sorted(set(held)) and page.locator("#party-holdings button.more").count() == 0
+
+
+def test_dates_read_and_are_typed_as_iso_in_both_languages(session: Session) -> None:
+    session.sign_in("auditor")
+    page = session.page
+    session.go(f"patent?number={ROUND_TRIP}", "#patent-facts")
+    date = page.locator("#patent-search input[name=asOf]")
+    assert date.get_attribute("type") == "text" and date.get_attribute("placeholder") == "YYYY-MM-DD"
+    label = page.locator(f"label[for='{date.get_attribute('id')}']").inner_text()
+    assert "asOf" in label
+    date.fill("03/01/2022")  # an en-US browser's own way: refused, in Chinese
+    date.press("Enter")
+    error = page.locator("#patent-search .field-error").first
+    error.wait_for()
+    assert "YYYY-MM-DD" in error.inner_text() and "日期" in error.inner_text()
+    assert date.get_attribute("aria-invalid") == "true"
+    assert "asOf" not in page.evaluate("location.hash")
+    assert page.evaluate("document.activeElement.name") == "asOf"  # focus back on the field
+    session.english()
+    session.go(f"patent?number={ROUND_TRIP}", "#patent-facts")
+    date = page.locator("#patent-search input[name=asOf]")
+    date.fill("2022-02-30")  # ISO in shape, but no such day
+    page.keyboard.press("Tab")
+    assert "A date must be a real date" in page.inner_text("#patent-search .field-error")
+    date.fill("2022-03-01")
+    page.keyboard.press("Enter")
+    page.wait_for_function("location.hash.includes('asOf=2022-03-01')")
+    page.wait_for_selector(f"#patent-body section:has-text('{SECOND_OWNER}')")
+    assert page.locator("#patent-search input[name=asOf]").input_value() == "2022-03-01"
+    assert page.inner_text("#patent-facts").count("20") >= 3  # filed/granted/expires
+    for day in page.locator("#patent-facts dd").all_inner_texts()[4:7]:
+        assert day == "—" or (len(day) == 10 and day[4] == "-" and day[7] == "-"), day
+    moment = page.locator("#patent-search input[name=asKnownAt]")
+    moment.fill("2030-01-01 00:00:00")
+    page.keyboard.press("Enter")
+    page.wait_for_function("location.hash.includes('asKnownAt=2030-01-01')")
+    page.wait_for_selector("#patent-facts")
+    session.go("indicators?k=K1&from=2019-1-1", "#indicator-filters")
+    page.click("#indicator-filters button[type=submit]")
+    assert "YYYY-MM-DD" in page.inner_text("#indicator-filters .field-error")
+
+
+def test_a_refused_finding_reads_in_the_users_language_and_every_rule_has_a_name(
+        session: Session, ledger: Ledger) -> None:
+    session.sign_in("regulator")
+    page = session.page
+    for language, rule_code, title in (("zh", "AR-11", "该标识已用于另一内容不同的提交"),
+                                       ("en", "AR-10", "This id was already posted with other content")):
+        if language == "en":
+            session.english()
+        session.go(f"anomalies?rule={rule_code}", "#anomaly-list article form.finding")
+        card = page.locator("#anomaly-list article").first
+        flag = card.get_attribute("data-id")
+        # Another regulator dismisses it meanwhile; this console's confirmation is refused (409).
+        behind = httpx.post(f"{ledger.url}/v1/anomalies/{flag}/finding", timeout=30,
+                            json={"decision": "dismissed", "note": "seen elsewhere"},
+                            headers={"Authorization": f"Bearer {KEYS['regulator']}"})
+        assert behind.status_code == 201, behind.text
+        card.locator("textarea").fill("confirmed here")
+        card.locator("button.confirm").click()
+        alert = card.locator(".outcome [role=alert]")
+        alert.wait_for()
+        assert alert.locator("strong").inner_text() == title
+        assert flag in alert.inner_text() or alert.locator("p").count() == 1  # the API's detail
+    session.expect_refused(409)
+    names = page.evaluate("""async () => {
+        const i18n = await import('/console/i18n.js');
+        const codes = [...Array(18).keys()].map((n) => `INV-${n + 1}`)
+          .concat([...Array(13).keys()].map((n) => `AR-${n + 1}`), [...Array(12).keys()].map((n) => `K${n + 1}`));
+        const named = {};
+        for (const lang of ['zh', 'en']) {
+          i18n.setLang(lang);
+          named[lang] = codes.filter((c) => !i18n.ruleName(c));
+        }
+        const ui = await import('/console/ui.js');
+        const api = await import('/console/api.js');
+        const shown = {};
+        for (const lang of ['zh', 'en']) {
+          i18n.setLang(lang);
+          shown[lang] = ui.showError(new api.LedgerError('rule-refusal', 'Refused by INV-17',
+            'product P names patent X its owner neither holds nor is licensed under', 'INV-17', 409)).innerText;
+        }
+        return { missing: named, shown };
+    }""")
+    assert names["missing"] == {"zh": [], "en": []}
+    assert "被规则拒绝" in names["shown"]["zh"] and "INV-17 产品只可列明" in names["shown"]["zh"]
+    assert "Refused by a rule" in names["shown"]["en"] and "INV-17 A product names" in names["shown"]["en"]
+    assert "neither holds" in names["shown"]["zh"]  # the API's own detail, kept as it came
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_conversions_products_pools_and_pledge_finance_where_patents_parties_and_indicators_show(
+        session: Session, ledger: Ledger, language: str) -> None:
+    from demo.market import party_id
+
+    product = _ask(ledger, '{ product(id: "OUT-P1") { patents { number } owner { id } } }')["product"]
+    licensed, maker = product["patents"][0]["number"], product["owner"]["id"]
+    deal = _ask(ledger, '{ deal(id: "DEMO-PF-1") { intermediaries { role partyId } } }')["deal"]
+    agency = next(i["partyId"] for i in deal["intermediaries"] if i["role"] == "agency")
+    en = language == "en"
+    session.sign_in("auditor")
+    if en:
+        session.english()
+    page = session.page
+    session.go(f"patent?number={licensed}", "#patent-conversions")
+    conversions = page.inner_text("#patent-conversions")
+    assert ("exclusive licensed" if en else "已达成独占许可") in conversions
+    assert ("industrialised by the licensee" if en else "已由被许可人实现产业化") in conversions
+    products = page.inner_text("#products")
+    assert "OUT-P1" in products and "2023" in products
+    assert ("Employees" if en else "带动就业人数") in products
+    session.shoot(f"patent-outcomes-{language}")
+    pooled = _ask(ledger, '{ pool(id: "DEMO-POOL-VALVES") { patents { number } } }')["pool"][
+        "patents"][0]["number"]
+    session.go(f"patent?number={pooled}", "#patent-pools .pool h3")
+    assert "Valve pool" in page.inner_text("#patent-pools")
+    assert "DEMO-PL-1" in page.inner_text("#patent-pools")  # the pool licence over it
+    assert page.inner_text("#patent-ipc").startswith("F16K")
+    assert ("Administrator" if en else "管理人") in page.inner_text("#patent-pools")
+    session.go(f"party?id={party_id(60_003)}", "#party-qualifications")
+    assert ("high-tech enterprise" if en else "高新技术企业") in page.inner_text("#party-qualifications")
+    session.go(f"party?id={maker}", "#products tbody tr")
+    assert "OUT-P1" in page.inner_text("#products")
+    session.go(f"party?id={agency}", "#party-arranged tbody tr")
+    assert "DEMO-PF-1" in page.inner_text("#party-arranged")
+    session.go("indicators?k=K8&from=2019-01-01&to=2025-12-31&granularity=year",
+               "#indicator-body table")
+    options = page.locator("#indicator-filters select[name=k] option").all_inner_texts()
+    assert any(o.startswith("K11 ") for o in options) and any(o.startswith("K12 ") for o in options)
+    headers = page.locator("#indicator-body thead th").all_inner_texts()
+    assert ("Recovered" if en else "已回收") in headers and ("Shortfall" if en else "未受偿缺口") in headers
+    assert ("disposal proceeds" if en else "处置所得") in page.inner_text("#indicator-body tbody")
+    session.go("indicators?k=K11&from=2019-01-01&to=2025-12-31&granularity=year",
+               "#conversion-list tbody tr")
+    assert "K11" in page.inner_text("#indicator-body h3")
+    page.select_option("#conversion-category", "exclusive_licensed")
+    page.wait_for_selector(f"#conversion-list td:has-text('{licensed}')")
+    session.shoot(f"indicators-k11-{language}")
+    session.go("indicators?k=K12&from=2019-01-01&to=2025-12-31&granularity=year",
+               "#indicator-body tbody tr")
+    assert ("output value" if en else "产值") in page.inner_text("#indicator-body tbody")

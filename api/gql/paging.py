@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from typing import TypeVar
 
 from api.gql.errors import bad_input
+
+T = TypeVar("T")
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
@@ -53,3 +57,16 @@ def keyed_cursor(cursor: str | None) -> tuple[int, str] | None:
     if not key[0].isdigit():
         raise bad_input("after", f"not a cursor of this list: {cursor!r}")
     return int(key[0]), key[1]
+
+
+def number_page(items: list[T], number: Callable[[T], str], first: int | None,
+                after: str | None) -> list[T]:
+    """A page of a list already read whole, in number order (a party's holdings): all of it
+    when neither `first` nor `after` is given (the contract before pages), else at most
+    `first` (1 to 100) items after the number in the cursor."""
+    if first is None and after is None:
+        return items
+    size = page_size(first, MAX_PAGE)
+    key = decode_cursor(after, 1)
+    start = key[0] if key else ""
+    return sorted((x for x in items if number(x) > start), key=number)[:size]

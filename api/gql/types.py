@@ -20,7 +20,7 @@ from api.gql.events import Event, EventConnection, PageInfo, event_connection, e
 from api.gql.health import Verification, latest_checkpoint, latest_verification
 from api.gql.money import Fee, Money
 from api.gql.outcomes import LINKS, Conversion, Product, conversions_of_patent, products_of
-from api.gql.paging import LICENCE_PAGE, encode_cursor, keyed_cursor, page_size
+from api.gql.paging import LICENCE_PAGE, encode_cursor, keyed_cursor, number_page, page_size
 from api.gql.pools import (  # issue 18 (pools)
     PartyQualification,
     PoolMembership,
@@ -68,14 +68,19 @@ class Party:
                      state_owned=row.state_owned, founded_on=row.founded_on,
                      related_to=list(row.related_to), as_of=as_of)
 
-    @strawberry.field(description="Patents the party owns (on `asOf` when the party was "
-                                  "asked for on a date), with its share.")
-    async def holdings(self, info: Ctx) -> list[Holding]:
+    @strawberry.field(description=(
+        "Patents the party owns (on `asOf` when the party was asked for on a date), with its "
+        "share, in number order. With `first` (1 to 100) a page: at most `first` holdings "
+        "after the one whose `cursor` is `after` (the console pages them); without it, all."))
+    async def holdings(self, info: Ctx, first: int | None = None, after: str | None = None
+                       ) -> list[Holding]:
         if self.as_of is None:
             held = await info.context.loaders.holdings.load(self.id)
-            return [Holding(number=n, share=str(s)) for n, s in held]
-        return [Holding(number=number, share=share, view=view, as_of=self.as_of)
-                for number, share, view in await held_on(info, self.id, self.as_of)]
+            holdings = [Holding(number=n, share=str(s)) for n, s in held]
+        else:
+            holdings = [Holding(number=number, share=share, view=view, as_of=self.as_of)
+                        for number, share, view in await held_on(info, self.id, self.as_of)]
+        return number_page(holdings, lambda x: x.number, first, after)
 
     @strawberry.field
     async def history(self, info: Ctx, first: int | None = None, after: str | None = None,
@@ -185,6 +190,10 @@ class Holding:
     share: str
     view: strawberry.Private[PatentView | None] = None
     as_of: strawberry.Private[date | None] = None
+
+    @strawberry.field(description="Pass as `after` for the holdings that follow this one.")
+    def cursor(self) -> str:
+        return encode_cursor(self.number)
 
     @strawberry.field
     async def patent(self, info: Ctx) -> Patent | None:

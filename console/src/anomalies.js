@@ -5,7 +5,7 @@
 
 import { gql, mayPostFindings, rest } from "./api.js";
 import { isoDate, number, rule, ruleCodes, t, term } from "./i18n.js";
-import { busy, field, h, input, partyLink, patentLink, select, showError, withProgress, routeForm } from "./ui.js";
+import { busy, dateInput, field, h, input, partyLink, patentLink, select, showError, withProgress, routeForm } from "./ui.js";
 
 const PAGE = 20; // at most 100 rows per request (the API's bound)
 
@@ -36,8 +36,8 @@ export function anomaliesPage(main, params, role) {
     field(t("status"), select([["open", term("open")], ["confirmed", term("confirmed")], ["dismissed", term("dismissed")], ["any", t("any")]], params.get("status") || "open", { name: "status" })),
     field(t("region"), input({ name: "region", value: params.get("region") || "", placeholder: "350000" })),
     field(t("party"), input({ name: "party", value: params.get("party") || "" })),
-    field(t("from"), input({ type: "date", name: "from", value: params.get("from") || "" })),
-    field(t("to"), input({ type: "date", name: "to", value: params.get("to") || "" })),
+    field(t("from"), dateInput({ name: "from", value: params.get("from") || "" })),
+    field(t("to"), dateInput({ name: "to", value: params.get("to") || "" })),
     field(t("order"), select([["newest", t("newest")], ["score", t("highestScore")]], params.get("order") || "newest", { name: "order" })),
     h("button", { type: "submit" }, t("apply")));
   routeForm(form, "anomalies");

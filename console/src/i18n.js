@@ -58,6 +58,25 @@ const LABELS = {
   verifiedAt: ["校验时间", "Verified at"], events: ["事件数", "Events"], notPermitted: ["您的角色无权查看此页面。", "Your role may not see this page."],
   notFound: ["未找到。", "Not found."], problem: ["问题", "Problem"], signInFirst: ["请先用 API 密钥登录。", "Sign in with an API key first."],
   skip: ["跳到主要内容", "Skip to content"], refresh: ["刷新", "Refresh"], pageOf: ["已显示", "Shown"],
+  rowsShown: ["已显示 {shown} / {total} 条", "{shown} of {total} shown"],
+  // dates: ISO in both languages, whatever the browser's locale
+  isoHint: ["格式 YYYY-MM-DD", "Format YYYY-MM-DD"], momentHint: ["格式 YYYY-MM-DD HH:MM:SS（UTC）", "Format YYYY-MM-DD HH:MM:SS (UTC)"],
+  badDate: ["日期须为 YYYY-MM-DD 格式的真实日期，例如 2022-03-01。", "A date must be a real date written YYYY-MM-DD, e.g. 2022-03-01."],
+  badMoment: ["时点须为 YYYY-MM-DD HH:MM:SS（UTC），例如 2022-03-01 08:30:00。", "A moment must be written YYYY-MM-DD HH:MM:SS (UTC), e.g. 2022-03-01 08:30:00."],
+  // issue 18 (conversions, products, pools, IPC, qualifications) and issue 19 (pledge finance)
+  conversions: ["转化成果", "Conversion outcomes"], category: ["类别", "Category"], since: ["起始日", "Since"],
+  products: ["专利产品备案", "Patent products"], product: ["产品", "Product"], productId: ["产品编号", "Product id"],
+  intensive: ["专利密集型", "Patent-intensive"], reports: ["年度报告", "Yearly reports"], yearField: ["年份", "Year"],
+  outputValue: ["产值", "Output value"], employees: ["带动就业人数", "Employees"], owner: ["所有人", "Owner"],
+  pools: ["专利池", "Patent pools"], pool: ["专利池", "Pool"], administrator: ["管理人", "Administrator"],
+  fieldOfUse: ["领域", "Field"], formedOn: ["组建日", "Formed on"], lastDay: ["最后一日", "Last day"],
+  entryDeal: ["入池交易", "Entry deal"], exitDeal: ["出池交易", "Exit deal"], poolLicences: ["专利池许可", "Pool licences"],
+  poolPatents: ["池内专利数", "Patents in the pool"], ipc: ["IPC 分类号", "IPC symbols"], ipcSection: ["IPC 部", "IPC section"],
+  qualifications: ["资质", "Qualifications"], qualification: ["资质", "Qualification"], certificate: ["证书编号", "Certificate"],
+  arranged: ["经办的交易（中介）", "Deals arranged (as intermediary)"], sizeOn: ["当日规模", "Size on the date"],
+  recovered: ["已回收", "Recovered"], shortfall: ["未受偿缺口", "Shortfall"],
+  conversionList: ["按转化类别列出的专利", "Patents by conversion category"], holderKind: ["权利人类型", "Holder kind"],
+  anyCategory: ["全部类别", "Every category"],
 };
 
 const RULES = {
@@ -77,6 +96,8 @@ const RULES = {
   "INV-14": ["专利转让不影响在先许可", "Licences survive a transfer"],
   "INV-15": ["出资与债转股须有评估作价", "Contributions carry a valuation"],
   "INV-16": ["只可追加，不可修改或删除", "Append-only: no update or delete"],
+  "INV-17": ["产品只可列明备案日其所有人持有或获许可的专利", "A product names only patents its owner holds or is licensed under on its filing date"],
+  "INV-18": ["资助追回不得超过已发放金额且币种一致", "A subsidy recovery returns at most what was paid, in its currency"],
   "AR-1": ["回流交易", "Round trip"], "AR-2": ["快速倒手", "Rapid flip"],
   "AR-3": ["资助前集中受让", "Batch inflow before a subsidy"], "AR-4": ["同一实用新型或外观重复申报", "Reused utility model or design"],
   "AR-5": ["关联方或象征性价格", "Related-party or nominal price"], "AR-6": ["零价或象征性许可用于资助", "Zero or nominal licence for a subsidy"],
@@ -88,6 +109,7 @@ const RULES = {
   "K4": ["中小微企业受让专利", "Patents received by SMEs"], "K5": ["高校院所转化", "Patents leaving universities and institutes"],
   "K6": ["专利质押融资", "Pledge financing"], "K7": ["同比增长与目标进度", "Growth and target progress"],
   "K8": ["处置回收", "Disposal recovery"], "K9": ["开放许可", "Open licences"], "K10": ["数据质量", "Data quality"],
+  "K11": ["转化成果（按类别）", "Conversion outcomes by category"], "K12": ["专利产品备案、产值与就业", "Patent products, output value and employment"],
 };
 
 const TERMS = {
@@ -127,6 +149,31 @@ const TERMS = {
   corrections: ["更正", "corrections"], subsidy_recoveries: ["资助追回", "subsidy recoveries"],
   flagged_left_out: ["排除的被标记交易", "flagged deals left out"],
   platform: ["交易平台", "platform"], auditor: ["审计", "auditor"], regulator: ["监管", "regulator"], admin: ["管理员", "admin"],
+  // issue 18: event kinds, conversion categories (domain.md s10.1), qualifications (s10.4), K12 measures
+  pool_entry: ["入池", "pool entry"], pool_exit: ["出池", "pool exit"], pool_formed: ["专利池组建", "pool formed"],
+  classified: ["IPC 分类", "classified"], qualification: ["资质认定", "qualification"], size_changed: ["规模变更", "size changed"],
+  industrialisation: ["产业化报告", "industrialisation report"], product_filed: ["产品备案", "product filed"],
+  product_report: ["产品年度报告", "product report"], pool: ["专利池许可", "pool"],
+  transferred: ["已转让", "transferred"], equity_contributed: ["已作价入股", "equity contributed"],
+  open_licensed: ["已达成开放许可", "open licensed"], ordinary_licensed: ["已达成普通许可", "ordinary licensed"],
+  sole_licensed: ["已达成排他许可", "sole licensed"], exclusive_licensed: ["已达成独占许可", "exclusive licensed"],
+  industrialised_by_licensee: ["已由被许可人实现产业化", "industrialised by the licensee"],
+  industrialised_by_partner: ["已由合作企业实现产业化", "industrialised by a partner"], pooled: ["已参与专利池运营", "pooled"],
+  high_tech: ["高新技术企业", "high-tech enterprise"], specialised_sme: ["专精特新企业", "specialised SME"],
+  ip_advantage: ["知识产权优势企业", "IP advantage enterprise"], ip_demonstration: ["知识产权示范企业", "IP demonstration enterprise"],
+  sample_enterprise: ["专利产业化样板企业", "patent industrialisation model enterprise"],
+  filed: ["备案", "filed"], output_value: ["产值", "output value"], employees: ["就业人数", "employees"],
+  // issue 19: pledge finance, risk payments (K8 sources), disposal modes, intermediaries, lists
+  pledge_change: ["质押变更", "pledge change"], risk_payment: ["风险补偿", "risk payment"],
+  pre_compensation: ["前补偿", "pre-compensation"], bad_debt_deposit: ["坏账保证金", "bad-debt deposit"],
+  guarantee_payment: ["担保代偿", "guarantee payment"], insurance_payment: ["保险赔付", "insurance payment"],
+  agency_compensation: ["服务机构补偿", "agency compensation"], disposal_proceeds: ["处置所得", "disposal proceeds"],
+  source: ["来源", "source"], debtor: ["借款人", "debtor"],
+  agreed_price: ["协议作价", "agreed price"], auction: ["拍卖", "auction"], sale: ["变卖", "sale"],
+  reverse_licence: ["反向许可", "reverse licence"], debt_to_equity: ["债转股", "debt to equity"],
+  licence_to_third_party: ["许可第三方实施", "licence to a third party"],
+  acquisition_with_licence_back: ["收购许可", "acquisition with licence back"],
+  abnormal_operations: ["经营异常名录", "abnormal operations"], technology_manager: ["技术经理人", "technology manager"],
 };
 
 const PROBLEMS = {
@@ -135,6 +182,11 @@ const PROBLEMS = {
   "not-found": ["未找到", "Not found"], "rule-violation": ["被规则拒绝", "Refused by a rule"],
   "validation-error": ["输入有误", "Invalid input"], "rate-limited": ["请求过于频繁", "Too many requests"],
   network: ["无法连接账本服务", "The ledger cannot be reached"], graphql: ["查询出错", "The query failed"],
+  "rule-refusal": ["被规则拒绝", "Refused by a rule"],
+  "idempotency-conflict": ["该标识已用于另一内容不同的提交", "This id was already posted with other content"],
+  "invalid-reference": ["引用了未知的对象", "Unknown reference"], "batch-not-applied": ["批次未执行", "Not applied"],
+  "internal-error": ["账本内部错误，未保存任何内容", "Internal error; nothing was stored"],
+  "console-not-installed": ["控制台资源未安装", "Console assets not installed"],
 };
 
 let current = sessionStorage.getItem("console.lang") === "en" ? 1 : 0;
@@ -163,6 +215,23 @@ export function rule(code) {
 }
 
 export function ruleCodes() { return Object.keys(RULES); }
+
+/** A rule's name alone in the user's language (null for a code the console does not know). */
+export function ruleName(code) { return RULES[code] ? RULES[code][current] : null; }
+
+/** A label with {placeholders} filled in. */
+export function fill(key, values) { return t(key).replace(/\{(\w+)\}/g, (_m, k) => String(values[k])); }
+
+/** An indicator dimension: compound ones (`source:insurance_payment`, `transferred:university`,
+ * `debtor:enterprise/small`) read part by part. */
+export function dimension(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  const text = String(value);
+  if (TERMS[text]) return term(text);
+  const [head, tail] = text.split(/:(.*)/s);
+  if (tail === undefined) return text;
+  return `${term(head)}: ${tail.split("/").map(term).join(" / ")}`;
+}
 
 export function problemTitle(kind, fallback) {
   const found = PROBLEMS[kind];

@@ -5,17 +5,23 @@
 
 import { gql } from "./api.js";
 import { isoDate, isoMoment, money, t, term } from "./i18n.js";
-import { field, h, input, partyLink, section, table, withProgress, routeForm } from "./ui.js";
+import { dateInput, field, h, input, isoMomentValue, momentInput, pagedTable, pageRows, partyLink, section, table,
+  withProgress, routeForm } from "./ui.js";
+import { PATENT_FIELDS, conversionsSection, poolsSection, productsSection } from "./outcomes.js";
 
 const HISTORY_PAGE = 50;
-const LICENCE_PAGE = 20;
+const LICENCE_PAGE = 20; // rows a request (the route's `rows` may ask 1 to 100)
 
-const QUERY = `query Patent($number: String!, $asOf: Date, $asKnownAt: DateTime, $licences: Int!) {
+const QUERY = `query Patent($number: String!, $asOf: Date, $asKnownAt: DateTime) {
   patent(number: $number, asOf: $asOf, asKnownAt: $asKnownAt) {
     number kind title status filedOn grantedOn expiresOn invalidationPending
     owners { share party { id name } }
-    licenceCount licences(first: $licences) { dealId licenceKind startsOn endsOn inForce licensee { id name } fee { mode amount { amount currency } } }
-    pledge { dealId status securedAmount { amount currency } dueOn registeredOn defaultedOn pledgee { id name } } } }`;
+    pledge { dealId status securedAmount { amount currency } dueOn registeredOn defaultedOn pledgee { id name } }
+    ${PATENT_FIELDS} } }`;
+
+const LICENCES = `query Licences($number: String!, $asOf: Date, $asKnownAt: DateTime, $first: Int!, $after: String) {
+  patent(number: $number, asOf: $asOf, asKnownAt: $asKnownAt) { licenceCount
+    licences(first: $first, after: $after) { cursor dealId licenceKind startsOn endsOn inForce licensee { id name } fee { mode amount { amount currency } } } } }`;
 
 const HISTORY = `query History($number: String!, $asOf: Date, $asKnownAt: DateTime, $first: Int, $after: String) {
   patent(number: $number, asOf: $asOf, asKnownAt: $asKnownAt) {
@@ -28,23 +34,26 @@ const PROOF = `query Proof($number: String!, $after: String) { patent(number: $n
 
 export function patentPage(main, params) {
   const number = params.get("number") || "";
+  const rows = pageRows(params, LICENCE_PAGE);
   const form = h("form", { className: "filters", id: "patent-search", role: "search" },
     field(t("number"), input({ name: "number", value: number, required: true, placeholder: "ZL201710601862.3" })),
-    field(t("asOf"), input({ type: "date", name: "asOf", value: params.get("asOf") || "" })),
-    field(t("asKnownAt"), input({ type: "datetime-local", name: "asKnownAt", step: 1, value: params.get("asKnownAt") || "" })),
+    field(t("asOf"), dateInput({ name: "asOf", value: params.get("asOf") || "" })),
+    field(t("asKnownAt"), momentInput({ name: "asKnownAt", value: params.get("asKnownAt") || "" })),
     h("button", { type: "submit" }, t("search")));
-  routeForm(form, "patent");
+  routeForm(form, "patent", (q) => { if (params.get("rows")) q.set("rows", String(rows)); });
   const body = h("div", { id: "patent-body" });
   main.append(h("h2", {}, t("patent")), form, body);
   if (!number) return;
   const vars = { number, asOf: params.get("asOf") || null,
-    asKnownAt: params.get("asKnownAt") ? new Date(params.get("asKnownAt")).toISOString() : null };
+    asKnownAt: params.get("asKnownAt") ? isoMomentValue(params.get("asKnownAt")) : null };
   withProgress(body, async () => {
-    const data = await gql(QUERY, { ...vars, licences: LICENCE_PAGE });
+    const data = await gql(QUERY, vars);
     const p = data.patent;
     if (!p) return h("p", { className: "empty", id: "patent-missing" }, t("notFound"));
     const timeline = h("div", { id: "timeline" });
     loadHistory(timeline, vars, null);
+    const licences = h("h2", {}, t("licences"));
+    let seen = 0;
     return [
       h("dl", { className: "facts", id: "patent-facts" },
         h("dt", {}, t("number")), h("dd", {}, p.number),
@@ -53,20 +62,31 @@ export function patentPage(main, params) {
         h("dt", {}, t("status")), h("dd", { id: "patent-status" }, term(p.status)),
         h("dt", {}, t("filedOn")), h("dd", {}, isoDate(p.filedOn)),
         h("dt", {}, t("grantedOn")), h("dd", {}, isoDate(p.grantedOn)),
-        h("dt", {}, t("expiresOn")), h("dd", {}, isoDate(p.expiresOn))),
+        h("dt", {}, t("expiresOn")), h("dd", {}, isoDate(p.expiresOn)),
+        h("dt", {}, t("ipc")), h("dd", { id: "patent-ipc" }, p.ipc.length ? p.ipc.join(", ") : "—")),
       section(t("owners"), table([[t("party"), (o) => partyLink(o.party.id, `${o.party.name} (${o.party.id})`)],
         [t("share"), (o) => o.share]], p.owners)),
-      section(`${t("licences")} (${p.licenceCount})`, table([
+      h("section", { id: "patent-licences" }, licences, pagedTable([
         [t("deal"), (l) => l.dealId], [t("licensee"), (l) => partyLink(l.licensee.id, l.licensee.name)],
         [t("licenceKind"), (l) => term(l.licenceKind)], [t("startsOn"), (l) => isoDate(l.startsOn)],
         [t("endsOn"), (l) => isoDate(l.endsOn)], [t("inForce"), (l) => (l.inForce ? t("yes") : t("no"))],
-        [t("amount"), (l) => (l.fee.amount ? money(l.fee.amount.amount, l.fee.amount.currency) : term(l.fee.mode))]], p.licences)),
+        [t("amount"), (l) => (l.fee.amount ? money(l.fee.amount.amount, l.fee.amount.currency) : term(l.fee.mode))]],
+      async (after) => {
+        const page = (await gql(LICENCES, { ...vars, first: rows, after })).patent;
+        licences.textContent = `${t("licences")} (${page.licenceCount})`;
+        seen += page.licences.length;
+        const last = page.licences[page.licences.length - 1];
+        // A page shorter than `first` is the last; after a full one, licenceCount says if more follow.
+        const next = page.licences.length === rows && seen < page.licenceCount ? last.cursor : null;
+        return { rows: page.licences, total: page.licenceCount, next };
+      })),
       section(t("pledge"), p.pledge ? h("dl", { className: "facts" },
         h("dt", {}, t("status")), h("dd", {}, term(p.pledge.status)),
         h("dt", {}, t("pledgee")), h("dd", {}, partyLink(p.pledge.pledgee.id, p.pledge.pledgee.name)),
         h("dt", {}, t("securedAmount")), h("dd", {}, p.pledge.securedAmount ? money(p.pledge.securedAmount.amount, p.pledge.securedAmount.currency) : "—"),
         h("dt", {}, t("registeredOn")), h("dd", {}, isoDate(p.pledge.registeredOn)),
         h("dt", {}, t("dueOn")), h("dd", {}, isoDate(p.pledge.dueOn))) : h("p", { className: "empty" }, t("noRows"))),
+      conversionsSection(p), productsSection(p.products), poolsSection(p, vars.asOf),
       section(t("history"), timeline)];
   });
 }
