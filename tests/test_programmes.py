@@ -163,11 +163,12 @@ def test_a_take_ups_facts_name_the_offers_owners_and_fee() -> None:
     """Patent Law art. 51: a take-up is an ordinary licence from the patentee. Its facts take
     the licensors and fee from the offer kept for the patent (owners as they are now); a
     take-up with no offer seen (INV-7 refuses one) is still a fact, never a crash."""
-    from projections.deal_facts import COLUMNS, Offers, OpenOffer, fact_row, follow_offers
+    from projections.deal_facts import COLUMNS, Offers, OpenOffer, Traits, fact_row, follow_offers
     from tests.plain_events import NUMBER, A, C, D, open_declared, open_taken, transfer
 
     def facts(event: Any, offers: Offers) -> dict[str, Any]:
-        traits = {A: ("university", None), C: ("enterprise", "small"), D: ("enterprise", "large")}
+        traits = {A: Traits("university", None), C: Traits("enterprise", "small"),
+                  D: Traits("enterprise", "large")}
         return dict(zip(COLUMNS, fact_row(9, event, traits, offers), strict=True))
 
     offers: Offers = {}
