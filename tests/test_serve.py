@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,9 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+KEPT_LINES = 2_000  # what a test keeps of serve's log, for its failure message
 
 
 class Server:
@@ -50,6 +54,9 @@ class Server:
             self.output.append(line)
             if "serving on" in line:
                 break
+        # Keep reading what serve logs (a line per request): a pipe nobody reads fills up,
+        # and serve then blocks on its next log line and stops answering.
+        threading.Thread(target=self._drain, daemon=True).start()
         for _ in range(100):
             try:
                 if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
@@ -57,6 +64,12 @@ class Server:
             except httpx.HTTPError:
                 time.sleep(0.1)
         raise AssertionError("serve never became healthy:\n" + "".join(self.output))
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            del self.output[:-KEPT_LINES]
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
