@@ -7,21 +7,9 @@ and the first problem if not) and readers ask for the latest. At most `KEPT` ver
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 import psycopg
 
 KEPT = 100
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    verified_at: datetime
-    holds: bool
-    events: int
-    linked: int
-    problem: str | None
 
 
 def record(database_url: str, holds: bool, events: int, linked: int,
