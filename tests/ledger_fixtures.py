@@ -76,3 +76,14 @@ def client(app: Any) -> Iterator[TestClient]:
     """A client that posts as a platform unless a test passes other headers."""
     with TestClient(app, headers=auth("platform")) as test_client:
         yield test_client
+
+
+def answered(client: TestClient, projectors: Projectors, query: str, role: str = "regulator",
+             **variables: Any) -> Any:
+    """A GraphQL answer's data once the projections have caught up with the log; an answer
+    with errors fails the test."""
+    wait_projected(projectors, client.app.state.service.store.head())  # type: ignore[attr-defined]
+    body = client.post("/graphql", json={"query": query, "variables": variables},
+                       headers=auth(role)).json()
+    assert "errors" not in body, body
+    return body["data"]

@@ -7,6 +7,7 @@ state in tests/test_law_plain.py; docs/law.md explains each reading.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from tests.builders import (
     transfer,
     uscc,
 )
-from tests.ledger_fixtures import auth, wait_projected
+from tests.ledger_fixtures import answered
 
 A, B, C, BANK = uscc(171), uscc(172), uscc(173), uscc(174)
 APPLIED = cn_patent(2019, 1, 170001)  # an invention application filed 2019-07-20
@@ -65,13 +66,7 @@ def status(number: str, value: str, on: str, **extra: Any) -> tuple[dict[str, An
     return {"status": value, "effective_on": on, **extra}, f"/v1/patents/{number}/status"
 
 
-def gql(client: TestClient, projectors: Projectors, query: str, **variables: Any) -> Any:
-    wait_projected(projectors, client.app.state.service.store.head())  # type: ignore[attr-defined]
-    response = client.post("/graphql", json={"query": query, "variables": variables},
-                           headers=auth("auditor"))
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]
+gql = partial(answered, role="auditor")  # GraphQL data, as an auditor unless `role` says
 
 
 PATENT = "query($n: String!) { patent(number: $n) { status grantedOn expiresOn } }"

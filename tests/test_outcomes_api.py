@@ -8,6 +8,7 @@ are tests/test_outcomes_plain.py; docs/conversion.md explains each reading.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from tests.builders import (
     transfer,
     uscc,
 )
-from tests.ledger_fixtures import auth, wait_projected
+from tests.ledger_fixtures import answered, auth
 
 UNI, MAKER, PARTNER, OTHER = uscc(181), uscc(182), uscc(183), uscc(184)
 SOLD, LICENSED, SERVED, IDLE, LAPSED = (cn_patent(2017, 1, 180000 + i) for i in range(1, 6))
@@ -51,14 +52,7 @@ def accepted(client: TestClient, body: dict[str, Any], path: str = "/v1/deals",
     return dict(response.json())
 
 
-def gql(client: TestClient, projectors: Projectors, query: str, role: str = "auditor",
-        **variables: Any) -> Any:
-    wait_projected(projectors, client.app.state.service.store.head())  # type: ignore[attr-defined]
-    response = client.post("/graphql", json={"query": query, "variables": variables},
-                           headers=auth(role))
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]
+gql = partial(answered, role="auditor")  # GraphQL data, as an auditor unless `role` says
 
 
 def used(report_id: str, party_: str, basis: str = "licence", started_on: str = "2021-03-01",

@@ -5,6 +5,7 @@ allocation; the disposal modes the seeds name; intermediaries and official numbe
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from tests.builders import (
     refused_by_rule,
     uscc,
 )
-from tests.ledger_fixtures import auth, wait_projected
+from tests.ledger_fixtures import answered, auth
 
 OWNER, DEBTOR, GUARANTOR, INSURER, BUYER, THIRD = (uscc(200 + i) for i in range(6))
 BANK, AGENCY, MANAGER, FUND = uscc(210), uscc(211), uscc(212), uscc(213)
@@ -76,14 +77,7 @@ def disposal(deal_id: str, pledge_id: str, mode: str, proceeds: str, effective_o
             "proceeds": {"amount": proceeds}, "effective_on": effective_on, **extra}
 
 
-def ask(client: TestClient, projectors: Projectors, query: str, role: str = "auditor",
-        **variables: Any) -> Any:
-    """A GraphQL answer once the projections have caught up with the log."""
-    wait_projected(projectors, client.app.state.service.store.head())  # type: ignore[attr-defined]
-    body = client.post("/graphql", json={"query": query, "variables": variables},
-                       headers=auth(role)).json()
-    assert "errors" not in body, body
-    return body["data"]
+ask = partial(answered, role="auditor")  # GraphQL data, as an auditor unless `role` says
 
 
 def stored(client: TestClient, deal_id: str) -> dict[str, Any]:

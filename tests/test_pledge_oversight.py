@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from projections.projectors import Projectors
 from tests.builders import assert_refused, cn_patent, party, patent, pledge, transfer, uscc
-from tests.ledger_fixtures import auth, wait_projected
+from tests.ledger_fixtures import answered, auth
 
 OWNER, DEBTOR, GUARANTOR, BUYER, FUND = (uscc(300 + i) for i in range(5))
 BANK, AGENCY, OTHER_AGENCY = uscc(310), uscc(311), uscc(312)
@@ -48,13 +48,7 @@ def post(client: TestClient, body: dict[str, Any], path: str = "/v1/deals",
     assert response.status_code == 201, response.text
 
 
-def ask(client: TestClient, projectors: Projectors, query: str, role: str = "regulator",
-        **variables: Any) -> Any:
-    wait_projected(projectors, client.app.state.service.store.head())  # type: ignore[attr-defined]
-    body = client.post("/graphql", json={"query": query, "variables": variables},
-                       headers=auth(role)).json()
-    assert "errors" not in body, body
-    return body["data"]
+ask = answered  # GraphQL data, as a regulator unless `role` says
 
 
 def rows(client: TestClient, projectors: Projectors, indicator: str) -> dict[str, Any]:

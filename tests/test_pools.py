@@ -23,7 +23,7 @@ from tests.builders import (
     refused_by_rule,
     uscc,
 )
-from tests.ledger_fixtures import auth, wait_projected
+from tests.ledger_fixtures import answered, auth, wait_projected
 
 A, B, ADMIN, L1, L2 = (uscc(n) for n in (181, 182, 183, 184, 185))
 P1, P2, P3 = (cn_patent(2018, 1, 180000 + n) for n in (1, 2, 3))
@@ -56,13 +56,7 @@ def accepted(client: TestClient, body: dict[str, Any], path: str = "/v1/deals") 
     return response.json()
 
 
-def gql(client: TestClient, projectors: Projectors, query: str, **variables: Any) -> Any:
-    wait_projected(projectors, client.app.state.service.store.head())  # type: ignore[attr-defined]
-    response = client.post("/graphql", json={"query": query, "variables": variables},
-                           headers=auth("regulator"))
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]
+gql = answered  # GraphQL data, as a regulator unless `role` says
 
 
 def test_a_pool_is_formed_once_by_its_id(ledger: TestClient) -> None:

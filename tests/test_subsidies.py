@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from projections.projectors import Projectors
 from tests.builders import event_count, party, uscc
-from tests.ledger_fixtures import auth, wait_projected
+from tests.ledger_fixtures import answered, auth
 
 LISTED, ENDED, LATER, CLEAN = (uscc(70 + i) for i in range(4))
 FLAGS = """{ anomalies(filter: {rule: "AR-13"}, first: 100) { edges { node {
@@ -27,12 +27,7 @@ def post(client: TestClient, path: str, body: dict[str, Any], role: str = "regul
     return client.post(path, json=body, headers=auth(role))
 
 
-def ask(client: TestClient, projectors: Projectors, query: str, **variables: Any) -> Any:
-    wait_projected(projectors, client.app.state.service.store.head())  # type: ignore[attr-defined]
-    body = client.post("/graphql", json={"query": query, "variables": variables},
-                       headers=auth("regulator")).json()
-    assert "errors" not in body, body
-    return body["data"]
+ask = answered  # GraphQL data, as a regulator unless `role` says
 
 
 def award(client: TestClient, subsidy_id: str, who: str, awarded_on: str,
