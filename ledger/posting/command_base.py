@@ -42,6 +42,17 @@ class MoneyIn(Strict):
         return Money(self.amount, self.currency)
 
 
+class PaidIn(MoneyIn):
+    """Money paid over (a recovery, a risk payment): a payment of nothing is no payment."""
+
+    @field_validator("amount")
+    @classmethod
+    def _above_zero(cls, amount: Decimal) -> Decimal:
+        if amount <= 0:
+            raise ValueError("an amount paid is above zero")
+        return amount
+
+
 class Holding(Strict):
     party: PartyId
     share: Share

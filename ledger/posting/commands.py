@@ -44,6 +44,7 @@ from ledger.posting.command_base import (
     DealBase,
     Holding,
     MoneyIn,
+    PaidIn,
     Strict,
     distinct,
     summed_shares,
@@ -118,6 +119,7 @@ __all__ = [
     "OpenLicenceDeclarationDeal",
     "OpenLicenceTakeUpDeal",
     "OpenLicenceWithdrawalDeal",
+    "PaidIn",
     "PartyCommand",
     "PatentCommand",
     "PledgeChangeDeal",
@@ -327,16 +329,9 @@ class RecoveryCommand(Strict):
     subsidy. No id of its own: the same body posted again is the same recovery (idempotent);
     a second recovery of the same amount on the same day names other grounds."""
 
-    amount: MoneyIn
+    amount: PaidIn
     recovered_on: Day
     grounds: Statement
-
-    @field_validator("amount")
-    @classmethod
-    def _above_zero(cls, amount: MoneyIn) -> MoneyIn:
-        if amount.amount <= 0:
-            raise ValueError("a recovery returns an amount above zero")
-        return amount
 
 
 # --- issue 18 (pools): pools, classification, qualifications, sizes --------------------------

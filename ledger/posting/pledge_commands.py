@@ -13,7 +13,15 @@ from pydantic import Field, StrictBool, field_validator, model_validator
 
 from ledger.law.identifiers import parse_patent_number
 from ledger.law.values import DisposalMode, LicenceKind, RiskKind
-from ledger.posting.command_base import DealBase, Holding, MoneyIn, Strict, distinct, summed_shares
+from ledger.posting.command_base import (
+    DealBase,
+    Holding,
+    MoneyIn,
+    PaidIn,
+    Strict,
+    distinct,
+    summed_shares,
+)
 from ledger.posting.fields import (
     MAX_PARTIES_PER_SIDE,
     Day,
@@ -164,15 +172,8 @@ class RiskEventCommand(Strict):
     pledge: DealId
     kind: RiskKind
     payer: PartyId
-    amount: MoneyIn
+    amount: PaidIn
     paid_on: Day
-
-    @field_validator("amount")
-    @classmethod
-    def _above_zero(cls, amount: MoneyIn) -> MoneyIn:
-        if amount.amount <= 0:
-            raise ValueError("a risk payment pays an amount above zero")
-        return amount
 
 
 # --- end issue 19 (pledges) ----------------------------------------------------------------
