@@ -22,7 +22,7 @@ class Settings:
     signing_key: Path | None = None  # Ed25519 PEM for checkpoints; None: data_dir's, made once
     rate_limit: str | None = None  # "rate[:burst]" requests a second per API key
     public_docs: bool = False  # LEDGER_PUBLIC_DOCS=1: /docs and /openapi.json in production
-    writer_cache: int = 150_000  # LEDGER_WRITER_CACHE: records the writer's cache may weigh
+    writer_cache: int = 50_000  # LEDGER_WRITER_CACHE: records the writer's cache may weigh
 
     @property
     def signing_key_path(self) -> Path:
@@ -45,7 +45,7 @@ class Settings:
         if not 1 <= batch <= MAX_PROJECTION_BATCH:
             raise ValueError(f"LEDGER_PROJECTION_BATCH must be a whole number from 1 to "
                              f"{MAX_PROJECTION_BATCH}, not {raw_batch!r}")
-        raw_cache = os.environ.get("LEDGER_WRITER_CACHE", "150000")
+        raw_cache = os.environ.get("LEDGER_WRITER_CACHE", "50000")
         low, high = WRITER_CACHE_RANGE
         if not raw_cache.isdigit() or not low <= int(raw_cache) <= high:
             raise ValueError(f"LEDGER_WRITER_CACHE must be a whole number from {low:,} to "

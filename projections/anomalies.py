@@ -46,9 +46,9 @@ class AnomalyProjection:
     tables: tuple[str, ...] = ("rm_anomalies", "rm_findings", "rm_listings", "rm_credit_marks",
                                *TABLES)
 
-    def __init__(self, cache_records: int | None = None,
+    def __init__(self, cache_bytes: int | None = None,
                  cache_parties: int | None = None) -> None:
-        self.store = AnomalyTables(cache_records, cache_parties)
+        self.store = AnomalyTables(cache_bytes, cache_parties)
 
     def reset(self) -> None:
         self.store.reset()

@@ -5,7 +5,7 @@ log in memory (issue 16). Now each fact is a row of a table of this projection (
 015), written in the batch's transaction as `AnomalyFacts.apply` takes it in, and a batch
 reads back only what its events and touched scopes need, with one statement per kind of fact
 for the whole batch. The patents' chronologies and the parties most recently used stay in LRU
-caches (`CACHE_RECORDS`, `CACHE_PARTIES`); listings are read from `rm_listings`, and deals and
+caches (`CACHE_BYTES`, `CACHE_PARTIES`); listings are read from `rm_listings`, and deals and
 subsidies are decoded from the log by position.
 """
 
@@ -34,8 +34,11 @@ from projections.anomaly_facts import (
 from projections.copy_text import array
 from projections.log_events import Lru, events_at
 
-CACHE_RECORDS = 150_000  # what the patents' chronologies kept between batches weigh (README
-# limits): 1 + its owner changes and dated deals, so a popular patent counts for its history
+MIB = 1 << 20
+CACHE_BYTES = 32 * MIB  # what the patents' chronologies kept between batches may weigh (README
+# limits), so a popular patent counts for its history
+FACTS_BYTES = 500  # a chronology without entries (tracemalloc, tests/test_cache_weights.py)
+ENTRY_BYTES = 580  # each owner change or dated fact in it
 CACHE_PARTIES = 50_000  # parties' registrations kept between batches
 
 TABLES = ("rm_anomaly_parties", "rm_anomaly_patents", "rm_anomaly_changes", "rm_anomaly_dated",
@@ -50,13 +53,17 @@ def _amount(money: Money | None) -> tuple[str | None, str | None]:
     return (None, None) if money is None else (str(money.amount), money.currency)
 
 
+def weight(facts: PatentFacts) -> int:
+    """About what a kept chronology costs in bytes."""
+    return FACTS_BYTES + ENTRY_BYTES * (len(facts.changes) + len(facts.dated))
+
+
 class AnomalyTables:
     """Reads and writes the chronologies of one projection's tables (`suffix`: a rebuild's)."""
 
-    def __init__(self, cache_records: int | None = None,
+    def __init__(self, cache_bytes: int | None = None,
                  cache_parties: int | None = None) -> None:
-        self.patent_cache: Lru[str, PatentFacts] = Lru(
-            cache_records or CACHE_RECORDS, lambda f: 1 + len(f.changes) + len(f.dated))
+        self.patent_cache: Lru[str, PatentFacts] = Lru(cache_bytes or CACHE_BYTES, weight)
         self.party_cache: Lru[str, PartyFacts] = Lru(cache_parties or CACHE_PARTIES)
 
     def reset(self) -> None:

@@ -63,9 +63,11 @@ def events_at(cur: psycopg.Cursor, positions: Iterable[int]) -> dict[int, ev.Led
 
 class Lru(Generic[K, V]):
     """A mapping whose entries weigh at most `size` together (each weighs 1 unless `weigh`
-    says more), dropping the least recently used after each batch (`trim`), so a
-    projection's memory does not grow with the log. A patent's fold or chronology grows with
-    its history: counted as entries, a cache of popular patents grew as the log did."""
+    says more: the patents' caches weigh an estimate of bytes), dropping the least recently
+    used after each batch (`trim`), so a projection's memory does not grow with the log. A
+    patent's fold or chronology grows with its history: counted as entries, a cache of popular
+    patents grew as the log did; bounded in records, caches large enough for a busy day were
+    still filling at millions of events, so memory kept growing with the log until then."""
 
     def __init__(self, size: int, weigh: Callable[[V], int] | None = None) -> None:
         if size < 1:

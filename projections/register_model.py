@@ -1,7 +1,7 @@
 """Projection "register": parties, patents, owners, licences, open licences and pledges now.
 
 The rows it writes always come from the ledger's own fold (`Folding`). It keeps the folds of
-the patents it touched last in a bounded cache (`CACHE_RECORDS`), never the whole log: an
+the patents it touched last in a cache bounded in bytes (`CACHE_BYTES`), never the whole log: an
 event that arrives in effective-date order is applied to its patent's cached fold and marks
 only what it changed (one licence, one pledge, the owner set...), so only those rows are
 rewritten. A backdated event can change anything after its date: that patent's events are
@@ -53,8 +53,10 @@ COLUMNS = {
                    "ended_on", "position", "positions"),
 }
 INDEX = "rm_register_patent_events"  # (number, position): every event of every patent
-CACHE_RECORDS = 150_000  # what the folds kept between batches weigh (README limits): a
-# patent's fold weighs 1 + its pledges (its licences are shed: their rows hold them)
+MIB = 1 << 20
+CACHE_BYTES = 8 * MIB  # what the folds kept between batches may weigh (README limits)
+FOLD_BYTES = 2_000  # a kept fold, its licences shed (tracemalloc, tests/test_cache_weights.py)
+PLEDGE_BYTES = 700  # each pledge it keeps, released ones included
 RELOAD_PAGE = 2_000  # events read at a time when folding patents the cache dropped
 WHOLE = ("rm_patents", "rm_owners", "rm_open_licences")  # rewritten per patent
 BY_DEAL = ("rm_licences", "rm_pledges")  # rewritten per (patent, deal)
@@ -109,8 +111,9 @@ class _Fold:
     last: tuple[date, int] | None
 
 
-def _weight(fold: _Fold) -> int:
-    return 1 + len(fold.folding.state.pledges)  # licences are shed before a fold is cached
+def weight(fold: _Fold) -> int:
+    """About what a kept fold costs in bytes: its licences are shed before it is kept."""
+    return FOLD_BYTES + PLEDGE_BYTES * len(fold.folding.state.pledges)
 
 
 def _shed(fold: _Fold) -> None:
@@ -153,8 +156,8 @@ class RegisterProjection:
     name: str = "register"
     tables: tuple[str, ...] = ("rm_parties", *WHOLE, *BY_DEAL, INDEX)
 
-    def __init__(self, cache_records: int | None = None) -> None:
-        self.folds: Lru[str, _Fold] = Lru(cache_records or CACHE_RECORDS, _weight)
+    def __init__(self, cache_bytes: int | None = None) -> None:
+        self.folds: Lru[str, _Fold] = Lru(cache_bytes or CACHE_BYTES, weight)
 
     def reset(self) -> None:
         """Forget the cached folds (after a failed batch or a rebuild): the tables hold it all."""

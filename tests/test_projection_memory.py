@@ -24,14 +24,14 @@ from projections.register_model import RegisterProjection
 from projections.runner import Projection, ProjectionRunner
 from tests.builders import ACME, BETA, cn_patent, licence, party, patent, pledge, transfer, uscc
 
-TINY = 2  # entries per cache: far fewer than the patents and parties below
+TINY = 2  # entries (parties) or bytes (patents) per cache: far fewer than those below
 PATENTS = [cn_patent(2015, 1, 3000 + i) for i in range(8)]
 BANK = uscc(910)
 
 
 def _tiny() -> list[Projection]:
-    return [RegisterProjection(cache_records=TINY), AuditProjection(cache_parties=TINY),
-            AnomalyProjection(cache_records=TINY, cache_parties=TINY),
+    return [RegisterProjection(cache_bytes=TINY), AuditProjection(cache_parties=TINY),
+            AnomalyProjection(cache_bytes=TINY, cache_parties=TINY),
             IndicatorProjection(cache_parties=TINY)]
 
 

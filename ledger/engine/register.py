@@ -33,8 +33,9 @@ from ledger.storage.snapshots import Snapshot
 
 __all__ = ["Posted", "Register", "StateSource", "deal_key", "posting_key"]
 
-CACHE_EVENTS = 150_000  # records the cached patents weigh (LEDGER_WRITER_CACHE): a compacted
-# patent weighs 1 + its licences and pledges (about 0.8 KB each), a whole one its events (~4 KB)
+CACHE_EVENTS = 50_000  # records the cached patents weigh (LEDGER_WRITER_CACHE): a compacted
+# patent weighs 1 + its licences and pledges (about 0.65 KB each: about 32 MB in all), a whole
+# one its events (~4 KB) until its group ends
 CACHE_POSTINGS = 20_000  # answers (and their parties, deals, listings) the cache holds
 CACHE_STREAMS = 10_000  # stream versions (patents' and listings' own streams)
 
