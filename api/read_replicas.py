@@ -18,7 +18,8 @@ WAL it has replayed, so a replica answers exactly what the primary answered a mo
   statement. A replica left out is tried again after 1 s, then 2, 4, ... at most
   MAX_BACKOFF seconds, and comes back at its first good check.
 - Bounds: each replica's pool holds at most REPLICA_POOL_SIZE connections, and a read waits at
-  most POOL_WAIT seconds for one before it goes to the primary.
+  most POOL_WAIT seconds for one before it goes to the primary (the replica is left out only
+  when its pool could not even connect, not when its connections were all busy).
 """
 
 from __future__ import annotations
@@ -157,6 +158,9 @@ class ReplicaReads(ReadModels):
         over its timeout is the statement's fault, not the server's: raised as on the primary."""
         if isinstance(error, psycopg.errors.SerializationFailure):
             return True  # "canceling statement due to conflict with recovery"
+        if isinstance(error, PoolTimeout) and self._pool.get_stats().get("pool_size", 0) >= \
+                REPLICA_POOL_SIZE:
+            return True  # every connection busy: the replica is loaded, not away
         if isinstance(error, PoolTimeout) or (
                 isinstance(error, psycopg.OperationalError)
                 and not isinstance(error, psycopg.errors.QueryCanceled)):

@@ -209,3 +209,37 @@ def test_with_no_replica_reachable_the_primary_answers(
         assert ask(reader, "ledger", {HEADER: str(position)})[1] == "primary"
         events = reader.get("/v1/events", headers=auth("auditor"))
         assert events.status_code == 200 and events.headers[SERVED_BY] == "primary"
+
+
+@pytest.mark.parametrize(("setting", "named"), [
+    ("mysql://db.example/ledger", "item 1 (host db.example)"),
+    ("postgresql://ok.example/ledger,", "item 2 (empty)"),
+    ("postgresql://ok.example/l, not a url", "item 2 (no host)"),
+    ("postgresql://user:secret@db.example:54x2/ledger", "item 1 (db.example) has a port"),
+    ("postgresql://a.example/l,postgresql://a.example/l", "the same server twice"),
+    (",".join(f"postgresql://r{n}.example/l" for n in range(17)), "at most 16"),
+])
+def test_a_bad_replica_setting_stops_the_start_naming_the_item(
+        monkeypatch: pytest.MonkeyPatch, setting: str, named: str) -> None:
+    from ledger.settings import Settings
+
+    monkeypatch.setenv("LEDGER_READ_DATABASE_URL", setting)
+    with pytest.raises(ValueError, match="LEDGER_READ_DATABASE_URL") as refused:
+        Settings.from_environment()
+    assert named in str(refused.value) and "secret" not in str(refused.value)
+
+
+def test_replica_settings_read_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ledger.settings import Settings
+
+    monkeypatch.setenv("LEDGER_READ_DATABASE_URL",
+                       " postgresql://r1.example/l , postgresql://r2.example:5433/l ")
+    monkeypatch.setenv("LEDGER_MIN_POSITION_WAIT", "0.25")
+    settings = Settings.from_environment()
+    assert settings.read_database_urls == ("postgresql://r1.example/l",
+                                           "postgresql://r2.example:5433/l")
+    assert settings.min_position_wait == 0.25
+    for bad in ("-1", "31", "nan", "soon"):
+        monkeypatch.setenv("LEDGER_MIN_POSITION_WAIT", bad)
+        with pytest.raises(ValueError, match="LEDGER_MIN_POSITION_WAIT"):
+            Settings.from_environment()
