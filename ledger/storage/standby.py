@@ -21,6 +21,7 @@ the primary keep WAL for ever.
 
 from __future__ import annotations
 
+import shlex
 import time
 import uuid
 from collections.abc import Callable
@@ -33,6 +34,10 @@ import psycopg
 from ledger.storage.embedded_postgres import EmbeddedPostgres
 
 READY_TIMEOUT = 60.0  # seconds a base backup's server may take to accept reads
+# A standby whose value is below its primary's cannot replay (PostgreSQL: "hot standby is not
+# possible because of insufficient parameter settings").
+_AT_LEAST_THE_PRIMARYS = ("max_connections", "max_worker_processes", "max_wal_senders",
+                          "max_prepared_transactions", "max_locks_per_transaction")
 
 
 class StandbyError(RuntimeError):
@@ -111,6 +116,16 @@ class HotStandby(EmbeddedPostgres):
         done = self._run(argv, check=False)
         if done.returncode != 0:
             raise StandbyError(f"pg_basebackup failed:\n{done.stdout}{done.stderr}")
+
+    def _server_options(self) -> str:
+        """The embedded cluster's options, with the settings a hot standby must hold at least
+        as high as its primary's (else it stops replaying) taken from the primary: given
+        later on the command line, they win."""
+        with psycopg.connect(self.primary_url, autocommit=True, connect_timeout=5) as conn:
+            rows = conn.execute("SELECT name, setting FROM pg_settings WHERE name = ANY(%s)",
+                                (list(_AT_LEAST_THE_PRIMARYS),)).fetchall()
+        extra = [arg for name, value in rows for arg in ("-c", f"{name}={value}")]
+        return f"{super()._server_options()} {shlex.join(extra)}".strip()
 
     def _wait_accepting_reads(self) -> None:
         """pg_ctl -w returns once the server accepts connections; a standby accepts them only
