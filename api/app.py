@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from api.gql.router import BadGraphQLRequest, graphql_router
 from api.key_store import KeyRefresher, KeyStore
 from api.problems import PROBLEM, Problem, http_problem, problem, problem_responses, validation_problem
 from api.projection_standing import LedgerStanding
+from api.read_replicas import BadMinPosition, ReadRouter
 from ledger.engine.batch_preparer import BatchPreparer, PreparerUnavailable
 from ledger.engine.writer import Overloaded, StoreUnavailable
 from ledger.service import LedgerService
@@ -35,10 +36,13 @@ MAX_BATCH_BODY = 16 * 1024 * 1024  # a batch of up to 1,000 deals
 
 
 def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = False,
-               public_docs: bool = False) -> FastAPI:
+               public_docs: bool = False, read_urls: Sequence[str] = (),
+               min_position_wait: float = 2.0) -> FastAPI:
     """The application. In production the API's description (/docs, /openapi.json) is not
     served unless `public_docs` (LEDGER_PUBLIC_DOCS=1): it maps every route and field for
-    whoever asks, keys or not."""
+    whoever asks, keys or not. `read_urls` (LEDGER_READ_DATABASE_URL) are replicas that
+    GraphQL and `GET /v1/events` read from; `min_position_wait` bounds X-Ledger-Min-Position
+    (api/read_replicas.py)."""
     docs = not production or public_docs
 
     @asynccontextmanager
@@ -47,6 +51,10 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
         reads = ReadModels(service.database_url, service.store.decode)
         await reads.open()
         app.state.reads = reads
+        # issue 21: which server answers each read; the primary's `reads` when no replica
+        router = ReadRouter(reads, read_urls, service.store.decode, min_position_wait)
+        await router.open()
+        app.state.read_router = router
         refresher = KeyRefresher(app.state.key_store, keyring).start()
         try:
             yield
@@ -54,6 +62,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
             refresher.stop()
             app.state.batch_preparer.stop()
             app.state.standing.close()
+            await router.close()
             await reads.close()
 
     app = FastAPI(
@@ -223,6 +232,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BadGraphQLRequest)
     async def bad_graphql_request(request: Request, exc: BadGraphQLRequest) -> Response:
         return problem(400, "invalid-graphql-request", "Not a GraphQL request", str(exc))
+
+    @app.exception_handler(BadMinPosition)
+    async def bad_min_position(request: Request, exc: BadMinPosition) -> Response:
+        return problem(422, "bad-min-position", "Invalid X-Ledger-Min-Position", str(exc))
 
     @app.exception_handler(Overloaded)
     async def overloaded(request: Request, exc: Overloaded) -> Response:

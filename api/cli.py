@@ -106,7 +106,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         if not args.no_projections:
             projector.start()
         app = create_app(service, keyring, production=settings.production,
-                         public_docs=settings.public_docs)
+                         public_docs=settings.public_docs,
+                         read_urls=settings.read_database_urls,  # issue 21: replicas
+                         min_position_wait=settings.min_position_wait)
         app.state.batch_preparer.start()  # now, so the first batch does not wait for it
         docs = ("docs at /docs" if not settings.production or settings.public_docs
                 else "no public docs")

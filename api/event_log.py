@@ -5,14 +5,17 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from psycopg import AsyncConnection
 from starlette.responses import Response
 
 from api import visibility
 from api.auth import ApiKey, require
 from api.problems import json_response, problem_responses
+from api.read_replicas import SERVED_BY, ReadRouter, min_position
 from ledger.law import audiences
 from ledger.law import events as ev
 from ledger.law.values import Money
@@ -81,7 +84,7 @@ def event_json(position: int, event: ev.LedgerEvent, role: str | None
 
 
 @router.get("/events", responses=problem_responses(401, 403, 422, 429))
-def read_events(
+async def read_events(
     request: Request,
     key: Annotated[ApiKey, Depends(require("platform", "auditor", "regulator"))],
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
@@ -89,11 +92,28 @@ def read_events(
 ) -> Response:
     """The log as the caller's role may read it (ledger/law/audiences.py): kinds it may not read
     are left out in SQL, so every page is full until the end and `next_after` (the last
-    position returned) always moves a consumer on; positions skip where events were left out."""
+    position returned) always moves a consumer on; positions skip where events were left out.
+    Read from a replica when there are any (api/read_replicas.py; X-Ledger-Min-Position)."""
     store: LedgerStore = request.app.state.store
-    page = store.read(after, limit, topics=visibility.topics(key.role) or ())
+    router: ReadRouter = request.app.state.read_router
+    served = await router.choose(min_position(request.headers))
+    topics = visibility.topics(key.role)
+    rows = await served.reads.run(partial(_page, after, limit, topics))
+    page = [(r[0], store.decode(r[1], r[2], r[3], bytes(r[4]), r[0])) for r in rows]
     items = [item for position, event in page
              if (item := event_json(position, event, key.role)) is not None]
     next_after = page[-1][0] if page else after
     return json_response({"events": items, "next_after": next_after,
-                          "has_more": len(page) == limit})
+                          "has_more": len(page) == limit}, headers={SERVED_BY: served.server})
+
+
+async def _page(after: int, limit: int, topics: tuple[str, ...] | None,
+                conn: AsyncConnection[Any]) -> list[tuple[Any, ...]]:
+    """The stored rows after `after`, in log order, of `topics` only when given."""
+    where = " AND topic = ANY(%s)" if topics is not None else ""
+    params: tuple[Any, ...] = (after, *([list(topics)] if topics is not None else []), limit)
+    cur = await conn.execute(
+        "SELECT notification_id, originator_id, originator_version, topic, state"
+        f" FROM ledger_events WHERE notification_id > %s{where}"
+        " ORDER BY notification_id LIMIT %s", params)
+    return await cur.fetchall()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 MAX_PROJECTION_BATCH = 10_000
 WRITER_CACHE_RANGE = (1_000, 10_000_000)  # records the writer's cache may weigh
@@ -23,6 +25,9 @@ class Settings:
     rate_limit: str | None = None  # "rate[:burst]" requests a second per API key
     public_docs: bool = False  # LEDGER_PUBLIC_DOCS=1: /docs and /openapi.json in production
     writer_cache: int = 150_000  # LEDGER_WRITER_CACHE: records the writer's cache may weigh
+    # --- issue 21 item 1 (read replicas): see `read_replica_settings` below ---
+    read_database_urls: tuple[str, ...] = ()  # LEDGER_READ_DATABASE_URL; (): reads on the primary
+    min_position_wait: float = 2.0  # LEDGER_MIN_POSITION_WAIT: X-Ledger-Min-Position's bound (s)
 
     @property
     def signing_key_path(self) -> Path:
@@ -67,4 +72,48 @@ class Settings:
             rate_limit=os.environ.get("LEDGER_RATE_LIMIT") or None,
             public_docs=raw_docs == "1",
             writer_cache=int(raw_cache),
+            **read_replica_settings(),  # issue 21 item 1
         )
+
+
+# --- issue 21 item 1 (read replicas) ------------------------------------------------------
+
+MAX_READ_REPLICAS = 16
+MIN_POSITION_WAIT_RANGE = (0.0, 30.0)  # seconds
+
+
+def read_replica_settings() -> dict[str, Any]:
+    """LEDGER_READ_DATABASE_URL (comma-separated PostgreSQL URLs of streaming replicas) and
+    LEDGER_MIN_POSITION_WAIT (seconds), checked at start: a typo in a replica's URL must stop
+    `serve` with the item named, not show up as reads quietly served by the primary. A URL is
+    named by its place and host only: it may hold a password."""
+    raw = os.environ.get("LEDGER_READ_DATABASE_URL", "")
+    urls = tuple(part.strip() for part in raw.split(",")) if raw.strip() else ()
+    if len(urls) > MAX_READ_REPLICAS:
+        raise ValueError(f"LEDGER_READ_DATABASE_URL names {len(urls)} servers; at most "
+                         f"{MAX_READ_REPLICAS}")
+    for place, url in enumerate(urls, 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
+            shown = "empty" if not url else f"host {parts.hostname}" if parts.hostname \
+                else "no host"
+            raise ValueError(f"LEDGER_READ_DATABASE_URL item {place} ({shown}) is not a "
+                             "PostgreSQL URL like postgresql://user@host:5432/ledger; give one "
+                             "or more, separated by commas")
+        try:
+            parts.port  # noqa: B018 (raises on a port that is not a number)
+        except ValueError:
+            raise ValueError(f"LEDGER_READ_DATABASE_URL item {place} ({parts.hostname}) has a "
+                             "port that is not a whole number from 0 to 65535") from None
+    if len(set(urls)) != len(urls):
+        raise ValueError("LEDGER_READ_DATABASE_URL names the same server twice")
+    raw_wait = os.environ.get("LEDGER_MIN_POSITION_WAIT", "2")
+    low, high = MIN_POSITION_WAIT_RANGE
+    try:
+        wait = float(raw_wait)
+    except ValueError:
+        wait = -1.0
+    if not low <= wait <= high:  # also NaN
+        raise ValueError(f"LEDGER_MIN_POSITION_WAIT must be a number of seconds from {low:g} to "
+                         f"{high:g}, not {raw_wait!r}")
+    return {"read_database_urls": urls, "min_position_wait": wait}

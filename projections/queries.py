@@ -147,19 +147,22 @@ class ProjectionStanding:
 
 
 class ReadModels:
-    def __init__(self, database_url: str, decode: Decode, pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, database_url: str, decode: Decode, pool_size: int = POOL_SIZE,
+                 connection: Mapping[str, Any] | None = None, **pool: Any) -> None:
+        """`connection` and `pool`: more options for a replica's pool (api/read_replicas.py:
+        short connect and wait timeouts, a check of each connection handed out)."""
         self._pool = AsyncConnectionPool(
             database_url, min_size=1, max_size=pool_size, open=False,
             # JIT compilation cost about a second per indicators query and saves nothing on
             # reads this size: off for the read pool.
             kwargs={"options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c jit=off",
-                    "autocommit": True})
+                    "autocommit": True, **(connection or {})}, **pool)
         self._decode = decode
         self.queries_run = 0
         self._records: OrderedDict[int, EventRecord] = OrderedDict()  # events never change
 
-    async def open(self) -> None:
-        await self._pool.open(wait=True, timeout=10)
+    async def open(self, wait: bool = True) -> None:
+        await self._pool.open(wait=wait, timeout=10)
 
     async def close(self) -> None:
         await self._pool.close()

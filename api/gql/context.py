@@ -15,6 +15,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
+from api.read_replicas import PRIMARY, ReadRouter, Served
 from projections import conversion_reads  # issue 18 (outcomes)
 from projections.licence_pages import LicenceCount, LicencePage
 from projections.patent_view import LicenceView, OpenLicenceView, OwnerView, PledgeView
@@ -56,12 +57,21 @@ class Loaders:
 
 
 class Context(BaseContext):
-    def __init__(self, reads: ReadModels, role: str | None) -> None:
+    def __init__(self, reads: ReadModels, role: str | None, served: Served | None = None,
+                 router: ReadRouter | None = None) -> None:
         super().__init__()
         self.reads = reads
         self.role = role
         self.loaders = Loaders(reads)
         self.today: date = datetime.now(UTC).date()
+        self.served = served or Served(reads, PRIMARY)  # issue 21: which server answers
+        self.router = router
+
+    async def replica_lag(self, position: int) -> int:
+        """`ledger { replicaLag }`: events the primary holds past `position`; 0 on the primary."""
+        if self.router is None:
+            return 0
+        return await self.router.replica_lag(self.served, position)
 
 
 Ctx = Info[Context, None]

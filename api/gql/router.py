@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import orjson
-from fastapi import Request
+from fastapi import Request, Response
 from strawberry.fastapi import GraphQLRouter
 
 from api.auth import AuthError, KeyRing
 from api.gql.context import Context
 from api.gql.schema import build_schema
+from api.read_replicas import SERVED_BY, ReadRouter, min_position
 from projections.programmes import programmes
 from projections.queries import ReadModels
 
@@ -21,7 +22,7 @@ def graphql_router(*, production: bool) -> _Router:
     """The router; reads config/programmes.toml first, so a mistake there stops the service
     at start with its file and key named, not the first evaluator's query."""
     programmes()
-    async def context(request: Request) -> Context:
+    async def context(request: Request, response: Response) -> Context:
         reads: ReadModels = request.app.state.reads  # opened by the app's lifespan
         if request.method == "GET":  # the GraphiQL page itself; queries must be POSTed
             return Context(reads, role=None)
@@ -29,7 +30,11 @@ def graphql_router(*, production: bool) -> _Router:
         key = keyring.identify(request.headers.get("authorization"))
         if key.role not in READ_ROLES:
             raise AuthError(403, f"role {key.role} may not read the ledger")
-        return Context(reads, role=key.role)
+        # issue 21: a replica or the primary (api/read_replicas.py), once the key is known
+        router: ReadRouter = request.app.state.read_router
+        served = await router.choose(min_position(request.headers))
+        response.headers[SERVED_BY] = served.server
+        return Context(served.reads, role=key.role, served=served, router=router)
 
     return _Router(build_schema(production=production), context_getter=context,
                    graphql_ide=None if production else "graphiql", allow_queries_via_get=False)

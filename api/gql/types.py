@@ -541,6 +541,13 @@ class Ledger:
     async def verification(self, info: Ctx) -> Verification | None:
         return await info.context.reads.run(latest_verification)
 
+    @strawberry.field(description="How many events the server that answered this read is "
+                      "behind the primary's log: the primary's head minus `position` (the head "
+                      "this server has replayed). 0 when the primary answered; read replicas "
+                      "are set by LEDGER_READ_DATABASE_URL (issue 21).")
+    async def replica_lag(self, info: Ctx) -> int:
+        return await info.context.replica_lag(self.position)
+
 
 # --- issue 18 (outcomes): how api/gql/outcomes.py answers the patents and parties it names ---
 
