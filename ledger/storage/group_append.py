@@ -77,9 +77,9 @@ class ChunkedAppend:
     from before the chain existed), linked ahead of the first chunk; `unindexed` the stored
     events the writer's state tables do not hold yet (migrations/014_writer_state.sql),
     indexed with the group's own; `room` makes the event table's partitions reach each
-    chunk's positions before it is sent (ledger/storage/partitions.py). `finish` sends the rest and returns each event with its
-    position; a failure surfaces there or when the pipeline closes, and the caller's
-    transaction then rolls back: nothing of the group is stored.
+    chunk's positions before it is sent (ledger/storage/partitions.py). `finish` sends
+    the rest and returns each event with its position; a failure surfaces there or when
+    the pipeline closes, and the caller's transaction then rolls back: nothing of the group is stored.
     """
 
     def __init__(self, recorder: Recorder, conn: Connection[DictRow], previous: bytes,
