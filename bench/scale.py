@@ -1,6 +1,14 @@
 """Scale run: one growing log, `serve` restarted at each size as a user restarts it.
 
-    python -m bench.scale [--sizes 100000,1000000,3000000 | --events N] [--queries 500]
+    python -m bench.scale [--sizes 1000000,3000000,10000000 | --events N] [--queries 500]
+
+`--events N` grows the log to N, measuring at each default size below N on the way (so
+`--events 10000000` reports at 1, 3 and 10 million). Since issue 21 the flow is China's yearly
+mix of transfers, licences, pledges and fee lapses, scaled (bench/national_mix.py; `--mix
+market` for the market's own deals), and each size also reports the figures of
+bench/scale_figures.py: size per table and per event partition, the log's make-up, `verify`
+and `export` times, the projections' catch-up rate, and GraphQL `patent` and `indicators` p99
+on a hot standby beside the primary.
 
 A lawful multi-year market (demo/market.py: parties, then patents and pools, then its flow;
 more patents registered as the log grows) is posted through the public REST API of
@@ -44,6 +52,7 @@ import httpx
 import orjson
 import psycopg
 
+from bench import national_mix, scale_figures
 from bench.http_client import Connection
 from bench.report import bench_main, machine_line, update_section
 from bench.service import (
@@ -57,9 +66,9 @@ from bench.service import (
     wait_projected,
 )
 from bench.write_path import BATCH_SIZE, CLIENTS, post_all, progress
-from demo.market import DEALS, MarketFlow
+from demo.market import MarketFlow
 
-SIZES = (100_000, 1_000_000, 3_000_000)
+SIZES = (1_000_000, 3_000_000, 10_000_000)  # issue 21: a national decade, measured
 BARS = {"memory_mib_at_1m": 1024.0, "memory_growth": 0.30, "healthy_s": 5.0,
         "patent_p99_ms": 25.0}
 BAR_SIZE = 1_000_000  # the size the memory, restart and p99 bars are set at
@@ -85,6 +94,7 @@ class SizeReport:
     patent_p50_ms: float
     patent_p99_ms: float
     shortest_history: int
+    figures: scale_figures.Figures  # issue 21 (bench/scale_figures.py)
 
 
 class Progress:
@@ -109,16 +119,21 @@ class Progress:
 class Market:
     """The market flow sized for the run, and what it has registered so far."""
 
-    def __init__(self, sizes: list[int]) -> None:
+    def __init__(self, sizes: list[int], national: bool = True) -> None:
         parties = max(20, min(MAX_PARTIES, sizes[0] // 20))
-        self.flow = MarketFlow(parties=parties, patents=self._patents(sizes[0] - parties),
-                               popular=POPULAR,
-                               deals_per_day=max(10, sizes[-1] // (YEARS * 365)))
+        self.national = national  # China's yearly mix (bench/national_mix.py), else the market's
+        flow = national_mix.NationalFlow if national else MarketFlow
+        self.flow = flow(parties=parties, patents=self._patents(sizes[0] - parties),
+                         popular=POPULAR, deals_per_day=max(10, sizes[-1] // (YEARS * 365)))
         self.registered = False
 
-    @staticmethod
-    def _patents(events: int) -> int:
-        return max(POPULAR * 2, events // EVENTS_PER_PATENT)
+    def _patents(self, events: int) -> int:
+        """Patents to register for `events` more: a patent per EVENTS_PER_PATENT, and in the
+        national mix one per expected lapse too (registrations then make part of the growth)."""
+        if not self.national:
+            return max(POPULAR * 2, events // EVENTS_PER_PATENT)
+        per_flow = national_mix.registrations_per_flow_event()
+        return max(POPULAR * 2, int(events * per_flow / (1 + per_flow)))
 
     def registrations(self, now: int, target: int) -> list[tuple[str, list[dict[str, Any]]]]:
         if not self.registered:
@@ -128,19 +143,10 @@ class Market:
 
     def requests(self, postings: int) -> Iterator[tuple[str, dict[str, Any]]]:
         """The flow's next `postings` as requests, in order: each run of deals as one batch
-        (of at most BATCH_SIZE), every other posting (a qualification, a classification, a
-        risk payment...) on its own to its endpoint."""
-        deals: list[dict[str, Any]] = []
-        for path, body in self.flow.postings(postings):
-            if path == DEALS:
-                deals.append(body)
-                continue
-            if deals:
-                yield "/v1/deals/batch", {"deals": deals, "atomic": False}
-                deals = []
-            yield path, body
-        if deals:
-            yield "/v1/deals/batch", {"deals": deals, "atomic": False}
+        (of at most BATCH_SIZE), each run of fee lapses as one group posted side by side
+        (`"lapses"`), every other posting (a qualification, a classification, a risk
+        payment...) on its own to its endpoint."""
+        return national_mix.grouped(self.flow.postings(postings), BATCH_SIZE)
 
     def lanes(self, deals: int, lanes: int) -> list[Iterator[dict[str, Any]]]:
         """`deals` of the flow split by patent over `lanes`, each lane in the flow's order,
@@ -174,6 +180,9 @@ async def _post_batches(service: Service, market: Market, target: int, url: str,
         now = head(url)
         while now < target:
             for path, body in market.requests(min(BATCH_SIZE, target - now)):
+                if path == "lapses":
+                    await national_mix.post_side_by_side(service, body, CLIENTS)
+                    continue
                 status, answer = await asyncio.wait_for(
                     connection.post_patiently(path, body), REQUEST_TIMEOUT)
                 batch = path.endswith("/batch")
@@ -221,7 +230,13 @@ def percentile(values: list[float], q: float) -> float:
 def measure_size(service: Service, market: Market, args: argparse.Namespace, events: int,
                  load_s: float, load_rate: float) -> SizeReport:
     """Settle, restart, and read every figure of one size."""
-    settle_s = wait_projected(service, events, args.catch_up_timeout)
+    url = service.embedded_url()
+    behind = scale_figures.slowest_projection(url)
+    started = time.perf_counter()
+    figures = scale_figures.Figures()
+    figures.catch_up_rate = scale_figures.catch_up_rate(service, behind, events,
+                                                        args.catch_up_timeout)
+    settle_s = time.perf_counter() - started
     service.stop()
     with MemoryWatch(service) as watch:
         healthy = service.start(args.start_timeout)
@@ -234,19 +249,39 @@ def measure_size(service: Service, market: Market, args: argparse.Namespace, eve
 
         timings, _, shortest = patent_latency(service, market.flow.hot_patents(), args.queries,
                                               WARM_UP)
+        indicators, failed = scale_figures.indicators_p99(service, args.queries)
+    figures.primary = scale_figures.Reads(percentile(timings, 0.99), indicators, failed)
+    measure_database(service, market, args, figures)
     return SizeReport(events, load_s, load_rate, settle_s, healthy, first, watch.serve,
                       watch.postgres, single, batches, percentile(timings, 0.5),
-                      percentile(timings, 0.99), shortest)
+                      percentile(timings, 0.99), shortest, figures)
+
+
+def measure_database(service: Service, market: Market, args: argparse.Namespace,
+                     figures: scale_figures.Figures) -> None:
+    """Issue 21's figures of the grown database: sizes, make-up, verify, export, replica."""
+    url = service.embedded_url()
+    figures.tables, figures.partitions, figures.database_bytes = scale_figures.table_sizes(url)
+    figures.kinds = scale_figures.kinds(url)
+    scale_figures.verify_and_export(service, head(url), figures)
+    progress(f"verify took {figures.verify_s:.1f} s, export of {figures.exported:,} events "
+             f"{figures.export_s:.1f} s; reading on a hot standby")
+    if args.replica:
+        figures.replica = scale_figures.replica_reads(
+            service, market.flow.hot_patents(), args.queries, WARM_UP, args.start_timeout)
+    else:
+        figures.replica = scale_figures.Reads(not_measured="--no-replica")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    sizes = [args.events] if args.events else args.sizes
+    sizes = ([s for s in SIZES if s < args.events] + [args.events]) if args.events \
+        else args.sizes
     if sorted(set(sizes)) != sizes or sizes[0] < 1_000:
         raise SystemExit("sizes must grow, from 1,000 events up")
     workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-scale-", dir=args.workdir))
     workdir.chmod(0o711)  # as root, PostgreSQL runs as `postgres` and must reach its data
     service = Service(workdir / "data")
-    market = Market(sizes)
+    market = Market(sizes, national=args.mix == "national")
     reports: list[SizeReport] = []
     try:
         service.start(args.start_timeout)
@@ -266,7 +301,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 write_report({"postgres": version, "sizes": [asdict(r) for r in reports],
                               "parties": market.flow.parties,
                               "deals_per_day": market.flow.deals_per_day,
-                              "workdir": str(workdir)}, args, args.out)
+                              "workdir": str(workdir), "mix": args.mix}, args, args.out)
             progress(f"{events:,} events: healthy after {report.healthy_s:.2f} s, first write "
                      f"after {report.first_write_s:.2f} s, serve's processes "
                      f"{_memory(report.serve)}, PostgreSQL {_memory(report.postgres)}; "
@@ -274,7 +309,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                      f"batched; patent p99 {report.patent_p99_ms:.1f} ms")
         return {"postgres": version, "sizes": [asdict(r) for r in reports],
                 "parties": market.flow.parties, "deals_per_day": market.flow.deals_per_day,
-                "workdir": str(workdir)}
+                "workdir": str(workdir), "mix": args.mix}
     finally:
         try:
             service.stop()
@@ -333,7 +368,7 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
     option = (f"--events {args.events}" if args.events
               else f"--sizes {','.join(str(s) for s in args.sizes)}")
     lines = [
-        "## Scale: one growing log, serve restarted at each size (issue 16)",
+        "## Scale: one growing log, serve restarted at each size (issues 16 and 21)",
         "",
         "Produced by:",
         "",
@@ -363,8 +398,15 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
     lines += ["", "| bar (issue 16) | measured | met |", "|---|---|---|"]
     lines += [f"| {bar} | {measured} | {'yes' if met else 'NO'} |"
               for bar, measured, met in bars(sizes)]
+    lines += scale_figures.report_lines(sizes)
     lines += [
         "",
+        ("The flow: China's yearly mix, scaled (bench/national_mix.py; docs/scaling.md gives "
+         "the sources and assumptions): per year 613,000 transfer and licence filings (2024), "
+         "assumed 60 % transfers; 35,000 pledges (assumed); 1,500,000 fee lapses (assumed), "
+         "each a `lapsed` status change posted side by side from 16 clients; patents "
+         "registered ahead for the lapses. " if result.get("mix", "national") == "national"
+         else "") +
         "Method: `patent-ledger serve` as the README's `bash scripts/dev.sh serve` starts it "
         "(bench/service.py: the same console script, default options, the embedded "
         "PostgreSQL with fsync on in a data directory of the run's own, LEDGER_API_KEYS set "
@@ -409,7 +451,7 @@ def _sizes(text: str) -> list[int]:
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sizes", type=_sizes, default=list(SIZES),
                         help="event counts the log grows to, restarting serve at each "
-                             "(default 100000,1000000,3000000)")
+                             "(default 1000000,3000000,10000000)")
     parser.add_argument("--events", type=int, default=None,
                         help="one size only: grow the log to N events")
     parser.add_argument("--single-deals", type=int, default=3_000,
@@ -425,6 +467,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", type=Path, default=None,
                         help="where the run's data directory is made (default: the system's "
                              "temporary directory)")
+    parser.add_argument("--mix", choices=["national", "market"], default="national",
+                        help="national: China's yearly mix of transfers, licences, pledges and "
+                             "fee lapses (bench/national_mix.py); market: demo/market.py's deals")
+    parser.add_argument("--no-replica", dest="replica", action="store_false",
+                        help="skip the reads on a hot standby")
     parser.add_argument("--keep", action="store_true",
                         help="keep the data directory (its log) after the run")
 

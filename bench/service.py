@@ -76,6 +76,7 @@ class Service:
         self.log_path = data_dir.parent / f"serve-{data_dir.name}-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0  # perf_counter when the process was started
+        self.extra_env: dict[str, str] = {}  # LEDGER_* settings of this serve (issue 21: replicas)
 
     @property
     def command(self) -> list[str]:
@@ -88,6 +89,7 @@ class Service:
                    LEDGER_API_KEYS=f"platform:{KEY},auditor:{AUDITOR_KEY}")
         if self.database_url:
             env["LEDGER_DATABASE_URL"] = self.database_url
+        env.update(self.extra_env)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.started_at = time.perf_counter()

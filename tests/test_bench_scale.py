@@ -20,7 +20,8 @@ def test_the_scale_run_restarts_serve_at_each_size_and_reports_every_figure(
         tmp_path: Path) -> None:
     args = argparse.Namespace(sizes=[1_500, 3_000], events=None, single_deals=160, batches=1,
                               queries=20, start_timeout=120.0, catch_up_timeout=300.0,
-                              workdir=None, keep=False)  # as root, pytest's tmp_path is closed to `postgres`
+                              workdir=None, keep=False, mix="national",
+                              replica=True)  # as root, pytest's tmp_path is closed to `postgres`
     result = scale.run(args)
     out = tmp_path / "BENCHMARKS.md"
     scale.write_report(result, args, out)
@@ -36,6 +37,18 @@ def test_the_scale_run_restarts_serve_at_each_size_and_reports_every_figure(
         assert size["single"] > 0 and size["batches"] > 0 and size["load_rate"] > 0
         assert 0 < size["patent_p50_ms"] <= size["patent_p99_ms"]
         assert size["shortest_history"] >= 1
+        figures = size["figures"]  # issue 21
+        assert figures["verify_s"] > 0 and figures["export_s"] > 0
+        assert figures["exported"] > size["events"]  # the whole log, its later deals too
+        assert figures["catch_up_rate"] >= 0  # 0: nothing behind when the load ended
+        assert figures["primary"]["indicators_p99_ms"] > 0
+        replica = figures["replica"]
+        assert replica["not_measured"] is None, replica
+        assert replica["patent_p99_ms"] > 0 and replica["indicators_p99_ms"] > 0
+        tables = dict(figures["tables"])
+        assert tables["ledger_events"] == sum(b for *_, b in figures["partitions"]) > 0
+        assert {kind for kind, _ in figures["kinds"]} >= {
+            "PatentRegistered", "PatentStatusChanged", "OwnershipTransferred", "LicenceGranted"}
 
     text = out.read_text()
     section = text[text.index("<!-- bench:scale -->"):text.index("<!-- /bench:scale -->")]
@@ -44,6 +57,10 @@ def test_the_scale_run_restarts_serve_at_each_size_and_reports_every_figure(
     assert "Machine: " in section
     for size in sizes:
         assert f"| {size['events']:,} |" in section
+    for line in ("| events | verify | export (events) | catch-up after the load | patent p99",
+                 "| ledger_events |", "| ledger_events_from_1 | 1 |", "| kind | events | share |",
+                 "fee lapses"):
+        assert line in section
     for bar in ("< 1,024 MiB", "within 30%", "restart to healthy", "patent p99"):
         assert bar in section
     assert "stopped short of 1,000,000" in section  # the bars say where they were measured

@@ -32,6 +32,7 @@ from ledger.integrity.chain import links
 from ledger.law.events import LedgerEvent
 from ledger.law.keys import patents_of, posting_key
 from ledger.storage import stored_events
+from ledger.storage.partitions import GroupRoom
 from ledger.storage.snapshots import send_snapshots
 
 CHUNK = 500  # events per insert: small enough to overlap, large enough to stay cheap (measured:
@@ -75,15 +76,18 @@ class ChunkedAppend:
     `previous` is the chain's last link and `backlog` the stored rows not linked yet (events
     from before the chain existed), linked ahead of the first chunk; `unindexed` the stored
     events the writer's state tables do not hold yet (migrations/014_writer_state.sql),
-    indexed with the group's own. `finish` sends the rest and returns each event with its
-    position; a failure surfaces there or when the pipeline closes, and the caller's
-    transaction then rolls back: nothing of the group is stored.
+    indexed with the group's own; `room` makes the event table's partitions reach each
+    chunk's positions before it is sent (ledger/storage/partitions.py). `finish` sends
+    the rest and returns each event with its position; a failure surfaces there or when
+    the pipeline closes, and the caller's transaction then rolls back: nothing of the group is stored.
     """
 
     def __init__(self, recorder: Recorder, conn: Connection[DictRow], previous: bytes,
                  backlog: list[Row], expected: int | None = None,
-                 unindexed: Sequence[tuple[int, LedgerEvent]] = ()) -> None:
+                 unindexed: Sequence[tuple[int, LedgerEvent]] = (),
+                 room: GroupRoom | None = None) -> None:
         self._recorder = recorder
+        self._room = room  # partitions made before an insert could need them (partitions.py)
         self._unindexed = list(unindexed)
         # Events the group may still add (its deals not yet judged); None: not known.
         self._expected_left = expected
@@ -168,6 +172,8 @@ class ChunkedAppend:
             # statements' results to arrive, and a NOTIFY sharing the insert's cursor could
             # stand in for the positions when a large chunk's answer arrived in parts.
             self._recorder._notify_channel(self._conn.cursor())
+        if self._room is not None:
+            self._room.before_insert(self._conn.cursor(), len(chunk))
         curs = self._conn.cursor(row_factory=scalar_row)  # the positions, nothing else
         curs.execute(self._recorder.insert_events_statement,
                      insert_parameters([e for _, e in chunk]))

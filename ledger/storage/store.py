@@ -26,6 +26,7 @@ from ledger.law import events as ev
 from ledger.storage import stored_events
 from ledger.storage.group_append import INSERT_EVENTS, ChunkedAppend, Row, insert_parameters
 from ledger.storage.migrations import schema_lock
+from ledger.storage.partitions import ISSUED, GroupRoom, PartitionRoom
 
 log = logging.getLogger("ledger.storage.store")
 
@@ -67,8 +68,12 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
             "ORDER BY notification_id LIMIT %b").format(table=table)
         chain = SQL("{schema}.{table}").format(schema=Identifier(self.datastore.schema),
                                                  table=Identifier(CHAIN_TABLE))
-        self.state_statement = SQL(  # the chain's last link, and the state tables' position
-            "SELECT link.position AS last, link.hash, state.position AS indexed "
+        self.partitions = PartitionRoom()  # how far the event table's partitions reach
+        self.state_statement = SQL(  # the chain's last link, the state tables' position, and
+            # the last position drawn (ledger/storage/partitions.py)
+            "SELECT link.position AS last, link.hash, state.position AS indexed, "
+            "(SELECT last_value FROM ledger_events_notification_id_seq) AS issued, "
+            "to_regclass('ledger_event_partitioning') IS NOT NULL AS partitioned "
             "FROM ledger_state_position AS state LEFT JOIN LATERAL "
             "(SELECT position, hash FROM {chain} ORDER BY position DESC LIMIT 1) AS link "
             "ON true").format(chain=chain)
@@ -81,6 +86,10 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any,
     ) -> None:
         self._lock_table(curs)
+        issued = curs.execute(ISSUED).fetchone()
+        assert issued is not None
+        if issued["partitioned"]:
+            self.partitions.make_room(curs, issued["last_value"] + len(stored_events))
         self._notify_channel(curs)
         curs.execute(self.insert_events_statement, insert_parameters(stored_events))
 
@@ -110,7 +119,8 @@ class ArrayInsertRecorder(PostgresApplicationRecorder):
             missed = [s for s in stored if s[0] > after]
             unindexed = [s for s in stored if s[0] > indexed]
             with conn.pipeline():
-                append = ChunkedAppend(self, conn, previous, backlog, expected, unindexed)
+                room = GroupRoom(self.partitions, row["issued"]) if row["partitioned"] else None
+                append = ChunkedAppend(self, conn, previous, backlog, expected, unindexed, room)
                 judge(missed, append)
                 return append.finish()
 
