@@ -4,8 +4,8 @@
 #                               (data in .ledger-data/)
 #   bash scripts/dev.sh test    ruff, mypy, import contracts and the whole pytest suite against real PostgreSQL
 #   bash scripts/dev.sh bench [write|read|import|scale]   benchmarks (write BENCHMARKS.md; all
-#                               but scale by default: scale loads up to 10,000,000 events,
-#                               hours; --sizes a,b,c for less)
+#                               but scale by default: scale loads 3,000,000 events (issue
+#                               16, about an hour); scale --events 10000000 a national decade)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -51,7 +51,7 @@ def test_the_scale_run_restarts_serve_at_each_size_and_reports_every_figure(
             "PatentRegistered", "PatentStatusChanged", "OwnershipTransferred", "LicenceGranted"}
 
     text = out.read_text()
-    section = text[text.index("<!-- bench:scale -->"):text.index("<!-- /bench:scale -->")]
+    section = text[text.index("<!-- bench:scale-national -->"):text.index("<!-- /bench:scale-national -->")]
     assert "bash scripts/dev.sh bench scale   # = python -m bench.scale --sizes 1500,3000" \
         in section
     assert "Machine: " in section
