@@ -116,7 +116,7 @@ def weight(fold: _Fold) -> int:
     return FOLD_BYTES + PLEDGE_BYTES * len(fold.folding.state.pledges)
 
 
-def _shed(fold: _Fold) -> None:
+def _shed(fold: _Fold) -> _Fold:
     """Let go of what the rows already hold and only a refold needs: the licences (their
     records, evidence and fees) and the list of every event's position."""
     folding = fold.folding
@@ -125,6 +125,7 @@ def _shed(fold: _Fold) -> None:
     folding.licence_positions.clear()
     folding.licence_fees.clear()
     folding.positions.clear()
+    return fold
 
 
 def _licence_from_row(row: Row) -> tuple[ps.LicenceRecord, list[int], dict[str, Any]]:
@@ -171,7 +172,7 @@ class RegisterProjection:
         refold: set[str] = set()  # backdated: folded again from the log at the end
         index: list[tuple[str, int]] = []
         loaded = self._load(cur, batch, suffix)  # folds of the patents the cache dropped
-        shed = self._licences(cur, batch, loaded, suffix)  # licences a termination names
+        shed = self._licences(cur, batch, suffix)  # licences a termination names
         folds: dict[str, _Fold] = {}
         for position, event in batch:
             if isinstance(event, ev.PartyRegistered):
@@ -239,14 +240,13 @@ class RegisterProjection:
             _shed(fold)
         self.folds.trim()
 
-    def _licences(self, cur: psycopg.Cursor, batch: Batch, loaded: dict[str, _Fold],
-                  suffix: str) -> dict[tuple[str, str], Row]:
-        """The rows of the licences this batch's terminations name on patents whose cached
-        fold shed them, in one statement. A licence granted earlier in the same batch is in
-        its fold already, and a fold read back from the log has them all."""
+    def _licences(self, cur: psycopg.Cursor, batch: Batch, suffix: str
+                  ) -> dict[tuple[str, str], Row]:
+        """The rows of the licences this batch's terminations name, in one statement: every
+        fold, cached or read back from the log, has shed its licences. A licence granted
+        earlier in the same batch is in its fold already."""
         keys = sorted({(number, e.licence) for _, e in batch
-                       if isinstance(e, ev.LicenceTerminated)
-                       for number in patents_of(e) if number not in loaded})
+                       if isinstance(e, ev.LicenceTerminated) for number in patents_of(e)})
         if not keys:
             return {}
         columns = SQL(", ").join(Identifier(c) for c in COLUMNS["rm_licences"][1:])
@@ -262,7 +262,9 @@ class RegisterProjection:
         patent's events are folded as soon as they have all arrived and then let go, so what
         a batch holds is its folds, not the histories behind them. A fresh projector's first
         batches name thousands of patents, popular ones with thousands of events each; read
-        whole, they held hundreds of megabytes at once."""
+        whole, they held hundreds of megabytes at once. Each fold sheds its licences as soon as
+        it is made (their rows hold them): kept until the batch's end, the popular patents'
+        licences were the projector's high-water mark, and it grew with the log."""
         new = {e.number for _, e in batch if isinstance(e, ev.PatentRegistered)}
         wanted = sorted({n for _, e in batch if not isinstance(e, ev.PatentRegistered)
                          for n in patents_of(e) if n not in new and n not in self.folds})
@@ -283,12 +285,12 @@ class RegisterProjection:
             for row_number, position, *stored in rows:
                 if row_number != number:
                     if number is not None:
-                        folds[number] = _fold(events)
+                        folds[number] = _shed(_fold(events))
                     number, events = row_number, []
                 events.append((position, decode(*stored)))
                 read += 1
             if number is not None:
-                folds[number] = _fold(events)
+                folds[number] = _shed(_fold(events))
         Reads.events += read
         Reads.statements += 1
         return folds

@@ -18,7 +18,7 @@ from projections import all_projections
 from projections.anomalies import AnomalyProjection
 from projections.audit import AuditProjection
 from projections.indicator_rollup import IndicatorProjection
-from projections.log_events import Reads
+from projections.log_events import Reads, events_at
 from projections.rebuild import rebuild
 from projections.register_model import RegisterProjection
 from projections.runner import Projection, ProjectionRunner
@@ -195,6 +195,45 @@ def test_a_cached_fold_keeps_no_licences_and_a_later_termination_reads_its_row_b
     ended = {row[1]: row for row in projected["rm_licences"]}
     assert ended["L-1"][13] is not None and len(ended["L-1"][14]) == 2, ended["L-1"]
     assert ended["L-0"][13] is None and ended["L-2"][13] is None
+    rebuild(database_url, service.store, RegisterProjection())
+    assert _dump(database_url) == projected
+
+
+def test_a_fold_read_back_from_the_log_sheds_its_licences_and_a_termination_still_lands(
+        client: TestClient, service: LedgerService, database_url: str) -> None:
+    """A patent the cache dropped is folded again from the log and sheds its licences at
+    once (a popular patent's thousands of licences were the projector's high-water mark while
+    its batch lasted); a termination of one of them in that very batch reads its row back, and
+    the rows are the ones a rebuild folds from the first event."""
+    for who in (ACME, BETA, uscc(911), uscc(912)):
+        party(client, who)
+    number = PATENTS[1]
+    patent(client, number, {ACME: "1"}, filed_on="2015-03-01", granted_on="2017-05-01")
+    for i, licensee in enumerate((BETA, uscc(911), uscc(912))):
+        response = client.post("/v1/deals", json=licence(
+            f"M-{i}", [number], [ACME], licensee, "ordinary", f"2019-0{i + 1}-01",
+            "2023-12-31"))
+        assert response.status_code == 201, response.text
+    register = RegisterProjection(cache_bytes=1)  # every fold dropped after its batch
+    runner = _follow(database_url, service, [register])
+    try:
+        assert number not in register.folds
+        head = service.store.head()  # the last licence: a batch that names the patent
+        with psycopg.connect(database_url) as conn, conn.cursor() as cur:
+            loaded = register._load(cur, list(events_at(cur, [head]).items()), "")
+        assert loaded[number].folding.state.licences == {}, "read back whole, not shed"
+        assert loaded[number].folding.state.owners, "its owners are kept"
+        response = client.post("/v1/deals", json={
+            "deal_id": "F-1", "kind": "licence_termination", "effective_on": "2021-06-30",
+            "patents": [number], "licence": "M-1"})
+        assert response.status_code == 201, response.text
+        _caught_up(runner, service)
+    finally:
+        runner.stop()
+    projected = _dump(database_url)
+    ended = {row[1]: row for row in projected["rm_licences"]}
+    assert ended["M-1"][13] is not None, ended["M-1"]
+    assert ended["M-0"][13] is None and ended["M-2"][13] is None
     rebuild(database_url, service.store, RegisterProjection())
     assert _dump(database_url) == projected
 
