@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import admin, commands, event_log, outcome_routes, pledge_routes, pools_routes
 from api.auth import AuthError, KeyRing
 from api.console import SecurityHeaders, add_console
+from api.feed_routes import router as feed_router  # official-record feeds
 from api.gql.router import BadGraphQLRequest, graphql_router
 from api.key_store import KeyRefresher, KeyStore
 from api.problems import PROBLEM, Problem, http_problem, problem, problem_responses, validation_problem
@@ -81,6 +82,7 @@ def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = F
     app.state.keyring = keyring
     app.state.key_store = KeyStore(service.database_url)
     app.state.standing = LedgerStanding(service.database_url)
+    app.include_router(feed_router)  # official-record feeds
     app.include_router(commands.router)
     app.include_router(pools_routes.router)  # issue 18 (pools)
     app.include_router(pledge_routes.router)  # issue 19

@@ -178,31 +178,45 @@ async def post_batch(request: Request, key: Platform) -> Response:
     errors = await batch.errors()
     if errors is not None:
         raise RequestValidationError(errors)
-    summary = _batch_summary(batch.atomic, batch.deal_ids, results)
+    return batch_response(batch_summary(batch.atomic, batch.deal_ids, results))
+
+
+def batch_response(summary: dict[str, Any]) -> Response:
+    """A batch's answer (deals, registrations, status changes alike): 200 with a row per
+    item, or for an atomic batch that stored nothing, the status of the item that failed."""
     failed = next((r["status"] for r in summary["results"]
                    if r["status"] not in (200, 201, 424)), None)
-    if batch.atomic and failed is not None:
+    if summary["atomic"] and failed is not None:
         return json_response(summary, failed)
     return json_response(summary, 200)
 
 
-def _batch_summary(atomic: bool, deal_ids: Sequence[str], results: Sequence[Result]
-                   ) -> dict[str, Any]:
-    """One row per deal, and honest counts: `stored` new events (201), `replayed` deals the
-    ledger already had (200), `failed` the rest. A conflict with a deal earlier in the same
-    batch names that deal's `first_index` (its position, if it was stored, the writer adds)."""
+def batch_summary(atomic: bool, ids: Sequence[str], results: Sequence[Result],
+                  id_name: str = "deal_id") -> dict[str, Any]:
+    """One row per item, and honest counts: `stored` new events (201), `replayed` items the
+    ledger already had (200), `failed` the rest. A conflict with an item earlier in the same
+    batch names that item's `first_index` (its position, if it was stored, the writer adds).
+    An item stored without an idempotency key of its own (a status change) names `id_name`
+    from `ids` and its events' positions."""
     rows: list[dict[str, Any]] = []
     first_index: dict[str, int] = {}
-    for index, (deal_id, result) in enumerate(zip(deal_ids, results, strict=True)):
-        first_index.setdefault(deal_id, index)
-        if isinstance(result.outcome, d.Accepted | d.Replayed):
-            status, row = stored_body(result, "deal_id", {"index": index, "status": None})
+    for index, (item_id, result) in enumerate(zip(ids, results, strict=True)):
+        first_index.setdefault(item_id, index)
+        outcome = result.outcome
+        row: dict[str, Any]
+        if isinstance(outcome, d.Accepted) and result.posted is None:
+            row = {"index": index, "status": 201, id_name: item_id,
+                   "position": result.positions[0],
+                   "events": [{"position": p, "type": e.TOPIC}
+                              for p, e in zip(result.positions, outcome.events, strict=True)]}
+        elif isinstance(outcome, d.Accepted | d.Replayed):
+            status, row = stored_body(result, id_name, {"index": index, "status": None})
             row["status"] = status  # second, after the index, as in every row
         else:
             status, problem = problem_body(result)
-            row = {"index": index, "status": status, **problem, "deal_id": deal_id}
-            if isinstance(result.outcome, d.Conflict) and first_index[deal_id] < index:
-                row["facts"] = {**row["facts"], "first_index": first_index[deal_id]}
+            row = {"index": index, "status": status, **problem, id_name: item_id}
+            if isinstance(outcome, d.Conflict) and first_index[item_id] < index:
+                row["facts"] = {**row["facts"], "first_index": first_index[item_id]}
         rows.append(row)
     stored = sum(1 for r in rows if r["status"] == 201)
     replayed = sum(1 for r in rows if r["status"] == 200)

@@ -12,11 +12,13 @@ on a hot standby beside the primary.
 
 A lawful multi-year market (demo/market.py: parties, then patents and pools, then its flow;
 more patents registered as the log grows) is posted through the public REST API of
-`patent-ledger serve` as the README starts it (bench/service.py): parties, patents and pools
-one by one from 16 clients, then the flow in order from one client: its deals in batches of
-up to 1,000, its other postings (qualifications, size changes, classifications, risk
-payments: a few per thousand) one request each to their own endpoints. At each size the
-service is stopped (SIGTERM) and started again, and the run reports:
+`patent-ledger serve` as the README starts it (bench/service.py): parties and pools one by one
+from 16 clients, patents in registration feeds of up to 1,000 (`POST /v1/patents/batch`)
+from 2, then the flow from one client: its deals in batches of up to 1,000 in order, each
+stretch's fee lapses in one status feed at its end (`POST /v1/patents/status/batch`), its
+other postings (qualifications, size changes, classifications, risk payments: a few per
+thousand) one request each to their own endpoints. At each size the service is stopped
+(SIGTERM) and started again, and the run reports:
 
 - time to healthy: from the process's start until /healthz answers 200 (the embedded
   PostgreSQL, which serve starts and stops, included);
@@ -78,6 +80,7 @@ MAX_PARTIES = 5_000
 POPULAR = 20  # patents that draw 2 % of the deals, so each has a long history to query
 YEARS = 5  # the market's span at the largest size: deals a day follow from it
 WARM_UP = 20  # GraphQL queries before the measured ones
+FEED_CLIENTS = 2  # connections posting registration feeds: one is validated while one is judged
 
 
 @dataclass
@@ -143,10 +146,10 @@ class Market:
         return [("/v1/patents", self.flow.add_patents(self._patents(target - now)))]
 
     def requests(self, postings: int) -> Iterator[tuple[str, dict[str, Any]]]:
-        """The flow's next `postings` as requests, in order: each run of deals as one batch
-        (of at most BATCH_SIZE), each run of fee lapses as one group posted side by side
-        (`"lapses"`), every other posting (a qualification, a classification, a risk
-        payment...) on its own to its endpoint."""
+        """The flow's next `postings` as requests: each run of deals as one batch (of at
+        most BATCH_SIZE), every other posting (a qualification, a classification, a risk
+        payment...) on its own to its endpoint, in order, and the stretch's fee lapses as
+        one status feed at its end (bench/national_mix.py `grouped`)."""
         return national_mix.grouped(self.flow.postings(postings), BATCH_SIZE)
 
     def lanes(self, deals: int, lanes: int) -> list[Iterator[dict[str, Any]]]:
@@ -165,8 +168,13 @@ def load(service: Service, market: Market, target: int) -> tuple[int, float]:
     bar = Progress(target, now)
     started = time.perf_counter()
     for path, bodies in market.registrations(now, target):
-        pending = iter(bodies)
-        asyncio.run(post_all(service, path, [pending] * CLIENTS, patient=True))
+        if path == "/v1/patents":  # a registry's feed, as the lapses are the gazette's
+            feeds = national_mix.patent_feeds(bodies, BATCH_SIZE)
+            asyncio.run(post_all(service, national_mix.PATENTS_FEED, [feeds] * FEED_CLIENTS,
+                                 patient=True))
+        else:
+            pending = iter(bodies)
+            asyncio.run(post_all(service, path, [pending] * CLIENTS, patient=True))
         bar.update(head(url))
     asyncio.run(_post_batches(service, market, target, url, bar))
     now = head(url)
@@ -181,9 +189,6 @@ async def _post_batches(service: Service, market: Market, target: int, url: str,
         now = head(url)
         while now < target:
             for path, body in market.requests(min(BATCH_SIZE, target - now)):
-                if path == "lapses":
-                    await national_mix.post_side_by_side(service, body, CLIENTS)
-                    continue
                 status, answer = await asyncio.wait_for(
                     connection.post_patiently(path, body), REQUEST_TIMEOUT)
                 batch = path.endswith("/batch")

@@ -9,6 +9,7 @@ its wait and the command line can block on it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Future
 from functools import partial
 
@@ -17,6 +18,7 @@ from ledger.engine.writer import Decisions, Result, Writer
 from ledger.metrics import Metrics
 from ledger.posting import commands as c
 from ledger.posting import decisions as d
+from ledger.posting import feed_commands as fc  # official-record feeds
 from ledger.posting import outcome_commands as oc  # issue 18 (outcomes)
 from ledger.posting import outcome_decisions as od  # issue 18 (outcomes)
 from ledger.posting import pools  # issue 18 (pools)
@@ -124,6 +126,25 @@ class LedgerService:
         """A batch's deals as the batch preparer's child validates and prepares them: the
         writer judges them as they come and takes the batch back if one is invalid."""
         return self.writer.post_many(deals, posted_by, atomic=atomic, streamed=True)
+
+    # --- official-record feeds: registrations and status changes in batches -------------
+
+    def post_registrations(self, cmds: Sequence[c.PatentCommand], posted_by: str, *,
+                           atomic: bool) -> Future[list[Result]]:
+        """A registry's feed: each patent judged by `decide_patent`, as `register_patent`
+        judges one, in one posting through the writer's group commit."""
+        return self.writer.post_many([partial(d.decide_patent, cmd=cmd) for cmd in cmds],
+                                     posted_by, atomic=atomic)
+
+    def post_status_changes(self, changes: Sequence[fc.StatusChange], posted_by: str, *,
+                            atomic: bool) -> Future[list[Result]]:
+        """A gazette's status changes: each judged by `decide_status`, as `change_status`
+        judges one, in order."""
+        return self.writer.post_many(
+            [partial(d.decide_status, number=change.number, cmd=change) for change in changes],
+            posted_by, atomic=atomic)
+
+    # --- end official-record feeds --------------------------------------------------------
 
     def award_subsidy(self, cmd: c.SubsidyCommand, posted_by: str) -> Future[list[Result]]:
         return self.writer.post(partial(d.decide_subsidy, cmd=cmd), posted_by)

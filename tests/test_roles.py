@@ -12,6 +12,7 @@ from tests.ledger_fixtures import auth
 PLATFORM_POSTS = ["/v1/parties", "/v1/patents", "/v1/patents/201710601862.3/status",
                   "/v1/patents/201710601862.3/inventors",
                   "/v1/deals", "/v1/deals/batch",
+                  "/v1/patents/batch", "/v1/patents/status/batch",  # official-record feeds
                   # issue 18 (outcomes)
                   "/v1/patents/201710601862.3/industrialisation", "/v1/products",
                   "/v1/products/p-1/reports"]
