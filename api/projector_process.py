@@ -92,7 +92,7 @@ class ProjectorProcess:
         with self._lock:
             child = self._child
         if child is not None:
-            _end(child)
+            end_child(child)
         if self._thread is not None:
             self._thread.join(timeout=STOP_SECONDS + 5)
 
@@ -140,7 +140,7 @@ class ProjectorProcess:
                 log.warning("projector process %d holds %.0f MiB, more than %.0f: recycling it",
                             child.pid, resident, self._max_resident_mib)
                 self._metrics.inc("ledger_projector_recycled_total")
-                _end(child)
+                end_child(child)
                 return None
 
     def _spawn(self) -> subprocess.Popen[bytes]:
@@ -168,7 +168,7 @@ def resident_mib(pid: int) -> float | None:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _end(child: subprocess.Popen[bytes]) -> None:
+def end_child(child: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
     """End-of-file on its pipe asks it to stop; SIGTERM, then SIGKILL, if it does not."""
     if child.stdin is not None:
         with contextlib.suppress(OSError):
