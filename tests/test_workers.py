@@ -307,3 +307,32 @@ def test_healthz_reads_the_projectors_lag_from_the_database(data_dir: Path) -> N
             projector.send_signal(signal.SIGTERM)
             projector.wait(timeout=60)
         server.stop()
+
+
+@pytest.mark.parametrize("count", ["0", "9", "two"])
+def test_a_worker_count_outside_its_range_is_refused_clearly(tmp_path: Path, count: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    env.update(LEDGER_DATA_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--workers", count],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "--workers is a whole number from 1 to 8" in done.stderr
+    assert not (tmp_path / "pgdata").exists(), "refused before any cluster was made"
+
+
+def test_a_port_already_taken_is_refused_before_the_database(tmp_path: Path) -> None:
+    """Even by another `serve --workers` (SO_REUSEPORT would let a second one join silently)."""
+    import socket
+
+    with socket.socket() as holder:  # as one of another serve's workers holds it
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+        env.update(LEDGER_DATA_DIR=str(tmp_path), LEDGER_PORT=str(port))
+        done = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--workers", "2"],
+                              env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert not (tmp_path / "pgdata").exists()
