@@ -33,7 +33,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ledger.metrics import Metrics
 
@@ -97,32 +99,12 @@ class ProjectorProcess:
             self._thread.join(timeout=STOP_SECONDS + 5)
 
     def _supervise(self) -> None:
-        pause = RESTART_MIN_SECONDS
-        while not self._stopping.is_set():
-            try:
-                with self._lock:
-                    if self._stopping.is_set():
-                        return
-                    child = self._child = self._spawn()
-            except OSError:  # no interpreter to run, no processes left: try again later
-                log.exception("could not start the projector process; trying again in %.0f s",
-                              pause)
-                self._stopping.wait(pause)
-                pause = min(pause * 2, RESTART_MAX_SECONDS)
-                continue
-            started = time.monotonic()
-            code = self._watch(child)
-            if self._stopping.is_set():
-                return
-            if code is None:  # recycled, not failed: the next one starts at once
-                pause = RESTART_MIN_SECONDS
-                continue
-            if time.monotonic() - started > RESTART_MAX_SECONDS:
-                pause = RESTART_MIN_SECONDS  # it ran a good while: a fresh fault
-            log.error("projector process %d stopped (exit code %s); restarting it in %.0f s",
-                      child.pid, code, pause)
-            self._stopping.wait(pause)
-            pause = min(pause * 2, RESTART_MAX_SECONDS)
+        def spawn() -> subprocess.Popen[bytes]:
+            child = self._child = self._spawn()
+            return child
+
+        keep_running("the projector process", lambda pid: f"projector process {pid}",
+                     self._stopping, self._lock, spawn, self._watch)
 
     def _watch(self, child: subprocess.Popen[bytes]) -> int | None:
         """Wait for the child to stop (its exit code), or recycle it once it holds more than
@@ -157,6 +139,44 @@ class ProjectorProcess:
         self._metrics.inc("ledger_projector_starts_total")
         log.info("projector process started (pid %d, niceness %d)", child.pid, NICENESS)
         return child
+
+
+Child = TypeVar("Child", subprocess.Popen[bytes], subprocess.Popen[str])
+
+
+def keep_running(what: str, named: Callable[[int], str], stopping: threading.Event,
+                 lock: threading.Lock, spawn: Callable[[], Child],
+                 watch: Callable[[Child], int | None]) -> None:
+    """Start a child with `spawn` (under `lock`) and `watch` it until it stops (its exit code,
+    or None when it was recycled on purpose: the next starts at once); start it again after
+    RESTART_MIN_SECONDS, doubling up to RESTART_MAX_SECONDS while it keeps failing, until
+    `stopping` is set. `what` names the child in the logs, `named(pid)` one that ran. The
+    projector's supervisor, and each API worker's (api/workers.py)."""
+    pause = RESTART_MIN_SECONDS
+    while not stopping.is_set():
+        try:
+            with lock:
+                if stopping.is_set():
+                    return
+                child = spawn()
+        except OSError:  # no interpreter to run, no processes left: try again later
+            log.exception("could not start %s; trying again in %.0f s", what, pause)
+            stopping.wait(pause)
+            pause = min(pause * 2, RESTART_MAX_SECONDS)
+            continue
+        started = time.monotonic()
+        code = watch(child)
+        if stopping.is_set():
+            return
+        if code is None:
+            pause = RESTART_MIN_SECONDS
+            continue
+        if time.monotonic() - started > RESTART_MAX_SECONDS:
+            pause = RESTART_MIN_SECONDS  # it ran a good while: a fresh fault
+        log.error("%s stopped (exit code %s); restarting it in %.0f s",
+                  named(child.pid), code, pause)
+        stopping.wait(pause)
+        pause = min(pause * 2, RESTART_MAX_SECONDS)
 
 
 def resident_mib(pid: int) -> float | None:

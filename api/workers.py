@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from api.projector_process import RESTART_MAX_SECONDS, RESTART_MIN_SECONDS, end_child, watch_parent
+from api.projector_process import end_child, keep_running, watch_parent
 from ledger.metrics import Metrics
 from ledger.settings import Settings
 
@@ -164,30 +164,16 @@ class WorkerPool:
             sock.close()
 
     def _supervise(self, index: int) -> None:
-        pause = RESTART_MIN_SECONDS
-        while not self._stopping.is_set():
-            try:
-                with self._lock:
-                    if self._stopping.is_set():
-                        return
-                    child = self._children[index] = self._spawn(index)
-            except OSError:
-                log.exception("could not start API worker %d; trying again in %.0f s",
-                              index, pause)
-                self._stopping.wait(pause)
-                pause = min(pause * 2, RESTART_MAX_SECONDS)
-                continue
-            started = time.monotonic()
+        def spawn() -> subprocess.Popen[str]:
+            child = self._children[index] = self._spawn(index)
+            return child
+
+        def watch(child: subprocess.Popen[str]) -> int:
             self._follow(index, child)
-            code = child.wait()
-            if self._stopping.is_set():
-                return
-            if time.monotonic() - started > RESTART_MAX_SECONDS:
-                pause = RESTART_MIN_SECONDS  # it ran a good while: a fresh fault
-            log.error("API worker %d (pid %d) stopped (exit code %s); restarting it in %.0f s",
-                      index, child.pid, code, pause)
-            self._stopping.wait(pause)
-            pause = min(pause * 2, RESTART_MAX_SECONDS)
+            return child.wait()
+
+        keep_running(f"API worker {index}", lambda pid: f"API worker {index} (pid {pid})",
+                     self._stopping, self._lock, spawn, watch)
 
     def _follow(self, index: int, child: subprocess.Popen[str]) -> None:
         """Read the worker's stdout until it ends: its ready line, and anything else it
