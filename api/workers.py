@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -120,6 +121,9 @@ class WorkerPool:
         """Start the workers, `announce(N)` once all listen, then supervise them until
         SIGTERM (the caller's handler raises SystemExit) or Ctrl-C; stop them all. 1 if they
         did not all listen within READY_WITHIN_SECONDS."""
+        # Ctrl-C as uvicorn hears it in one process, even where SIGINT was ignored at start
+        # (a background job of a script): a KeyboardInterrupt here.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         self.start()
         try:
             if not self.wait_ready():
