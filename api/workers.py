@@ -206,13 +206,14 @@ class WorkerPool:
         return child
 
 
-def run_worker(settings: Settings, index: int, fd: int) -> int:
+def run_worker(settings: Settings, index: int, fd: int | None) -> int:
     """In a child: serve on the inherited socket until the parent's pipe closes (or SIGTERM).
     LEDGER_DATABASE_URL is the parent's database (its embedded cluster, borrowed)."""
     from api.serving import api_keyring, serve_api
 
-    if settings.database_url is None:
-        raise ValueError("--worker runs under `serve --workers N`, which sets the database")
+    if settings.database_url is None or fd is None:
+        raise ValueError("--worker runs under `serve --workers N`, which sets the database "
+                         "and the socket")
     stop = threading.Event()
     watch_parent(stop)
     keyring = api_keyring(settings, announce=lambda _: None)  # the parent announced them
