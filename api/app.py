@@ -113,6 +113,11 @@ def _add_operations(app: FastAPI, service: LedgerService) -> None:
                            headers={"Retry-After": "2"})
         body = health_report(now.head, service.writer.position)
         body["projections"] = {p.name: p.report() for p in now.projections}
+        # --- issue 21 (workers): which of `serve --workers N`'s processes answered ---
+        worker = getattr(app.state, "worker", None)
+        if worker is not None:
+            body["worker"] = worker
+        # --- end issue 21 (workers) ---
         if now.degraded:
             body["status"] = "degraded"
         return Response(json.dumps(body), status_code=503 if now.degraded else 200,

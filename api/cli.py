@@ -69,20 +69,22 @@ def database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """The API, the projector child and the checkpointer on one database: in this process
+    (the default), or in `--workers N` API processes under this one (api/workers.py)."""
     import dataclasses
 
-    import uvicorn
-
-    from api.app import create_app
-    from api.auth import KeyRing
     from api.projector_process import ProjectorProcess
-    from api.rate_limits import RateLimiter
+    from api.rate_limits import parse_rate_limit
+    from api.serving import api_keyring, prepare_database, serve_api
+    from api.workers import WorkerPool, listening_sockets, run_worker
     from ledger.integrity.checkpoints import Checkpointer, load_or_create_key
-    from ledger.service import LedgerService
+    from ledger.metrics import Metrics
 
     # Flags win over LEDGER_HOST / LEDGER_PORT: what a uvicorn user types first.
     settings = dataclasses.replace(settings, host=args.host or settings.host,
                                    port=args.port or settings.port)
+    if args.worker is not None:  # one of `serve --workers N`'s API processes
+        return run_worker(settings, args.worker, args.listen_fd)
     refused = []
     if settings.production and not settings.api_keys:
         refused.append("LEDGER_API_KEYS (role:key,role:key)")
@@ -93,37 +95,40 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
               "keys are refused", file=sys.stderr)
         return 2
     signing_key = load_or_create_key(settings.signing_key_path, create=not settings.production)
-    if settings.api_keys:
-        keyring = KeyRing.from_setting(settings.api_keys)  # a bad setting fails before the DB
-    else:
-        keyring = KeyRing.development(settings.data_dir, lambda line: print(line, flush=True))
-    keyring.limiter = RateLimiter.from_setting(settings.rate_limit)
+    parse_rate_limit(settings.rate_limit)  # a bad setting fails before the DB
+    keyring = api_keyring(settings, lambda line: print(line, flush=True))
+    try:  # a port that is taken fails before the DB too
+        sockets = (listening_sockets(settings.host, settings.port, args.workers)
+                   if args.workers > 1 else None)
+    except OSError as error:
+        print(f"patent-ledger: {error.strerror}", file=sys.stderr)
+        return 2
+    docs = "docs at /docs" if not settings.production or settings.public_docs else "no public docs"
+    metrics = Metrics()  # the API's /metrics in one process; the parent's own with workers
     with ledger_database(settings) as url:
-        service = LedgerService(url, cache_events=settings.writer_cache).start()
+        prepare_database(url)
         checkpointer = Checkpointer(url, signing_key).start()
         # The projections fold in a child process of their own (api/projector_process.py).
-        projector = ProjectorProcess(url, service.metrics, settings.projection_batch)
+        projector = ProjectorProcess(url, metrics, settings.projection_batch)
         if not args.no_projections:
             projector.start()
-        app = create_app(service, keyring, production=settings.production,
-                         public_docs=settings.public_docs,
-                         read_urls=settings.read_database_urls,  # issue 21: replicas
-                         min_position_wait=settings.min_position_wait)
-        app.state.batch_preparer.start()  # now, so the first batch does not wait for it
-        docs = ("docs at /docs" if not settings.production or settings.public_docs
-                else "no public docs")
-        print(f"patent-ledger serving on http://{settings.host}:{settings.port} "
-              f"({docs}, position {service.writer.position})", flush=True)
         # uvicorn re-raises SIGTERM once it has shut down; exit through the `finally`
-        # blocks so the writer and the embedded cluster stop cleanly.
+        # blocks so the writers, the projector and the embedded cluster stop cleanly.
         signal.signal(signal.SIGTERM, _exit_cleanly)
         try:
-            uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                        access_log=False, timeout_graceful_shutdown=10)
+            if sockets is None:
+                def ready(position: int) -> None:
+                    print(f"patent-ledger serving on http://{settings.host}:{settings.port} "
+                          f"({docs}, position {position})", flush=True)
+
+                serve_api(settings, url, keyring, metrics, on_ready=ready)
+            else:
+                return WorkerPool(sockets, url).serve(lambda count: print(
+                    f"patent-ledger serving on http://{settings.host}:{settings.port} "
+                    f"({count} workers, {docs})", flush=True))
         finally:
             projector.stop()
             checkpointer.stop()
-            service.stop()
     return 0
 
 
@@ -369,6 +374,12 @@ def _port(raw: str) -> int:
     return int(raw)
 
 
+def _workers(raw: str) -> int:
+    from api.workers import worker_count
+
+    return worker_count(raw)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="patent-ledger", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -379,6 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "else 127.0.0.1; 0.0.0.0 for every interface)")
     serve.add_argument("--port", type=_port, help="the TCP port to listen on (default: "
                        "LEDGER_PORT, else 8000)")
+    serve.add_argument("--workers", type=_workers, default=1, metavar="N",
+                       help="API processes on the port (1 to 8, default 1); one projector "
+                       "and one checkpointer whatever N")
+    serve.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # api/workers.py's child
+    serve.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     project = sub.add_parser("project", help="run the projections only")
     project.add_argument("--until-stdin-closes", action="store_true", help=argparse.SUPPRESS)
     rebuild = sub.add_parser("rebuild", help="rebuild projections from the log, then swap")

@@ -33,7 +33,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ledger.metrics import Metrics
 
@@ -92,37 +94,17 @@ class ProjectorProcess:
         with self._lock:
             child = self._child
         if child is not None:
-            _end(child)
+            end_child(child)
         if self._thread is not None:
             self._thread.join(timeout=STOP_SECONDS + 5)
 
     def _supervise(self) -> None:
-        pause = RESTART_MIN_SECONDS
-        while not self._stopping.is_set():
-            try:
-                with self._lock:
-                    if self._stopping.is_set():
-                        return
-                    child = self._child = self._spawn()
-            except OSError:  # no interpreter to run, no processes left: try again later
-                log.exception("could not start the projector process; trying again in %.0f s",
-                              pause)
-                self._stopping.wait(pause)
-                pause = min(pause * 2, RESTART_MAX_SECONDS)
-                continue
-            started = time.monotonic()
-            code = self._watch(child)
-            if self._stopping.is_set():
-                return
-            if code is None:  # recycled, not failed: the next one starts at once
-                pause = RESTART_MIN_SECONDS
-                continue
-            if time.monotonic() - started > RESTART_MAX_SECONDS:
-                pause = RESTART_MIN_SECONDS  # it ran a good while: a fresh fault
-            log.error("projector process %d stopped (exit code %s); restarting it in %.0f s",
-                      child.pid, code, pause)
-            self._stopping.wait(pause)
-            pause = min(pause * 2, RESTART_MAX_SECONDS)
+        def spawn() -> subprocess.Popen[bytes]:
+            child = self._child = self._spawn()
+            return child
+
+        keep_running("the projector process", lambda pid: f"projector process {pid}",
+                     self._stopping, self._lock, spawn, self._watch)
 
     def _watch(self, child: subprocess.Popen[bytes]) -> int | None:
         """Wait for the child to stop (its exit code), or recycle it once it holds more than
@@ -140,7 +122,7 @@ class ProjectorProcess:
                 log.warning("projector process %d holds %.0f MiB, more than %.0f: recycling it",
                             child.pid, resident, self._max_resident_mib)
                 self._metrics.inc("ledger_projector_recycled_total")
-                _end(child)
+                end_child(child)
                 return None
 
     def _spawn(self) -> subprocess.Popen[bytes]:
@@ -159,6 +141,44 @@ class ProjectorProcess:
         return child
 
 
+Child = TypeVar("Child", subprocess.Popen[bytes], subprocess.Popen[str])
+
+
+def keep_running(what: str, named: Callable[[int], str], stopping: threading.Event,
+                 lock: threading.Lock, spawn: Callable[[], Child],
+                 watch: Callable[[Child], int | None]) -> None:
+    """Start a child with `spawn` (under `lock`) and `watch` it until it stops (its exit code,
+    or None when it was recycled on purpose: the next starts at once); start it again after
+    RESTART_MIN_SECONDS, doubling up to RESTART_MAX_SECONDS while it keeps failing, until
+    `stopping` is set. `what` names the child in the logs, `named(pid)` one that ran. The
+    projector's supervisor, and each API worker's (api/workers.py)."""
+    pause = RESTART_MIN_SECONDS
+    while not stopping.is_set():
+        try:
+            with lock:
+                if stopping.is_set():
+                    return
+                child = spawn()
+        except OSError:  # no interpreter to run, no processes left: try again later
+            log.exception("could not start %s; trying again in %.0f s", what, pause)
+            stopping.wait(pause)
+            pause = min(pause * 2, RESTART_MAX_SECONDS)
+            continue
+        started = time.monotonic()
+        code = watch(child)
+        if stopping.is_set():
+            return
+        if code is None:
+            pause = RESTART_MIN_SECONDS
+            continue
+        if time.monotonic() - started > RESTART_MAX_SECONDS:
+            pause = RESTART_MIN_SECONDS  # it ran a good while: a fresh fault
+        log.error("%s stopped (exit code %s); restarting it in %.0f s",
+                  named(child.pid), code, pause)
+        stopping.wait(pause)
+        pause = min(pause * 2, RESTART_MAX_SECONDS)
+
+
 def resident_mib(pid: int) -> float | None:
     """A process's resident memory (Linux /proc), or None where it cannot be read."""
     try:
@@ -168,7 +188,7 @@ def resident_mib(pid: int) -> float | None:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _end(child: subprocess.Popen[bytes]) -> None:
+def end_child(child: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
     """End-of-file on its pipe asks it to stop; SIGTERM, then SIGKILL, if it does not."""
     if child.stdin is not None:
         with contextlib.suppress(OSError):

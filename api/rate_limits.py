@@ -1,8 +1,9 @@
 """Per-key rate limits: a token bucket per API key id, refilled at `rate` a second up to `burst`.
 
 A key over its limit hears 429 with Retry-After (seconds until a token is back). One bucket per
-key known to the key ring, so memory is bounded by the number of keys; each API process keeps
-its own buckets (several processes each allow the rate).
+key known to the key ring, so memory is bounded by the number of keys. These buckets are one
+process's own: `serve` shares them between its processes through PostgreSQL
+(api/rate_buckets.py), and falls back to these while the database is away.
 """
 
 from __future__ import annotations
@@ -28,14 +29,7 @@ class RateLimiter:
     @classmethod
     def from_setting(cls, setting: str | None) -> RateLimiter:
         """LEDGER_RATE_LIMIT: `rate` or `rate:burst` (requests a second per key)."""
-        if not setting:
-            return cls()
-        rate, _, burst = setting.partition(":")
-        try:
-            return cls(float(rate), int(burst) if burst else max(1, int(float(rate) * 2)))
-        except ValueError:
-            raise ValueError(f"LEDGER_RATE_LIMIT must read rate or rate:burst (requests a "
-                             f"second per key), not {setting!r}") from None
+        return cls(*parse_rate_limit(setting))
 
     def take(self, key_id: str) -> int | None:
         """None if the key may go on; else the seconds to wait (at least 1)."""
@@ -48,3 +42,19 @@ class RateLimiter:
                 return None
             self._buckets[key_id] = (tokens, now)
             return max(1, math.ceil((1 - tokens) / self.rate))
+
+
+def parse_rate_limit(setting: str | None) -> tuple[float, int]:
+    """LEDGER_RATE_LIMIT as (rate, burst); unset: the defaults. The burst defaults to two
+    seconds' worth."""
+    if not setting:
+        return DEFAULT_RATE, DEFAULT_BURST
+    rate, _, burst = setting.partition(":")
+    try:
+        parsed = float(rate), int(burst) if burst else max(1, int(float(rate) * 2))
+    except ValueError:
+        parsed = (0.0, 0)
+    if not (math.isfinite(parsed[0]) and parsed[0] > 0 and parsed[1] >= 1):
+        raise ValueError(f"LEDGER_RATE_LIMIT must read rate or rate:burst (requests a second "
+                         f"per key), not {setting!r}")
+    return parsed

@@ -67,9 +67,10 @@ class Service:
     a process the benchmark did not start)."""
 
     def __init__(self, data_dir: Path, *, projections: bool = True,
-                 database_url: str | None = None) -> None:
+                 database_url: str | None = None, workers: int = 1) -> None:
         self.data_dir = data_dir
         self.projections = projections
+        self.workers = workers  # `serve --workers N` (issue 21); 1: the README's plain serve
         self.database_url = database_url  # None: the embedded cluster in data_dir, as the README
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -80,7 +81,8 @@ class Service:
 
     @property
     def command(self) -> list[str]:
-        return [*entry_point(), "serve", *([] if self.projections else ["--no-projections"])]
+        return [*entry_point(), "serve", *([] if self.projections else ["--no-projections"]),
+                *([] if self.workers == 1 else ["--workers", str(self.workers)])]
 
     def start(self, healthy_within: float) -> float:
         """Start the process; seconds from its start until /healthz answered 200."""
@@ -101,12 +103,17 @@ class Service:
                 if self.process.poll() is not None:
                     raise self.failed(f"serve exited with {self.process.returncode} at start")
                 try:
-                    if client.get(self.url + "/healthz").status_code == 200:
+                    if client.get(self.url + "/healthz").status_code == 200 and self.listening:
                         return time.perf_counter() - self.started_at
                 except httpx.HTTPError:
                     pass
                 time.sleep(POLL_SECONDS)
         raise self.failed(f"/healthz did not answer 200 within {healthy_within:.0f} s")
+
+    @property
+    def listening(self) -> bool:
+        """Every worker listens: one answer to /healthz may come from the first alone."""
+        return self.workers == 1 or "serving on" in self.log_path.read_text(errors="replace")
 
     def failed(self, what: str) -> ServiceFailed:
         tail = (self.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL:]

@@ -160,6 +160,8 @@ async def post_all(api: Service, path: str, lanes: list[Iterator[Any]],
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.write_workers import measure_workers  # it imports this module
+
     cluster: EmbeddedPostgres | None = None
     workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     workdir.chmod(0o711)
@@ -178,6 +180,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         base = server.rpartition("/")[0]
         with psycopg.connect(server, autocommit=True) as conn:
             version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+        if args.workers_only:  # issue 21: 1, 2, 4 workers side by side, alone
+            return {"postgres": version, "workers": measure_workers(server, workdir, args)}
+        with psycopg.connect(server, autocommit=True) as conn:
             names = ["bench_baseline", "bench_write_path"] + (["bench_ledger"] if ledger_url
                                                                else [])
             for name in names:
@@ -218,7 +223,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         peak = default.peak_rss_mib()
         alone.stop()
         catch = catch_up(default, args)
-        return {"figures": figures, "peak_rss_mib": peak, "postgres": version, **catch}
+        workers = measure_workers(server, workdir, args) if args.workers else None
+        return {"figures": figures, "peak_rss_mib": peak, "postgres": version, **catch,
+                "workers": workers}
     finally:
         for service in services:
             try:
@@ -303,6 +310,12 @@ def catch_up(service: Service, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -> None:
+    from bench.write_workers import write_workers_report  # it imports this module
+
+    if result.get("workers"):
+        write_workers_report(result["workers"], result["postgres"], args, path)
+    if args.workers_only:
+        return
     med = {k: statistics.median(v) if v else float("nan")
            for k, v in result["figures"].items()}
     rows = [
@@ -391,6 +404,15 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 per round")
     parser.add_argument("--batch-lanes", type=int, default=BATCH_LANES,
                         help="batches in flight at once (each lane posts its own in order)")
+    # --- issue 21: `serve --workers N` side by side (bench/write_workers.py) ---
+    from bench.write_workers import WORKER_COUNTS, worker_counts
+
+    parser.add_argument("--workers", type=worker_counts, default=WORKER_COUNTS,
+                        metavar="N,N,...", help="after the rounds, measure `serve --workers N` "
+                        "for each N (default 1,2,4; empty: none)")
+    parser.add_argument("--workers-only", action="store_true",
+                        help="measure only the worker counts (BENCHMARKS.md's write_workers)")
+    # --- end issue 21 ---
 
 def main() -> None:
     bench_main(__doc__, _arguments, run, write_report)

@@ -31,6 +31,10 @@ SKIPPED = {
     "bash scripts/dev.sh serve": "starts the service itself: tests/test_serve.py runs `serve`",
     "bash scripts/dev.sh test": "the test suite itself",
     "KEY=dev-platform-...": "the key `serve` prints; here the test's platform key",
+    ".venv/bin/patent-ledger serve --workers 4 --no-projections":
+        "starts the service itself: tests/test_workers.py runs `serve --workers 2 "
+        "--no-projections` beside `project`",
+    ".venv/bin/patent-ledger project": "runs until stopped: tests/test_workers.py runs it",
 }
 
 

@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -80,14 +81,22 @@ class Server:
                 self.process.kill()
 
 
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
+@contextmanager
+def serve_data_dir() -> Iterator[Path]:
     """Under /tmp, not pytest's tmp_path: as root, the `postgres` user must reach it."""
     parent = Path(tempfile.mkdtemp(prefix="ledger-serve-"))
     parent.chmod(0o711)
     path = parent / "data"
-    yield path
-    shutil.rmtree(path.parent, ignore_errors=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    with serve_data_dir() as path:
+        yield path
 
 
 def test_serve_starts_on_the_embedded_database_and_keeps_data(data_dir: Path) -> None:
