@@ -285,6 +285,8 @@ def test_healthz_reads_the_projectors_lag_from_the_database(data_dir: Path) -> N
     try:
         server.wait_ready()
         _owners(server, 1, first=301)  # three events
+        # a reading is shared for up to 0.1 s (projection_standing): wait for the new head
+        eventually(lambda: lags(1)[0] == 3, "the head on /healthz")
         head, lag = lags(1)
         assert head == 3 and set(lag.values()) == {3}, "no projection has run yet"
         projector = start_projector()
