@@ -55,16 +55,12 @@ class NationalFlow(MarketFlow):
     """The market of demo/market.py with the national weights: its deals drawn as transfers,
     licences and pledges in the yearly proportions above, and fee lapses among them."""
 
-    def _next(self) -> Posting | None:
-        later = self.book.due()
-        if later is not None:
-            return self.pledges.settle(later)
-        roll = self._random.random()
+    def _draw(self, roll: float) -> Posting | None:
         if roll < LAPSE_SHARE:
             lapse = self._lapse()
             if lapse is not None:
                 return lapse
-        return super()._next()
+        return super()._draw(self._random.random())
 
     def _new(self) -> dict[str, Any] | None:
         """A deal in the national proportions of transfers, licences and pledges (the market's

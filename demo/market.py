@@ -196,7 +196,10 @@ class MarketFlow:
         later = self.book.due()
         if later is not None:
             return self.pledges.settle(later)
-        roll = self._random.random()
+        return self._draw(self._random.random())
+
+    def _draw(self, roll: float) -> Posting | None:
+        """A new posting for a roll in [0, 1): the slower facts at RARE, else a deal."""
         if roll < RARE:
             return self._rare(roll)
         return self._deal(self._new())
