@@ -24,7 +24,7 @@ class Settings:
     signing_key: Path | None = None  # Ed25519 PEM for checkpoints; None: data_dir's, made once
     rate_limit: str | None = None  # "rate[:burst]" requests a second per API key
     public_docs: bool = False  # LEDGER_PUBLIC_DOCS=1: /docs and /openapi.json in production
-    writer_cache: int = 50_000  # LEDGER_WRITER_CACHE: records the writer's cache may weigh
+    writer_cache: int = 100_000  # LEDGER_WRITER_CACHE: records (about 0.4 KB) the writer's cache may weigh
     # --- issue 21 item 1 (read replicas): see `read_replica_settings` below ---
     read_database_urls: tuple[str, ...] = ()  # LEDGER_READ_DATABASE_URL; (): reads on the primary
     min_position_wait: float = 2.0  # LEDGER_MIN_POSITION_WAIT: X-Ledger-Min-Position's bound (s)
@@ -50,7 +50,7 @@ class Settings:
         if not 1 <= batch <= MAX_PROJECTION_BATCH:
             raise ValueError(f"LEDGER_PROJECTION_BATCH must be a whole number from 1 to "
                              f"{MAX_PROJECTION_BATCH}, not {raw_batch!r}")
-        raw_cache = os.environ.get("LEDGER_WRITER_CACHE", "50000")
+        raw_cache = os.environ.get("LEDGER_WRITER_CACHE", "100000")
         low, high = WRITER_CACHE_RANGE
         if not raw_cache.isdigit() or not low <= int(raw_cache) <= high:
             raise ValueError(f"LEDGER_WRITER_CACHE must be a whole number from {low:,} to "

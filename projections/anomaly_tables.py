@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.sql import SQL, Identifier
@@ -34,11 +34,13 @@ from projections.anomaly_facts import (
 from projections.copy_text import array
 from projections.log_events import Lru, events_at
 
+V = TypeVar("V")
 MIB = 1 << 20
-CACHE_BYTES = 32 * MIB  # what the patents' chronologies kept between batches may weigh (README
-# limits), so a popular patent counts for its history
+CACHE_BYTES = 48 * MIB  # what the patents' chronologies kept between batches may weigh (README
+# limits), so a popular patent counts for its history; the scale benchmark's 20 popular
+# patents at 3,000,000 events (4,300 entries each, 36 MiB) fit, instead of evicting each other
 FACTS_BYTES = 500  # a chronology without entries (tracemalloc, tests/test_cache_weights.py)
-ENTRY_BYTES = 580  # each owner change or dated fact in it
+ENTRY_BYTES = 420  # each owner change or dated fact in it, its values shared (`Shared`)
 CACHE_PARTIES = 50_000  # parties' registrations kept between batches
 
 TABLES = ("rm_anomaly_parties", "rm_anomaly_patents", "rm_anomaly_changes", "rm_anomaly_dated",
@@ -51,6 +53,34 @@ def _money(amount: str | None, currency: str | None) -> Money | None:
 
 def _amount(money: Money | None) -> tuple[str | None, str | None]:
     return (None, None) if money is None else (str(money.amount), money.currency)
+
+
+class Shared:
+    """One object for each distinct value read in one statement: every row brings its own
+    copy of a day, a kind, a set of parties or an amount, and a chronology kept in the cache
+    would hold them all (shared, an entry weighs about half; tests/test_cache_weights.py)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[type, object], object] = {}
+
+    def __call__(self, value: V) -> V:
+        if value is None:
+            return value
+        return self._seen.setdefault((type(value), value), value)  # type: ignore[return-value]
+
+
+def change_from(row: tuple[Any, ...], one: Shared) -> Change:
+    """An owner change from its row of `rm_anomaly_changes` (number first)."""
+    _, day, position, deal_id, kind, sellers, buyers, price, currency, why = row
+    return Change(one(day), position, deal_id, one(kind), one(frozenset(sellers)),
+                  one(frozenset(buyers)), one(_money(price, currency)), one(why))
+
+
+def dated_from(row: tuple[Any, ...], one: Shared) -> Dated:
+    """A dated fact from its row of `rm_anomaly_dated` (number first)."""
+    _, day, position, kind, deal_id, parties, amount, currency = row
+    return Dated(one(day), position, one(kind), deal_id, one(frozenset(parties)),
+                 one(_money(amount, currency)))
 
 
 def weight(facts: PatentFacts) -> int:
@@ -100,16 +130,14 @@ class AnomalyTables:
                         " currency, consideration FROM {} WHERE number = ANY(%s)"
                         " ORDER BY number, day, position").format(
                             self._t("rm_anomaly_changes", suffix)), (wanted,))
-        for n, day, position, deal_id, kind, sellers, buyers, price, currency, why in \
-                cur.fetchall():
-            loaded[n].changes.append(Change(day, position, deal_id, kind, frozenset(sellers),
-                                            frozenset(buyers), _money(price, currency), why))
+        one = Shared()  # a popular patent's thousands of entries hold few distinct values
+        for row in cur.fetchall():
+            loaded[row[0]].changes.append(change_from(row, one))
         cur.execute(SQL("SELECT number, day, position, kind, deal_id, parties, amount, currency"
                         " FROM {} WHERE number = ANY(%s) ORDER BY number, day, position, ord"
                         ).format(self._t("rm_anomaly_dated", suffix)), (wanted,))
-        for n, day, position, kind, deal_id, parties, amount, currency in cur.fetchall():
-            loaded[n].dated.append(Dated(day, position, kind, deal_id, frozenset(parties),
-                                         _money(amount, currency)))
+        for row in cur.fetchall():
+            loaded[row[0]].dated.append(dated_from(row, one))
         for number, facts in loaded.items():
             self.patent_cache.put(number, facts)
         return found | loaded

@@ -17,7 +17,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import KeyRing
+from ledger.engine.register import PATENT_RECORDS
 from ledger.service import LedgerService
+from ledger.storage import snapshots
 from tests.builders import ACME, BETA, cn_patent, licence, party, patent, transfer, uscc
 from tests.ledger_fixtures import KEY_SETTING, auth
 
@@ -86,7 +88,7 @@ def test_a_group_loads_what_it_names_in_one_round_trip(
     assert {r["status"] for r in response.json()["results"]} == {201}
     assert other.metrics.value("ledger_state_loads_total") == 1
     assert other.writer._register is not None
-    assert other.writer._register.cached_events == 20 + 100
+    assert other.writer._register.cached_events == 20 * PATENT_RECORDS + 100  # and licences
 
     with _client(other) as again:  # a registration: its key, its owners, its number at once
         patent(again, cn_patent(2018, 1, 1), {ACME: "1"})
@@ -99,7 +101,7 @@ def test_a_backdated_deal_on_a_patent_dropped_from_the_cache_is_judged_on_its_ti
     target = numbers[0]
     assert client.post("/v1/deals", json=transfer(
         "later", [target], [ACME], {BETA: "1"}, effective_on="2021-01-01")).status_code == 201
-    other: LedgerService = second(cache_events=3)  # a patent or two at most
+    other: LedgerService = second(cache_events=3)  # less than one patent weighs: none kept
     with _client(other) as again:
         assert again.post("/v1/deals", json=licence(
             "warm", [target], [BETA], GAMMA, starts_on="2021-02-01")).status_code == 201
@@ -252,3 +254,35 @@ def test_a_patent_the_cache_let_go_is_loaded_again_from_its_snapshot(
             "by-acme-again", [target], [ACME], GAMMA, starts_on="2021-07-01"))
     assert stale.status_code == 409 and stale.json()["rule"] == "INV-2", stale.text
     assert other_law.metrics.value("ledger_state_snapshots_read_total") == 0
+
+
+def test_a_patent_the_cache_keeps_has_its_snapshot_taken_again_as_it_grows(
+        client: TestClient, service: LedgerService, database_url: str, second: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A popular patent never leaves the cache, so without a fresh snapshot a restart would
+    decode its whole history at once. Every REFRESH_AFTER events its state is written again;
+    a writer started later loads that row and the few events after it, and judges as on the
+    whole timeline (an exclusive licence collides with the ordinary ones kept in the row)."""
+    monkeypatch.setattr(snapshots, "REFRESH_AFTER", 4)
+    numbers = _market(client, 2)
+    popular = numbers[0]
+    for i in range(9):
+        assert client.post("/v1/deals", json=licence(
+            f"many{i}", [popular], [ACME], (BETA, GAMMA)[i % 2],
+            starts_on=f"2021-02-{10 + i}", ends_on="2022-12-31")).status_code == 201
+    assert client.post("/v1/deals", json=licence(  # the group that writes the last snapshot
+        "elsewhere", [numbers[1]], [ACME], GAMMA)).status_code == 201
+    taken_at = _snapshot_position(database_url, popular)
+    assert taken_at is not None and taken_at >= service.store.head() - 4, taken_at
+
+    fresh: LedgerService = second()
+    with _client(fresh) as later:
+        colliding = later.post("/v1/deals", json=licence(
+            "alone", [popular], [ACME], GAMMA, kind="exclusive", starts_on="2022-01-01",
+            ends_on="2022-06-30"))
+        after_them = later.post("/v1/deals", json=licence(
+            "alone-later", [popular], [ACME], GAMMA, kind="exclusive", starts_on="2023-01-01",
+            ends_on="2023-06-30"))
+    assert colliding.status_code == 409 and colliding.json()["rule"] == "INV-6", colliding.text
+    assert after_them.status_code == 201, after_them.text
+    assert fresh.metrics.value("ledger_state_snapshots_read_total") == 1

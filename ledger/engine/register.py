@@ -33,9 +33,11 @@ from ledger.storage.snapshots import Snapshot
 
 __all__ = ["Posted", "Register", "StateSource", "deal_key", "posting_key"]
 
-CACHE_EVENTS = 50_000  # records the cached patents weigh (LEDGER_WRITER_CACHE): a compacted
-# patent weighs 1 + its licences and pledges (about 0.65 KB each: about 32 MB in all), a whole
-# one its events (~4 KB) until its group ends
+CACHE_EVENTS = 100_000  # records the cached patents weigh (LEDGER_WRITER_CACHE), about 0.4 KB
+# each (about 40 MB in all; tracemalloc, tests/test_cache_weights.py): a compacted patent
+# weighs PATENT_RECORDS + its licences and pledges, a whole one its events (EVENT_RECORDS each)
+PATENT_RECORDS = 8  # a patent's own registration and state, without licences or pledges
+EVENT_RECORDS = 10  # a decoded event (about 4 KB), held only while its group is judged
 CACHE_POSTINGS = 20_000  # answers (and their parties, deals, listings) the cache holds
 CACHE_STREAMS = 10_000  # stream versions (patents' and listings' own streams)
 
@@ -149,19 +151,22 @@ class PatentTimeline:
         self.latest = self.keys[-1] if self.keys else None
 
     def compact(self) -> None:
-        """Keep the current state and the latest key only (after the group that used it)."""
+        """Keep the current state and the latest key only (after the group that used it),
+        its records' values shared as a snapshot's are (a state folded from events holds
+        copies of its own)."""
         if self.complete:
-            self.current()
+            snapshots.share_values(self.current())
             self.keys, self.events, self.complete = [], [], False
         self.pending = []
 
     @property
     def weight(self) -> int:
-        """What this timeline costs the cache: its events, or its state's records."""
+        """What this timeline costs the cache, in records of about 0.4 KB: its events, or
+        its state and the state's records (their values shared: `compact`)."""
         if self.complete:
-            return len(self.events) + 1
+            return PATENT_RECORDS + EVENT_RECORDS * len(self.events)
         state = self.current()
-        return 1 + len(state.licences) + len(state.pledges) + len(self.pending)
+        return PATENT_RECORDS + len(state.licences) + len(state.pledges) + len(self.pending)
 
 
 def _from_events(events: list[Stored]) -> PatentTimeline | None:
@@ -185,6 +190,7 @@ def _from_snapshot(snapshot: Snapshot, after: list[Stored]) -> PatentTimeline | 
     # position orders its latest event before any filed after it on the same date.
     latest = None if snapshot.latest is None else (snapshot.latest[0], snapshot.position)
     state = snapshot.state
+    snapshots.share_values(state)  # a snapshot taken before values were shared holds copies
     for position, event in sorted(after, key=lambda s: (s[1].effective_on, s[0])):
         key = (event.effective_on, position)
         if latest is not None and key < latest:
@@ -320,6 +326,8 @@ class Register:
             if timeline is None:
                 continue
             timeline.compact()  # its events are in the tables: a backdated deal reloads them
+            if timeline.unsaved >= snapshots.REFRESH_AFTER:  # kept long: its snapshot, anew
+                self._keep_snapshot(timeline)
             weight = timeline.weight
             self._held += weight - self._weights.get(number, 0)
             self._weights[number] = weight
@@ -337,15 +345,22 @@ class Register:
         """A patent leaves the cache: when it folded enough events since the tables' last
         snapshot of it, keep its state for the next group to write (ledger/storage/snapshots),
         so loading it again costs one row instead of its history."""
-        if timeline.unsaved < snapshots.SNAPSHOT_AFTER or len(
-                self._departed) >= snapshots.MAX_PENDING:
+        if timeline.unsaved >= snapshots.SNAPSHOT_AFTER:
+            self._keep_snapshot(timeline)
+
+    def _keep_snapshot(self, timeline: PatentTimeline) -> None:
+        """Take the patent's state as of `position` for the next group to write. A popular
+        patent may stay cached for the life of the process: taken again every REFRESH_AFTER
+        events, its snapshot stays recent, so loading it after a restart folds a few events
+        on one row instead of decoding thousands (a burst that leaves the heap larger)."""
+        if len(self._departed) >= snapshots.MAX_PENDING:
             return
         version = self._versions.get(ev.stream_id("patent", timeline.number), 0)
-        latest = timeline.latest
         self.snapshots_kept += 1
         self._departed.append((timeline.number, self.position, version, snapshots.dump(
             Snapshot(timeline.number, self.position, version, timeline.registered,
-                     timeline.current(), latest))))
+                     timeline.current(), timeline.latest))))
+        timeline.unsaved = 0
 
     def departed(self) -> list[tuple[str, int, int, bytes]]:
         """The snapshots of the patents let go since the last call, for the writer to write

@@ -19,8 +19,10 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,12 @@ from psycopg import Cursor
 
 from ledger.law import events as ev
 from ledger.law import patent_state as ps
+from ledger.law.values import Money
 
 SNAPSHOT_AFTER = 4  # events folded since the last snapshot before a departing patent gets one
+REFRESH_AFTER = 256  # events a patent the cache keeps folds before its snapshot is taken again
 MAX_PENDING = 20_000  # snapshots waiting for the next group; beyond it they are dropped
+SHAREABLE = (str, date, tuple, frozenset, Decimal, Money)  # immutable: equal ones interchangeable
 
 
 def _form() -> str:
@@ -56,9 +61,26 @@ class Snapshot:
     latest: tuple[date, int] | None  # the (effective date, sequence) of its latest event
 
 
+def share_values(state: ps.PatentState) -> None:
+    """Make a state's records hold one object for each distinct value (a party id, a kind,
+    a day, a scope): decoded from events, or from a pickle, every record holds copies of its
+    own. A popular patent's thousands of licences then weigh about a third (1.2 KB a record
+    at 3,000,000 events, 0.3 KB shared), and since pickle writes a shared object once, a
+    snapshot taken of them loads shared too. Equal immutable values are interchangeable, so
+    the state means what it meant; keyed by type as well, since True == 1 == Decimal(1)."""
+    seen: dict[tuple[type, object], object] = {}
+    for record in (*state.licences.values(), *state.pledges.values(), *state.pools.values()):
+        for name in record.__slots__:  # type: ignore[attr-defined]
+            value = getattr(record, name)
+            if isinstance(value, SHAREABLE):
+                with suppress(TypeError):  # a tuple holding something unhashable: left alone
+                    setattr(record, name, seen.setdefault((type(value), value), value))
+
+
 def dump(snapshot: Snapshot) -> bytes:
-    """The snapshot's body, taken when the writer lets the patent go (nothing changes it
-    after that: the state object leaves the cache with it)."""
+    """The snapshot's body, its records' values shared (`share_values`; the state's meaning
+    does not change, so a state the cache still holds may be dumped)."""
+    share_values(snapshot.state)
     return pickle.dumps((snapshot.registered, snapshot.state, snapshot.latest),
                         protocol=pickle.HIGHEST_PROTOCOL)
 
