@@ -6,18 +6,25 @@ without holding a thread: the writer thread judges and commits, the event loop s
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
-from api.auth import ApiKey, require
+from api.posting import (
+    BATCH_ERRORS,
+    ERRORS,
+    Platform,
+    Regulator,
+    first_result,
+    service_of,
+    writer_answer,
+)
 from api.problems import (
     answer,
     json_response,
@@ -27,58 +34,26 @@ from api.problems import (
     stored_body,
 )
 from ledger.engine.batch_preparer import BatchPreparer, InvalidBatch
-from ledger.engine.writer import Result, StoreUnavailable
+from ledger.engine.writer import Result
 from ledger.posting import commands as c
 from ledger.posting import decisions as d
 from ledger.posting import fields
-from ledger.service import LedgerService
 from projections import anomaly_rules
 from projections.queries import ReadModels
 
 router = APIRouter(prefix="/v1")
-ANSWER_SECONDS = 5.0  # the longest a posting waits for the writer before 503
-
-Platform = Annotated[ApiKey, Depends(require("platform"))]
-Regulator = Annotated[ApiKey, Depends(require("regulator"))]
-
-# Every error status a command can answer, documented as problem+json (api/problems.py).
-_REPLAYED: dict[int | str, dict[str, Any]] = {
-    200: {"description": "the same body was posted before: nothing new stored"}}
-_ERRORS = {**_REPLAYED, **problem_responses(400, 401, 403, 409, 413, 422, 429, 500, 503)}
-_BATCH_ERRORS = problem_responses(400, 401, 403, 409, 413, 422, 424, 429, 500, 503)
 
 
-async def _answer(future: Future[list[Result]]) -> list[Result]:
-    """The writer's answer, or 503 after ANSWER_SECONDS: while PostgreSQL is away the library
-    retries its reads for a long time, and a client should hear something it can act on. The
-    posting may still be stored; posting the same body again is safe (idempotency)."""
-    try:
-        # Shielded: giving up waiting must not cancel the posting the writer still holds.
-        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)),
-                                      ANSWER_SECONDS)
-    except TimeoutError:
-        raise StoreUnavailable(f"no answer from the event store within {ANSWER_SECONDS:g} s; "
-                               "post the same body again shortly") from None
 
-
-def _service(request: Request) -> LedgerService:
-    service: LedgerService = request.app.state.service
-    return service
-
-
-async def _first(future: Future[list[Result]]) -> Result:
-    return (await _answer(future))[0]
-
-
-@router.post("/parties", status_code=201, responses=_ERRORS)
+@router.post("/parties", status_code=201, responses=ERRORS)
 async def register_party(request: Request, body: c.PartyCommand, key: Platform) -> Response:
-    result = await _first(_service(request).register_party(body, key.label))
+    result = await first_result(service_of(request).register_party(body, key.label))
     return answer(result, "id")
 
 
-@router.post("/patents", status_code=201, responses=_ERRORS)
+@router.post("/patents", status_code=201, responses=ERRORS)
 async def register_patent(request: Request, body: c.PatentCommand, key: Platform) -> Response:
-    result = await _first(_service(request).register_patent(body, key.label))
+    result = await first_result(service_of(request).register_patent(body, key.label))
     return answer(result, "number")
 
 
@@ -94,42 +69,42 @@ async def _patent_fact(number: str, posted: Future[list[Result]], shown: dict[st
                        ) -> Response:
     """The answer to a fact about one patent named in the path (normalised by its type); 201
     shows `shown` and the position."""
-    result = await _first(posted)
+    result = await first_result(posted)
     if isinstance(result.outcome, d.Accepted):
         return json_response({"number": number, **shown,
                               "position": result.positions[0]}, 201)
     return answer(result, "number")
 
 
-@router.post("/patents/{number}/status", status_code=201, responses=_ERRORS)
+@router.post("/patents/{number}/status", status_code=201, responses=ERRORS)
 async def change_status(
     request: Request, number: PatentInPath, body: c.StatusCommand,
     key: Platform,
 ) -> Response:
-    posted = _service(request).change_status(number, body, key.label)
+    posted = service_of(request).change_status(number, body, key.label)
     return await _patent_fact(number, posted, {"status": body.status.value})
 
 
-@router.post("/patents/{number}/inventors", status_code=201, responses=_ERRORS)
+@router.post("/patents/{number}/inventors", status_code=201, responses=ERRORS)
 async def change_inventors(
     request: Request, number: PatentInPath, body: c.InventorsCommand,
     key: Platform,
 ) -> Response:
     """Record a change of the patent's inventors (AR-11 watches these around transfers)."""
-    posted = _service(request).change_inventors(number, body, key.label)
+    posted = service_of(request).change_inventors(number, body, key.label)
     return await _patent_fact(number, posted, {"inventors": list(body.inventors)})
 
 
 # --- issue 17 (law): term compensation ----------------------------------------------------
 
 
-@router.post("/patents/{number}/term-extensions", status_code=201, responses=_ERRORS)
+@router.post("/patents/{number}/term-extensions", status_code=201, responses=ERRORS)
 async def extend_term(
     request: Request, number: PatentInPath, body: c.TermExtensionCommand, key: Platform,
 ) -> Response:
     """Record a term compensation (Patent Law Art. 42(2)-(3)); it moves the patent's expiry.
     Refused as INV-5 outside the article (docs/law.md); idempotent by `extension_id`."""
-    result = await _first(_service(request).extend_term(number, body, key.label))
+    result = await first_result(service_of(request).extend_term(number, body, key.label))
     if isinstance(result.outcome, d.Accepted | d.Replayed):
         status, shown = stored_body(result, "extension_id")
         shown.update(number=number, extension_id=body.extension_id, days=body.days,
@@ -141,9 +116,9 @@ async def extend_term(
 # --- end issue 17 (law) -------------------------------------------------------------------
 
 
-@router.post("/deals", status_code=201, responses=_ERRORS)
+@router.post("/deals", status_code=201, responses=ERRORS)
 async def post_deal(request: Request, body: c.DealCommand, key: Platform) -> Response:
-    result = await _first(_service(request).post_deal(body, key.label))
+    result = await first_result(service_of(request).post_deal(body, key.label))
     return answer(result, "deal_id")
 
 
@@ -152,7 +127,7 @@ BATCH_SCHEMA_DEFS = _BATCH_SCHEMA.pop("$defs", {})
 
 
 @router.post(
-    "/deals/batch", responses=_BATCH_ERRORS,
+    "/deals/batch", responses=BATCH_ERRORS,
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": _BATCH_SCHEMA}}}},
 )
@@ -170,7 +145,7 @@ async def post_batch(request: Request, key: Platform) -> Response:
     except InvalidBatch as invalid:  # not JSON, or the wrong shape
         raise RequestValidationError(invalid.errors) from None
     try:
-        results = await _answer(_service(request).post_batch(batch, key.label,
+        results = await writer_answer(service_of(request).post_batch(batch, key.label,
                                                              atomic=batch.atomic))
     except InvalidBatch:  # a deal turned out invalid: the writer took the batch back
         results = []
@@ -227,9 +202,9 @@ def batch_summary(atomic: bool, ids: Sequence[str], results: Sequence[Result],
 # --- Regulators' decisions ----------------------------------------------------------------
 
 
-@router.post("/subsidies", status_code=201, responses=_ERRORS)
+@router.post("/subsidies", status_code=201, responses=ERRORS)
 async def award_subsidy(request: Request, body: c.SubsidyCommand, key: Regulator) -> Response:
-    result = await _first(_service(request).award_subsidy(body, key.label))
+    result = await first_result(service_of(request).award_subsidy(body, key.label))
     return answer(result, "subsidy_id")
 
 
@@ -237,14 +212,14 @@ SubsidyInPath = Annotated[fields.DealId, Path(description="the subsidy's id")]
 
 
 @router.post("/subsidies/{subsidy_id}/recovery", status_code=201,
-             responses={**_ERRORS, **problem_responses(404)})
+             responses={**ERRORS, **problem_responses(404)})
 async def recover_subsidy(request: Request, subsidy_id: SubsidyInPath,
                           body: c.RecoveryCommand, key: Regulator) -> Response:
     """Issue 17 (credit): a recovery (clawback) of a subsidy, in whole or in part. 404 for a
     subsidy the ledger does not hold; 409 INV-18 for more than is left to recover, or another
     currency than the award's; the same body again answers 200 with the first answer. The
     answer names the recovery `<subsidy_id>:<n>`, the n-th of the subsidy."""
-    result = await _first(_service(request).recover_subsidy(subsidy_id, body, key.label))
+    result = await first_result(service_of(request).recover_subsidy(subsidy_id, body, key.label))
     response = answer(result, "recovery_id")
     if response.status_code < 300:
         stored = json.loads(response.body)
@@ -253,24 +228,24 @@ async def recover_subsidy(request: Request, subsidy_id: SubsidyInPath,
     return response
 
 
-@router.post("/listings", status_code=201, responses=_ERRORS)
+@router.post("/listings", status_code=201, responses=ERRORS)
 async def list_party(request: Request, body: c.ListingCommand, key: Regulator) -> Response:
-    result = await _first(_service(request).list_party(body, key.label))
+    result = await first_result(service_of(request).list_party(body, key.label))
     return answer(result, "listing_id")
 
 
 @router.post("/listings/{listing_id}/end", status_code=201,
-             responses={**_ERRORS, **problem_responses(404)})
+             responses={**ERRORS, **problem_responses(404)})
 async def end_listing(
     request: Request, listing_id: ListingInPath, key: Regulator,
     body: c.ListingEndCommand | None = None,
 ) -> Response:
-    posted = _service(request).end_listing(listing_id, body or c.ListingEndCommand(), key.label)
-    return answer(await _first(posted), "listing_id")
+    posted = service_of(request).end_listing(listing_id, body or c.ListingEndCommand(), key.label)
+    return answer(await first_result(posted), "listing_id")
 
 
 @router.post("/anomalies/{anomaly_id}/finding", status_code=201,
-             responses={**_ERRORS, **problem_responses(404)})
+             responses={**ERRORS, **problem_responses(404)})
 async def record_finding(
     request: Request, anomaly_id: AnomalyInPath, body: c.FindingCommand,
     key: Regulator,
@@ -290,5 +265,5 @@ async def record_finding(
     reads: ReadModels = request.app.state.reads
     if re.fullmatch(anomaly_rules.ID_PATTERN, anomaly_id) is None or not await reads.anomaly_flagged(anomaly_id):
         return not_found("anomaly", f"no anomaly {anomaly_id!r} has been flagged")
-    posted = _service(request).record_finding(anomaly_id, body, key.label)
-    return answer(await _first(posted), "anomaly_id")
+    posted = service_of(request).record_finding(anomaly_id, body, key.label)
+    return answer(await first_result(posted), "anomaly_id")

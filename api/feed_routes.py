@@ -18,37 +18,31 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.commands import (
-    _BATCH_ERRORS,
-    Platform,
-    _answer,
-    _service,
-    batch_response,
-    batch_summary,
-)
+from api.commands import batch_response, batch_summary
+from api.posting import BATCH_ERRORS, Platform, service_of, writer_answer
 from ledger.posting.feed_commands import PatentBatch, StatusBatch
 
 router = APIRouter(prefix="/v1")
 
 
-@router.post("/patents/batch", responses=_BATCH_ERRORS)
+@router.post("/patents/batch", responses=BATCH_ERRORS)
 async def register_patents(request: Request, body: PatentBatch, key: Platform) -> Response:
     """Up to MAX_BATCH registrations, each as `POST /v1/patents` takes it: idempotent by its
     number (the same body again is a 200 row, another body a 409 conflict); INV-1 and
     unknown owners (422) judged per item. `atomic` stores all or none."""
-    results = await _answer(_service(request).post_registrations(
+    results = await writer_answer(service_of(request).post_registrations(
         body.patents, key.label, atomic=body.atomic))
     return batch_response(batch_summary(body.atomic, [p.number for p in body.patents],
                                         results, "number"))
 
 
-@router.post("/patents/status/batch", responses=_BATCH_ERRORS)
+@router.post("/patents/status/batch", responses=BATCH_ERRORS)
 async def change_statuses(request: Request, body: StatusBatch, key: Platform) -> Response:
     """Up to MAX_BATCH status changes, each what `POST /v1/patents/{number}/status` takes
     plus its `number`, judged in order by the same rules (INV-4's status moves; an unknown
     patent is 422). Like the single endpoint, a status change has no idempotency key: posted
     again, a change its patent has already made is refused by INV-4 and stores nothing."""
-    results = await _answer(_service(request).post_status_changes(
+    results = await writer_answer(service_of(request).post_status_changes(
         body.changes, key.label, atomic=body.atomic))
     summary = batch_summary(body.atomic, [ch.number for ch in body.changes], results,
                             "number")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from api.auth import ApiKey, require
-from api.commands import _ERRORS, _first, _service
+from api.posting import ERRORS, first_result, service_of
 from api.problems import answer
 from ledger.posting import commands as c
 
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1")
 PlatformOrRegulator = Annotated[ApiKey, Depends(require("platform", "regulator"))]
 
 
-@router.post("/risk-events", status_code=201, responses=_ERRORS)
+@router.post("/risk-events", status_code=201, responses=ERRORS)
 async def record_risk_event(request: Request, body: c.RiskEventCommand,
                             key: PlatformOrRegulator) -> Response:
     """A pre-compensation (前补偿), bad-debt deposit (保证金), guarantee or insurance payment,
@@ -29,5 +29,5 @@ async def record_risk_event(request: Request, body: c.RiskEventCommand,
     pledge is in default on `paid_on` (a pre-compensation may also come while it is active)
     and the payment is in the loan's currency;
     422 for an unknown pledge or payer; the same body again answers 200."""
-    result = await _first(_service(request).record_risk_event(body, key.label))
+    result = await first_result(service_of(request).record_risk_event(body, key.label))
     return answer(result, "event_id")
