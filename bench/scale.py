@@ -381,7 +381,8 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
         "Produced by:",
         "",
         "```bash",
-        f"bash scripts/dev.sh bench scale   # = python -m bench.scale {option} "
+        f"bash scripts/dev.sh bench scale{' --events ' + str(args.events) if args.events else ''}"
+        f"   # = python -m bench.scale {option} "
         f"--single-deals {args.single_deals} --batches {args.batches} --queries {args.queries}",
         "```",
         "",
