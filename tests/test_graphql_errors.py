@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import KeyRing
 from ledger.service import LedgerService
+from projections.queries import STATEMENT_TIMEOUT_MS
 from tests.builders import PATENT
 from tests.ledger_fixtures import KEY_SETTING, auth
 
@@ -113,3 +115,23 @@ def test_a_server_fault_is_logged_with_its_traceback_and_its_text_stays_inside(
     faults = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(faults) == 1 and faults[0].exc_info is not None
     assert "10.0.0.7" in faults[0].getMessage()
+
+
+def test_a_read_stopped_at_the_read_limit_is_said_so_not_a_fault(
+        client: TestClient, database_url: str, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read pool stops any statement after STATEMENT_TIMEOUT_MS; PostgreSQL's own
+    cancellation, from a real server, reaches the client as the limit it is."""
+    async def slow() -> int:
+        async with await psycopg.AsyncConnection.connect(
+                database_url, options="-c statement_timeout=20") as conn:
+            await conn.execute("SELECT pg_sleep(2)")
+        return 0
+
+    monkeypatch.setattr(client.app.state.reads, "head", slow)  # type: ignore[attr-defined]
+    with caplog.at_level(logging.INFO):
+        errors = ask(client, "{ ledger { position } }")["errors"]
+    assert errors[0]["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": "read_seconds",
+                                       "max": STATEMENT_TIMEOUT_MS / 1000}
+    assert "ran past its limit of 5 s" in errors[0]["message"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

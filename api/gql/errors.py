@@ -7,6 +7,9 @@
   `classify` (graphql-core coerces variables when it executes, outside the validation rules).
 - Client errors are logged at INFO without a traceback; anything else is a server fault: logged
   at ERROR with its traceback, and its message replaced, so no internal text reaches a client.
+- A read stopped by the read pool's statement timeout is a limit, not a fault: LIMIT_EXCEEDED
+  naming it, logged at WARNING (on the national decade's log an `indicators` query over five
+  years by quarter ran past it; answering "internal error" told the auditor nothing).
 - In production graphql-core is asked to hide its suggestions ("Did you mean ...?"), which
   would otherwise spell out the schema that disabled introspection hides.
 """
@@ -30,12 +33,14 @@ from graphql import (
     ValuesOfCorrectTypeRule,
     validate,
 )
+from psycopg.errors import QueryCanceled
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext
 
 from ledger.law.values import outside_the_calendar
+from projections.queries import STATEMENT_TIMEOUT_MS
 
 log = logging.getLogger("ledger.graphql")
 
@@ -43,6 +48,8 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 CLIENT_CODES = frozenset({BAD_USER_INPUT, "FORBIDDEN", "LIMIT_EXCEEDED",
                           "GRAPHQL_VALIDATION_FAILED"})
 SERVER_FAULT = "internal error: the ledger logged it; retry, or report the time of the request"
+READ_LIMIT = (f"the read ran past its limit of {STATEMENT_TIMEOUT_MS / 1000:g} s and was stopped: "
+              "ask for a shorter span, a coarser granularity or fewer fields")
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
 _VARIABLE = re.compile(r"^Variable '\$(\w+)'")
 
@@ -170,6 +177,12 @@ def process(errors: list[GraphQLError], execution_context: ExecutionContext | No
             production: bool) -> None:
     """Log each error at its level, once, and keep internals out of the answer."""
     for error in errors:
+        if isinstance(error.original_error, QueryCanceled):  # the read limit, not a fault
+            log.warning("graphql read stopped at the read limit at %s", error.path)
+            error.message = READ_LIMIT
+            error.extensions = {"code": "LIMIT_EXCEEDED", "limit": "read_seconds",
+                                "max": STATEMENT_TIMEOUT_MS / 1000}
+            continue
         if classify(error, production):
             log.info("graphql client error: %s", error.message)
             continue
