@@ -186,11 +186,15 @@ def report_lines(sizes: list[dict[str, Any]]) -> list[str]:
             f"| {s['events']:,} | {f['verify_s']:.1f} s | {f['export_s']:.1f} s "
             f"({f['exported']:,}) | {_rate(f['catch_up_rate'])} | "
             f"{_ms(p['patent_p99_ms'])} / {_ms(r['patent_p99_ms'])} | "
-            f"{_ms(p['indicators_p99_ms'])} / {_ms(r['indicators_p99_ms'])} | "
+            f"{_indicators(p)} / {_indicators(r)} | "
             f"{mib(f['database_bytes'])} |")
     for s in sizes:
         f = s["figures"]
-        if f["replica"]["not_measured"]:
+        if f["primary"]["not_measured"]:
+            lines.append(f"\nPrimary at {s['events']:,} events: {f['primary']['not_measured']}.")
+        if f["replica"]["not_measured"] and f["replica"]["patent_p99_ms"] is not None:
+            lines.append(f"\nReplica at {s['events']:,} events: {f['replica']['not_measured']}.")
+        elif f["replica"]["not_measured"]:
             lines.append(f"\nReplica at {s['events']:,} events: not measured "
                          f"({f['replica']['not_measured']}).")
         elif f["replica"]["lag_bytes"] is not None:
@@ -212,6 +216,13 @@ def report_lines(sizes: list[dict[str, Any]]) -> list[str]:
               "| kind | events | share |", "|---|---|---|"]
     lines += [f"| {k} | {n:,} | {n / total:.1%} |" for k, n in last["kinds"]]
     return lines
+
+
+def _indicators(reads: dict[str, Any]) -> str:
+    """The indicators p99, or that its queries failed (their timings are no latency)."""
+    if "indicators queries failed" in (reads["not_measured"] or ""):
+        return "failed"
+    return _ms(reads["indicators_p99_ms"])
 
 
 def _rate(value: float) -> str:
