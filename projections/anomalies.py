@@ -67,14 +67,24 @@ class AnomalyProjection:
                                  event.timestamp))
         self.store.write(cur, facts.taken, suffix)
         credit.write(cur, suffix)  # the listings, before the rules read them
+        moved: set[int] = set()  # evidence whose flagged state may have changed
         if touched:
             scopes = sorted(touched)
-            self._write_flags(cur, scopes, self._world(cur, scopes, suffix), suffix)
+            moved |= self._write_flags(cur, scopes, self._world(cur, scopes, suffix), suffix)
         if findings:
             with cur.copy(SQL("COPY {} (anomaly_id, decision, note, position, recorded_at)"
                               " FROM STDIN").format(Identifier("rm_findings" + suffix))) as copy:
                 for row in findings:
                     copy.write_row(row)
+            cur.execute(SQL("SELECT DISTINCT unnest(evidence) FROM {} WHERE id = ANY(%s)")
+                        .format(Identifier("rm_anomalies" + suffix)),
+                        ([row[0] for row in findings],))
+            moved.update(position for position, in cur.fetchall())
+        if moved and not suffix:
+            # For the indicators' adjustments (projections/indicator_flags.py). A rebuild
+            # queues nothing: its new generation makes them be computed afresh.
+            cur.execute("INSERT INTO rm_indicator_flag_queue SELECT unnest(%s::bigint[])",
+                        (sorted(moved),))
         self.store.trim()
 
     def _needed(self, cur: psycopg.Cursor, batch: Batch, suffix: str) -> AnomalyFacts:
@@ -132,9 +142,10 @@ class AnomalyProjection:
         return world
 
     def _write_flags(self, cur: psycopg.Cursor, scopes: list[str], world: AnomalyFacts,
-                     suffix: str) -> None:
+                     suffix: str) -> set[int]:
         """Replace each scope's flags where they changed: the stored ones are read back and
-        compared by id and content (a flag whose evidence is unchanged keeps its row)."""
+        compared by id and content (a flag whose evidence is unchanged keeps its row).
+        Returns the evidence of the flags dropped and added."""
         table = Identifier("rm_anomalies" + suffix)
         cur.execute(SQL("SELECT id, rule, rule_version, score, explanation, scope, detected_on,"
                         " parties, patents, evidence FROM {} WHERE scope = ANY(%s)"
@@ -148,11 +159,16 @@ class AnomalyProjection:
                 tuple(patents), tuple(evidence))
         dropped: list[str] = []
         added: dict[str, Flag] = {}
+        moved: set[int] = set()
         for scope in scopes:
             now = {f.id: f for f in evaluate(world, scope)}
             before = stored.get(scope, {})
-            dropped += [i for i, f in before.items() if now.get(i) != f]
+            for i, f in before.items():
+                if now.get(i) != f:
+                    dropped.append(i)
+                    moved.update(f.evidence)
             added.update((i, f) for i, f in now.items() if before.get(i) != f)
+        moved.update(p for f in added.values() for p in f.evidence)
         if dropped:
             cur.execute(SQL("DELETE FROM {} WHERE id = ANY(%s)").format(table), (dropped,))
         if added:
@@ -162,3 +178,4 @@ class AnomalyProjection:
                     copy.write_row((f.id, f.rule, f.version, f.score, f.explanation, f.scope,
                                     f.detected_on, max(f.evidence), array(f.parties),
                                     array(f.patents), array(f.evidence)))
+        return moved

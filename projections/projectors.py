@@ -6,6 +6,7 @@ import gc
 
 from ledger.storage.store import LedgerStore
 from projections import all_projections
+from projections.indicator_flags import FlagAdjustments
 from projections.runner import BATCH_SIZE, Metrics, ProjectionRunner, register_metrics
 
 YOUNG_COLLECTION = 20_000  # allocations between the collector's young passes (CPython: 700)
@@ -30,8 +31,11 @@ class Projectors:
         # One runner for all: each page of the log is read and decoded once for every
         # projection (each still commits its own position).
         chosen = [p for p in all_projections() if only is None or p.name in only]
+        # The flagged deals' adjustments read three projections' tables: settled after each
+        # page (projections/indicator_flags.py), by whichever process runs the indicators.
+        settlers = [FlagAdjustments()] if any(p.name == "indicators" for p in chosen) else []
         self.runners = [ProjectionRunner(database_url, store, chosen, metrics,
-                                         batch_size=batch_size)]
+                                         batch_size=batch_size, settlers=settlers)]
         register_metrics(metrics, database_url, store.head)
 
     def start(self) -> Projectors:

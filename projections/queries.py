@@ -24,6 +24,7 @@ from ledger.law.values import Money
 from projections import regions
 from projections.credit import Listing, listing_from_row
 from projections.event_facts import parties_of, patents_of, payload_of
+from projections.indicator_flag_sql import ADJUSTED_QUERY, VALID
 from projections.indicator_sql import RAW_QUERY, ROLLUP_QUERY
 from projections.licence_pages import (
     COUNT_SQL,
@@ -41,6 +42,9 @@ from projections.patent_view import (
     PatentHead,
     PledgeView,
 )
+
+# How K1..K10 can be answered: all three agree (tests/test_indicators.py).
+INDICATOR_QUERIES = {"facts": RAW_QUERY, "rollup": ROLLUP_QUERY, "adjusted": ADJUSTED_QUERY}
 
 Decode = Callable[[UUID, int, str, bytes, int], ev.LedgerEvent]  # ..., state, position
 POOL_SIZE = 8
@@ -423,12 +427,23 @@ class ReadModels:
     # --- indicators ------------------------------------------------------------------------
 
     async def indicator_rows(self, parameters: dict[str, Any],
-                             rollup: bool | None = None) -> list[dict[str, Any]]:
+                             source: str | None = None) -> list[dict[str, Any]]:
         """K1..K10 by period and dimension (one statement; see projections/indicator_sql.py):
         from the rollup when the question allows it (`parameters["rollup"]`), else from the
-        facts; `rollup` overrides the choice (tests compare the two)."""
-        use_rollup = parameters["rollup"] if rollup is None else rollup
-        return await self._rows(ROLLUP_QUERY if use_rollup else RAW_QUERY, parameters)
+        facts. The rollup's flagged deals are taken out by the settled adjustments
+        (projections/indicator_flag_sql.py) while they match the tables they were computed
+        from, else by the query itself. `source` ("facts", "rollup", "adjusted") overrides
+        the choice: the tests hold the three to each other."""
+        if source is None:
+            source = "facts" if not parameters["rollup"] else \
+                "adjusted" if await self.flags_settled() else "rollup"
+        return await self._rows(INDICATOR_QUERIES[source], parameters)
+
+    async def flags_settled(self) -> bool:
+        """Whether the flagged deals' adjustments match the current tables (not after a
+        rebuild until the settler has computed them afresh, nor while it fails)."""
+        rows = await self._rows(VALID)
+        return bool(rows and next(iter(rows[0].values())))
 
     async def target_rows(self, query: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
         """What a programme's targets achieved (`projections/programme_progress.py` makes

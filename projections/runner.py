@@ -70,6 +70,19 @@ class Metrics(Protocol):
     def observe(self, name: str, value: float, **labels: str) -> None: ...
 
 
+class Settler(Protocol):
+    """Work over several projections' committed tables (projections/indicator_flags.py),
+    run after each page they commit and when the log is idle: idempotent, one transaction."""
+
+    name: str
+
+    def settle(self, conn: psycopg.Connection) -> int:
+        """Catch up with what the projections committed; the position it has reached."""
+
+    def record_failure(self, conn: psycopg.Connection, error: BaseException) -> None:
+        """Say where operators look that a settle cannot run (the projections go on)."""
+
+
 class Projection(Protocol):
     """A read model: its tables, and how a batch of events changes them."""
 
@@ -141,9 +154,12 @@ class ProjectionRunner:
 
     def __init__(self, database_url: str, store: LedgerStore,
                  projections: Projection | Sequence[Projection], metrics: Metrics, *,
-                 batch_size: int = BATCH_SIZE) -> None:
+                 batch_size: int = BATCH_SIZE, settlers: Sequence[Settler] = ()) -> None:
         chosen = [projections] if not isinstance(projections, Sequence) else list(projections)
         self._followers = [_Follower(p) for p in chosen]
+        self._settlers = list(settlers)
+        self._settled = dict.fromkeys((s.name for s in self._settlers), 0)
+        self._failing: set[str] = set()
         self._url = database_url
         self._store = store
         self._metrics = metrics
@@ -171,6 +187,13 @@ class ProjectionRunner:
     @property
     def positions(self) -> dict[str, int]:
         return {f.projection.name: f.position for f in self._followers}
+
+    @property
+    def projected(self) -> int:
+        """Up to where its projections and settlers have all committed (what a reader that
+        waits for the read side waits for). While a projection is stopped the settlers, which
+        read it, stay behind with it: only the following projections count."""
+        return min([self.position, *(() if self.stops else self._settled.values())])
 
     @property
     def stops(self) -> dict[str, Stop]:
@@ -228,10 +251,12 @@ class ProjectionRunner:
                     follower.stop = None  # a rebuild swapped in new tables: follow them
             for follower in self._followers:
                 follower.projection.reset()  # its caches may hold a rolled-back batch
+            settling = connect(autocommit=False) if self._settlers else None
             pool = stack.enter_context(ThreadPoolExecutor(
-                len(self._followers) + 1, thread_name_prefix=f"projection-{self.name}"))
+                len(self._followers) + 2, thread_name_prefix=f"projection-{self.name}"))
             self.active = True
             log.info("projection %s follows the log from %s", self.name, self.positions)
+            self._settle_with(settling)
             page, undecodable = self._store.read_decodable(self.position, self._batch_size)
             checked = time.monotonic()
             while not self._stopping.is_set():
@@ -246,6 +271,7 @@ class ProjectionRunner:
                         self._halt(follower, *undecodable, unreadable=True)
                     continue
                 if not page:
+                    self._settle_with(settling)  # the last page's, before waiting
                     self._wait(listener)
                     page, undecodable = self._store.read_decodable(self.position,
                                                                    self._batch_size)
@@ -255,8 +281,31 @@ class ProjectionRunner:
                           if (behind := [item for item in page if item[0] > follower.position])]
                 upcoming = (pool.submit(self._store.read_decodable, page[-1][0],
                                         self._batch_size) if undecodable is None else None)
-                _settle([*writes, *([upcoming] if upcoming else [])])
+                # The settlers catch up with the pages committed before this one meanwhile.
+                settled = pool.submit(self._settle_with, settling) if settling else None
+                _settle([*writes, *([upcoming] if upcoming else []),
+                         *([settled] if settled else [])])
                 page, undecodable = upcoming.result() if upcoming else ([], undecodable)
+
+    def _settle_with(self, conn: psycopg.Connection | None) -> None:
+        """Run each settler once. One that fails on what it reads records why (logged once
+        until it succeeds again) and is tried again at the next page or wake-up; a passing
+        fault restarts the runner like any other."""
+        if conn is None:
+            return
+        for settler in self._settlers:
+            try:
+                self._settled[settler.name] = settler.settle(conn)
+                self._failing.discard(settler.name)
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                conn.rollback()
+                if settler.name not in self._failing:
+                    log.error("settler %s failed; tried again at the next page",
+                              settler.name, exc_info=error)
+                    self._failing.add(settler.name)
+                settler.record_failure(conn, error)
 
     def _elect(self, listener: psycopg.Connection) -> None:
         key = zlib.crc32(f"projection:{self.name}".encode())

@@ -46,15 +46,28 @@ def projectors(service: LedgerService, database_url: str) -> Iterator[Projectors
 
 
 def wait_projected(projectors: Projectors, position: int, timeout: float = 20) -> None:
-    """Block until every projection has committed `position` (they follow asynchronously)."""
+    """Block until every projection, and the settlers after them, have committed `position`
+    (they follow asynchronously)."""
     import time
 
     deadline = time.monotonic() + timeout
-    while any(r.position < position for r in projectors.runners):
+    while any(r.projected < position for r in projectors.runners):
         if time.monotonic() > deadline:
-            stuck = {r.name: r.position for r in projectors.runners}
+            stuck = {r.name: r.projected for r in projectors.runners}
             raise AssertionError(f"projections did not reach {position}: {stuck}")
         time.sleep(0.02)
+
+
+def wait_settled(client: Any, timeout: float = 20) -> None:
+    """Block until the indicators' flag adjustments match the tables they read (after a
+    rebuild the settler computes them afresh, at its next page or wake-up)."""
+    import time
+
+    reads = client.app.state.reads
+    deadline = time.monotonic() + timeout
+    while not client.portal.call(reads.flags_settled):
+        assert time.monotonic() < deadline, "the flag adjustments were not settled afresh"
+        time.sleep(0.05)
 
 
 @pytest.fixture

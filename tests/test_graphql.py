@@ -216,7 +216,8 @@ def test_ledger_shows_each_projection_position_and_lag(registered: TestClient,
     assert {p["name"]: (p["position"], p["lag"]) for p in got["projections"]} == {
         "anomalies": (last, 0), "audit": (last, 0), "indicators": (last, 0),
         "register": (last, 0), "pools": (last, 0),  # pools: issue 18
-        "products": (last, 0)}  # issue 18 (outcomes)
+        "products": (last, 0),  # issue 18 (outcomes)
+        "indicator_flags": (last, 0)}  # issue 21: the flagged deals' adjustments
     metrics = client.get("/metrics").text
     assert 'projection_lag_events{projection="register"} 0' in metrics
 

@@ -224,8 +224,9 @@ def test_the_runner_restarts_after_its_connections_are_dropped(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                 " WHERE application_name = %s AND datname = current_database()",
                 (runner.APPLICATION_NAME,)).fetchone()
-        assert dropped == (len(all_projections()) + 1,), \
-            "the runner holds a working connection per projection and a LISTEN connection"
+        assert dropped == (len(all_projections()) + 2,), \
+            "the runner holds a working connection per projection, one for its settler " \
+            "(the flagged deals' adjustments) and a LISTEN connection"
         party(client, BANK, kind="bank")
         wait_projected(projectors, service.store.head())
         assert service.metrics.value("projection_restarts_total", projection="register") >= 1
