@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from psycopg.errors import QueryCanceled
 from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Match
@@ -28,12 +29,13 @@ from api.read_replicas import BadMinPosition, ReadRouter
 from ledger.engine.batch_preparer import BatchPreparer, PreparerUnavailable
 from ledger.engine.writer import Overloaded, StoreUnavailable
 from ledger.service import LedgerService
-from projections.queries import ReadModels
+from projections.queries import STATEMENT_TIMEOUT_MS, ReadModels
 
 log = logging.getLogger("ledger.api")
 
 MAX_BODY = 256 * 1024  # one deal, party or patent
 MAX_BATCH_BODY = 16 * 1024 * 1024  # a batch of up to 1,000 deals
+READ_SECONDS = STATEMENT_TIMEOUT_MS / 1000  # one read query, then 503 read-limit
 
 
 def create_app(service: LedgerService, keyring: KeyRing, *, production: bool = False,
@@ -253,6 +255,17 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def preparer_unavailable(request: Request, exc: PreparerUnavailable) -> Response:
         return problem(503, "preparer-unavailable", "Batch preparer unavailable", str(exc),
                        headers={"Retry-After": "1"})
+
+    @app.exception_handler(QueryCanceled)
+    async def read_limit(request: Request, exc: QueryCanceled) -> Response:
+        # The read pool's statement limit (projections/queries.py): a read a client asked
+        # for, too long for it, not a fault of the ledger's.
+        log.warning("read stopped at its limit of %g s: %s %s", READ_SECONDS,
+                    request.method, request.url.path)
+        return problem(503, "read-limit", "Read limit exceeded",
+                       f"the read ran past its limit of {READ_SECONDS:g} s and was stopped; "
+                       "ask for a smaller page", headers={"Retry-After": "1"},
+                       limit="read_seconds", max=READ_SECONDS)
 
     @app.exception_handler(StoreUnavailable)
     async def unavailable(request: Request, exc: StoreUnavailable) -> Response:

@@ -83,7 +83,7 @@ def event_json(position: int, event: ev.LedgerEvent, role: str | None
     }
 
 
-@router.get("/events", responses=problem_responses(401, 403, 422, 429))
+@router.get("/events", responses=problem_responses(401, 403, 422, 429, 503))
 async def read_events(
     request: Request,
     key: Annotated[ApiKey, Depends(require("platform", "auditor", "regulator"))],

@@ -52,7 +52,8 @@ _MEANING = {
     424: "an atomic batch failed at another deal; nothing stored",
     429: "the key is over its rate limit (Retry-After)",
     500: "a fault of the ledger's own while judging this posting (logged); nothing stored",
-    503: "the writer is overloaded or the store unavailable (Retry-After); retry",
+    503: "the writer is overloaded, the store unavailable or a read ran past its limit "
+         "(Retry-After); retry",
 }
 
 

@@ -135,3 +135,26 @@ def test_a_read_stopped_at_the_read_limit_is_said_so_not_a_fault(
                                        "max": STATEMENT_TIMEOUT_MS / 1000}
     assert "ran past its limit of 5 s" in errors[0]["message"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_rest_read_stopped_at_the_read_limit_answers_503_naming_it(
+        client: TestClient, database_url: str, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`GET /v1/events` under the same limit: a problem saying which limit (not a 500), with
+    Retry-After, logged as a warning, not an error."""
+    async def slow(read: Any) -> Any:
+        async with await psycopg.AsyncConnection.connect(
+                database_url, options="-c statement_timeout=20") as conn:
+            await conn.execute("SELECT pg_sleep(2)")
+
+    monkeypatch.setattr(client.app.state.reads, "run", slow)  # type: ignore[attr-defined]
+    with caplog.at_level(logging.INFO):
+        response = client.get("/v1/events", headers=auth("auditor"))
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "1"
+    body = response.json()
+    assert body["type"].endswith("/read-limit")
+    assert (body["limit"], body["max"]) == ("read_seconds", STATEMENT_TIMEOUT_MS / 1000)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r for r in caplog.records if r.levelno == logging.WARNING
+            and "read stopped at its limit" in r.getMessage()]
