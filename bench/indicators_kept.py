@@ -9,7 +9,8 @@ adjustments (projections/indicator_flags.py), up to the head; it reports:
 
 - how long that took after the upgrade (the adjustments computed afresh, once);
 - GraphQL `indicators` (five years by quarter, bench/scale_figures.py's query) p50 and p99
-  from an auditor's client, as the scale run measures it;
+  from an auditor's client, as the scale run measures it, on the primary and on a hot
+  standby (`--no-replica` skips the copy);
 - beside it, in the same run, the three ways of answering (projections/queries.py
   `INDICATOR_QUERIES`) timed as SQL statements on the primary without the read pool's 5 s
   limit: the adjusted rollup, the rollup taking flagged deals out at query time (before this
@@ -21,6 +22,7 @@ The figures go to BENCHMARKS.md (section `indicators-kept`) with the command.
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 from datetime import date
 from pathlib import Path
@@ -54,6 +56,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         progress(f"settled {settle_s:.1f} s after start; timing indicators")
         timings, failed = _graphql(service, args.queries)
         statements = _statements(url)
+        standby = _on_standby(service, args) if args.replica else None
         with psycopg.connect(url) as conn:
             flags = conn.execute("SELECT count(*) FROM rm_indicator_flagged").fetchone()
             version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {"events": events, "healthy_s": healthy, "settle_s": settle_s, "settled": settled,
             "p50": _percentile(timings, 0.5), "p99": _percentile(timings, 0.99),
             "failed": failed, "statements": statements, "postgres": version,
-            "flagged": flags[0] if flags else 0, "queries": args.queries}
+            "flagged": flags[0] if flags else 0, "queries": args.queries, "standby": standby}
 
 
 def _stop_cluster(service: Service) -> None:
@@ -97,6 +100,32 @@ def _graphql(service: Service, queries: int) -> tuple[list[float], str | None]:
     timings, errors = query_latency(service, scale_figures.INDICATORS_QUERY,
                                     scale_figures.INDICATORS_SPAN, queries, lambda data: None)
     return timings, (f"{len(errors)} of {queries} failed: {errors[0]}" if errors else None)
+
+
+def _on_standby(service: Service, args: argparse.Namespace) -> dict[str, Any]:
+    """The same GraphQL query on a hot standby of the cluster, through a second `serve
+    --no-projections` reading from it (bench/scale_figures.py `replica_reads`)."""
+    from ledger.storage.standby import HotStandby
+
+    workdir = service.data_dir.parent
+    standby = HotStandby(service.embedded_url("postgres"), workdir / "standby")
+    reader = Service(workdir / "reader", projections=False,
+                     database_url=service.embedded_url())
+    try:
+        progress("copying the cluster to a hot standby (pg_basebackup)")
+        standby.start()
+        standby.wait_caught_up(1_800)
+        reader.extra_env = {
+            "LEDGER_READ_DATABASE_URL": standby.database_url(service.embedded_url()),
+            "LEDGER_SIGNING_KEY": str(service.data_dir / "signing-key.pem")}
+        reader.start(args.start_timeout)
+        timings, failed = _graphql(reader, args.queries)
+        return {"p50": _percentile(timings, 0.5), "p99": _percentile(timings, 0.99),
+                "failed": failed}
+    finally:
+        reader.stop()
+        standby.stop()
+        shutil.rmtree(workdir / "standby", ignore_errors=True)
 
 
 def _statements(url: str) -> dict[str, float | None]:
@@ -146,7 +175,7 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
         f"python -m bench.indicators_kept {args.workdir} --queries {args.queries}",
         "```",
         "",
-        f"{machine_line(result['postgres'])}. The log was loaded by `bash scripts/dev.sh bench "
+        f"{machine_line(result['postgres'])} The log was loaded by `bash scripts/dev.sh bench "
         "scale --events 10000000 --keep` (section `scale-national`); this run started `serve` "
         "on it as the README starts it (its migrations ran, the projector settled the flagged "
         "deals' adjustments afresh), then timed the reads.",
@@ -161,6 +190,10 @@ def write_report(result: dict[str, Any], args: argparse.Namespace, path: Path) -
         f"| GraphQL `indicators` (five years by quarter) p50 / p99, {result['queries']} "
         f"queries | {result['p50']:,.1f} / {result['p99']:,.1f} ms"
         + (f" ({result['failed']})" if result["failed"] else "") + " |",
+        *([f"| the same on a hot standby (a second `serve --no-projections` reading from it) "
+           f"p50 / p99 | {result['standby']['p50']:,.1f} / {result['standby']['p99']:,.1f} ms"
+           + (f" ({result['standby']['failed']})" if result["standby"]["failed"] else "")
+           + " |"] if result.get("standby") else []),
         f"| the statement, adjusted rollup (now) | {_ms(s['adjusted'])} |",
         f"| the statement, rollup taking flagged deals out (before; baseline) | "
         f"{_ms(s['rollup'])} |",
@@ -178,6 +211,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("workdir", type=Path, help="a directory bench scale --keep left")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--start-timeout", type=float, default=600.0)
+    parser.add_argument("--no-replica", dest="replica", action="store_false",
+                        help="skip the hot standby (a copy of the whole cluster)")
 
 
 if __name__ == "__main__":

@@ -93,7 +93,9 @@ case "$command" in
         say "import contracts"
         .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
         say "pytest"
-        exec .venv/bin/python -m pytest -q "$@"
+        # On every core (pytest-xdist): each worker starts its own PostgreSQL; a file's tests
+        # stay on one worker, so a module's server (schemathesis, the browser) starts once.
+        exec .venv/bin/python -m pytest -q -n "${LEDGER_TEST_WORKERS:-auto}" --dist loadfile "$@"
         ;;
     bench)
         ensure_postgres
