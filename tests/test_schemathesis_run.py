@@ -25,6 +25,8 @@ from tests.test_serve import Server, _free_port
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {role: f"st-{role}-key-0123456789" for role in ("platform", "auditor", "regulator", "admin")}
 RUN_SECONDS = 600  # all four roles side by side
+# The four runs happen in the first test's setup: its limit, not the suite's 300 s a test.
+pytestmark = pytest.mark.timeout(RUN_SECONDS + 120)
 
 
 @pytest.fixture(scope="module")
