@@ -49,8 +49,15 @@ CREATE TABLE rm_indicator_flag_members (
     gone       integer NOT NULL,
     PRIMARY KEY (year, indicator, dimension, role, member)
 );
--- Deals folded since the last settle are judged again only where they name such a member.
-CREATE INDEX rm_indicator_flag_members_by_member ON rm_indicator_flag_members (member);
+-- Deals folded since the last settle are judged again only where they name a member gone
+-- from some period (an unflagged deal can bring it back; no other can change).
+CREATE INDEX rm_indicator_flag_members_gone ON rm_indicator_flag_members (member) WHERE gone <> 0;
+
+-- The settler asks, for each changed position, whether an open flag names it: one probe of
+-- this index each. With its pending list (GIN's fast update) every probe also read the list
+-- of entries not yet merged: 0.8 ms a probe on the write benchmark's log, 25 us without.
+ALTER INDEX rm_anomalies_by_evidence SET (fastupdate = off);
+SELECT gin_clean_pending_list('rm_anomalies_by_evidence'::regclass);
 
 -- The generations of the tables the adjustments were computed from: after a rebuild of any
 -- of them the settler computes the adjustments afresh, and until then queries take flagged

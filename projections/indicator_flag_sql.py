@@ -88,10 +88,13 @@ WITH now_flagged AS (
 )
 INSERT INTO {delta} SELECT position, sign FROM raised UNION ALL SELECT position, sign FROM lowered
 """
+# One probe of the evidence index a changed position: a page's changes name thousands of
+# positions when a flag with long evidence is replaced, and one array overlap of them all
+# scanned every flag (2 s a page on the write benchmark's log).
 _NOW_FLAGGED_OF_CHANGED = f"""
-    SELECT DISTINCT e.position FROM rm_anomalies a CROSS JOIN unnest(a.evidence) AS e(position)
-    WHERE a.evidence && (SELECT coalesce(array_agg(position), '{{}}') FROM {CHANGED_TABLE})
-      AND e.position IN (SELECT position FROM {CHANGED_TABLE}) AND {_OPEN}"""
+    SELECT DISTINCT c.position FROM {CHANGED_TABLE} c
+    WHERE EXISTS (SELECT 1 FROM rm_anomalies a
+                  WHERE a.evidence @> ARRAY[c.position] AND {_OPEN})"""
 DELTA = _DELTA.format(now_flagged=_NOW_FLAGGED_OF_CHANGED, changed=CHANGED_TABLE,
                       delta=DELTA_TABLE)
 DELTA_AFRESH = _DELTA.format(now_flagged=f"SELECT position FROM {CHANGED_TABLE}",
@@ -112,7 +115,7 @@ WITH facts AS (
         ('{out_indicator}', '{out_dimension}', true)
     ) AS t(indicator, dimension, hit)
     WHERE t.hit
-), arrived AS (  -- deals folded since the last settle: members of theirs with flagged deals
+), arrived AS (  -- deals folded since the last settle: members of theirs gone from a period
     SELECT t.indicator, t.dimension, date_trunc('month', b.effective_on::timestamp)::date AS month,
            b.patents, b.givers[1] AS giver
     FROM rm_deal_facts b
@@ -120,8 +123,11 @@ WITH facts AS (
         {tags}
     ) AS t(indicator, dimension, hit)
     WHERE t.hit AND b.position > %(after)s AND b.position <= %(through)s
-      AND EXISTS (SELECT 1 FROM rm_indicator_flag_members m  -- most deals have none: skip them
-                  WHERE m.member = ANY(b.patents) OR m.member = b.givers[1])
+      -- Only members gone from some period can come back; most deals name none of them.
+      AND (EXISTS (SELECT 1 FROM rm_indicator_flag_members m
+                   WHERE m.member = ANY(b.patents) AND m.gone <> 0)
+           OR EXISTS (SELECT 1 FROM rm_indicator_flag_members m
+                      WHERE m.member = b.givers[1] AND m.gone <> 0))
 ), hits AS (  -- flagged deals each member gained (+1) or lost (-1), and members to judge again (0)
     SELECT indicator, dimension, 'patent' AS role, p AS member, month, sign
     FROM tagged, unnest(patents) AS p
@@ -138,7 +144,7 @@ WITH facts AS (
     WHERE EXISTS (SELECT 1 FROM rm_indicator_flag_members m
                   WHERE m.year = date_trunc('year', h.month::timestamp)::date
                     AND m.indicator = h.indicator AND m.dimension = h.dimension
-                    AND m.role = h.role AND m.member = h.member)
+                    AND m.role = h.role AND m.member = h.member AND m.gone <> 0)
 ), deltas AS (
     SELECT date_trunc('year', month::timestamp)::date AS year, indicator, dimension, role,
            member, ARRAY[{by_month}] AS delta

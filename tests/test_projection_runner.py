@@ -69,6 +69,13 @@ def _positions(database_url: str) -> dict[str, int]:
         return dict(conn.execute("SELECT name, position FROM projection_positions").fetchall())
 
 
+def _projected(database_url: str) -> int:
+    """The lowest position of the projections themselves (the flagged deals' settler, which
+    follows them every few seconds while they catch up, is waited for at the end)."""
+    names = {p.name for p in all_projections()}
+    return min(position for name, position in _positions(database_url).items() if name in names)
+
+
 def _wait_until(check: Any, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -140,11 +147,11 @@ def test_a_projector_killed_repeatedly_ends_equal_to_a_rebuild(
         projector = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         target = reached + head // 10
-        _wait_until(lambda: min(_positions(database_url).values()) >= target)  # noqa: B023
+        _wait_until(lambda: _projected(database_url) >= target)  # noqa: B023
         projector.send_signal(signal.SIGKILL)
         projector.wait()
         kills += 1
-        reached = min(_positions(database_url).values())
+        reached = _projected(database_url)
         mid_catch_up += reached < head
     projector = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
