@@ -14,6 +14,9 @@ committed position. An event a projection cannot apply stops that projection alo
 the last event it could (projections/stops.py); the others follow on. A stopped projection is
 tried again when its process starts, or follows the tables a rebuild swaps in. One runner per
 projection is active across processes: a session advisory lock elects it; others stand by.
+Settlers (projections/indicator_flags.py) do work over several projections' committed tables
+after their pages: beside the next page's writes, at most every SETTLE_SECONDS, and at once
+when the log is idle.
 """
 
 from __future__ import annotations
