@@ -33,6 +33,7 @@ from projections.indicator_flag_sql import (
     TAKE_QUEUED,
     TEMP_TABLES,
 )
+from projections.stops import describe
 
 log = logging.getLogger("projections.indicator_flags")
 
@@ -98,8 +99,8 @@ class FlagAdjustments:
         with conn.transaction():
             conn.execute("UPDATE projection_positions SET error = %s, updated_at = now()"
                          " WHERE name = %s",
-                         (f"settling flagged deals failed: {type(error).__name__}: {error}",
-                          self.name))
+                         # one bounded line, as a projection's stop (projections/stops.py)
+                         (f"settling flagged deals failed: {describe(error)}", self.name))
 
 
 def _queued(conn: psycopg.Connection, through: int) -> bool:
