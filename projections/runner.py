@@ -15,8 +15,8 @@ the last event it could (projections/stops.py); the others follow on. A stopped 
 tried again when its process starts, or follows the tables a rebuild swaps in. One runner per
 projection is active across processes: a session advisory lock elects it; others stand by.
 Settlers (projections/indicator_flags.py) do work over several projections' committed tables
-after their pages: beside the next page's writes, at most every SETTLE_SECONDS, and at once
-when the log is idle.
+after their pages: on a connection of their own beside the pages, which do not wait for them,
+at most every SETTLE_SECONDS, and at once when the log is idle.
 """
 
 from __future__ import annotations
@@ -54,9 +54,8 @@ RESTART_MIN_SECONDS = 1.0
 RESTART_MAX_SECONDS = 30.0
 STANDBY_SECONDS = 2.0  # how often a stand-by runner asks for the lock again
 APPLICATION_NAME = "ledger-projector"  # in pg_stat_activity, for operators (and tests)
-SETTLE_SECONDS = 2.0  # while pages keep coming, settlers run at most this often (and always
-# when the log is idle): each settle's fixed cost is paid once for many pages (catch-up of
-# the write benchmark's log, flag-dense: 2,689 events/s settling every page, see BENCHMARKS)
+SETTLE_SECONDS = 2.0  # while pages keep coming, settlers run beside them at most this often
+# (and always when the log is idle): each settle's fixed cost is paid once for many pages
 
 
 
@@ -264,6 +263,7 @@ class ProjectionRunner:
             self.active = True
             log.info("projection %s follows the log from %s", self.name, self.positions)
             self._settle_with(settling)
+            in_flight: Future[None] | None = None  # a settle beside the pages, not waited for
             page, undecodable = self._store.read_decodable(self.position, self._batch_size)
             checked = time.monotonic()
             while not self._stopping.is_set():
@@ -278,6 +278,9 @@ class ProjectionRunner:
                         self._halt(follower, *undecodable, unreadable=True)
                     continue
                 if not page:
+                    if in_flight is not None:
+                        in_flight.result()  # a passing fault in it restarts the runner
+                        in_flight = None
                     self._settle_with(settling)  # the last page's, before waiting
                     self._wait(listener)
                     page, undecodable = self._store.read_decodable(self.position,
@@ -288,12 +291,15 @@ class ProjectionRunner:
                           if (behind := [item for item in page if item[0] > follower.position])]
                 upcoming = (pool.submit(self._store.read_decodable, page[-1][0],
                                         self._batch_size) if undecodable is None else None)
-                # The settlers catch up with the pages committed before this one meanwhile.
-                settled = (pool.submit(self._settle_with, settling)
-                           if settling and time.monotonic() - self._last_settle >= SETTLE_SECONDS
-                           else None)
-                _settle([*writes, *([upcoming] if upcoming else []),
-                         *([settled] if settled else [])])
+                # The settlers catch up with the pages committed before this one, on their own
+                # connection; the pages do not wait for them (a settle on a flag-dense log
+                # can take longer than several pages).
+                if settling and (in_flight is None or in_flight.done()) \
+                        and time.monotonic() - self._last_settle >= SETTLE_SECONDS:
+                    if in_flight is not None:
+                        in_flight.result()
+                    in_flight = pool.submit(self._settle_with, settling)
+                _settle([*writes, *([upcoming] if upcoming else [])])
                 page, undecodable = upcoming.result() if upcoming else ([], undecodable)
 
     def _settle_with(self, conn: psycopg.Connection | None) -> None:
@@ -302,20 +308,22 @@ class ProjectionRunner:
         fault restarts the runner like any other."""
         if conn is None:
             return
-        self._last_settle = time.monotonic()
-        for settler in self._settlers:
-            try:
-                self._settled[settler.name] = settler.settle(conn)
-                self._failing.discard(settler.name)
-            except Exception as error:
-                if is_transient(error):
-                    raise
-                conn.rollback()
-                if settler.name not in self._failing:
-                    log.error("settler %s failed; tried again at the next page",
-                              settler.name, exc_info=error)
-                    self._failing.add(settler.name)
-                settler.record_failure(conn, error)
+        try:
+            for settler in self._settlers:
+                try:
+                    self._settled[settler.name] = settler.settle(conn)
+                    self._failing.discard(settler.name)
+                except Exception as error:
+                    if is_transient(error):
+                        raise
+                    conn.rollback()
+                    if settler.name not in self._failing:
+                        log.error("settler %s failed; tried again at the next page",
+                                  settler.name, exc_info=error)
+                        self._failing.add(settler.name)
+                    settler.record_failure(conn, error)
+        finally:  # the pause runs from a settle's end: a slow settle is not run back to back
+            self._last_settle = time.monotonic()
 
     def _elect(self, listener: psycopg.Connection) -> None:
         key = zlib.crc32(f"projection:{self.name}".encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,9 @@ from api.app import create_app
 from api.auth import KeyRing
 from api.gql.schema import schema_sdl
 from ledger.service import LedgerService
+from projections.patent_view import LicenceView
 from projections.projectors import Projectors
+from projections.queries import PartyRow
 from tests.builders import (
     ACME,
     BETA,
@@ -204,6 +207,28 @@ def test_a_page_of_100_patents_with_owners_costs_a_bounded_number_of_queries(
     # page, patents, owners, parties, licence counts, licence pages, pledges, open licences:
     # one query each
     assert reads.queries_run - before <= 8
+
+
+def test_an_answer_leaves_none_of_its_rows_to_the_cyclic_collector(
+        registered: TestClient, projectors: Projectors) -> None:
+    """graphql-core's execution context is a reference cycle; were a popular patent's
+    licences reachable from it, only the collector's passes would free them, and those
+    passes stopped later answers (the `patent` query's p99, BENCHMARKS.md `scale`)."""
+    client = registered
+    party(client, uscc(300))
+    party(client, uscc(301))
+    for i in range(20):
+        post(client, licence(f"L-{i}", [PATENT], [ACME], uscc(300 + i % 2)))
+    wait_projected(projectors, client.app.state.service.store.head())  # type: ignore[attr-defined]
+    gc.collect()
+    gc.disable()
+    try:
+        answer = gql(client, PATENT_QUERY, n=PATENT)
+        left = [o for o in gc.get_objects() if isinstance(o, LicenceView | PartyRow)]
+    finally:
+        gc.enable()
+    assert len(answer["patent"]["licences"]) == 20
+    assert left == []
 
 
 def test_ledger_shows_each_projection_position_and_lag(registered: TestClient,

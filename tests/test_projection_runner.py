@@ -134,6 +134,46 @@ def test_a_projector_dying_mid_batch_resumes_with_no_double_count(
     assert _dump(database_url) == survived, "after the crash the tables differ from a rebuild"
 
 
+class _SlowSettler:
+    """A settler whose second settle lasts until the test lets it go (a settle over many
+    flags on a flag-dense log takes longer than several pages)."""
+
+    name = "slow"
+
+    def __init__(self, head: int) -> None:
+        self.head, self.calls, self.release = head, 0, threading.Event()
+
+    def settle(self, conn: psycopg.Connection) -> int:
+        self.calls += 1
+        if self.calls == 2:
+            assert self.release.wait(60), "the test never let the settle go"
+        return self.head if self.release.is_set() else 0
+
+    def record_failure(self, conn: psycopg.Connection, error: BaseException) -> None:
+        raise AssertionError(f"the settle failed: {error}")
+
+
+def test_pages_go_on_while_a_settle_runs_and_readers_wait_for_both(
+        client: TestClient, service: LedgerService, database_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _seed(client, patents=10, deals_per_patent=10)
+    head = service.store.head()
+    monkeypatch.setattr(runner, "SETTLE_SECONDS", 0.0)
+    settler = _SlowSettler(head)
+    follower = ProjectionRunner(database_url, service.store, AuditProjection(), Metrics(),
+                                batch_size=10, settlers=[settler]).start()
+    try:
+        _wait_until(lambda: settler.calls == 2)
+        _wait_until(lambda: follower.position == head)  # every page, the settle still running
+        assert follower.projected < head, "a reader waiting for the read side must wait for " \
+            "the settle too"
+        settler.release.set()
+        _wait_until(lambda: follower.projected == head)
+    finally:
+        settler.release.set()
+        follower.stop()
+
+
 def test_a_projector_killed_repeatedly_ends_equal_to_a_rebuild(
         client: TestClient, service: LedgerService, database_url: str) -> None:
     # Enough log that four rounds of a tenth each, plus what the projector commits between

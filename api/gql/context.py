@@ -6,12 +6,13 @@ whole page into one query per kind of row.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
@@ -62,10 +63,20 @@ class Context(BaseContext):
         super().__init__()
         self.reads = reads
         self.role = role
-        self.loaders = Loaders(reads)
+        self._loaders: Loaders | None = None
         self.today: date = datetime.now(UTC).date()
         self.served = served or Served(reads, PRIMARY)  # issue 21: which server answers
         self.router = router
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self.reads)
+        return self._loaders
+
+    def release(self) -> None:
+        """Let go of every row the loaders fetched: the answer is complete (`Released`)."""
+        self._loaders = None
 
     async def replica_lag(self, position: int) -> int:
         """`ledger { replicaLag }`: events the primary holds past `position`; 0 on the primary."""
@@ -75,3 +86,22 @@ class Context(BaseContext):
 
 
 Ctx = Info[Context, None]
+
+
+class Released(SchemaExtension):
+    """Frees what a request loaded as soon as its answer is complete.
+
+    graphql-core's execution context refers to itself (its resolvers' helpers are its own
+    bound methods), so it, the request's Context, and through the loaders every row fetched,
+    can be freed only by the cyclic collector. A `patent` answer leaves some 800 such objects
+    (a hundred licences, their licensees, the futures that carried them); at the collector's
+    next pass over its middle generation, freeing the last few dozen answers' worth stopped
+    whichever answer was being built for 6 to 10 ms: the `patent` query's p99. Dropping the
+    loaders when execution ends lets reference counting free the rows at once, and the
+    collector finds a few small objects per request."""
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            context.release()

@@ -29,6 +29,7 @@ from api.gql.anomalies import (
     anomaly_connection,
 )
 from api.gql.arguments import CheckedArguments
+from api.gql.context import Released
 from api.gql.credit import blacklist
 from api.gql.deals import Deal
 from api.gql.errors import SCALARS, ProductionValidation, Validation, process
@@ -250,7 +251,7 @@ def build_schema(*, production: bool) -> strawberry.Schema:
     validation = ProductionValidation if production else Validation
     schema_class = ProductionSchema if production else LedgerSchema
     return schema_class(query=Query, extensions=[limits, TokenLimit, Parsed, validation,
-                                                  CheckedArguments],
+                                                  CheckedArguments, Released],
                         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS))
 
 
