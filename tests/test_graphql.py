@@ -213,7 +213,7 @@ def test_an_answer_leaves_none_of_its_rows_to_the_cyclic_collector(
         registered: TestClient, projectors: Projectors) -> None:
     """graphql-core's execution context is a reference cycle; were a popular patent's
     licences reachable from it, only the collector's passes would free them, and those
-    passes stopped later answers (the `patent` query's p99, BENCHMARKS.md `scale`)."""
+    passes stop later answers for milliseconds (api/gql/context.py `Released`)."""
     client = registered
     party(client, uscc(300))
     party(client, uscc(301))

@@ -96,9 +96,10 @@ class Released(SchemaExtension):
     can be freed only by the cyclic collector. A `patent` answer leaves some 800 such objects
     (a hundred licences, their licensees, the futures that carried them); at the collector's
     next pass over its middle generation, freeing the last few dozen answers' worth stopped
-    whichever answer was being built for 6 to 10 ms: the `patent` query's p99. Dropping the
-    loaders when execution ends lets reference counting free the rows at once, and the
-    collector finds a few small objects per request."""
+    whichever answer was being built for 6 to 10 ms (measured in `serve` after the scale
+    benchmark's writes; about a millisecond of the `patent` p99 in an A/B, BENCHMARKS.md
+    `scale`). Dropping the loaders when execution ends lets reference counting free the rows
+    at once, and the collector finds a few small objects per request."""
 
     def on_execute(self) -> Iterator[None]:
         yield
