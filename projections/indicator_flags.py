@@ -42,6 +42,8 @@ SOURCES = ("audit", "anomalies", "indicators")  # whose committed tables the set
 
 class FlagAdjustments:
     name: str = "indicator_flags"
+    tables: tuple[str, ...] = ("rm_indicator_flagged", "rm_indicator_flag_totals",
+                               "rm_indicator_flag_members")
 
     def settle(self, conn: psycopg.Connection) -> int:
         """Bring the adjustments up to the sources' lowest position, and return it."""

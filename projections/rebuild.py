@@ -18,6 +18,7 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.storage.store import LedgerStore
 from projections.runner import BATCH_SIZE, Projection, read_standing, save_position
+from projections.statistics import Growth, analyze
 from projections.stops import Batch, describe, first_failing, is_transient
 
 SHADOW = "_rebuild"
@@ -65,10 +66,11 @@ def _rebuild(conn: psycopg.Connection, store: LedgerStore, projection: Projectio
     conn.commit()
     projection.reset()
     head = store.head()
-    position = _fill(conn, store, projection, 0, head, progress)
+    growth = Growth()  # the shadow tables start empty
+    position = _fill(conn, store, projection, 0, head, progress, growth)
     with conn.transaction():
         standing = read_standing(conn, projection.name, lock=True)  # the live runner waits
-        position = _fill(conn, store, projection, position, store.head(), progress)
+        position = _fill(conn, store, projection, position, store.head(), progress, growth)
         for table in projection.tables:
             conn.execute(SQL("ALTER TABLE {} RENAME TO {}").format(
                 Identifier(table), Identifier(table + RETIRED)))
@@ -80,7 +82,7 @@ def _rebuild(conn: psycopg.Connection, store: LedgerStore, projection: Projectio
 
 
 def _fill(conn: psycopg.Connection, store: LedgerStore, projection: Projection, after: int,
-          head: int, progress: Progress | None) -> int:
+          head: int, progress: Progress | None, growth: Growth) -> int:
     while True:
         page = store.read(after, BATCH_SIZE)
         if not page:
@@ -92,6 +94,9 @@ def _fill(conn: psycopg.Connection, store: LedgerStore, projection: Projection, 
                 raise
             _blame(conn, store, projection, after, page, error)
         after = page[-1][0]
+        if growth.due(after):  # the statements of the next pages, planned for these tables
+            analyze(conn, projection.name, (t + SHADOW for t in projection.tables), after)
+            growth.analyzed(after)
         if progress:
             progress(after, max(head, after))
 

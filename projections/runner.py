@@ -28,13 +28,14 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import psycopg
 from psycopg.sql import SQL, Identifier
 
 from ledger.storage.store import EVENTS_CHANNEL, LedgerStore
+from projections.statistics import Growth, analyze
 from projections.stops import (
     Batch,
     Restart,
@@ -54,8 +55,15 @@ RESTART_MIN_SECONDS = 1.0
 RESTART_MAX_SECONDS = 30.0
 STANDBY_SECONDS = 2.0  # how often a stand-by runner asks for the lock again
 APPLICATION_NAME = "ledger-projector"  # in pg_stat_activity, for operators (and tests)
+PAGE_SECONDS = 0.1  # under a steady stream of writes, a short page is read no sooner than
+# this after the one before began: each page costs every projection a transaction and a few
+# statements whatever its size, so pages of tens of events cost far less an event than pages
+# of a few (a lone event after a quiet spell is read at once)
 SETTLE_SECONDS = 2.0  # while pages keep coming, settlers run beside them at most this often
 # (and always when the log is idle): each settle's fixed cost is paid once for many pages
+SETTLE_SHARE = 0.2  # and they take at most this share of the time beside pages: after a settle
+# of d seconds the pages go on alone for d * (1 / SETTLE_SHARE - 1) (a settle on a flag-dense
+# log judges again every member its new deals name, so fewer settles do less work)
 
 
 
@@ -80,6 +88,7 @@ class Settler(Protocol):
     run after each page they commit and when the log is idle: idempotent, one transaction."""
 
     name: str
+    tables: tuple[str, ...]  # its own, analyzed as its position grows (projections/statistics.py)
 
     def settle(self, conn: psycopg.Connection) -> int:
         """Catch up with what the projections committed; the position it has reached."""
@@ -142,6 +151,7 @@ class _Follower:
     position: int = 0
     generation: int = 0
     stop: Stop | None = None  # it could not apply an event; kept across runner restarts
+    growth: Growth = field(default_factory=Growth)  # when its tables want fresh statistics
 
 
 class ProjectionRunner:
@@ -164,8 +174,10 @@ class ProjectionRunner:
         self._followers = [_Follower(p) for p in chosen]
         self._settlers = list(settlers)
         self._settled = dict.fromkeys((s.name for s in self._settlers), 0)
+        self._settler_growth: dict[str, Growth] = {}  # from each one's first settle here
         self._failing: set[str] = set()
-        self._last_settle = 0.0
+        self._next_settle = 0.0  # monotonic time before which pages go on alone
+        self._read_at = 0.0  # when the page being read ahead was read (set by its thread)
         self._url = database_url
         self._store = store
         self._metrics = metrics
@@ -252,6 +264,7 @@ class ProjectionRunner:
                 follower.conn = conn = connect()
                 standing = read_standing(conn, follower.projection.name)
                 follower.position, follower.generation = standing.position, standing.generation
+                follower.growth = Growth(standing.position)
                 conn.commit()
                 if follower.stop is not None and follower.stop.generation != standing.generation:
                     follower.stop = None  # a rebuild swapped in new tables: follow them
@@ -265,7 +278,7 @@ class ProjectionRunner:
             self._settle_with(settling)
             in_flight: Future[None] | None = None  # a settle beside the pages, not waited for
             page, undecodable = self._store.read_decodable(self.position, self._batch_size)
-            checked = time.monotonic()
+            read_at = checked = time.monotonic()  # when the page in hand was read
             while not self._stopping.is_set():
                 if self.stops and time.monotonic() - checked > STANDBY_SECONDS:
                     self._check_rebuilt()
@@ -285,22 +298,31 @@ class ProjectionRunner:
                     self._wait(listener)
                     page, undecodable = self._store.read_decodable(self.position,
                                                                    self._batch_size)
+                    read_at = time.monotonic()
                     continue
                 writes = [pool.submit(self._commit, follower, behind)
                           for follower in self._following()
                           if (behind := [item for item in page if item[0] > follower.position])]
-                upcoming = (pool.submit(self._store.read_decodable, page[-1][0],
-                                        self._batch_size) if undecodable is None else None)
+                not_before = read_at + PAGE_SECONDS if len(page) < self._batch_size else 0.0
+                upcoming = (pool.submit(self._read, page[-1][0], not_before)
+                            if undecodable is None else None)
                 # The settlers catch up with the pages committed before this one, on their own
                 # connection; the pages do not wait for them (a settle on a flag-dense log
                 # can take longer than several pages).
                 if settling and (in_flight is None or in_flight.done()) \
-                        and time.monotonic() - self._last_settle >= SETTLE_SECONDS:
+                        and time.monotonic() >= self._next_settle:
                     if in_flight is not None:
                         in_flight.result()
                     in_flight = pool.submit(self._settle_with, settling)
                 _settle([*writes, *([upcoming] if upcoming else [])])
                 page, undecodable = upcoming.result() if upcoming else ([], undecodable)
+                read_at = self._read_at
+
+    def _read(self, after: int, not_before: float) -> tuple[Batch, tuple[int, Exception] | None]:
+        """The next page, read no sooner than `not_before` (monotonic) unless stopping."""
+        self._stopping.wait(max(0.0, not_before - time.monotonic()))
+        self._read_at = time.monotonic()
+        return self._store.read_decodable(after, self._batch_size)
 
     def _settle_with(self, conn: psycopg.Connection | None) -> None:
         """Run each settler once. One that fails on what it reads records why (logged once
@@ -308,11 +330,16 @@ class ProjectionRunner:
         fault restarts the runner like any other."""
         if conn is None:
             return
+        started = time.monotonic()
         try:
             for settler in self._settlers:
                 try:
-                    self._settled[settler.name] = settler.settle(conn)
+                    self._settled[settler.name] = settled = settler.settle(conn)
                     self._failing.discard(settler.name)
+                    growth = self._settler_growth.setdefault(settler.name, Growth(settled))
+                    if growth.due(settled):
+                        analyze(conn, settler.name, settler.tables, settled)
+                        growth.analyzed(settled)
                 except Exception as error:
                     if is_transient(error):
                         raise
@@ -323,7 +350,9 @@ class ProjectionRunner:
                         self._failing.add(settler.name)
                     settler.record_failure(conn, error)
         finally:  # the pause runs from a settle's end: a slow settle is not run back to back
-            self._last_settle = time.monotonic()
+            ended = time.monotonic()
+            self._next_settle = ended + max(SETTLE_SECONDS,
+                                            (ended - started) * (1 / SETTLE_SHARE - 1))
 
     def _elect(self, listener: psycopg.Connection) -> None:
         key = zlib.crc32(f"projection:{self.name}".encode())
@@ -339,11 +368,17 @@ class ProjectionRunner:
         before it one by one and stop this projection there (the others go on)."""
         try:
             self._write(follower, page)
-            return
         except Exception as error:
             if is_transient(error):
                 raise
             failed: tuple[int, BaseException] | None = (page[0][0], error)
+        else:  # committed: a fault from here on restarts the runner, it blames no event
+            if follower.growth.due(follower.position):
+                assert follower.conn is not None
+                analyze(follower.conn, follower.projection.name, follower.projection.tables,
+                        follower.position)
+                follower.growth.analyzed(follower.position)
+            return
         if len(page) > 1:
             # The caches may hold the page's events up to the failure: drop them (the tables
             # are as last committed), then one event per transaction to find the one to blame.

@@ -174,6 +174,85 @@ def test_pages_go_on_while_a_settle_runs_and_readers_wait_for_both(
         follower.stop()
 
 
+class _TimedSettler:
+    """A settler whose every settle takes SECONDS, noting when each began."""
+
+    name, tables, SECONDS = "timed", (), 0.2
+
+    def __init__(self) -> None:
+        self.began: list[float] = []
+
+    def settle(self, conn: psycopg.Connection) -> int:
+        self.began.append(time.monotonic())
+        time.sleep(self.SECONDS)
+        return 0
+
+    def record_failure(self, conn: psycopg.Connection, error: BaseException) -> None:
+        raise AssertionError(f"the settle failed: {error}")
+
+
+def test_settles_beside_the_pages_take_at_most_their_share_of_the_time(
+        client: TestClient, service: LedgerService, database_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _seed(client, patents=10, deals_per_patent=50)
+    head = service.store.head()
+    monkeypatch.setattr(runner, "SETTLE_SECONDS", 0.0)  # only the share holds them back
+    settler = _TimedSettler()
+    follower = ProjectionRunner(database_url, service.store, AuditProjection(), Metrics(),
+                                batch_size=1, settlers=[settler]).start()
+    try:
+        _wait_until(lambda: follower.position == head)
+        caught_up = time.monotonic()
+    finally:
+        follower.stop()
+    beside = [t for t in settler.began[1:] if t < caught_up]  # after the first, at start
+    span = caught_up - settler.began[0]
+    assert len(beside) >= 1, "no settle ran beside the pages: the test proves nothing"
+    assert len(beside) * settler.SECONDS <= runner.SETTLE_SHARE * span + settler.SECONDS, \
+        f"{len(beside)} settles of {settler.SECONDS} s in {span:.1f} s of pages"
+
+
+class _Pages:
+    """The audit projection, noting the size of every page it is given."""
+
+    def __init__(self) -> None:
+        self.inner = AuditProjection()
+        self.name, self.tables = self.inner.name, self.inner.tables
+        self.sizes: list[int] = []
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
+        self.sizes.append(len(batch))
+        self.inner.write(cur, batch, suffix)
+
+
+def test_under_a_stream_of_single_writes_pages_gather(
+        client: TestClient, service: LedgerService, database_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    party(client, ACME)
+    # A stream of single postings, one every 10 ms for about 2 s: pages gather what came
+    # while the one before was written, no more often than every PAGE_SECONDS.
+    monkeypatch.setattr(runner, "PAGE_SECONDS", 0.5)
+    pages = _Pages()
+    follower = ProjectionRunner(database_url, service.store, pages, Metrics()).start()
+    try:
+        _wait_until(lambda: follower.position == service.store.head())
+        pages.sizes.clear()
+        started = time.monotonic()
+        for n in range(200):
+            party(client, uscc(1000 + n))
+            time.sleep(0.01)
+        _wait_until(lambda: follower.position == service.store.head())
+        seconds = time.monotonic() - started
+    finally:
+        follower.stop()
+    assert sum(pages.sizes) == 200
+    assert len(pages.sizes) <= seconds / runner.PAGE_SECONDS + 2, \
+        f"{len(pages.sizes)} pages in {seconds:.1f} s ({pages.sizes}): short pages read at once"
+
+
 def test_a_projector_killed_repeatedly_ends_equal_to_a_rebuild(
         client: TestClient, service: LedgerService, database_url: str) -> None:
     # Enough log that four rounds of a tenth each, plus what the projector commits between
