@@ -7,7 +7,8 @@ import gc
 from ledger.storage.store import LedgerStore
 from projections import all_projections
 from projections.indicator_flags import FlagAdjustments
-from projections.runner import BATCH_SIZE, Metrics, ProjectionRunner, register_metrics
+from projections.positions import Metrics, register_metrics
+from projections.runner import BATCH_SIZE, ProjectionRunner
 
 YOUNG_COLLECTION = 20_000  # allocations between the collector's young passes (CPython: 700)
 

@@ -17,7 +17,8 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from ledger.storage.store import LedgerStore
-from projections.runner import BATCH_SIZE, Projection, read_standing, save_position
+from projections.positions import read_standing, save_position
+from projections.runner import BATCH_SIZE, Projection
 from projections.statistics import Growth, analyze
 from projections.stops import Batch, describe, first_failing, is_transient
 

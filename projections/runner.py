@@ -6,9 +6,11 @@ not at all, and the next start resumes after the last committed one. Notificatio
 in order (the event table is locked for writes), so reading `position > last` in id order never
 skips an event, even with many writers; ids may have gaps and nothing assumes otherwise.
 
-The runner catches up in batches of up to BATCH_SIZE events, then waits on LISTEN/NOTIFY with
-polling every POLL_SECONDS as a fallback (a dropped LISTEN connection is only a slower poll
-until the restart). A passing fault (a lost connection, a restarting database) ends the current
+The runner catches up in batches of up to BATCH_SIZE events (under a stream of writes a short
+page is followed no sooner than PAGE_SECONDS after it, so pages gather events; each projection
+analyzes its tables as its position doubles, projections/statistics.py), then waits on
+LISTEN/NOTIFY with polling every POLL_SECONDS as a fallback (a dropped LISTEN connection is
+only a slower poll until the restart). A passing fault (a lost connection, a restarting database) ends the current
 connections; the supervisor logs it, waits (1 s doubling up to 30 s) and starts again from the
 committed position. An event a projection cannot apply stops that projection alone, loudly, at
 the last event it could (projections/stops.py); the others follow on. A stopped projection is
@@ -16,7 +18,8 @@ tried again when its process starts, or follows the tables a rebuild swaps in. O
 projection is active across processes: a session advisory lock elects it; others stand by.
 Settlers (projections/indicator_flags.py) do work over several projections' committed tables
 after their pages: on a connection of their own beside the pages, which do not wait for them,
-at most every SETTLE_SECONDS, and at once when the log is idle.
+at most every SETTLE_SECONDS and for at most SETTLE_SHARE of the time, and at once when the
+log is idle.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -35,6 +38,7 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from ledger.storage.store import EVENTS_CHANNEL, LedgerStore
+from projections.positions import Metrics, read_standing, save_position
 from projections.statistics import Growth, analyze
 from projections.stops import (
     Batch,
@@ -67,22 +71,6 @@ SETTLE_SHARE = 0.2  # and they take at most this share of the time beside pages:
 
 
 
-class Metrics(Protocol):
-    """What the runner reports to: the service's registry (`ledger/metrics.py`), which the
-    projections receive rather than import, so the read side depends on the log alone."""
-
-    def counter(self, name: str, help_: str) -> None: ...
-
-    def histogram(self, name: str, help_: str, buckets: tuple[float, ...]) -> None: ...
-
-    def gauge_set(self, name: str, help_: str,
-                  read: Callable[[], Mapping[tuple[tuple[str, str], ...], float]]) -> None: ...
-
-    def inc(self, name: str, amount: float = 1, **labels: str) -> None: ...
-
-    def observe(self, name: str, value: float, **labels: str) -> None: ...
-
-
 class Settler(Protocol):
     """Work over several projections' committed tables (projections/indicator_flags.py),
     run after each page they commit and when the log is idle: idempotent, one transaction."""
@@ -109,37 +97,6 @@ class Projection(Protocol):
 
     def write(self, cur: psycopg.Cursor, batch: Batch, suffix: str = "") -> None:
         """Apply a batch to the tables named `table + suffix`, inside the caller's transaction."""
-
-
-@dataclass(frozen=True, slots=True)
-class Standing:
-    name: str
-    position: int
-    generation: int
-    error: str | None = None  # why it stopped; None while it follows the log
-    failed_position: int | None = None  # the event it could not apply
-
-
-_STANDING = "SELECT name, position, generation, error, failed_position FROM projection_positions"
-
-
-def read_standing(conn: psycopg.Connection, name: str, *, lock: bool = False) -> Standing:
-    query = _STANDING + " WHERE name = %s"
-    row = conn.execute(query + (" FOR UPDATE" if lock else ""), (name,)).fetchone()
-    if row is None:
-        raise RuntimeError(f"projection {name!r} is not in projection_positions")
-    return Standing(*row)
-
-
-def save_position(conn: psycopg.Connection, name: str, position: int,
-                  generation: int | None = None) -> None:
-    """Commit-time bookkeeping: a projection that commits follows the log, so a recorded stop
-    clears (after a fix is deployed and the process restarted, or after a rebuild)."""
-    conn.execute(
-        "UPDATE projection_positions SET position = %s, updated_at = now(),"
-        " generation = coalesce(%s, generation), error = NULL, failed_position = NULL"
-        " WHERE name = %s",
-        (position, generation, name))
 
 
 @dataclass(slots=True)
@@ -177,7 +134,6 @@ class ProjectionRunner:
         self._settler_growth: dict[str, Growth] = {}  # from each one's first settle here
         self._failing: set[str] = set()
         self._next_settle = 0.0  # monotonic time before which pages go on alone
-        self._read_at = 0.0  # when the page being read ahead was read (set by its thread)
         self._url = database_url
         self._store = store
         self._metrics = metrics
@@ -315,14 +271,16 @@ class ProjectionRunner:
                         in_flight.result()
                     in_flight = pool.submit(self._settle_with, settling)
                 _settle([*writes, *([upcoming] if upcoming else [])])
-                page, undecodable = upcoming.result() if upcoming else ([], undecodable)
-                read_at = self._read_at
+                read_at, page, undecodable = (upcoming.result() if upcoming
+                                              else (read_at, [], undecodable))
 
-    def _read(self, after: int, not_before: float) -> tuple[Batch, tuple[int, Exception] | None]:
-        """The next page, read no sooner than `not_before` (monotonic) unless stopping."""
+    def _read(self, after: int, not_before: float
+              ) -> tuple[float, Batch, tuple[int, Exception] | None]:
+        """When it read (monotonic), and the next page, read no sooner than `not_before`
+        unless stopping."""
         self._stopping.wait(max(0.0, not_before - time.monotonic()))
-        self._read_at = time.monotonic()
-        return self._store.read_decodable(after, self._batch_size)
+        read_at = time.monotonic()
+        return (read_at, *self._store.read_decodable(after, self._batch_size))
 
     def _settle_with(self, conn: psycopg.Connection | None) -> None:
         """Run each settler once. One that fails on what it reads records why (logged once
@@ -447,34 +405,3 @@ def _settle(futures: Sequence[Future[Any]]) -> None:
     errors = [error for future in futures if (error := future.exception()) is not None]
     if errors:
         raise errors[0]
-
-
-def standings(database_url: str) -> list[Standing]:
-    """Every projection's committed position and any stop, as readers see them (active runner
-    or not)."""
-    with psycopg.connect(database_url, connect_timeout=5) as conn:
-        rows = conn.execute(_STANDING + " ORDER BY name").fetchall()
-    return [Standing(*row) for row in rows]
-
-
-def register_metrics(metrics: Metrics, database_url: str, head: Callable[[], int]) -> None:
-    """Each projection's position and lag, read from the database at every scrape."""
-    Series = dict[tuple[tuple[str, str], ...], float]
-
-    def positions() -> Series:
-        return {(("projection", s.name),): float(s.position) for s in standings(database_url)}
-
-    def lag() -> Series:
-        last = head()
-        return {(("projection", s.name),): float(max(last - s.position, 0))
-                for s in standings(database_url)}
-
-    def stopped() -> Series:
-        return {(("projection", s.name),): float(s.error is not None)
-                for s in standings(database_url)}
-
-    metrics.gauge_set("projection_position", "Last log position each projection committed",
-                      positions)
-    metrics.gauge_set("projection_stopped", "1 while a projection is stopped by an event it "
-                      "could not apply (see /healthz)", stopped)
-    metrics.gauge_set("projection_lag_events", "Events stored but not yet projected", lag)
