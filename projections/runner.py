@@ -10,16 +10,16 @@ The runner catches up in batches of up to BATCH_SIZE events (under a stream of w
 page is followed no sooner than PAGE_SECONDS after it, so pages gather events; each projection
 analyzes its tables as its position doubles, projections/statistics.py), then waits on
 LISTEN/NOTIFY with polling every POLL_SECONDS as a fallback (a dropped LISTEN connection is
-only a slower poll until the restart). A passing fault (a lost connection, a restarting database) ends the current
-connections; the supervisor logs it, waits (1 s doubling up to 30 s) and starts again from the
-committed position. An event a projection cannot apply stops that projection alone, loudly, at
-the last event it could (projections/stops.py); the others follow on. A stopped projection is
-tried again when its process starts, or follows the tables a rebuild swaps in. One runner per
-projection is active across processes: a session advisory lock elects it; others stand by.
-Settlers (projections/indicator_flags.py) do work over several projections' committed tables
-after their pages: on a connection of their own beside the pages, which do not wait for them,
-at most every SETTLE_SECONDS and for at most SETTLE_SHARE of the time, and at once when the
-log is idle.
+only a slower poll until the restart). A passing fault (a lost connection, a restarting
+database) ends the current connections; the supervisor logs it, waits (1 s doubling up to 30
+s) and starts again from the committed position. An event a projection cannot apply stops that
+projection alone, loudly, at the last event it could (projections/stops.py); the others follow
+on. A stopped projection is tried again when its process starts, or follows the tables a
+rebuild swaps in. One runner per projection is active across processes: a session advisory
+lock elects it; others stand by. Settlers (projections/indicator_flags.py) do work over
+several projections' committed tables after their pages: on a connection of their own beside
+the pages, which do not wait for them, at most every SETTLE_SECONDS and for at most
+SETTLE_SHARE of the time, and at once when the log is idle.
 """
 
 from __future__ import annotations
