@@ -194,7 +194,7 @@ class _TimedSettler:
 def test_settles_beside_the_pages_take_at_most_their_share_of_the_time(
         client: TestClient, service: LedgerService, database_url: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    _seed(client, patents=10, deals_per_patent=50)
+    _seed(client, patents=10, deals_per_patent=100)  # pages for 2 s and more
     head = service.store.head()
     monkeypatch.setattr(runner, "SETTLE_SECONDS", 0.0)  # only the share holds them back
     settler = _TimedSettler()
