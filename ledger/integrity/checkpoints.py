@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,21 +63,38 @@ def key_id(public: Ed25519PublicKey) -> str:
 
 
 def load_or_create_key(path: Path, create: bool) -> Ed25519PrivateKey:
-    """The signing key from a PEM file; created (mode 0600) only when `create` is true."""
-    if path.is_file():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{path} does not hold an Ed25519 private key")
-        return key
-    if not create:
+    """The signing key from a PEM file; created (mode 0600) only when `create` is true.
+
+    Two processes may start at the same moment on one data directory (two `serve`s): each
+    writes its new key to a private file and links it into place, which only one link can do.
+    The other loads the winner's key, so both sign with one key and neither reads a file that
+    is still being written."""
+    if not path.is_file() and create:
+        _create_key(path)
+    if not path.is_file():
         raise ValueError(f"no signing key at {path} (set LEDGER_SIGNING_KEY to a PEM file)")
-    key = Ed25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} does not hold an Ed25519 private key")
     return key
+
+
+def _create_key(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    handle, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(pem)
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(draft, path)  # atomic; FileExistsError when another process won
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(draft)
 
 
 def public_pem(key: Ed25519PrivateKey) -> bytes:
