@@ -40,6 +40,13 @@ HISTORY = """query($n: String!) { patent(number: $n) { owners { party { id } sha
     licenceCount history(first: 50) { edges { position dealId kind } } } }"""
 
 
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """Every test here sets the partition size, or stops at migration 023, before the first
+    start: an empty database, not the migrated copy the other tests get."""
+    return empty_database_url
+
+
 def small_partitions(database_url: str) -> None:
     """Partitions of SIZE positions for this database (before the ledger migrates it)."""
     name = database_url.rsplit("/", 1)[1]

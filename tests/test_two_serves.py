@@ -37,6 +37,13 @@ DEALS_PER_CLIENT = 30
 SHARED = 15  # deals posted to both processes at once, same body (same idempotency key)
 
 
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """Processes that start together on a database no one has migrated yet (the race this
+    file is about): an empty database, not the migrated copy the other tests get."""
+    return empty_database_url
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
