@@ -95,7 +95,9 @@ case "$command" in
         say "pytest"
         # On every core (pytest-xdist): each worker starts its own PostgreSQL; a file's tests
         # stay on one worker, so a module's server (schemathesis, the browser) starts once.
-        exec .venv/bin/python -m pytest -q -n "${LEDGER_TEST_WORKERS:-auto}" --dist loadfile "$@"
+        # Files are handed out in the order tests/conftest.py gives them: the longest first.
+        exec .venv/bin/python -m pytest -q -n "${LEDGER_TEST_WORKERS:-auto}" --dist loadfile \
+            --no-loadscope-reorder "$@"
         ;;
     bench)
         ensure_postgres

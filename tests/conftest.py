@@ -25,6 +25,29 @@ from ledger.storage.embedded_postgres import EmbeddedPostgres
 pytest_plugins = ["tests.ledger_fixtures"]
 
 
+# Files that each take minutes, handed out first (scripts/dev.sh runs pytest-xdist with
+# --dist loadfile --no-loadscope-reorder, which keeps this order): each goes to one worker
+# while the others' files fill the rest. Handed out by size, schemathesis (4 tests, some 8
+# minutes on a slow machine) came last and ran alone while the other worker stood idle.
+LONGEST_FIRST = ("test_schemathesis_run.py", "test_openapi_fuzz.py", "test_faults.py",
+                 "test_bench_scale.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest files first, then the rest by their number of tests, most first (what
+    xdist does by itself when it may reorder); tests within a file keep their order."""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.path.name] = counts.get(item.path.name, 0) + 1
+
+    def rank(item: pytest.Item) -> tuple[int, int, str]:
+        name = item.path.name
+        first = LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+        return first, -counts[name], name
+
+    items.sort(key=rank)
+
+
 def _docker_answers() -> bool:
     """A docker client without a daemon is common (CI, sandboxes): ask the engine, briefly."""
     if shutil.which("docker") is None:
