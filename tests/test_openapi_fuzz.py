@@ -21,6 +21,10 @@ def api_schema(app: Any, client: Any) -> Any:
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
+# Every operation is a subtest of this one test: about 3 minutes alone on a slow machine, more
+# beside schemathesis's run, which starts at the same time (tests/conftest.py): not the
+# suite's 300 s a test.
+pytestmark = pytest.mark.timeout(900)
 
 
 @schema.parametrize()
