@@ -35,11 +35,11 @@ def process_groups() -> list[tuple[str, ...]]:
     projector_process.py): the anomaly rules in one, every other projection in the other.
 
     One interpreter folds on one core at a time. On the write benchmark's market the anomaly
-    rules took about two fifths of the read side's Python, the largest share of any
-    projection, so the two processes fold side by side on two cores, while each page is read
-    and decoded only twice (catch-up 6 % faster in the median of an A/B; the anomaly rules'
-    process still finishes last: BENCHMARKS.md). The settler goes with the indicators; it
-    reads the anomalies' committed tables whichever process wrote them."""
+    rules took about two fifths of the read side's Python and the rest three fifths, so two
+    processes split it about evenly over two cores (catch-up about a tenth faster measured;
+    BENCHMARKS.md), while each page is still read and decoded only twice. The settler goes
+    with the indicators; it reads the anomalies' committed tables whichever process wrote
+    them."""
     names = [p.name for p in all_projections()]
     return [(ANOMALY_RULES,), tuple(name for name in names if name != ANOMALY_RULES)]
 
