@@ -139,8 +139,7 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
     """The projections alone: on another machine beside an API started with --no-projections
     (docker-compose), or as `serve`'s child (`--until-stdin-closes`: it stops when `serve`
-    closes the pipe or dies, and leaves Ctrl-C to `serve`). `--only` runs some of them (serve
-    starts one child per group, projections/projectors.py). One runner per projection is
+    closes the pipe or dies, and leaves Ctrl-C to `serve`). One runner per projection is
     active across processes anyway."""
     import threading
 
@@ -159,11 +158,9 @@ def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
         store = open_store(url)
         migrate(url)
         spare_the_collector()  # this process only projects
-        projectors = Projectors(url, store, Metrics(), settings.projection_batch,
-                                only=args.only).start()
+        projectors = Projectors(url, store, Metrics(), settings.projection_batch).start()
         if args.until_stdin_closes:
-            logging.getLogger("ledger.projector_process").info(
-                "projecting for serve: %s", ", ".join(args.only or ("all",)))
+            logging.getLogger("ledger.projector_process").info("projecting for serve")
         else:
             print("patent-ledger projecting; SIGTERM or Ctrl-C stops", flush=True)
         try:
@@ -174,18 +171,6 @@ def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
             projectors.stop()
             store.close()
     return 0
-
-
-def _names(text: str) -> list[str]:
-    """`--only`'s projections, checked before anything starts."""
-    from projections.projectors import chosen
-
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    try:
-        chosen(names)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return names
 
 
 def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
@@ -411,8 +396,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # api/workers.py's child
     serve.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     project = sub.add_parser("project", help="run the projections only")
-    project.add_argument("--only", metavar="NAMES", type=_names,
-                         help="these projections alone, comma-separated (default: all)")
     project.add_argument("--until-stdin-closes", action="store_true", help=argparse.SUPPRESS)
     rebuild = sub.add_parser("rebuild", help="rebuild projections from the log, then swap")
     rebuild.add_argument("projection", nargs="?", default="all",

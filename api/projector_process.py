@@ -1,30 +1,27 @@
-"""`serve`'s projectors: `patent-ledger project --only GROUP` run as supervised child processes.
+"""`serve`'s projector: `patent-ledger project` run as a supervised child process.
 
 The projections fold events in Python; run as threads in the API's process they took the
 interpreter lock from the writer and the request handlers, and a user of the README's `serve`
-got about half the batch throughput the benchmark measured without them (issue 16). The
-children fold beside it. The API process keeps only reads: GraphQL, /healthz and /metrics read
-the projections' tables and `projection_positions`, whichever process writes them. There are
-two children (projections/projectors.py `process_groups`: the anomaly rules, and the rest),
-because one interpreter folds on one core at a time: catching up, two fold at once.
+got about half the batch throughput the benchmark measured without them (issue 16). The child
+folds on the other core. The API process keeps only reads: GraphQL, /healthz and /metrics read
+the projections' tables and `projection_positions`, whichever process writes them.
 
-Like the batch preparer (ledger/engine/batch_preparer.py), each child is started with
-`serve`, counted (`ledger_projector_starts_total{group}`) and logged; unlike it, nothing waits
-on it, so when one stops on its own the supervisor logs an ERROR and starts it again after
-RESTART_MIN_SECONDS, doubling up to RESTART_MAX_SECONDS while it keeps failing. The children
-log JSON lines to the same stderr as the API.
+Like the batch preparer (ledger/engine/batch_preparer.py), the child is started with `serve`, counted
+(`ledger_projector_starts_total`) and logged; unlike it, nothing waits on it, so when it stops
+on its own the supervisor logs an ERROR and starts it again after RESTART_MIN_SECONDS,
+doubling up to RESTART_MAX_SECONDS while it keeps failing. The child logs JSON lines to the
+same stderr as the API.
 
-The children run at a lower CPU priority (NICENESS): on a busy machine the writer and the
+The child runs at a lower CPU priority (NICENESS): on a busy machine the writer and the
 request handlers, which every posting waits for, get the cores first, and the projections,
 which a reader may wait for, follow within seconds of a burst (their lag is on /healthz and
 /metrics). On two cores, a projector at equal priority took about half the CPU and halved the
-batch throughput of `serve` (BENCHMARKS.md); when the machine is idle they project at full
-speed.
+batch throughput of `serve` (BENCHMARKS.md); when the machine is idle it projects at full speed.
 
-Each child holds the read end of a pipe whose write end only this process has: when this
+The child holds the read end of a pipe whose write end only this process has: when this
 process ends, however it ends (SIGKILL included), the child reads end-of-file and stops, so no
 projector outlives its `serve`. A stand-by child (another `serve` on the same database already
-projects that group) waits on the runner's advisory locks, one per projection.
+projects) waits on the runner's advisory lock, as before.
 """
 
 from __future__ import annotations
@@ -36,12 +33,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 from ledger.metrics import Metrics
-from projections.projectors import process_groups
 
 log = logging.getLogger("ledger.projector_process")
 
@@ -55,72 +51,62 @@ PARENT_PIPE_FLAG = "--until-stdin-closes"  # `project` in child mode (api/cli.py
 
 
 class ProjectorProcess:
-    """Starts `patent-ledger project --only GROUP` as a child for each group of projections
-    (projections/projectors.py `process_groups`), restarts each when it stops, stops them
-    with `serve`. `database_url` is passed in the children's environment
-    (LEDGER_DATABASE_URL), so a child of a `serve` on the embedded cluster borrows that cluster
-    rather than starting one. Each group is supervised on its own: one that fails is restarted
-    while the other goes on."""
+    """Starts `patent-ledger project` as a child, restarts it when it stops, stops it with
+    `serve`. `database_url` is passed in the child's environment (LEDGER_DATABASE_URL), so a
+    child of a `serve` on the embedded cluster borrows that cluster rather than starting one."""
 
     def __init__(self, database_url: str, metrics: Metrics, batch_size: int,
-                 max_resident_mib: float = MAX_RESIDENT_MIB,
-                 groups: Sequence[Sequence[str]] | None = None) -> None:
+                 max_resident_mib: float = MAX_RESIDENT_MIB) -> None:
         self._url = database_url
         self._max_resident_mib = max_resident_mib
         self._batch_size = batch_size
         self._metrics = metrics
-        self._groups = {"+".join(group): list(group) for group in groups or process_groups()}
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-        self._children: dict[str, subprocess.Popen[bytes]] = {}
-        self._threads: list[threading.Thread] = []
-        metrics.counter("ledger_projector_starts_total", "Projector processes started, by "
-                        "group (more than one: it stopped and was restarted; see the ERROR log)")
+        self._child: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        metrics.counter("ledger_projector_starts_total", "Projector processes started (more "
+                        "than one: it stopped and was restarted; see the ERROR log)")
         metrics.counter("ledger_projector_recycled_total", "Projector processes stopped and "
-                        "started again because they held more than MAX_RESIDENT_MIB, by group")
-        metrics.gauge_set("ledger_projector_running", "1 while serve's projector process for "
-                          "the group runs", lambda: {(("group", group),): float(running)
-                                                     for group, running in self.running.items()})
+                        "started again because they held more than MAX_RESIDENT_MIB")
+        metrics.gauge("ledger_projector_running", "1 while serve's projector process runs",
+                      lambda: float(self.running))
 
     @property
-    def running(self) -> dict[str, bool]:
-        """Whether each group's child runs now."""
-        children = dict(self._children)
-        return {group: group in children and children[group].poll() is None
-                for group in self._groups}
+    def running(self) -> bool:
+        child = self._child
+        return child is not None and child.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        child = self._child
+        return child.pid if child is not None else None
 
     def start(self) -> ProjectorProcess:
-        for group in self._groups:
-            thread = threading.Thread(target=self._supervise, args=(group,), daemon=True,
-                                      name=f"projector-supervisor-{group}")
-            thread.start()
-            self._threads.append(thread)
+        self._thread = threading.Thread(target=self._supervise, name="projector-supervisor",
+                                        daemon=True)
+        self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Close the children's pipes (each finishes its batch and exits), then wait."""
+        """Close the child's pipe (it finishes its batch and exits), then wait for it."""
         self._stopping.set()
         with self._lock:
-            children = list(self._children.values())
-        for child in children:
-            if child.stdin is not None:  # all of them asked first: they stop side by side
-                with contextlib.suppress(OSError):
-                    child.stdin.close()
-        for child in children:
+            child = self._child
+        if child is not None:
             end_child(child)
-        for thread in self._threads:
-            thread.join(timeout=STOP_SECONDS + 5)
+        if self._thread is not None:
+            self._thread.join(timeout=STOP_SECONDS + 5)
 
-    def _supervise(self, group: str) -> None:
+    def _supervise(self) -> None:
         def spawn() -> subprocess.Popen[bytes]:
-            child = self._children[group] = self._spawn(group)
+            child = self._child = self._spawn()
             return child
 
-        keep_running(f"the projector process for {group}",
-                     lambda pid: f"projector process {pid} ({group})",
-                     self._stopping, self._lock, spawn, lambda child: self._watch(group, child))
+        keep_running("the projector process", lambda pid: f"projector process {pid}",
+                     self._stopping, self._lock, spawn, self._watch)
 
-    def _watch(self, group: str, child: subprocess.Popen[bytes]) -> int | None:
+    def _watch(self, child: subprocess.Popen[bytes]) -> int | None:
         """Wait for the child to stop (its exit code), or recycle it once it holds more than
         the bound (None): it finishes its batch and the next one resumes from the committed
         positions, with empty caches. Its Python objects are bounded, but its resident memory
@@ -133,27 +119,25 @@ class ProjectorProcess:
                 pass
             resident = resident_mib(child.pid)
             if resident is not None and resident > self._max_resident_mib:
-                log.warning("projector process %d (%s) holds %.0f MiB, more than %.0f: "
-                            "recycling it", child.pid, group, resident, self._max_resident_mib)
-                self._metrics.inc("ledger_projector_recycled_total", group=group)
+                log.warning("projector process %d holds %.0f MiB, more than %.0f: recycling it",
+                            child.pid, resident, self._max_resident_mib)
+                self._metrics.inc("ledger_projector_recycled_total")
                 end_child(child)
                 return None
 
-    def _spawn(self, group: str) -> subprocess.Popen[bytes]:
+    def _spawn(self) -> subprocess.Popen[bytes]:
         root = str(Path(__file__).resolve().parent.parent)
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
         env = {**os.environ, "PYTHONPATH": path, "LEDGER_DATABASE_URL": self._url,
                "LEDGER_PROJECTION_BATCH": str(self._batch_size)}
         child = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "project", PARENT_PIPE_FLAG,
-             "--only", ",".join(self._groups[group])],
+            [sys.executable, "-m", "api.cli", "project", PARENT_PIPE_FLAG],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
         with contextlib.suppress(OSError):  # a platform without priorities: as it is
             own = os.getpriority(os.PRIO_PROCESS, 0)
             os.setpriority(os.PRIO_PROCESS, child.pid, min(own + NICENESS, 19))
-        self._metrics.inc("ledger_projector_starts_total", group=group)
-        log.info("projector process started for %s (pid %d, niceness %d)", group, child.pid,
-                 NICENESS)
+        self._metrics.inc("ledger_projector_starts_total")
+        log.info("projector process started (pid %d, niceness %d)", child.pid, NICENESS)
         return child
 
 

@@ -1,11 +1,10 @@
 """Where each projection stands: its committed position, generation and any stop, in
 `projection_positions`, as the runner writes them, a rebuild swaps them and readers and the
-metrics read them; and which runner may write them (one per projection across processes)."""
+metrics read them."""
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -57,24 +56,6 @@ def save_position(conn: psycopg.Connection, name: str, position: int,
         " generation = coalesce(%s, generation), error = NULL, failed_position = NULL"
         " WHERE name = %s",
         (position, generation, name))
-
-
-def lock_all(conn: psycopg.Connection, projections: Iterable[str]) -> bool:
-    """Take the session advisory lock of every projection in `projections`, or of none.
-
-    A runner of other groupings (`project` beside a `serve`, another version) then never
-    follows a projection another runner follows. Taken in name order, so two runners
-    contending for the same set settle it at the first lock."""
-    taken: list[int] = []
-    for name in sorted(projections):
-        key = zlib.crc32(f"projection:{name}".encode())
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-        if not (row and row[0]):
-            for held in taken:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (held,))
-            return False
-        taken.append(key)
-    return True
 
 
 def standings(database_url: str) -> list[Standing]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
 
 from ledger.storage.store import LedgerStore
 from projections import all_projections
 from projections.indicator_flags import FlagAdjustments
 from projections.positions import Metrics, register_metrics
-from projections.runner import BATCH_SIZE, Projection, ProjectionRunner
+from projections.runner import BATCH_SIZE, ProjectionRunner
 
 YOUNG_COLLECTION = 20_000  # allocations between the collector's young passes (CPython: 700)
 
@@ -27,49 +26,16 @@ def spare_the_collector() -> None:
     gc.set_threshold(YOUNG_COLLECTION, 20, 100)
 
 
-ANOMALY_RULES = "anomalies"  # the largest share of the read side's Python
-
-
-def process_groups() -> list[tuple[str, ...]]:
-    """How `serve` spreads the projections over its projector processes (api/
-    projector_process.py): the anomaly rules in one, every other projection in the other.
-
-    One interpreter folds on one core at a time. On the write benchmark's market the anomaly
-    rules took about two fifths of the read side's Python and the rest three fifths, so two
-    processes split it about evenly over two cores (catch-up about a tenth faster measured;
-    BENCHMARKS.md), while each page is still read and decoded only twice. The settler goes
-    with the indicators; it reads the anomalies' committed tables whichever process wrote
-    them."""
-    names = [p.name for p in all_projections()]
-    return [(ANOMALY_RULES,), tuple(name for name in names if name != ANOMALY_RULES)]
-
-
-def chosen(only: Iterable[str] | None) -> list[Projection]:
-    """The projections named in `only` (all of them for None), in their running order."""
-    everything = all_projections()
-    if only is None:
-        return everything
-    wanted = set(only)
-    known = ", ".join(p.name for p in everything)
-    if not wanted:
-        raise ValueError(f"name at least one projection (known: {known})")
-    unknown = sorted(wanted - {p.name for p in everything})
-    if unknown:
-        raise ValueError(f"no projection {', '.join(map(repr, unknown))} (known: {known})")
-    return [p for p in everything if p.name in wanted]
-
-
 class Projectors:
     def __init__(self, database_url: str, store: LedgerStore, metrics: Metrics,
-                 batch_size: int = BATCH_SIZE, only: Iterable[str] | None = None) -> None:
-        # One runner for all it runs: each page of the log is read and decoded once for every
+                 batch_size: int = BATCH_SIZE, only: set[str] | None = None) -> None:
+        # One runner for all: each page of the log is read and decoded once for every
         # projection (each still commits its own position).
-        projections = chosen(only)
+        chosen = [p for p in all_projections() if only is None or p.name in only]
         # The flagged deals' adjustments read three projections' tables: settled after each
         # page (projections/indicator_flags.py), by whichever process runs the indicators.
-        settlers = ([FlagAdjustments()] if any(p.name == "indicators" for p in projections)
-                    else [])
-        self.runners = [ProjectionRunner(database_url, store, projections, metrics,
+        settlers = [FlagAdjustments()] if any(p.name == "indicators" for p in chosen) else []
+        self.runners = [ProjectionRunner(database_url, store, chosen, metrics,
                                          batch_size=batch_size, settlers=settlers)]
         register_metrics(metrics, database_url, store.head)
 

@@ -16,11 +16,10 @@ s) and starts again from the committed position. An event a projection cannot ap
 projection alone, loudly, at the last event it could (projections/stops.py); the others follow
 on. A stopped projection is tried again when its process starts, or follows the tables a
 rebuild swaps in. One runner per projection is active across processes: a session advisory
-lock per projection elects it (a runner holds all of its projections' locks or none); others
-stand by. Settlers (projections/indicator_flags.py) do work over several projections'
-committed tables after their pages: on a connection of their own beside the pages, which do
-not wait for them, at most every SETTLE_SECONDS and for at most SETTLE_SHARE of the time, and
-at once when the log is idle.
+lock elects it; others stand by. Settlers (projections/indicator_flags.py) do work over
+several projections' committed tables after their pages: on a connection of their own beside
+the pages, which do not wait for them, at most every SETTLE_SECONDS and for at most
+SETTLE_SHARE of the time, and at once when the log is idle.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -38,7 +38,7 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from ledger.storage.store import EVENTS_CHANNEL, LedgerStore
-from projections.positions import Metrics, lock_all, read_standing, save_position
+from projections.positions import Metrics, read_standing, save_position
 from projections.statistics import Growth, analyze
 from projections.stops import (
     Batch,
@@ -313,9 +313,10 @@ class ProjectionRunner:
                                             (ended - started) * (1 / SETTLE_SHARE - 1))
 
     def _elect(self, listener: psycopg.Connection) -> None:
-        """Stand by until this runner holds every one of its projections' locks."""
+        key = zlib.crc32(f"projection:{self.name}".encode())
         while not self._stopping.is_set():
-            if lock_all(listener, self.positions):
+            row = listener.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            if row and row[0]:
                 return
             self._stopping.wait(STANDBY_SECONDS)
         raise Restart("stopping")

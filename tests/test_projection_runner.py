@@ -334,44 +334,6 @@ def test_a_rebuild_swaps_in_fresh_tables_with_no_empty_answers(
         projectors.stop()
 
 
-def test_runners_of_different_groups_never_follow_one_projection_together(
-        client: TestClient, service: LedgerService, database_url: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """`serve` runs the anomaly rules and the rest in two processes; `project` alone runs all.
-    Side by side on one database (another serve, another version), a runner holds the locks
-    of all its projections or of none: a runner of everything stands by while the anomaly
-    rules are followed elsewhere, and takes them all over when that runner stops."""
-    from projections.projectors import Projectors
-    from tests.ledger_fixtures import wait_projected
-
-    monkeypatch.setattr(runner, "STANDBY_SECONDS", 0.05)
-    party(client, ACME)
-    anomalies = Projectors(database_url, service.store, service.metrics,
-                           only=["anomalies"]).start()
-    _wait_until(lambda: anomalies.runners[0].active, 10)
-    everything = Projectors(database_url, service.store, service.metrics).start()
-    try:
-        time.sleep(1)  # twenty looks at the locks
-        assert not everything.runners[0].active, "it must not follow the anomaly rules twice"
-        assert _positions(database_url)["register"] == 0, "nor the others without them"
-        anomalies.stop()
-        wait_projected(everything, service.store.head())
-        party(client, BANK, kind="bank")
-        wait_projected(everything, service.store.head())
-        # And the other way round: the anomaly rules wait while everything is followed.
-        standby = Projectors(database_url, service.store, service.metrics,
-                             only=["anomalies"]).start()
-        try:
-            time.sleep(1)
-            assert not standby.runners[0].active
-        finally:
-            standby.stop()
-    finally:
-        anomalies.stop()
-        everything.stop()
-    assert set(_positions(database_url).values()) == {service.store.head()}
-
-
 def test_the_runner_restarts_after_its_connections_are_dropped(
         client: TestClient, service: LedgerService, database_url: str,
         monkeypatch: pytest.MonkeyPatch) -> None:

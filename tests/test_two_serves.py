@@ -28,10 +28,8 @@ import psycopg
 import pytest
 
 from ledger.storage.store import open_store
-from projections.projectors import process_groups
 from tests.builders import cn_patent, uscc
 
-GROUPS = ["+".join(group) for group in process_groups()]  # serve's projector children
 CLIENTS = 3  # per process
 DEALS_PER_CLIENT = 30
 SHARED = 15  # deals posted to both processes at once, same body (same idempotency key)
@@ -72,18 +70,15 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _projectors_of(pid: int) -> dict[str, int]:
-    """`serve`'s projector children, by the group of projections each runs (`--only`)."""
-    found = {}
+def _projector_of(pid: int) -> int | None:
     for child in _children(pid):
         try:
             command = (Path("/proc") / str(child) / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"project" in command and b"--only" in command:
-            names = command[command.index(b"--only") + 1].decode().split(",")
-            found["+".join(names)] = child
-    return found
+        if b"project" in command:
+            return child
+    return None
 
 
 def _alive(pid: int) -> bool:
@@ -240,8 +235,7 @@ def test_two_serves_started_together_both_take_deals_and_nothing_is_lost_or_doub
         for server in servers:  # the ordered log, as consumers read it: no gap, no double
             assert _all_events(server.url, headers) == log
 
-        # One projector per group follows the log for both processes; the read side has
-        # every deal.
+        # One projector follows the log for both processes; the read side has every deal.
         def projected() -> bool:
             body = httpx.get(servers[0].url + "/healthz", timeout=5).json()
             return all(p["lag"] == 0 for p in body["projections"].values())
@@ -256,17 +250,15 @@ def test_two_serves_started_together_both_take_deals_and_nothing_is_lost_or_doub
         for server in servers:
             body = httpx.get(server.url + "/healthz", timeout=5).json()
             assert body["status"] == "ok" and body["position"] == log[-1]
-            for group in GROUPS:
-                assert server.metric(f'ledger_projector_running{{group="{group}"}}') == 1
-                assert server.metric(f'ledger_projector_starts_total{{group="{group}"}}') == 1
+            assert server.metric("ledger_projector_running") == 1
+            assert server.metric("ledger_projector_starts_total") == 1
     finally:
-        children = [_projectors_of(s.process.pid) for s in servers]
+        children = [_projector_of(s.process.pid) for s in servers]
         for server in servers:
             server.stop()
     assert [s.process.returncode for s in servers] == [0, 0], "SIGTERM is a clean shutdown"
-    assert [sorted(c) for c in children] == [sorted(GROUPS)] * 2, "a child per group"
-    assert not any(_alive(pid) for c in children for pid in c.values()), \
-        "a projector outlived serve"
+    assert all(c is not None for c in children)
+    assert not any(_alive(c) for c in children if c is not None), "a projector outlived serve"
 
 
 def test_a_crashed_projector_is_restarted_and_a_killed_serve_leaves_no_projector(
@@ -274,27 +266,23 @@ def test_a_crashed_projector_is_restarted_and_a_killed_serve_leaves_no_projector
     server = Serve(database_url, data_dir)
     try:
         server.wait_ready()
-        first = _projectors_of(server.process.pid)
-        assert sorted(first) == sorted(GROUPS), "serve runs its projections in child processes"
-        for child in first.values():  # below the API's priority: postings get the cores first
-            assert os.getpriority(os.PRIO_PROCESS, child) == \
-                os.getpriority(os.PRIO_PROCESS, server.process.pid) + 10
-        crashed = first["anomalies"]
-        os.kill(crashed, signal.SIGKILL)
-        _wait(lambda: _projectors_of(server.process.pid).get("anomalies") not in (None, crashed),
-              30, "a new projector process for the anomaly rules")
-        assert server.metric('ledger_projector_starts_total{group="anomalies"}') == 2
-        assert re.search(rf'"level": "error".*projector process {crashed} \(anomalies\) stopped',
-                         server.output)
-        second = _projectors_of(server.process.pid)
-        others = [group for group in GROUPS if group != "anomalies"]
-        assert [second[g] for g in others] == [first[g] for g in others], "the others go on"
-        assert os.getpriority(os.PRIO_PROCESS, second["anomalies"]) == \
+        first = _projector_of(server.process.pid)
+        assert first is not None, "serve runs its projections in a child process"
+        # Below the API's priority: on a busy machine postings get the cores first.
+        assert os.getpriority(os.PRIO_PROCESS, first) == \
             os.getpriority(os.PRIO_PROCESS, server.process.pid) + 10
-        server.process.send_signal(signal.SIGKILL)  # no chance to stop its children
+        os.kill(first, signal.SIGKILL)
+        _wait(lambda: _projector_of(server.process.pid) not in (None, first), 30,
+              "a new projector process")
+        assert server.metric("ledger_projector_starts_total") == 2
+        assert re.search(rf'"level": "error".*projector process {first} stopped', server.output)
+        second = _projector_of(server.process.pid)
+        assert second is not None
+        assert os.getpriority(os.PRIO_PROCESS, second) == \
+            os.getpriority(os.PRIO_PROCESS, server.process.pid) + 10
+        server.process.send_signal(signal.SIGKILL)  # no chance to stop its child
         server.process.wait()
-        _wait(lambda: not any(_alive(pid) for pid in second.values()), 30,
-              "the projectors to notice their serve is gone")
+        _wait(lambda: not _alive(second), 30, "the projector to notice its serve is gone")
     finally:
         server.stop()
 
@@ -334,13 +322,11 @@ def test_a_projector_holding_more_than_its_bound_is_recycled(
     metrics = Metrics()  # the `service` fixture made the tables
     supervisor = ProjectorProcess(database_url, metrics, 100, max_resident_mib=1).start()
     try:
-        def each(name: str, at_least: int) -> Callable[[], bool]:
-            return lambda: all(metrics.value(name, group=g) >= at_least for g in GROUPS)
-
-        _wait(each("ledger_projector_recycled_total", 1), WATCH_SECONDS * 6,
-              "each group's projector to be recycled")
-        _wait(each("ledger_projector_starts_total", 2), 30, "each group's next projector")
+        _wait(lambda: metrics.value("ledger_projector_recycled_total") >= 1,
+              WATCH_SECONDS * 6, "the projector to be recycled")
+        _wait(lambda: metrics.value("ledger_projector_starts_total") >= 2, 30,
+              "the next projector to start")
     finally:
         supervisor.stop()
     assert any("recycling it" in r.getMessage() for r in caplog.records)
-    assert not any(supervisor.running.values())
+    assert not supervisor.running
