@@ -46,9 +46,9 @@ class AnomalyProjection:
     tables: tuple[str, ...] = ("rm_anomalies", "rm_findings", "rm_listings", "rm_credit_marks",
                                *TABLES)
 
-    def __init__(self, cache_bytes: int | None = None,
-                 cache_parties: int | None = None) -> None:
-        self.store = AnomalyTables(cache_bytes, cache_parties)
+    def __init__(self, cache_bytes: int | None = None, cache_parties: int | None = None,
+                 flags_bytes: int | None = None) -> None:
+        self.store = AnomalyTables(cache_bytes, cache_parties, flags_bytes)
 
     def reset(self) -> None:
         self.store.reset()
@@ -143,31 +143,24 @@ class AnomalyProjection:
 
     def _write_flags(self, cur: psycopg.Cursor, scopes: list[str], world: AnomalyFacts,
                      suffix: str) -> set[int]:
-        """Replace each scope's flags where they changed: the stored ones are read back and
-        compared by id and content (a flag whose evidence is unchanged keeps its row).
+        """Replace each scope's flags where they changed: the stored ones (kept from the
+        scope's last judgement, else read back) are compared by id and content (a flag whose
+        evidence is unchanged keeps its row).
         Returns the evidence of the flags dropped and added."""
         table = Identifier("rm_anomalies" + suffix)
-        cur.execute(SQL("SELECT id, rule, rule_version, score, explanation, scope, detected_on,"
-                        " parties, patents, evidence FROM {} WHERE scope = ANY(%s)"
-                        ).format(table), (scopes,))
-        stored: dict[str, dict[str, Flag]] = {}
-        # The id stored is the one Flag.id gave these contents (a hash: not computed again).
-        for flag_id, rule, version, score, explanation, scope, day, parties, patents, \
-                evidence in cur.fetchall():
-            stored.setdefault(scope, {})[flag_id] = Flag(
-                rule, version, float(score), explanation, scope, day, tuple(parties),
-                tuple(patents), tuple(evidence))
+        stored = self.store.flags(cur, scopes, suffix)
         dropped: list[str] = []
         added: dict[str, Flag] = {}
         moved: set[int] = set()
         for scope in scopes:
             now = {f.id: f for f in evaluate(world, scope)}
-            before = stored.get(scope, {})
+            before = stored[scope]
             for i, f in before.items():
                 if now.get(i) != f:
                     dropped.append(i)
                     moved.update(f.evidence)
             added.update((i, f) for i, f in now.items() if before.get(i) != f)
+            self.store.keep_flags(scope, now)
         moved.update(p for f in added.values() for p in f.evidence)
         if dropped:
             cur.execute(SQL("DELETE FROM {} WHERE id = ANY(%s)").format(table), (dropped,))

@@ -103,8 +103,17 @@ class Movement:
 AGENCY_PREFIX = "agency:"
 
 
+def _when(item: Any) -> tuple[date, int]:
+    """A chronology's order: effective date, then log position."""
+    return item.day, item.position
+
+
 def _insert(items: list[Any], item: Any) -> None:
-    bisect.insort(items, item, key=lambda i: (i.day, i.position))
+    """Keep `items` in chronological order; most events arrive in order and go at the end."""
+    if not items or _when(items[-1]) <= _when(item):
+        items.append(item)
+    else:
+        bisect.insort(items, item, key=_when)
 
 
 @dataclass(slots=True)
@@ -200,8 +209,8 @@ class AnomalyFacts:
         for number in event.patents:
             facts = self.patents[number]
             if buyers:
-                index = bisect.bisect_right([(c.day, c.position) for c in facts.changes],
-                                            (event.effective_on, position))
+                index = bisect.bisect_right(facts.changes, (event.effective_on, position),
+                                            key=_when)
                 from_ = sellers or facts.owners_before(index)
                 change = Change(event.effective_on, position, event.deal_id, type(event).TOPIC,
                                 frozenset(from_), buyers, price, consideration)

@@ -110,12 +110,13 @@ def ar_5_nominal_price(patent: PatentFacts, world: AnomalyFacts, p: RuleParams) 
     stronger between related parties. A fair price between related parties is not flagged."""
     flags = []
     exempt = p.names("exempt_considerations")
+    recorded = [d for d in patent.of_kind("valuation") if d.amount]
     for change in patent.changes:
         if change.kind != "OwnershipTransferred" or change.consideration in exempt:
             continue
         price = change.price.amount if change.price is not None else Decimal(0)
-        valuations = [d for d in patent.of_kind("valuation")
-                      if (d.day, d.position) < (change.day, change.position) and d.amount]
+        valuations = [d for d in recorded
+                      if (d.day, d.position) < (change.day, change.position)]
         why = None
         if price <= p.amount("nominal_price"):
             why = f"a price of {price}"

@@ -31,6 +31,7 @@ from projections.anomaly_facts import (
     PatentFacts,
     Taken,
 )
+from projections.anomaly_rules import Flag
 from projections.copy_text import array
 from projections.log_events import Lru, events_at
 
@@ -42,6 +43,11 @@ CACHE_BYTES = 48 * MIB  # what the patents' chronologies kept between batches ma
 FACTS_BYTES = 500  # a chronology without entries (tracemalloc, tests/test_cache_weights.py)
 ENTRY_BYTES = 420  # each owner change or dated fact in it, its values shared (`Shared`)
 CACHE_PARTIES = 50_000  # parties' registrations kept between batches
+FLAGS_BYTES = 24 * MIB  # the flags of the scopes judged last, kept between batches (README
+# limits): a scope judged again compares its new flags with these instead of reading them back
+# (the write benchmark's 2,000 patents, which keep changing hands, carry 33,000: about 20 MiB)
+SCOPE_BYTES = 350  # a scope's entry without flags (tracemalloc, tests/test_cache_weights.py)
+FLAG_BYTES = 580  # each flag in it, its explanation and evidence included
 
 TABLES = ("rm_anomaly_parties", "rm_anomaly_patents", "rm_anomaly_changes", "rm_anomaly_dated",
           "rm_anomaly_movements", "rm_anomaly_deals", "rm_anomaly_subsidies")
@@ -88,35 +94,50 @@ def weight(facts: PatentFacts) -> int:
     return FACTS_BYTES + ENTRY_BYTES * (len(facts.changes) + len(facts.dated))
 
 
+def _split(cache: Lru[str, V], keys: Iterable[str]) -> tuple[dict[str, V], list[str]]:
+    """(what `cache` holds of `keys`, the keys to read from the tables)."""
+    found: dict[str, V] = {}
+    wanted = []
+    for key in set(keys):
+        cached = cache.get(key)
+        if cached is not None:
+            found[key] = cached
+        else:
+            wanted.append(key)
+    return found, wanted
+
+
+def flags_weight(flags: dict[str, Flag]) -> int:
+    """About what a scope's kept flags cost in bytes."""
+    return SCOPE_BYTES + FLAG_BYTES * len(flags)
+
+
 class AnomalyTables:
     """Reads and writes the chronologies of one projection's tables (`suffix`: a rebuild's)."""
 
-    def __init__(self, cache_bytes: int | None = None,
-                 cache_parties: int | None = None) -> None:
+    def __init__(self, cache_bytes: int | None = None, cache_parties: int | None = None,
+                 flags_bytes: int | None = None) -> None:
         self.patent_cache: Lru[str, PatentFacts] = Lru(cache_bytes or CACHE_BYTES, weight)
         self.party_cache: Lru[str, PartyFacts] = Lru(cache_parties or CACHE_PARTIES)
+        self.flag_cache: Lru[str, dict[str, Flag]] = Lru(flags_bytes or FLAGS_BYTES,
+                                                         flags_weight)
 
     def reset(self) -> None:
         self.patent_cache.clear()
         self.party_cache.clear()
+        self.flag_cache.clear()
 
     def trim(self) -> None:
         self.patent_cache.trim()
         self.party_cache.trim()
+        self.flag_cache.trim()
 
     # --- reading ---------------------------------------------------------------------------
 
     def patents(self, cur: psycopg.Cursor, numbers: Iterable[str], suffix: str
                 ) -> dict[str, PatentFacts]:
         """Each patent's chronology (those not registered yet are left out)."""
-        found: dict[str, PatentFacts] = {}
-        wanted = []
-        for number in set(numbers):
-            cached = self.patent_cache.get(number)
-            if cached is not None:
-                found[number] = cached
-            else:
-                wanted.append(number)
+        found, wanted = _split(self.patent_cache, numbers)
         if not wanted:
             return found
         loaded: dict[str, PatentFacts] = {}
@@ -142,16 +163,33 @@ class AnomalyTables:
             self.patent_cache.put(number, facts)
         return found | loaded
 
+    def flags(self, cur: psycopg.Cursor, scopes: Iterable[str], suffix: str
+              ) -> dict[str, dict[str, Flag]]:
+        """Each scope's flags as stored, by id (a scope without flags: none)."""
+        found, wanted = _split(self.flag_cache, scopes)
+        found.update((scope, {}) for scope in wanted)
+        if wanted:
+            cur.execute(SQL("SELECT id, rule, rule_version, score, explanation, scope,"
+                            " detected_on, parties, patents, evidence FROM {}"
+                            " WHERE scope = ANY(%s)").format(self._t("rm_anomalies", suffix)),
+                        (wanted,))
+            # The id stored is the one Flag.id gave these contents (a hash: not computed again).
+            for flag_id, rule, version, score, explanation, scope, day, parties, patents, \
+                    evidence in cur.fetchall():
+                found[scope][flag_id] = Flag(rule, version, float(score), explanation, scope,
+                                             day, tuple(parties), tuple(patents),
+                                             tuple(evidence))
+            for scope in wanted:
+                self.flag_cache.put(scope, found[scope])
+        return found
+
+    def keep_flags(self, scope: str, flags: dict[str, Flag]) -> None:
+        """A scope's flags as its batch stores them (dropped with the caches if it fails)."""
+        self.flag_cache.put(scope, flags)
+
     def parties(self, cur: psycopg.Cursor, ids: Iterable[str], suffix: str
                 ) -> dict[str, PartyFacts]:
-        found: dict[str, PartyFacts] = {}
-        wanted = []
-        for party in set(ids):
-            cached = self.party_cache.get(party)
-            if cached is not None:
-                found[party] = cached
-            else:
-                wanted.append(party)
+        found, wanted = _split(self.party_cache, ids)
         if wanted:
             cur.execute(SQL("SELECT id, kind, size, founded_on, related_to FROM {}"
                             " WHERE id = ANY(%s)").format(self._t("rm_anomaly_parties", suffix)),

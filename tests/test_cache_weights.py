@@ -14,13 +14,18 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from ledger.engine.register import PATENT_RECORDS, PatentTimeline
 from ledger.law import events as ev
+from ledger.law.values import Money
 from projections import anomaly_tables, register_model
-from projections.anomaly_facts import PatentFacts
+from projections.anomalies import evaluate
+from projections.anomaly_facts import AnomalyFacts, Change, PatentFacts
+from projections.anomaly_rules import Flag
+from projections.log_events import Lru
 from projections.patent_view import Folding
 from tests import plain_events as pe
 
@@ -143,3 +148,29 @@ def test_a_compacted_state_shares_its_records_values_and_means_the_same() -> Non
         folded.place(pe.licence(f"lic-1-{k}", DAY + timedelta(days=k % 300), [pe.A],
                                 f"9133000000{k:08d}"), 10 + k)
     assert folded.current() == timeline.current()
+
+
+def judged(i: int, changes: int, kept: Lru[str, dict[str, Flag]]) -> dict[str, Flag]:
+    """A patent's flags as the anomaly projection keeps them after judging it: owned by `a`,
+    it goes to `b` and back every ten days (AR-1 and AR-2 flag it), into an `Lru` as the
+    projection's cache holds them."""
+    number = f"CN{i}"
+    facts = PatentFacts(number, "invention", date(2040, 1, 1), 1, frozenset({"a"}))
+    for k in range(changes):
+        sellers, buyers = ("a", f"b{i % 1000}") if k % 2 == 0 else (f"b{i % 1000}", "a")
+        facts.changes.append(Change(DAY + timedelta(days=10 * k), 10 + k, f"T{i}-{k}",
+                                    "OwnershipTransferred", frozenset({sellers}),
+                                    frozenset({buyers}), Money(Decimal(100_000), "CNY"), None))
+    world = AnomalyFacts()
+    world.patents[number] = facts
+    flags = {f.id: f for f in evaluate(world, f"patent:{number}")}
+    kept.put(f"patent:{number}", flags)
+    return flags
+
+
+def test_a_scopes_kept_flags_weigh_what_they_allocate() -> None:
+    for changes, scopes in ((0, ENTRIES), (4, ENTRIES), (16, 200), (200, 20)):
+        kept: Lru[str, dict[str, Flag]] = Lru(1 << 40, anomaly_tables.flags_weight)
+        measured, flags = allocated(partial(judged, changes=changes, kept=kept), scopes)
+        assert (len(flags) > changes) == (changes > 0), "the patent is flagged as it flips"
+        assert within(anomaly_tables.flags_weight(flags), measured), (len(flags), measured)

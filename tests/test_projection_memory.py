@@ -24,14 +24,14 @@ from projections.register_model import RegisterProjection
 from projections.runner import Projection, ProjectionRunner
 from tests.builders import ACME, BETA, cn_patent, licence, party, patent, pledge, transfer, uscc
 
-TINY = 2  # entries (parties) or bytes (patents) per cache: far fewer than those below
+TINY = 2  # entries (parties) or bytes (patents, flags) per cache: far fewer than those below
 PATENTS = [cn_patent(2015, 1, 3000 + i) for i in range(8)]
 BANK = uscc(910)
 
 
 def _tiny() -> list[Projection]:
     return [RegisterProjection(cache_bytes=TINY), AuditProjection(cache_parties=TINY),
-            AnomalyProjection(cache_bytes=TINY, cache_parties=TINY),
+            AnomalyProjection(cache_bytes=TINY, cache_parties=TINY, flags_bytes=TINY),
             IndicatorProjection(cache_parties=TINY)]
 
 
@@ -245,3 +245,35 @@ def _caught_up(runner: ProjectionRunner, service: LedgerService) -> None:
         assert time.monotonic() < deadline, f"projections stuck at {runner.positions}"
         assert not runner.stops, runner.stops
         time.sleep(0.05)
+
+
+def test_flags_kept_between_batches_are_the_ones_stored_and_a_rebuild_gives_the_same(
+        client: TestClient, service: LedgerService, database_url: str) -> None:
+    """A scope judged again compares its new flags with those it kept from its last judgement,
+    not with rows read back: a patent that keeps changing hands, one deal a batch, gains AR-1
+    and AR-2 flags and loses some (an AR-2 run ends later as the next change lands in its
+    window). The rows are the ones a rebuild gives, and what is kept is what is stored."""
+    for who in (ACME, BETA):
+        party(client, who)
+    number = PATENTS[2]
+    patent(client, number, {ACME: "1"}, filed_on="2015-03-01", granted_on="2017-05-01")
+    anomalies = AnomalyProjection()
+    runner = ProjectionRunner(database_url, service.store, [anomalies], Metrics(),
+                              batch_size=1)
+    runner.start()
+    try:
+        owners = [ACME, BETA]
+        for i in range(8):
+            seller, buyer = owners[i % 2], owners[(i + 1) % 2]
+            response = client.post("/v1/deals", json=transfer(
+                f"F-{i}", [number], [seller], {buyer: "1"}, f"2019-{i + 1:02d}-15"))
+            assert response.status_code == 201, response.text
+            _caught_up(runner, service)
+    finally:
+        runner.stop()
+    projected = _dump(database_url)["rm_anomalies"]
+    assert {row[1] for row in projected} == {"AR-1", "AR-2"}, projected
+    kept = anomalies.store.flag_cache.get(f"patent:{number}")
+    assert kept is not None and sorted(kept) == sorted(row[0] for row in projected)
+    rebuild(database_url, service.store, AnomalyProjection())
+    assert _dump(database_url)["rm_anomalies"] == projected
