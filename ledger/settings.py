@@ -45,7 +45,7 @@ class Settings:
         raw_docs = os.environ.get("LEDGER_PUBLIC_DOCS", "0")
         if raw_docs not in ("0", "1"):
             raise ValueError(f"LEDGER_PUBLIC_DOCS must be 0 or 1, not {raw_docs!r}")
-        raw_batch = os.environ.get("LEDGER_PROJECTION_BATCH", "5000")
+        raw_batch = os.environ.get("LEDGER_PROJECTION_BATCH", "10000")  # projections' BATCH_SIZE
         batch = int(raw_batch) if raw_batch.isdigit() else 0
         if not 1 <= batch <= MAX_PROJECTION_BATCH:
             raise ValueError(f"LEDGER_PROJECTION_BATCH must be a whole number from 1 to "
