@@ -126,6 +126,14 @@ def database_url(postgres_server_url: str, migrated_template: str) -> Iterator[s
         yield url
 
 
+@pytest.fixture(scope="module")
+def shared_database_url(postgres_server_url: str, migrated_template: str) -> Iterator[str]:
+    """One database for a whole module whose tests store nothing (they ask who may pass, or
+    read an empty ledger): a copy and a started service were most of each such test's time."""
+    with _database(postgres_server_url, migrated_template) as url:
+        yield url
+
+
 @pytest.fixture
 def empty_database_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh, empty database (no migration run yet), for tests of what happens before and

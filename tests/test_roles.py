@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
+from api.auth import KeyRing
 from ledger.service import LedgerService
 from tests.builders import ACME, party
-from tests.ledger_fixtures import auth
+from tests.ledger_fixtures import KEY_SETTING, auth
 
 PLATFORM_POSTS = ["/v1/parties", "/v1/patents", "/v1/patents/201710601862.3/status",
                   "/v1/patents/201710601862.3/inventors",
@@ -19,6 +23,19 @@ PLATFORM_POSTS = ["/v1/parties", "/v1/patents", "/v1/patents/201710601862.3/stat
 REGULATOR_POSTS = ["/v1/subsidies", "/v1/listings", "/v1/listings/l-1/end",
                    "/v1/anomalies/a-1/finding", "/v1/subsidies/s-1/recovery"]
 
+@pytest.fixture(scope="module")
+def gate(shared_database_url: str) -> Iterator[TestClient]:
+    """One service for the tests that store nothing: each only asks who may pass (an empty
+    body never gets past the shape check) or reads an empty ledger."""
+    service = LedgerService(shared_database_url).start()
+    try:
+        with TestClient(create_app(service, KeyRing.from_setting(KEY_SETTING)),
+                        headers=auth("platform")) as client:
+            yield client
+    finally:
+        service.stop()
+
+
 MATRIX = (
     [(path, role, role in ("platform", "admin")) for path in PLATFORM_POSTS
      for role in ("platform", "auditor", "regulator", "admin")]
@@ -28,29 +45,29 @@ MATRIX = (
 
 
 @pytest.mark.parametrize("path", PLATFORM_POSTS + REGULATOR_POSTS)
-def test_no_key_is_401(client: TestClient, path: str) -> None:
-    response = client.post(path, json={}, headers={"Authorization": ""})
+def test_no_key_is_401(gate: TestClient, path: str) -> None:
+    response = gate.post(path, json={}, headers={"Authorization": ""})
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-def test_unknown_key_is_401(client: TestClient) -> None:
-    response = client.post("/v1/parties", json={}, headers={"Authorization": "Bearer nope"})
+def test_unknown_key_is_401(gate: TestClient) -> None:
+    response = gate.post("/v1/parties", json={}, headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401
 
 
 @pytest.mark.parametrize(("path", "role", "allowed"), MATRIX)
-def test_role_matrix(client: TestClient, path: str, role: str, allowed: bool) -> None:
+def test_role_matrix(gate: TestClient, path: str, role: str, allowed: bool) -> None:
     # An empty body: an allowed role gets past auth to the shape check (422) or, for a valid
     # empty body naming nothing the ledger has (ending listing l-1), 404; others 403.
-    response = client.post(path, json={}, headers=auth(role))
+    response = gate.post(path, json={}, headers=auth(role))
     assert response.status_code in ((404, 422) if allowed else (403,)), response.text
 
 
 @pytest.mark.parametrize("role", ["platform", "auditor", "regulator", "admin"])
-def test_every_role_reads_the_event_log(client: TestClient, role: str) -> None:
-    assert client.get("/v1/events", headers=auth(role)).status_code == 200
-    assert client.get("/v1/events", headers={"Authorization": ""}).status_code == 401
+def test_every_role_reads_the_event_log(gate: TestClient, role: str) -> None:
+    assert gate.get("/v1/events", headers=auth(role)).status_code == 200
+    assert gate.get("/v1/events", headers={"Authorization": ""}).status_code == 401
 
 
 def test_each_event_records_the_key_that_posted_it(client: TestClient) -> None:
@@ -113,17 +130,23 @@ OVERSIGHT_ONLY = {"anomalies", "blacklist"}  # regulators' and auditors' views
 
 @pytest.mark.parametrize("field", sorted(ROOT_FIELDS))
 @pytest.mark.parametrize("role", ["platform", "auditor", "regulator", "admin"])
-def test_graphql_role_matrix_for_every_root_field(client: TestClient, field: str,
+def test_graphql_role_matrix_for_every_root_field(gate: TestClient, field: str,
                                                   role: str) -> None:
-    body = client.post("/graphql", headers=auth(role), json={"query": ROOT_FIELDS[field]}).json()
+    body = gate.post("/graphql", headers=auth(role), json={"query": ROOT_FIELDS[field]}).json()
     codes = [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
     if field in OVERSIGHT_ONLY and role == "platform":
         assert codes == ["FORBIDDEN"], body
     else:
         assert codes == [], body
-    no_key = client.post("/graphql", headers={"Authorization": ""},
+    no_key = gate.post("/graphql", headers={"Authorization": ""},
                          json={"query": ROOT_FIELDS[field]})
     assert no_key.status_code == 401
+
+
+def test_nothing_the_matrices_sent_was_stored(gate: TestClient) -> None:
+    """Runs after them (a file's tests keep their order): every post above was refused or
+    failed its shape check, so the log they shared is still empty."""
+    assert gate.get("/v1/events", headers=auth("auditor")).json()["events"] == []
 
 
 def test_the_graphql_matrix_names_every_root_field() -> None:
