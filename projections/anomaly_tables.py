@@ -45,7 +45,9 @@ ENTRY_BYTES = 420  # each owner change or dated fact in it, its values shared (`
 CACHE_PARTIES = 50_000  # parties' registrations kept between batches
 FLAGS_BYTES = 24 * MIB  # the flags of the scopes judged last, kept between batches (README
 # limits): a scope judged again compares its new flags with these instead of reading them back
-# (the write benchmark's 2,000 patents, which keep changing hands, carry 33,000: about 20 MiB)
+# (the write benchmark's 2,000 patents, which keep changing hands, carry about 33,000 at 88,000
+# events, some 20 MiB; as a flipping patent's flags grow with its history, the least recently
+# judged are let go and read back when next touched)
 SCOPE_BYTES = 350  # a scope's entry without flags (tracemalloc, tests/test_cache_weights.py)
 FLAG_BYTES = 580  # each flag in it, its explanation and evidence included
 
